@@ -1,0 +1,170 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultPath is used when neither -config nor $MAILWARDEN_CONFIG is given.
+const DefaultPath = "/etc/mailwarden/mailwarden.toml"
+
+// Config is the whole of mailwarden.toml.
+type Config struct {
+	Hostname           string   `toml:"hostname"`
+	DataDir            string   `toml:"data_dir"`
+	MyNetworks         []string `toml:"mynetworks"`
+	RecipientDelimiter string   `toml:"recipient_delimiter"`
+
+	Listen   Listen   `toml:"listen"`
+	TLS      TLS      `toml:"tls"`
+	SMTP     SMTP     `toml:"smtp"`
+	Delivery Delivery `toml:"delivery"`
+	Log      Log      `toml:"log"`
+
+	// Path is the file this config was read from ("" for built-in defaults).
+	Path string `toml:"-"`
+	// Networks is MyNetworks parsed.
+	Networks []netip.Prefix `toml:"-"`
+}
+
+// Listen holds the addresses of each service; a service with none is off.
+type Listen struct {
+	SMTP        []string `toml:"smtp"`
+	Submission  []string `toml:"submission"`
+	Submissions []string `toml:"submissions"`
+	IMAP        []string `toml:"imap"`
+	IMAPS       []string `toml:"imaps"`
+	POP3        []string `toml:"pop3"`
+	POP3S       []string `toml:"pop3s"`
+}
+
+// TLS names the certificate; when both are empty a self-signed one is made
+// in data_dir on first start.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// SMTP holds the limits and knobs of the SMTP listeners (Postfix smtpd_*).
+type SMTP struct {
+	Banner                string   `toml:"banner"`
+	MessageSizeLimit      Size     `toml:"message_size_limit"`
+	MaxRecipients         int      `toml:"max_recipients"`
+	MaxConnections        int      `toml:"max_connections"`
+	MaxConnectionsPerIP   int      `toml:"max_connections_per_ip"`
+	MaxLineLength         int      `toml:"max_line_length"`
+	HardErrorLimit        int      `toml:"hard_error_limit"`
+	JunkCommandLimit      int      `toml:"junk_command_limit"`
+	MaxMessagesPerSession int      `toml:"max_messages_per_session"`
+	Timeout               Duration `toml:"timeout"`
+	SessionTimeout        Duration `toml:"session_timeout"`
+	DisableVRFYCommand    bool     `toml:"disable_vrfy_command"`
+}
+
+// Delivery holds local delivery settings.
+type Delivery struct {
+	// OverQuotaTempfail answers 452 4.2.2 instead of 552 5.2.2 when a
+	// mailbox is full.
+	OverQuotaTempfail bool `toml:"over_quota_tempfail"`
+	// DefaultQuota applies to new mailboxes created without --quota (0: none).
+	DefaultQuota Size `toml:"default_quota"`
+	// Fsync may be turned off only for throwaway test setups.
+	Fsync bool `toml:"fsync"`
+}
+
+// Log selects where the mail log goes.
+type Log struct {
+	Level string `toml:"level"`
+	// File is a path to append to; empty means standard error.
+	File string `toml:"file"`
+	// Format is "text" (Postfix-style lines) or "json".
+	Format string `toml:"format"`
+}
+
+// Default returns the built-in defaults: what a key means when it is absent.
+func Default() *Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return &Config{
+		Hostname:           host,
+		DataDir:            "/var/lib/mailwarden",
+		MyNetworks:         []string{"127.0.0.0/8", "::1/128"},
+		RecipientDelimiter: "+",
+		Listen: Listen{
+			SMTP: []string{"0.0.0.0:25"},
+		},
+		SMTP: SMTP{
+			Banner:                "$hostname ESMTP",
+			MessageSizeLimit:      25 << 20,
+			MaxRecipients:         1000,
+			MaxConnections:        500,
+			MaxConnectionsPerIP:   50,
+			MaxLineLength:         64 << 10,
+			HardErrorLimit:        20,
+			JunkCommandLimit:      100,
+			MaxMessagesPerSession: 1000,
+			Timeout:               Duration(5 * time.Minute),
+			SessionTimeout:        Duration(time.Hour),
+			DisableVRFYCommand:    true,
+		},
+		Delivery: Delivery{Fsync: true},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// PathFrom picks the config path: flag, else $MAILWARDEN_CONFIG, else DefaultPath.
+func PathFrom(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if p := os.Getenv("MAILWARDEN_CONFIG"); p != "" {
+		return p
+	}
+	return DefaultPath
+}
+
+// BannerText expands $hostname in the configured banner.
+func (c *Config) BannerText() string {
+	return strings.ReplaceAll(c.SMTP.Banner, "$hostname", c.Hostname)
+}
+
+// InMyNetworks reports whether ip is inside mynetworks.
+func (c *Config) InMyNetworks(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range c.Networks {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is a config error tied to a place in the file.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found in one file.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}

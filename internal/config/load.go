@@ -1,0 +1,215 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads and validates the file at path. Errors carry file:line.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes data (named path in errors) over the defaults and validates it.
+func Parse(path string, data []byte) (*Config, error) {
+	c := Default()
+	md, err := toml.Decode(string(data), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, Errors{{File: path, Line: pe.Position.Line, Msg: pe.Message}}
+		}
+		// Type errors from UnmarshalTOML name the key but not the line.
+		return nil, Errors{{File: path, Line: lineOfError(data, err.Error()), Msg: err.Error()}}
+	}
+	var errs Errors
+	for _, k := range md.Undecoded() {
+		errs = append(errs, &Error{File: path, Line: lineOfKey(data, k), Msg: fmt.Sprintf("unknown key %q", k.String())})
+	}
+	c.Path = path
+	for _, e := range c.validate() {
+		e.File = path
+		if e.Line == 0 && e.key != "" {
+			e.Line = lineOfKey(data, strings.Split(e.key, "."))
+		}
+		errs = append(errs, &e.Error)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return c, nil
+}
+
+type keyedError struct {
+	Error
+	key string
+}
+
+func (c *Config) validate() []*keyedError {
+	var errs []*keyedError
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, &keyedError{Error: Error{Msg: key + ": " + fmt.Sprintf(format, a...)}, key: key})
+	}
+	if c.Hostname == "" || strings.ContainsAny(c.Hostname, " \t\r\n") {
+		bad("hostname", "must be a host name, got %q", c.Hostname)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	} else if !filepath.IsAbs(c.DataDir) && c.Path != "" {
+		// Relative data_dir is relative to the config file.
+		c.DataDir = filepath.Join(filepath.Dir(c.Path), c.DataDir)
+	}
+	c.Networks = c.Networks[:0]
+	for _, n := range c.MyNetworks {
+		p, err := parseNetwork(n)
+		if err != nil {
+			bad("mynetworks", "%v", err)
+			continue
+		}
+		c.Networks = append(c.Networks, p)
+	}
+	if len(c.RecipientDelimiter) > 4 || strings.ContainsAny(c.RecipientDelimiter, "@ \t<>") {
+		bad("recipient_delimiter", "must be a few characters such as \"+\" or \"+-\", got %q", c.RecipientDelimiter)
+	}
+	for name, addrs := range c.Listen.byName() {
+		for _, a := range addrs {
+			if _, _, err := net.SplitHostPort(a); err != nil {
+				bad("listen."+name, "%q is not host:port", a)
+			}
+		}
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls.cert_file", "cert_file and key_file go together: set both or neither")
+	}
+	s := &c.SMTP
+	for _, f := range []struct {
+		key string
+		v   int
+	}{
+		{"smtp.max_recipients", s.MaxRecipients},
+		{"smtp.max_connections", s.MaxConnections},
+		{"smtp.max_connections_per_ip", s.MaxConnectionsPerIP},
+		{"smtp.hard_error_limit", s.HardErrorLimit},
+		{"smtp.junk_command_limit", s.JunkCommandLimit},
+		{"smtp.max_messages_per_session", s.MaxMessagesPerSession},
+	} {
+		if f.v < 1 {
+			bad(f.key, "must be at least 1, got %d", f.v)
+		}
+	}
+	if s.MaxLineLength < 1000 {
+		bad("smtp.max_line_length", "must be at least 1000 (RFC 5321 4.5.3.1.6), got %d", s.MaxLineLength)
+	}
+	if s.MessageSizeLimit < 1024 {
+		bad("smtp.message_size_limit", "must be at least 1K, got %d", s.MessageSizeLimit)
+	}
+	if s.Timeout.D() <= 0 || s.SessionTimeout.D() <= 0 {
+		bad("smtp.timeout", "timeouts must be positive")
+	}
+	if strings.ContainsAny(s.Banner, "\r\n") {
+		bad("smtp.banner", "must be one line")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	return errs
+}
+
+func (l *Listen) byName() map[string][]string {
+	return map[string][]string{
+		"smtp": l.SMTP, "submission": l.Submission, "submissions": l.Submissions,
+		"imap": l.IMAP, "imaps": l.IMAPS, "pop3": l.POP3, "pop3s": l.POP3S,
+	}
+}
+
+// parseNetwork reads a CIDR or a single address ("[::1]/128" is accepted too,
+// as Postfix writes it).
+func parseNetwork(s string) (netip.Prefix, error) {
+	t := strings.NewReplacer("[", "", "]", "").Replace(strings.TrimSpace(s))
+	if strings.Contains(t, "/") {
+		p, err := netip.ParsePrefix(t)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR network", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(t)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR network or address", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// lineOfKey finds the line where key (table path + name) is set, 0 if not found.
+func lineOfKey(data []byte, key []string) int {
+	if len(key) == 0 {
+		return 0
+	}
+	table, name := strings.Join(key[:len(key)-1], "."), key[len(key)-1]
+	cur := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			h := strings.Trim(line, "[] \t")
+			if i := strings.Index(h, "#"); i >= 0 {
+				h = strings.Trim(h[:i], "[] \t")
+			}
+			cur = h
+			if cur == strings.Join(key, ".") {
+				return n
+			}
+			continue
+		}
+		k, _, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		k = strings.Trim(strings.TrimSpace(k), `"'`)
+		full := k
+		if cur != "" {
+			full = cur + "." + k
+		}
+		if (cur == table && k == name) || full == strings.Join(key, ".") {
+			return n
+		}
+	}
+	return 0
+}
+
+// lineOfError guesses the line of a decode error that quotes a key name.
+func lineOfError(data []byte, msg string) int {
+	// BurntSushi/toml type errors look like: toml: line 7 (last key "smtp.timeout"): ...
+	var line int
+	if _, err := fmt.Sscanf(msg, "toml: line %d", &line); err == nil {
+		return line
+	}
+	if i := strings.Index(msg, `key "`); i >= 0 {
+		rest := msg[i+5:]
+		if j := strings.Index(rest, `"`); j >= 0 {
+			return lineOfKey(data, strings.Split(rest[:j], "."))
+		}
+	}
+	return 0
+}

@@ -1,0 +1,166 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"mailwarden/internal/envelope"
+	"mailwarden/internal/sqldb"
+)
+
+// Kinds of queued recipients.
+const (
+	KindRemote = "remote" // to another MTA
+	KindRelay  = "relay"  // backup MX: for the domain's primary
+	KindLocal  = "local"  // a local mailbox that could not take it now (e.g. full)
+)
+
+// Rcpt is one queued recipient.
+type Rcpt struct {
+	Address   string
+	ORCPT     string
+	Notify    string // comma-separated DSN NOTIFY values
+	Kind      string
+	LastError string
+}
+
+// Body is a message body that can be read more than once.
+type Body interface {
+	Reader() io.Reader
+	Size() int64
+}
+
+// Queue is the queue of one data directory.
+type Queue struct {
+	db    *sqldb.DB
+	dir   string
+	fsync bool
+}
+
+// New returns the queue whose files live in dir.
+func New(db *sqldb.DB, dir string, fsync bool) (*Queue, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	return &Queue{db: db, dir: dir, fsync: fsync}, nil
+}
+
+// Enqueue stores a message for rcpts durably: the body file is written and
+// fsync'd, then the envelope rows are committed.
+func (q *Queue) Enqueue(ctx context.Context, env *envelope.Envelope, trace []byte, body Body, rcpts []Rcpt) error {
+	path := filepath.Join(q.dir, env.ID)
+	size, err := q.writeBody(path, trace, body)
+	if err != nil {
+		return fmt.Errorf("queue: write %s: %w", env.ID, err)
+	}
+	client := ""
+	if env.ClientIP.IsValid() {
+		client = env.ClientHost + "[" + env.ClientIP.String() + "]"
+	}
+	err = q.db.Batch(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_message(id, sender, size, arrival, client, auth_user, envid, ret, held, next_attempt)
+			VALUES (?,?,?,?,?,?,?,?,0,?)`, env.ID, env.From, size, env.Received.Unix(), client, env.AuthUser, env.EnvID, env.Ret, time.Now().Unix()); err != nil {
+			return err
+		}
+		for _, r := range rcpts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO queue_rcpt(queue_id, rcpt, orcpt, notify, kind, status, last_error)
+				VALUES (?,?,?,?,?,'queued',?) ON CONFLICT(queue_id, rcpt) DO NOTHING`, env.ID, r.Address, r.ORCPT, r.Notify, r.Kind, r.LastError); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("queue: enqueue %s: %w", env.ID, err)
+	}
+	return nil
+}
+
+func (q *Queue) writeBody(path string, trace []byte, body Body) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) (int64, error) {
+		f.Close()
+		os.Remove(path)
+		return 0, err
+	}
+	if _, err := f.Write(trace); err != nil {
+		return fail(err)
+	}
+	n, err := io.Copy(f, body.Reader())
+	if err != nil {
+		return fail(err)
+	}
+	if q.fsync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return 0, err
+	}
+	if q.fsync {
+		d, err := os.Open(q.dir)
+		if err != nil {
+			return 0, err
+		}
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(trace)) + n, nil
+}
+
+// Entry is one queued message as listed.
+type Entry struct {
+	ID      string
+	Sender  string
+	Size    int64
+	Arrival time.Time
+	Held    bool
+	Rcpts   []Rcpt
+}
+
+// List returns every queued message with its recipients, oldest first.
+func (q *Queue) List(ctx context.Context) ([]Entry, error) {
+	rows, err := q.db.Read.QueryContext(ctx, `SELECT m.id, m.sender, m.size, m.arrival, m.held, r.rcpt, r.orcpt, r.notify, r.kind, r.last_error
+		FROM queue_message m JOIN queue_rcpt r ON r.queue_id=m.id ORDER BY m.arrival, m.id, r.rcpt`)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var r Rcpt
+		var arrival int64
+		var held int
+		if err := rows.Scan(&e.ID, &e.Sender, &e.Size, &arrival, &held, &r.Address, &r.ORCPT, &r.Notify, &r.Kind, &r.LastError); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].ID == e.ID {
+			out[n-1].Rcpts = append(out[n-1].Rcpts, r)
+			continue
+		}
+		e.Arrival, e.Held, e.Rcpts = time.Unix(arrival, 0), held == 1, []Rcpt{r}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Path returns the body file of a queued message.
+func (q *Queue) Path(id string) string {
+	return filepath.Join(q.dir, strings.ReplaceAll(id, "/", ""))
+}
