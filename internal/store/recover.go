@@ -11,31 +11,42 @@ import (
 	"time"
 )
 
-// cleanMarker exists in the store root while no server is running, or
-// after a clean shutdown; its absence at start means a crash happened.
-const cleanMarker = ".clean-shutdown"
+// servingMarker exists in the store root while a server runs; finding it
+// at start means the previous run did not stop cleanly.
+const servingMarker = ".serving"
 
 // Account names one mailbox for Recover.
 type Account struct{ Username, Maildir string }
 
-// StartServing removes the clean-shutdown marker and reports whether the
-// previous run ended without it (so Recover should run).
+// StartServing creates the serving marker (durably) and reports whether it
+// was already there, i.e. whether the previous run crashed and Recover
+// should run.
 func (s *Store) StartServing() (crashed bool, err error) {
-	p := filepath.Join(s.root, cleanMarker)
-	err = os.Remove(p)
+	p := filepath.Join(s.root, servingMarker)
+	_, err = os.Stat(p)
 	switch {
 	case err == nil:
-		return false, nil
-	case errors.Is(err, os.ErrNotExist):
-		return true, nil
-	default:
+		crashed = true
+	case !errors.Is(err, os.ErrNotExist):
 		return true, fmt.Errorf("store: %w", err)
 	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return crashed, fmt.Errorf("store: %w", err)
+	}
+	f.Close()
+	if err := fsyncDir(s.root); err != nil {
+		return crashed, fmt.Errorf("store: %w", err)
+	}
+	return crashed, nil
 }
 
-// StopServing writes the clean-shutdown marker.
+// StopServing removes the serving marker after a clean shutdown.
 func (s *Store) StopServing() error {
-	return os.WriteFile(filepath.Join(s.root, cleanMarker), nil, 0o600)
+	if err := os.Remove(filepath.Join(s.root, servingMarker)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // RecoverStats counts what Recover repaired.
