@@ -1,0 +1,335 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/term"
+
+	"mailwarden/internal/auth/password"
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+	"mailwarden/internal/sqldb"
+	"mailwarden/internal/store"
+)
+
+// env is what the admin commands work on.
+type env struct {
+	cfg   *config.Config
+	db    *sqldb.DB
+	dir   *directory.Directory
+	store *store.Store
+}
+
+func (c *cli) open(ctx context.Context) (*env, error) {
+	cfg, err := config.Load(config.PathFrom(c.cfgPath))
+	if err != nil {
+		return nil, err
+	}
+	return openData(ctx, cfg)
+}
+
+func openData(ctx context.Context, cfg *config.Config) (*env, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := sqldb.Open(ctx, filepath.Join(cfg.DataDir, "mailwarden.db"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.New(db, store.Options{Root: filepath.Join(cfg.DataDir, "mail"), Hostname: cfg.Hostname, Fsync: cfg.Delivery.Fsync})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &env{cfg: cfg, db: db, dir: directory.New(db), store: st}, nil
+}
+
+func (e *env) close() { e.db.Close() }
+
+func (c *cli) checkConfig(args []string) error {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	if _, err := c.parse(fs, args); err != nil {
+		return err
+	}
+	path := config.PathFrom(c.cfgPath)
+	if _, err := config.Load(path); err != nil {
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintln(c.stderr, e)
+			}
+			return fmt.Errorf("%s: %d error(s)", path, len(errs))
+		}
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s: ok\n", path)
+	return nil
+}
+
+func (c *cli) domain(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: domain add|list|del", errUsage)
+	}
+	fs := flag.NewFlagSet("domain", flag.ContinueOnError)
+	aliasOf := fs.String("alias-of", "", "make NAME an alias domain of OTHER")
+	inactive := fs.Bool("inactive", false, "create the domain inactive")
+	backupMX := fs.Bool("backup-mx", false, "accept mail for the domain as a backup MX")
+	desc := fs.String("description", "", "description")
+	force := fs.Bool("force", false, "delete even with mailboxes")
+	pos, err := c.parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	switch args[0] {
+	case "add":
+		if err := need(pos, 1, "domain add NAME"); err != nil {
+			return err
+		}
+		return e.dir.AddDomain(ctx, directory.Domain{Name: pos[0], AliasOf: *aliasOf, Active: !*inactive, BackupMX: *backupMX, Description: *desc})
+	case "list":
+		ds, err := e.dir.ListDomains(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DOMAIN\tTYPE\tACTIVE\tDESCRIPTION")
+		for _, d := range ds {
+			typ := "virtual"
+			switch {
+			case d.AliasOf != "":
+				typ = "alias-of " + d.AliasOf
+			case d.BackupMX:
+				typ = "backup-mx"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, typ, yesNo(d.Active), d.Description)
+		}
+		return tw.Flush()
+	case "del", "delete", "rm":
+		if err := need(pos, 1, "domain del NAME"); err != nil {
+			return err
+		}
+		return e.dir.DeleteDomain(ctx, pos[0], *force)
+	}
+	return fmt.Errorf("%w: domain add|list|del", errUsage)
+}
+
+func (c *cli) user(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: user add|passwd|quota|del|list", errUsage)
+	}
+	fs := flag.NewFlagSet("user", flag.ContinueOnError)
+	pwFile := fs.String("password-file", "", "read the password from this file (first line)")
+	quota := fs.String("quota", "", "quota, e.g. 2G (0 = unlimited)")
+	name := fs.String("name", "", "full name")
+	inactive := fs.Bool("inactive", false, "create the mailbox inactive")
+	purge := fs.Bool("purge", false, "with del: also remove the mail files")
+	pos, err := c.parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	switch args[0] {
+	case "add":
+		if err := need(pos, 1, "user add ADDRESS"); err != nil {
+			return err
+		}
+		q := int64(e.cfg.Delivery.DefaultQuota)
+		if *quota != "" {
+			z, err := config.ParseSize(*quota)
+			if err != nil {
+				return fmt.Errorf("--quota: %w", err)
+			}
+			q = int64(z)
+		}
+		hash, err := c.newPassword(*pwFile, pos[0])
+		if err != nil {
+			return err
+		}
+		m, err := e.dir.AddMailbox(ctx, directory.Mailbox{Username: pos[0], PasswordHash: hash, Name: *name, Quota: q, Active: !*inactive})
+		if err != nil {
+			return err
+		}
+		if err := e.store.EnsureMailbox(ctx, m.Username, m.Maildir); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "created %s (maildir %s)\n", m.Username, e.store.MailboxPath(m.Maildir))
+		return nil
+	case "passwd", "password":
+		if err := need(pos, 1, "user passwd ADDRESS"); err != nil {
+			return err
+		}
+		if _, err := e.dir.Mailbox(ctx, pos[0]); err != nil {
+			return err
+		}
+		hash, err := c.newPassword(*pwFile, pos[0])
+		if err != nil {
+			return err
+		}
+		return e.dir.SetPassword(ctx, pos[0], hash)
+	case "quota":
+		if err := need(pos, 2, "user quota ADDRESS SIZE"); err != nil {
+			return err
+		}
+		z, err := config.ParseSize(pos[1])
+		if err != nil {
+			return err
+		}
+		return e.dir.SetQuota(ctx, pos[0], int64(z))
+	case "del", "delete", "rm":
+		if err := need(pos, 1, "user del ADDRESS"); err != nil {
+			return err
+		}
+		m, err := e.dir.DeleteMailbox(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := e.store.DeleteMailbox(ctx, m.Username, m.Maildir, *purge); err != nil {
+			return err
+		}
+		if !*purge {
+			fmt.Fprintf(c.stdout, "deleted %s; mail files kept in %s (use --purge to remove them)\n", m.Username, e.store.MailboxPath(m.Maildir))
+		}
+		return nil
+	case "list":
+		dom := ""
+		if len(pos) > 0 {
+			dom = pos[0]
+		}
+		ms, err := e.dir.ListMailboxes(ctx, dom)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tNAME\tQUOTA\tUSED\tMESSAGES\tACTIVE")
+		for _, m := range ms {
+			used, n, err := e.store.Usage(ctx, m.Username)
+			if err != nil {
+				return err
+			}
+			q := "unlimited"
+			if m.Quota > 0 {
+				q = config.Size(m.Quota).String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", m.Username, m.Name, q, used, n, yesNo(m.Active))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("%w: user add|passwd|quota|del|list", errUsage)
+}
+
+func (c *cli) alias(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: alias add|list|del", errUsage)
+	}
+	fs := flag.NewFlagSet("alias", flag.ContinueOnError)
+	pos, err := c.parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	e, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	switch args[0] {
+	case "add":
+		if len(pos) < 2 {
+			return fmt.Errorf("%w: alias add ADDRESS TARGET[,TARGET...]", errUsage)
+		}
+		var targets []string
+		for _, p := range pos[1:] {
+			targets = append(targets, strings.Split(p, ",")...)
+		}
+		return e.dir.AddAlias(ctx, pos[0], targets)
+	case "list":
+		dom := ""
+		if len(pos) > 0 {
+			dom = pos[0]
+		}
+		as, err := e.dir.ListAliases(ctx, dom)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ADDRESS\tTARGETS\tACTIVE")
+		for _, a := range as {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Address, strings.Join(a.Goto, ","), yesNo(a.Active))
+		}
+		return tw.Flush()
+	case "del", "delete", "rm":
+		if err := need(pos, 1, "alias del ADDRESS"); err != nil {
+			return err
+		}
+		return e.dir.DeleteAlias(ctx, pos[0])
+	}
+	return fmt.Errorf("%w: alias add|list|del", errUsage)
+}
+
+// newPassword reads a password from a file, a terminal prompt without
+// echo (asked twice), or one line of standard input, and hashes it.
+func (c *cli) newPassword(file, who string) (string, error) {
+	var pw string
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		pw, _, _ = strings.Cut(string(b), "\n")
+		pw = strings.TrimSuffix(pw, "\r")
+	case c.stdin == os.Stdin && term.IsTerminal(int(os.Stdin.Fd())):
+		fmt.Fprintf(c.stderr, "Password for %s: ", who)
+		a, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(c.stderr, "Again: ")
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(c.stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("passwords do not match")
+		}
+		pw = string(a)
+	default:
+		line, err := bufio.NewReader(c.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password given: use a terminal, --password-file F, or one line on standard input")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if len(pw) < 8 {
+		return "", errors.New("password too short: use at least 8 characters")
+	}
+	return password.Hash(pw)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

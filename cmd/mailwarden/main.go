@@ -1,0 +1,132 @@
+// Command mailwarden is the whole mail system in one binary: `serve` runs
+// the server, the other subcommands administer it.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+const usage = `usage: mailwarden [-config PATH] COMMAND [ARGS]
+
+commands:
+  serve                         run the server
+  demo [-dir DIR]               run on embedded defaults with a demo domain (loopback, high ports)
+  check-config                  validate the config file
+  domain add NAME [--alias-of OTHER] [--inactive] [--backup-mx] [--description TEXT]
+  domain list | domain del NAME [--force]
+  user add ADDRESS [--password-file F] [--quota 2G] [--name NAME] [--inactive]
+  user passwd ADDRESS [--password-file F] | user quota ADDRESS SIZE
+  user del ADDRESS [--purge] | user list [DOMAIN]
+  alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
+  alias list [DOMAIN] | alias del ADDRESS
+  version
+
+The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
+`
+
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// errUsage marks errors that should print the usage text.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// A global -config before the command is allowed too.
+	var cfgPath string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+		if name != "config" {
+			if name == "h" || name == "help" {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			fmt.Fprintf(stderr, "mailwarden: unknown flag %s\n%s", args[0], usage)
+			return 2
+		}
+		if !hasVal {
+			if len(args) < 2 {
+				fmt.Fprintln(stderr, "mailwarden: -config needs a path")
+				return 2
+			}
+			val, args = args[1], args[1:]
+		}
+		cfgPath, args = val, args[1:]
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	c := &cli{cfgPath: cfgPath, stdin: stdin, stdout: stdout, stderr: stderr}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = c.serve(args[1:])
+	case "demo":
+		err = c.demo(args[1:])
+	case "check-config":
+		err = c.checkConfig(args[1:])
+	case "domain":
+		err = c.domain(args[1:])
+	case "user":
+		err = c.user(args[1:])
+	case "alias":
+		err = c.alias(args[1:])
+	case "version":
+		fmt.Fprintln(stdout, "mailwarden", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	if err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprintf(stderr, "mailwarden: %v\n%s", err, usage)
+			return 2
+		}
+		fmt.Fprintf(stderr, "mailwarden: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type cli struct {
+	cfgPath        string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// parse parses flags that may stand before, between or after positionals
+// (`user add a@b --quota 2G` and `user add --quota 2G a@b` both work).
+func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.cfgPath, "config", c.cfgPath, "config file")
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+func need(pos []string, n int, what string) error {
+	if len(pos) != n {
+		return fmt.Errorf("%w: want %s", errUsage, what)
+	}
+	return nil
+}

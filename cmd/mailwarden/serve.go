@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/delivery"
+	"mailwarden/internal/mlog"
+	"mailwarden/internal/queue"
+	"mailwarden/internal/smtpserver"
+	"mailwarden/internal/store"
+	"mailwarden/internal/tlsconf"
+)
+
+func (c *cli) serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if _, err := c.parse(fs, args); err != nil {
+		return err
+	}
+	path := config.PathFrom(c.cfgPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	return c.serveConfig(cfg, nil)
+}
+
+// newLogger builds the mail log for cfg.
+func newLogger(cfg *config.Config, fallback io.Writer) (*slog.Logger, io.Closer, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		return nil, nil, err
+	}
+	w, closer := fallback, io.Closer(io.NopCloser(nil))
+	if cfg.Log.File != "" {
+		f, err := os.OpenFile(cfg.Log.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log.file: %w", err)
+		}
+		w, closer = f, f
+	}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), closer, nil
+	}
+	return slog.New(mlog.New(w, cfg.Hostname, lvl)), closer, nil
+}
+
+// serveConfig runs the server until SIGTERM/SIGINT. ready, when not nil,
+// is called once every listener is up.
+func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
+	logger, logCloser, err := newLogger(cfg, c.stderr)
+	if err != nil {
+		return err
+	}
+	defer logCloser.Close()
+	mainLog := mlog.Component(logger, "master")
+	ctx := context.Background()
+	e, err := openData(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+
+	crashed, err := e.store.StartServing()
+	if err != nil {
+		return err
+	}
+	if crashed {
+		if err := recoverStore(ctx, e, mainLog); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		if err := e.store.StopServing(); err != nil {
+			mainLog.Error("cannot write clean-shutdown marker: " + err.Error())
+		}
+	}()
+
+	q, err := queue.New(e.db, filepath.Join(cfg.DataDir, "queue"), cfg.Delivery.Fsync)
+	if err != nil {
+		return err
+	}
+	spoolDir := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	certFile, keyFile, generated, err := tlsconf.Files(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.DataDir, cfg.Hostname)
+	if err != nil {
+		return err
+	}
+	if generated {
+		mainLog.Warn("generated a self-signed certificate " + certFile + "; set [tls] cert_file and key_file for a real one")
+	}
+	certs, err := tlsconf.New(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+
+	var current atomic.Pointer[config.Config]
+	current.Store(cfg)
+	router := &delivery.Router{Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
+	smtpd := smtpserver.New(smtpserver.Options{
+		Config:    current.Load,
+		Resolver:  e.dir,
+		Deliverer: router,
+		TLS:       certs.Config(),
+		Logger:    mlog.Component(logger, "smtpd"),
+		SpoolDir:  spoolDir,
+	})
+
+	warnUnimplemented(cfg, mainLog)
+	var listeners []net.Listener
+	for _, addr := range cfg.Listen.SMTP {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return fmt.Errorf("listen.smtp %s: %w", addr, err)
+		}
+		listeners = append(listeners, l)
+	}
+	var wg sync.WaitGroup
+	for _, l := range listeners {
+		wg.Add(1)
+		go func(l net.Listener) {
+			defer wg.Done()
+			if err := smtpd.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) {
+				mainLog.Error("smtp listener " + l.Addr().String() + ": " + err.Error())
+			}
+		}(l)
+		mainLog.Info("smtp listening on " + l.Addr().String())
+	}
+	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", version, cfg.Path))
+	if ready != nil {
+		ready()
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for sig := range sigs {
+		if sig == syscall.SIGHUP {
+			reload(&current, certs, mainLog)
+			continue
+		}
+		mainLog.Info("terminating on signal " + sig.String())
+		break
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := smtpd.Shutdown(sctx); err != nil {
+		mainLog.Warn("shutdown: " + err.Error())
+	}
+	wg.Wait()
+	mainLog.Info("daemon stopped")
+	return nil
+}
+
+// reload re-reads the config file and certificates after SIGHUP. Listener
+// addresses and data_dir take effect at the next restart.
+func reload(current *atomic.Pointer[config.Config], certs *tlsconf.Source, log *slog.Logger) {
+	old := current.Load()
+	if old.Path == "" {
+		log.Info("reload: running on built-in defaults, nothing to re-read")
+		return
+	}
+	cfg, err := config.Load(old.Path)
+	if err != nil {
+		log.Error("reload failed, keeping the running configuration: " + err.Error())
+		return
+	}
+	if cfg.DataDir != old.DataDir || fmt.Sprint(cfg.Listen) != fmt.Sprint(old.Listen) {
+		log.Warn("reload: data_dir and [listen] changes need a restart")
+	}
+	current.Store(cfg)
+	if err := certs.Reload(); err != nil {
+		log.Error("reload: " + err.Error())
+	}
+	log.Info("reload -- configuration " + cfg.Path)
+}
+
+func recoverStore(ctx context.Context, e *env, log *slog.Logger) error {
+	log.Warn("previous run did not shut down cleanly; checking Maildirs against the index")
+	ms, err := e.dir.ListMailboxes(ctx, "")
+	if err != nil {
+		return err
+	}
+	accts := make([]store.Account, len(ms))
+	for i, m := range ms {
+		accts[i] = store.Account{Username: m.Username, Maildir: m.Maildir}
+	}
+	st, err := e.store.Recover(ctx, accts)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	log.Info(fmt.Sprintf("recovery done: %d folders checked, %d messages indexed, %d stale index rows removed, %d tmp files cleaned",
+		st.Folders, st.Added, st.Removed, st.TmpCleaned))
+	return nil
+}
+
+func warnUnimplemented(cfg *config.Config, log *slog.Logger) {
+	for name, addrs := range map[string][]string{
+		"submission": cfg.Listen.Submission, "submissions": cfg.Listen.Submissions,
+		"imap": cfg.Listen.IMAP, "imaps": cfg.Listen.IMAPS, "pop3": cfg.Listen.POP3, "pop3s": cfg.Listen.POP3S,
+	} {
+		if len(addrs) > 0 {
+			log.Warn("listen." + name + " is set but this version does not serve " + name + " yet; ignoring it")
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package smtpserver
+
+import (
+	"crypto/tls"
+	"strconv"
+
+	"mailwarden/internal/envelope"
+)
+
+// received builds the trace header of RFC 5321 4.4 the way Postfix writes it:
+//
+//	Received: from helo (host [ip])
+//		(using TLSv1.3 with cipher TLS_AES_128_GCM_SHA256)
+//		by hostname (Mailwarden) with ESMTPS id QUEUEID
+//		for <rcpt>; Mon, 2 Jan 2006 15:04:05 +0000 (UTC)
+//
+// "for" only names a single recipient, so a copy does not reveal the others.
+func (s *session) received(env *envelope.Envelope) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, "Received: from "...)
+	b = appendClean(b, env.Helo)
+	b = append(b, " ("...)
+	b = append(b, env.ClientHost...)
+	b = append(b, " ["...)
+	if env.ClientIP.Is6() {
+		b = append(b, "IPv6:"...) // RFC 5321 4.1.3 address literal
+	}
+	b = env.ClientIP.AppendTo(b)
+	b = append(b, "])\r\n"...)
+	if env.TLS != "" {
+		b = append(b, "\t(using "...)
+		b = append(b, env.TLS...)
+		b = append(b, ")\r\n"...)
+	}
+	b = append(b, "\tby "...)
+	b = append(b, s.c.cfg.Hostname...)
+	b = append(b, " (Mailwarden) with "...)
+	b = append(b, env.Protocol...)
+	b = append(b, " id "...)
+	b = append(b, env.ID...)
+	if len(env.Recipients) == 1 {
+		b = append(b, "\r\n\tfor <"...)
+		b = appendClean(b, env.Recipients[0].Address)
+		b = append(b, '>')
+	}
+	b = append(b, "; "...)
+	b = env.Received.AppendFormat(b, "Mon, 2 Jan 2006 15:04:05 -0700 (MST)")
+	return append(b, "\r\n"...)
+}
+
+// appendClean appends client-supplied text with control characters and
+// comment delimiters replaced, so it cannot break the header's structure.
+func appendClean(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c == 0x7f, c == '(', c == ')', c == '\\':
+			b = append(b, '?')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// tlsInfo describes a TLS session the way Postfix logs it.
+func tlsInfo(st tls.ConnectionState) string {
+	var v string
+	switch st.Version {
+	case tls.VersionTLS13:
+		v = "TLSv1.3"
+	case tls.VersionTLS12:
+		v = "TLSv1.2"
+	case tls.VersionTLS11:
+		v = "TLSv1.1"
+	case tls.VersionTLS10:
+		v = "TLSv1"
+	default:
+		v = "TLS 0x" + strconv.FormatUint(uint64(st.Version), 16)
+	}
+	return v + " with cipher " + tls.CipherSuiteName(st.CipherSuite)
+}

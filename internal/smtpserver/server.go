@@ -1,0 +1,362 @@
+package smtpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/delivery"
+	"mailwarden/internal/directory"
+)
+
+// Resolver finds where a recipient goes (directory.Directory implements it).
+type Resolver interface {
+	Resolve(ctx context.Context, addr, delims string) (directory.Resolution, error)
+}
+
+// Deliverer takes accepted mail.
+type Deliverer interface {
+	// CheckQuota returns an error wrapping delivery.ErrOverQuota when m cannot take size more bytes (size 0: is it already full?).
+	CheckQuota(ctx context.Context, m directory.Mailbox, size int64) error
+	// Deliver makes every copy durable (local Maildir and/or queue) before returning nil.
+	Deliver(ctx context.Context, msg *delivery.Message) error
+}
+
+// Options configures a Server.
+type Options struct {
+	Config    func() *config.Config // current config; reloaded on SIGHUP, read it per session
+	Resolver  Resolver
+	Deliverer Deliverer
+	TLS       *tls.Config // nil: no STARTTLS
+	Logger    *slog.Logger
+	SpoolDir  string // for envelope.NewSpool temp files
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("smtpserver: server closed")
+
+const (
+	refuseTimeout = 2 * time.Second // to tell an over-limit client 421
+	maxRefusing   = 256             // over-limit connections being told at once
+	pollInterval  = 20 * time.Millisecond
+	abortGrace    = 5 * time.Second // for deliveries after a forced shutdown
+)
+
+// Server is the MX service. One Server may Serve several listeners; the
+// connection limits count across all of them.
+type Server struct {
+	o      Options
+	log    *slog.Logger
+	mode   mode
+	ctx    context.Context // canceled when Shutdown gives up waiting
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	perIP     map[netip.Addr]int
+	gen       *generation
+
+	refusing atomic.Int64 // goroutines telling over-limit clients 421
+	inflight atomic.Int64 // Data calls running
+}
+
+// New returns an MX server.
+func New(o Options) *Server {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		o: o, log: log, mode: modeMX, ctx: ctx, cancel: cancel,
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*conn]struct{}{},
+		perIP:     map[netip.Addr]int{},
+	}
+}
+
+// Serve accepts on l until Shutdown. One Server may Serve several listeners.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		raw, err := l.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return err
+			}
+			// EMFILE and friends: back off as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept: " + err.Error() + "; retrying in " + delay.String())
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.accept(raw)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// accept applies the connection limits (Postfix anvil's
+// smtpd_client_connection_count_limit and the process limit), then hands
+// the connection to go-smtp.
+func (s *Server) accept(raw net.Conn) {
+	cfg := s.o.Config()
+	ip := remoteIP(raw)
+	c := newConn(raw, s, cfg, ip)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		raw.Close()
+		return
+	}
+	over := len(s.conns) >= cfg.SMTP.MaxConnections || s.perIP[ip] >= cfg.SMTP.MaxConnectionsPerIP
+	if !over {
+		s.conns[c] = struct{}{}
+		s.perIP[ip]++
+	}
+	s.mu.Unlock()
+	if over {
+		s.log.Warn("too many connections from " + c.client)
+		s.refuse(raw, "421 4.7.0 "+cfg.Hostname+" Error: too many connections from "+ip.String()+"\r\n")
+		return
+	}
+	s.log.Info("connect from " + c.client)
+	for {
+		g := s.generation(cfg)
+		if g == nil {
+			c.forceClose()
+			return
+		}
+		select {
+		case g.ln.ch <- c:
+			return
+		case <-g.ln.done: // retired by a reload or shutdown: ask again
+		}
+	}
+}
+
+// refuse tells an over-limit client 421 without blocking the accept loop.
+func (s *Server) refuse(raw net.Conn, reply string) {
+	if s.refusing.Add(1) > maxRefusing {
+		s.refusing.Add(-1)
+		raw.Close()
+		return
+	}
+	go func() {
+		defer s.refusing.Add(-1)
+		defer raw.Close()
+		raw.SetDeadline(time.Now().Add(refuseTimeout))
+		if _, err := io.WriteString(raw, reply); err != nil {
+			return
+		}
+		// Half-close and drain a little so the reply is not lost to a reset.
+		if hc, ok := raw.(interface{ CloseWrite() error }); ok {
+			hc.CloseWrite()
+			io.Copy(io.Discard, io.LimitReader(raw, 4096))
+		}
+	}()
+}
+
+// release forgets a closed connection.
+func (s *Server) release(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+}
+
+// Shutdown stops accepting, lets sessions finish until ctx ends, then closes
+// them. Sessions between transactions are told 421 at once; a transaction
+// in progress may complete first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	if s.gen != nil {
+		s.gen.ln.Close()
+		s.gen = nil
+	}
+	conns := s.snapshot()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.drain()
+	}
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for !s.idle() {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			conns := s.snapshot()
+			s.mu.Unlock()
+			for _, c := range conns {
+				c.forceClose()
+			}
+			s.cancel()
+			deadline := time.Now().Add(abortGrace)
+			for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+				time.Sleep(pollInterval)
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	s.cancel()
+	return nil
+}
+
+func (s *Server) snapshot() []*conn {
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Server) idle() bool {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return n == 0 && s.refusing.Load() == 0 && s.inflight.Load() == 0
+}
+
+// A generation is one go-smtp server built from one config. go-smtp reads
+// its limits from shared fields, so a reload starts a new generation for
+// new connections instead of changing fields under running sessions.
+type generation struct {
+	cfg *config.Config
+	srv *smtp.Server
+	ln  *handoff
+}
+
+// generation returns the go-smtp server for cfg, nil after Shutdown.
+func (s *Server) generation(cfg *config.Config) *generation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return nil
+	}
+	if s.gen != nil && s.gen.cfg == cfg {
+		return s.gen
+	}
+	if s.gen != nil {
+		s.gen.ln.Close() // its sessions go on; it takes no new ones
+	}
+	srv := smtp.NewServer(backend{s})
+	srv.Domain = cfg.Hostname
+	srv.MaxMessageBytes = int64(cfg.SMTP.MessageSizeLimit)
+	srv.MaxRecipients = cfg.SMTP.MaxRecipients
+	srv.MaxLineLength = cfg.SMTP.MaxLineLength
+	srv.ReadTimeout = cfg.SMTP.Timeout.D()
+	srv.WriteTimeout = cfg.SMTP.Timeout.D()
+	srv.TLSConfig = s.o.TLS
+	srv.EnableSMTPUTF8 = true
+	srv.ErrorLog = errorLog{s.log}
+	g := &generation{cfg: cfg, srv: srv, ln: &handoff{ch: make(chan net.Conn), done: make(chan struct{})}}
+	s.gen = g
+	go srv.Serve(g.ln) // returns when g.ln is closed
+	return g
+}
+
+// handoff is the net.Listener a generation's go-smtp server accepts from.
+type handoff struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (h *handoff) Accept() (net.Conn, error) {
+	select {
+	case c := <-h.ch:
+		return c, nil
+	case <-h.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (h *handoff) Close() error {
+	h.once.Do(func() { close(h.done) })
+	return nil
+}
+
+func (h *handoff) Addr() net.Addr { return &net.TCPAddr{} }
+
+// backend creates go-smtp sessions.
+type backend struct{ s *Server }
+
+func (b backend) NewSession(sc *smtp.Conn) (smtp.Session, error) {
+	c := connOf(sc)
+	if c == nil {
+		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: internal error"}
+	}
+	return c.newSession(sc)
+}
+
+// errorLog sends go-smtp's own messages (connection errors, panics) to slog.
+type errorLog struct{ l *slog.Logger }
+
+func (e errorLog) Printf(format string, v ...any) { e.log(fmt.Sprintf(format, v...)) }
+func (e errorLog) Println(v ...any)               { e.log(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+
+func (e errorLog) log(msg string) {
+	if strings.Contains(msg, "panic") {
+		e.l.Error(msg)
+		return
+	}
+	e.l.Debug(msg)
+}
+
+// remoteIP is the client address, unmapped; invalid when not IP.
+func remoteIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

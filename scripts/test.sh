@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test command (README, CI): installs the real peer programs the tests
+# drive when they are missing, then checks formatting, vets, and runs every
+# test, end-to-end ones included (test/e2e builds the binary itself).
+#
+#   scripts/test.sh            # from any directory
+#   RACE=1 scripts/test.sh     # race detector, also in the server under e2e (slower)
+#   CI=true scripts/test.sh    # a missing peer fails instead of skipping
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+missing=()
+for tool in swaks doveadm mkpasswd; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+# Debian's interpreter: its python3-* packages do not work with another one.
+[ -x /usr/bin/python3 ] || missing+=(/usr/bin/python3)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
+	sudo=()
+	if [ "$(id -u)" -ne 0 ]; then
+		if ! command -v sudo >/dev/null 2>&1; then
+			echo "test.sh: not root and no sudo: install swaks dovecot-core whois python3 with apt-get" >&2
+			exit 1
+		fi
+		sudo=(sudo)
+	fi
+	${sudo[@]+"${sudo[@]}"} apt-get update
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core whois python3
+fi
+
+echo "== gofmt" >&2
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "test.sh: not gofmt'ed (run gofmt -w):" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== go vet" >&2
+go vet ./...
+
+echo "== go test" >&2
+flags=(-count=1 -timeout 15m)
+if [ "${RACE:-0}" = 1 ]; then
+	flags+=(-race)
+	export MAILWARDEN_E2E_RACE=1
+fi
+go test "${flags[@]}" ./...
