@@ -36,6 +36,16 @@ func (c *cli) open(ctx context.Context) (*env, error) {
 	return openData(ctx, cfg)
 }
 
+// parseOpen parses a subcommand's flags, then opens the data directory.
+func (c *cli) parseOpen(ctx context.Context, fs *flag.FlagSet, args []string) ([]string, *env, error) {
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := c.open(ctx)
+	return pos, e, err
+}
+
 func openData(ctx context.Context, cfg *config.Config) (*env, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
@@ -84,12 +94,8 @@ func (c *cli) domain(args []string) error {
 	backupMX := fs.Bool("backup-mx", false, "accept mail for the domain as a backup MX")
 	desc := fs.String("description", "", "description")
 	force := fs.Bool("force", false, "delete even with mailboxes")
-	pos, err := c.parse(fs, args[1:])
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	e, err := c.open(ctx)
+	pos, e, err := c.parseOpen(ctx, fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -137,12 +143,8 @@ func (c *cli) user(args []string) error {
 	name := fs.String("name", "", "full name")
 	inactive := fs.Bool("inactive", false, "create the mailbox inactive")
 	purge := fs.Bool("purge", false, "with del: also remove the mail files")
-	pos, err := c.parse(fs, args[1:])
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	e, err := c.open(ctx)
+	pos, e, err := c.parseOpen(ctx, fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -241,12 +243,8 @@ func (c *cli) alias(args []string) error {
 		return fmt.Errorf("%w: alias add|list|del", errUsage)
 	}
 	fs := flag.NewFlagSet("alias", flag.ContinueOnError)
-	pos, err := c.parse(fs, args[1:])
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	e, err := c.open(ctx)
+	pos, e, err := c.parseOpen(ctx, fs, args[1:])
 	if err != nil {
 		return err
 	}
