@@ -22,6 +22,9 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	SMTP     SMTP     `toml:"smtp"`
 	Delivery Delivery `toml:"delivery"`
+	Auth     Auth     `toml:"auth"`
+	IMAP     IMAP     `toml:"imap"`
+	POP3     POP3     `toml:"pop3"`
 	Log      Log      `toml:"log"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
@@ -75,6 +78,38 @@ type Delivery struct {
 	Fsync bool `toml:"fsync"`
 }
 
+// Auth governs logins to IMAP, POP3 and (later) submission.
+type Auth struct {
+	// FailureDelay is how long a failed login waits before its reply
+	// (Dovecot auth_failure_delay).
+	FailureDelay Duration `toml:"failure_delay"`
+	// MaxFailures failed logins from one client IP within FailureWindow
+	// make further logins from it fail temporarily until the window passes.
+	MaxFailures   int      `toml:"max_failures"`
+	FailureWindow Duration `toml:"failure_window"`
+	// AllowPlaintextLoopback permits LOGIN/PLAIN without TLS from loopback
+	// clients (Dovecot disable_plaintext_auth = no, for local webmail).
+	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+}
+
+// IMAP holds the IMAP server's limits.
+type IMAP struct {
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	IdleTimeout         Duration `toml:"idle_timeout"`
+	// AppendLimit is the largest APPEND accepted (0: smtp.message_size_limit).
+	AppendLimit Size `toml:"append_limit"`
+	// MaxLineLength bounds a command line, literals excluded.
+	MaxLineLength int `toml:"max_line_length"`
+}
+
+// POP3 holds the POP3 server's limits.
+type POP3 struct {
+	MaxConnections      int      `toml:"max_connections"`
+	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
+	Timeout             Duration `toml:"timeout"`
+}
+
 // Log selects where the mail log goes.
 type Log struct {
 	Level string `toml:"level"`
@@ -113,6 +148,22 @@ func Default() *Config {
 			DisableVRFYCommand:    true,
 		},
 		Delivery: Delivery{Fsync: true},
+		Auth: Auth{
+			FailureDelay:  Duration(2 * time.Second),
+			MaxFailures:   10,
+			FailureWindow: Duration(10 * time.Minute),
+		},
+		IMAP: IMAP{
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 50,
+			IdleTimeout:         Duration(30 * time.Minute),
+			MaxLineLength:       64 << 10,
+		},
+		POP3: POP3{
+			MaxConnections:      500,
+			MaxConnectionsPerIP: 20,
+			Timeout:             Duration(10 * time.Minute),
+		},
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }

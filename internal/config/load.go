@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -121,6 +122,29 @@ func (c *Config) validate() []*keyedError {
 	}
 	if strings.ContainsAny(s.Banner, "\r\n") {
 		bad("smtp.banner", "must be one line")
+	}
+	for _, f := range []struct {
+		key string
+		v   int
+	}{
+		{"auth.max_failures", c.Auth.MaxFailures},
+		{"imap.max_connections", c.IMAP.MaxConnections},
+		{"imap.max_connections_per_ip", c.IMAP.MaxConnectionsPerIP},
+		{"pop3.max_connections", c.POP3.MaxConnections},
+		{"pop3.max_connections_per_ip", c.POP3.MaxConnectionsPerIP},
+	} {
+		if f.v < 1 {
+			bad(f.key, "must be at least 1, got %d", f.v)
+		}
+	}
+	if c.Auth.FailureDelay.D() < 0 || c.Auth.FailureWindow.D() <= 0 {
+		bad("auth.failure_window", "failure_delay must not be negative and failure_window must be positive")
+	}
+	if c.IMAP.IdleTimeout.D() < time.Minute || c.POP3.Timeout.D() < 10*time.Second {
+		bad("imap.idle_timeout", "imap.idle_timeout must be at least 1m and pop3.timeout at least 10s")
+	}
+	if c.IMAP.MaxLineLength < 1000 {
+		bad("imap.max_line_length", "must be at least 1000, got %d", c.IMAP.MaxLineLength)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
