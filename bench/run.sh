@@ -24,7 +24,7 @@ mw() { "$work/mailwarden" -config "$work/mw.toml" "$@"; }
 mw domain add bench.test
 echo 'benchpassword' > "$work/pw"
 for i in $(seq 0 9); do mw user add "u$i@bench.test" --password-file "$work/pw" >/dev/null; done
-"$work/mailwarden" -config "$work/mw.toml" serve 2>"$work/server.log" &
+"$work/mailwarden" -config "$work/mw.toml" serve ${CPUPROFILE:+-cpuprofile "$CPUPROFILE"} 2>"$work/server.log" &
 pid=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 echo "# $(date -u +%F) mailwarden $(git -C "$root" rev-parse --short HEAD 2>/dev/null): N=$N C=$C S=$S"
@@ -32,3 +32,4 @@ echo "# $(date -u +%F) mailwarden $(git -C "$root" rev-parse --short HEAD 2>/dev
 echo "peak_rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 files=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f | wc -l)
 echo "delivered_files=$files"
+kill -TERM $pid; wait $pid || true
