@@ -164,7 +164,7 @@ func Default() *Config {
 			MaxConnectionsPerIP: 20,
 			Timeout:             Duration(10 * time.Minute),
 		},
-		Log:      Log{Level: "info", Format: "text"},
+		Log: Log{Level: "info", Format: "text"},
 	}
 }
 

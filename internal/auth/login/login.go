@@ -1,0 +1,235 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailwarden/internal/auth/password"
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+)
+
+// Directory is what Authenticator needs of the account database;
+// *directory.Directory satisfies it.
+type Directory interface {
+	Mailbox(ctx context.Context, address string) (directory.Mailbox, error)
+	SetPassword(ctx context.Context, address, hash string) error
+}
+
+var (
+	// ErrFailed means a wrong user name or password; which one is never said.
+	ErrFailed = errors.New("authentication failed")
+	// ErrTemporary means the client should try again later: its IP is over
+	// the failure limit, or (wrapped, see Check) the directory is
+	// unavailable.
+	ErrTemporary = errors.New("too many failed logins, try again later")
+)
+
+// tempError is a temporary failure with a cause; errors.Is(err,
+// ErrTemporary) holds for it.
+type tempError struct{ err error }
+
+func (e *tempError) Error() string {
+	return "authentication temporarily unavailable: " + e.err.Error()
+}
+func (e *tempError) Is(target error) bool { return target == ErrTemporary }
+func (e *tempError) Unwrap() error        { return e.err }
+
+// Authenticator checks passwords for every service. It is safe for
+// concurrent use.
+type Authenticator struct {
+	dir Directory
+	cfg func() *config.Config
+	log *slog.Logger
+	now func() time.Time // tests replace it
+
+	// sem bounds concurrent hash computations: argon2id as Hash makes it
+	// takes ~19 MiB each, so a burst of logins must queue, not exhaust
+	// memory.
+	sem chan struct{}
+
+	mu  sync.Mutex
+	ips *limiter
+
+	dummyOnce sync.Once
+	dummy     string
+}
+
+// New returns an Authenticator over dir. cfg is read at every Check, so a
+// reloaded config applies at once. log may be nil.
+func New(dir Directory, cfg func() *config.Config, log *slog.Logger) *Authenticator {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Authenticator{
+		dir: dir, cfg: cfg, log: log, now: time.Now,
+		sem: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0))),
+		ips: newLimiter(defaultMaxEntries),
+	}
+}
+
+// Check verifies username and password of a client at ip for service
+// ("imap", "pop3", "submission") using mech ("PLAIN", "LOGIN"; for logs).
+//
+// It returns the mailbox on success; ErrFailed for a wrong password, an
+// unknown user, an inactive mailbox or an unusable stored hash, after
+// auth.failure_delay (cut short when ctx ends); an error for which
+// errors.Is(err, ErrTemporary) holds when ip has had auth.max_failures
+// failures within auth.failure_window (until that window has passed after
+// the last counted one; no password is checked meanwhile) or when the
+// directory fails. Unknown users cost the same hash computation as known
+// ones, so timing does not tell them apart. A successful login with a hash
+// that password.NeedsRehash is stored again as password.Hash (best effort).
+// A success does not clear earlier failures: they age out of the window,
+// so one valid account does not buy unlimited guesses at others.
+func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw string, ip netip.Addr) (directory.Mailbox, error) {
+	cfg := a.cfg()
+	key := clientKey(ip)
+	who := "user=<" + LogSafe(username) + ">, rip=" + ipString(ip) + ", method=" + LogSafe(mech) + ", service=" + LogSafe(service)
+
+	a.mu.Lock()
+	locked := a.ips.locked(key, a.now())
+	a.mu.Unlock()
+	if locked {
+		a.log.Debug("auth: failed: " + who + ", reason=client locked out, too many recent failures")
+		return directory.Mailbox{}, ErrTemporary
+	}
+
+	mb, err := a.dir.Mailbox(ctx, username)
+	known := err == nil
+	if err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrBadAddress) {
+		a.log.Warn("auth: failed: " + who + ", reason=directory lookup failed: " + err.Error())
+		return directory.Mailbox{}, &tempError{err}
+	}
+	stored := mb.PasswordHash
+	if !known {
+		stored = a.dummyHash()
+	}
+	if err := a.acquire(ctx); err != nil {
+		return directory.Mailbox{}, &tempError{err}
+	}
+	ok, verr := password.Verify(stored, pw)
+	a.release()
+
+	var reason string
+	switch {
+	case !known:
+		reason = "unknown user"
+	case verr != nil:
+		reason = "stored password hash unusable: " + verr.Error()
+		a.log.Warn("auth: " + who + ": " + reason)
+	case !ok:
+		reason = "password mismatch"
+	case !mb.Active:
+		reason = "mailbox disabled"
+	case pw == "":
+		reason = "empty password"
+	}
+	if reason != "" {
+		return directory.Mailbox{}, a.failed(ctx, cfg, key, ip, who, reason)
+	}
+	if password.NeedsRehash(mb.PasswordHash) {
+		a.rehash(ctx, mb, pw, who)
+	}
+	a.log.Info("auth: login: " + who)
+	return mb, nil
+}
+
+// failed counts a failure, logs it, waits out the failure delay and
+// returns ErrFailed.
+func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key, ip netip.Addr, who, reason string) error {
+	window := cfg.Auth.FailureWindow.D()
+	a.mu.Lock()
+	lockedNow := a.ips.fail(key, a.now(), cfg.Auth.MaxFailures, window)
+	a.mu.Unlock()
+	a.log.Info("auth: failed: " + who + ", reason=" + reason)
+	if lockedNow {
+		rip := ipString(ip)
+		if key.Is6() {
+			rip += " (" + netip.PrefixFrom(key, 64).String() + ")"
+		}
+		a.log.Warn("auth: too many failures: rip=" + rip + ", " + strconv.Itoa(cfg.Auth.MaxFailures) +
+			" failed logins within " + window.String() + "; refusing logins from it for " + window.String())
+	}
+	if d := cfg.Auth.FailureDelay.D(); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return ErrFailed
+}
+
+// rehash replaces an outdated stored hash; failures are only logged.
+func (a *Authenticator) rehash(ctx context.Context, mb directory.Mailbox, pw, who string) {
+	if err := a.acquire(ctx); err != nil {
+		return
+	}
+	h, err := password.Hash(pw)
+	a.release()
+	if err == nil {
+		err = a.dir.SetPassword(ctx, mb.Username, h)
+	}
+	from := password.Scheme(mb.PasswordHash)
+	if err != nil {
+		a.log.Warn("auth: rehash failed: " + who + ", scheme=" + from + ": " + err.Error())
+		return
+	}
+	a.log.Info("auth: rehashed: " + who + ", scheme=" + from + " -> " + password.Scheme(h))
+}
+
+func (a *Authenticator) acquire(ctx context.Context) error {
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *Authenticator) release() { <-a.sem }
+
+// dummyHash is a hash in the current default scheme of a random password,
+// verified for unknown users so they take as long as known ones.
+func (a *Authenticator) dummyHash() string {
+	a.dummyOnce.Do(func() {
+		h, err := password.Hash(rand.Text())
+		if err != nil {
+			h = "{ARGON2ID}unusable"
+		}
+		a.dummy = h
+	})
+	return a.dummy
+}
+
+// LogSafe makes client-supplied text (a user name) fit in one log line:
+// control characters, invalid UTF-8 and '<' '>' become '?', and it is cut
+// at 100 bytes.
+func LogSafe(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '<' || r == '>' || r == 0xfffd {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func ipString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return "unknown"
+	}
+	return ip.Unmap().String()
+}

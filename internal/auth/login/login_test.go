@@ -1,0 +1,316 @@
+package login
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailwarden/internal/auth/password"
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+	"mailwarden/internal/mlog"
+)
+
+type fakeDir struct {
+	mu     sync.Mutex
+	boxes  map[string]directory.Mailbox
+	err    error // Mailbox fails with it
+	setErr error // SetPassword fails with it
+	sets   int
+}
+
+func (f *fakeDir) Mailbox(_ context.Context, address string) (directory.Mailbox, error) {
+	addr, err := directory.Normalize(address)
+	if err != nil {
+		return directory.Mailbox{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return directory.Mailbox{}, f.err
+	}
+	m, ok := f.boxes[addr]
+	if !ok {
+		return m, fmt.Errorf("mailbox %s: %w", addr, directory.ErrNotFound)
+	}
+	return m, nil
+}
+
+func (f *fakeDir) SetPassword(_ context.Context, address, hash string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.setErr != nil {
+		return f.setErr
+	}
+	m := f.boxes[address]
+	m.PasswordHash = hash
+	f.boxes[address] = m
+	f.sets++
+	return nil
+}
+
+func (f *fakeDir) hash(addr string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.boxes[addr].PasswordHash
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var (
+	hashOnce  sync.Once
+	aliceHash string
+)
+
+func newDir(t *testing.T) *fakeDir {
+	hashOnce.Do(func() {
+		h, err := password.Hash("secret")
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliceHash = h
+	})
+	box := func(u, h string, active bool) directory.Mailbox {
+		return directory.Mailbox{Username: u, PasswordHash: h, Maildir: "example.org/x/", Active: active}
+	}
+	return &fakeDir{boxes: map[string]directory.Mailbox{
+		"alice@example.org":  box("alice@example.org", aliceHash, true),
+		"off@example.org":    box("off@example.org", aliceHash, false),
+		"old@example.org":    box("old@example.org", "{PLAIN}secret", true),
+		"empty@example.org":  box("empty@example.org", "{PLAIN}", true),
+		"broken@example.org": box("broken@example.org", "{NOSUCH}x", true),
+	}}
+}
+
+type fixture struct {
+	a    *Authenticator
+	dir  *fakeDir
+	logs *syncBuffer
+	now  time.Time
+	mu   sync.Mutex
+}
+
+func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
+	cfg := config.Default()
+	cfg.Auth.FailureDelay = config.Duration(time.Millisecond)
+	cfg.Auth.MaxFailures = 3
+	cfg.Auth.FailureWindow = config.Duration(10 * time.Minute)
+	if mod != nil {
+		mod(cfg)
+	}
+	f := &fixture{dir: newDir(t), logs: &syncBuffer{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	log := mlog.Component(slog.New(mlog.New(f.logs, "mx", slog.LevelDebug)), "auth")
+	f.a = New(f.dir, func() *config.Config { return cfg }, log)
+	f.a.now = func() time.Time {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.now
+	}
+	return f
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+var ip1 = netip.MustParseAddr("192.0.2.1")
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name, user, pw string
+		dirErr         error
+		want           error // nil, ErrFailed or ErrTemporary
+		log            string
+	}{
+		{"ok", "alice@example.org", "secret", nil, nil, "auth: login: user=<alice@example.org>, rip=192.0.2.1, method=PLAIN, service=imap"},
+		{"case-insensitive user", "Alice@EXAMPLE.org", "secret", nil, nil, "auth: login: user=<Alice@EXAMPLE.org>"},
+		{"wrong password", "alice@example.org", "Secret", nil, ErrFailed, "auth: failed: user=<alice@example.org>, rip=192.0.2.1, method=PLAIN, service=imap, reason=password mismatch"},
+		{"unknown user", "bob@example.org", "secret", nil, ErrFailed, "reason=unknown user"},
+		{"not an address", "alice", "secret", nil, ErrFailed, "reason=unknown user"},
+		{"empty user", "", "secret", nil, ErrFailed, "user=<>"},
+		{"inactive", "off@example.org", "secret", nil, ErrFailed, "reason=mailbox disabled"},
+		{"empty password", "empty@example.org", "", nil, ErrFailed, "reason=empty password"},
+		{"unusable hash", "broken@example.org", "x", nil, ErrFailed, "reason=stored password hash unusable"},
+		{"directory down", "alice@example.org", "secret", errors.New("db gone"), ErrTemporary, "reason=directory lookup failed: db gone"},
+		{"control chars logged safely", "a\r\nb<c>", "x", nil, ErrFailed, "user=<a??b?c?>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.dir.err = tc.dirErr
+			mb, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, tc.pw, ip1)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("Check: %v", err)
+			case tc.want == nil && mb.Username != "alice@example.org":
+				t.Fatalf("mailbox %+v", mb)
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("err %v, want %v", err, tc.want)
+			case tc.want == ErrTemporary && errors.Is(err, ErrFailed):
+				t.Fatalf("temporary error %v is also ErrFailed", err)
+			}
+			if !strings.Contains(f.logs.String(), tc.log) {
+				t.Errorf("log lacks %q:\n%s", tc.log, f.logs.String())
+			}
+			if strings.Contains(f.logs.String(), "secret") {
+				t.Errorf("log shows the password:\n%s", f.logs.String())
+			}
+		})
+	}
+}
+
+func TestLockout(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	check := func(ip, pw string) error {
+		_, err := f.a.Check(ctx, "pop3", "PLAIN", "alice@example.org", pw, netip.MustParseAddr(ip))
+		return err
+	}
+	steps := []struct {
+		name    string
+		advance time.Duration
+		ip, pw  string
+		want    error
+	}{
+		{"fail 1", 0, "192.0.2.1", "x", ErrFailed},
+		{"fail 2", time.Minute, "192.0.2.1", "x", ErrFailed},
+		{"success does not reset", 0, "192.0.2.1", "secret", nil},
+		{"fail 3 locks", time.Minute, "192.0.2.1", "x", ErrFailed},
+		{"right password refused", 0, "192.0.2.1", "secret", ErrTemporary},
+		{"wrong password refused", 0, "192.0.2.1", "x", ErrTemporary},
+		{"mapped form refused", 0, "::ffff:192.0.2.1", "secret", ErrTemporary},
+		{"other IP fine", 0, "192.0.2.2", "secret", nil},
+		{"still locked", 9 * time.Minute, "192.0.2.1", "secret", ErrTemporary},
+		{"window passed", 2 * time.Minute, "192.0.2.1", "secret", nil},
+		{"v6 fail 1", 0, "2001:db8:1:2::1", "x", ErrFailed},
+		{"v6 fail 2, same /64", 0, "2001:db8:1:2::99", "x", ErrFailed},
+		{"v6 fail 3, same /64", 0, "2001:db8:1:2:ffff::1", "x", ErrFailed},
+		{"v6 /64 locked", 0, "2001:db8:1:2::1234", "secret", ErrTemporary},
+		{"v6 other /64 fine", 0, "2001:db8:1:3::1", "secret", nil},
+	}
+	for _, s := range steps {
+		f.advance(s.advance)
+		if err := check(s.ip, s.pw); !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
+			t.Fatalf("%s: err %v, want %v", s.name, err, s.want)
+		}
+	}
+	if n := strings.Count(f.logs.String(), "auth: too many failures: rip="); n != 2 {
+		t.Errorf("lockout logged %d times, want 2 (once per lockout):\n%s", n, f.logs.String())
+	}
+}
+
+func TestSlidingWindow(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	for i, adv := range []time.Duration{0, time.Minute, 10 * time.Minute, time.Minute} {
+		f.advance(adv)
+		if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "x", ip1); !errors.Is(err, ErrFailed) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	// Failures 1 and 2 aged out before 3 and 4: not locked.
+	if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); err != nil {
+		t.Fatalf("locked although only 2 failures are within the window: %v", err)
+	}
+}
+
+func TestRehash(t *testing.T) {
+	for _, tc := range []struct {
+		name, user string
+		setErr     error
+		wantSets   int
+		log        string
+	}{
+		{"old scheme upgraded", "old@example.org", nil, 1, "auth: rehashed: user=<old@example.org>, rip=192.0.2.1, method=PLAIN, service=imap, scheme=PLAIN -> ARGON2ID"},
+		{"upgrade failure only logged", "old@example.org", errors.New("read-only"), 0, "auth: rehash failed: user=<old@example.org>"},
+		{"current scheme kept", "alice@example.org", nil, 0, "auth: login:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.dir.setErr = tc.setErr
+			before := f.dir.hash(tc.user)
+			if _, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, "secret", ip1); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			if f.dir.sets != tc.wantSets {
+				t.Fatalf("SetPassword called %d times, want %d", f.dir.sets, tc.wantSets)
+			}
+			if !strings.Contains(f.logs.String(), tc.log) {
+				t.Errorf("log lacks %q:\n%s", tc.log, f.logs.String())
+			}
+			after := f.dir.hash(tc.user)
+			if tc.wantSets == 0 {
+				if after != before {
+					t.Fatalf("hash changed")
+				}
+				return
+			}
+			if ok, err := password.Verify(after, "secret"); !ok || err != nil || password.NeedsRehash(after) {
+				t.Fatalf("new hash %q: ok=%v err=%v", after, ok, err)
+			}
+			// And it still logs in, now without rehashing.
+			if _, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, "secret", ip1); err != nil || f.dir.sets != 1 {
+				t.Fatalf("second login: %v, sets=%d", err, f.dir.sets)
+			}
+		})
+	}
+}
+
+func TestFailureDelayHonoursContext(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Auth.FailureDelay = config.Duration(time.Hour) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "wrong", ip1)
+		done <- err
+	}()
+	for !strings.Contains(f.logs.String(), "auth: failed:") {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, ErrFailed) {
+		t.Fatalf("err %v, want ErrFailed", err)
+	}
+}
+
+func TestConcurrentChecks(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Auth.MaxFailures = 1000 })
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			pw := "secret"
+			if i%2 == 1 {
+				pw = "wrong"
+			}
+			ip := netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 4)})
+			_, err := f.a.Check(context.Background(), "imap", "PLAIN", "alice@example.org", pw, ip)
+			if (err == nil) != (i%2 == 0) {
+				t.Errorf("check %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,219 @@
+package pop3server
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"mailwarden/internal/auth/login"
+)
+
+// command is one POP3 command: the states it is valid in and its handler,
+// which returns false to end the session.
+type command struct {
+	states state
+	fn     func(s *session, arg string) bool
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"CAPA": {stateAuth | stateTrans, (*session).capa},
+		"QUIT": {stateAuth | stateTrans, (*session).quit},
+		"USER": {stateAuth, (*session).userCmd},
+		"PASS": {stateAuth, (*session).pass},
+		"AUTH": {stateAuth, (*session).auth},
+		"STLS": {stateAuth, (*session).stls},
+		"STAT": {stateTrans, (*session).stat},
+		"LIST": {stateTrans, (*session).list},
+		"UIDL": {stateTrans, (*session).uidl},
+		"RETR": {stateTrans, (*session).retrCmd},
+		"TOP":  {stateTrans, (*session).topCmd},
+		"DELE": {stateTrans, (*session).dele},
+		"RSET": {stateTrans, (*session).rset},
+		"NOOP": {stateTrans, (*session).noop},
+	}
+}
+
+const plaintextRefused = "-ERR [AUTH] Plaintext authentication disallowed on non-secure connections."
+
+// capa lists what this state offers (RFC 2449 5). Login methods appear
+// only while they may be used; STLS only until TLS is on.
+func (s *session) capa(string) bool {
+	caps := []string{"+OK", "CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}
+	if s.state == stateAuth {
+		if s.plaintextOK() {
+			caps = append(caps, "USER", "SASL PLAIN")
+		}
+		if !s.tls && s.srv.o.TLS != nil {
+			caps = append(caps, "STLS")
+		}
+	}
+	for _, c := range append(caps, ".") {
+		s.reply(c)
+	}
+	return true
+}
+
+func (s *session) quit(string) bool {
+	s.reason = "Logged out"
+	if s.state == stateTrans {
+		s.update()
+		return false
+	}
+	s.reply("+OK Logging out.")
+	return false
+}
+
+// stls starts TLS (RFC 2595 4).
+func (s *session) stls(arg string) bool {
+	switch {
+	case arg != "":
+		s.badCommand("STLS takes no arguments.")
+		return true
+	case s.tls:
+		s.badCommand("TLS is already active.")
+		return true
+	case s.srv.o.TLS == nil:
+		s.badCommand("TLS support isn't enabled.")
+		return true
+	case s.r.Buffered() > 0:
+		// Commands pipelined behind STLS would run as if sent over TLS
+		// (the STARTTLS command injection of CVE-2011-0411).
+		s.reply("-ERR Unexpected data after STLS.")
+		s.reason = "Data pipelined after STLS"
+		return false
+	}
+	s.reply("+OK Begin TLS negotiation now.")
+	if err := s.w.Flush(); err != nil {
+		s.reason = "Connection closed"
+		return false
+	}
+	if !s.startTLS() {
+		return false
+	}
+	s.user = "" // RFC 2595 4: forget what was said before TLS
+	return true
+}
+
+func (s *session) userCmd(arg string) bool {
+	switch {
+	case !s.plaintextOK():
+		s.refused = true
+		s.reply(plaintextRefused)
+	case arg == "":
+		s.badCommand("USER needs a user name.")
+	default:
+		s.user = arg
+		s.reply("+OK")
+	}
+	return true
+}
+
+// pass takes the rest of the line as the password: it may contain spaces.
+func (s *session) pass(arg string) bool {
+	switch {
+	case !s.plaintextOK():
+		s.refused = true
+		s.reply(plaintextRefused)
+		return true
+	case s.user == "":
+		s.badCommand("No username given.")
+		return true
+	}
+	user := s.user
+	s.user = ""
+	return s.login("PLAIN", user, arg)
+}
+
+// auth runs AUTH (RFC 5034). Without a mechanism it lists them, as many
+// clients expect.
+func (s *session) auth(arg string) bool {
+	mech, initial, hasInitial := strings.Cut(arg, " ")
+	switch mech = strings.ToUpper(mech); {
+	case mech == "":
+		s.reply("+OK")
+		if s.plaintextOK() {
+			s.reply("PLAIN")
+		}
+		s.reply(".")
+		return true
+	case mech != "PLAIN":
+		s.badCommand("Unsupported authentication mechanism.")
+		return true
+	case !s.plaintextOK():
+		s.refused = true
+		s.reply(plaintextRefused)
+		return true
+	}
+	resp := initial
+	if !hasInitial {
+		s.reply("+ ")
+		line, err := s.readLine(maxAuthLine)
+		if err != nil {
+			s.readFailed(err)
+			return false
+		}
+		if line == "*" { // RFC 5034 4: the client cancels
+			s.reply("-ERR Authentication aborted.")
+			return true
+		}
+		resp = line
+	}
+	if resp == "=" { // RFC 5034 4: an empty initial response
+		resp = ""
+	}
+	b, err := base64.StdEncoding.DecodeString(resp)
+	if err != nil {
+		s.badCommand("Invalid base64 data.")
+		return true
+	}
+	_, user, pw, err := login.DecodePlain(b)
+	if err != nil {
+		s.badCommand("[AUTH] Authentication failed.")
+		return true
+	}
+	return s.login("PLAIN", user, pw)
+}
+
+// login checks the password, takes the mailbox lock and reads INBOX.
+func (s *session) login(mech, user, pw string) bool {
+	s.authUser, s.authMech = user, mech
+	mb, err := s.srv.o.Auth.Check(s.ctx, "pop3", mech, user, pw, s.ip)
+	if err != nil {
+		s.authFails++
+		if errors.Is(err, login.ErrTemporary) {
+			s.reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later.")
+		} else {
+			s.reply("-ERR [AUTH] Authentication failed.")
+		}
+		if s.authFails >= maxAuthFails {
+			s.reason = "Too many invalid authentication attempts"
+			return false
+		}
+		return true
+	}
+	if !lock(mb.Username, s) {
+		s.srv.log.Info("pop3-login: Mailbox in use by another POP3 session: " + s.who())
+		s.reply("-ERR [IN-USE] Mailbox is locked by another POP3 session.")
+		return true
+	}
+	msgs, uv, err := s.srv.o.Store.Inbox(s.ctx, mb.Username, mb.Maildir)
+	if err != nil {
+		unlock(mb.Username, s)
+		s.srv.log.Warn("pop3(" + login.LogSafe(mb.Username) + "): Couldn't open INBOX: " + err.Error())
+		s.reply("-ERR [SYS/TEMP] Couldn't open INBOX, try again later.")
+		return true
+	}
+	s.locked, s.mb, s.msgs, s.uidValidity = mb.Username, mb, msgs, uv
+	s.authUser = mb.Username
+	s.deleted, s.retrieved = make([]bool, len(msgs)), make([]bool, len(msgs))
+	for _, m := range msgs {
+		s.size += m.Size
+	}
+	s.state = stateTrans
+	s.srv.log.Info("pop3-login: Login: " + s.who())
+	s.reply("+OK Logged in.")
+	return true
+}
