@@ -58,16 +58,17 @@ func (s *Store) CheckQuota(ctx context.Context, username string, quota, size int
 // Deliver writes one copy per target, each starting with Return-Path and
 // Delivered-To, then trace, then the body, and makes all of them durable
 // (file fsync, rename into new/, directory fsync, index commit) before it
-// returns. On error no copy is left behind in the index or in new/.
+// returns. On error no copy is left behind in the index or in new/. Each
+// target folder's watchers get an EventAdded after the commit.
 func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target, trace []byte, body Body) ([]Delivered, error) {
 	type written struct {
-		dir, name string
-		size      int64
+		dir, rel string
+		size     int64
 	}
 	files := make([]written, 0, len(targets))
 	cleanup := func() {
 		for _, f := range files {
-			os.Remove(filepath.Join(f.dir, "new", f.name))
+			os.Remove(filepath.Join(f.dir, f.rel))
 		}
 	}
 	now := time.Now()
@@ -78,12 +79,21 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 		}
 		dir := folderDir(s.MailboxPath(t.Maildir), t.Folder)
 		head := "Return-Path: <" + returnPath + ">\r\nDelivered-To: " + t.DeliveredTo + "\r\n"
-		name, size, err := s.writeFile(dir, now, head, trace, body)
+		rel, size, err := s.writeFile(dir, s.uniqueName(now), func(w io.Writer) error {
+			if _, err := io.WriteString(w, head); err != nil {
+				return err
+			}
+			if _, err := w.Write(trace); err != nil {
+				return err
+			}
+			_, err := io.Copy(w, body.Reader())
+			return err
+		}, nil, time.Time{})
 		if err != nil {
 			cleanup()
 			return nil, fmt.Errorf("store: deliver to %s: %w", t.Username, err)
 		}
-		files = append(files, written{dir, name, size})
+		files = append(files, written{dir, rel, size})
 	}
 	if s.fsync {
 		for _, f := range files {
@@ -96,7 +106,7 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 	out := make([]Delivered, len(targets))
 	err := s.db.Batch(ctx, func(tx *sql.Tx) error {
 		for i, t := range targets {
-			uid, modseq, err := insertMessage(ctx, tx, t.Username, t.Folder, "new/"+files[i].name, files[i].size, now.Unix(), "")
+			uid, modseq, _, err := insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "")
 			if err != nil {
 				return err
 			}
@@ -108,40 +118,84 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 		cleanup()
 		return nil, fmt.Errorf("store: index: %w", err)
 	}
+	s.publishDelivered(out)
 	return out, nil
 }
 
+// publishDelivered sends one EventAdded per username and folder.
+func (s *Store) publishDelivered(ds []Delivered) {
+	type key struct{ user, folder string }
+	evs := map[key]*Event{}
+	var order []key
+	for _, d := range ds {
+		k := key{d.Username, d.Folder}
+		ev := evs[k]
+		if ev == nil {
+			ev = &Event{Username: d.Username, Folder: d.Folder, Kind: EventAdded}
+			evs[k] = ev
+			order = append(order, k)
+		}
+		ev.UIDs = append(ev.UIDs, d.UID)
+		ev.ModSeq = max(ev.ModSeq, d.ModSeq)
+	}
+	for _, k := range order {
+		s.publish(*evs[k])
+	}
+}
+
 // insertMessage assigns the next UID and MODSEQ of a folder to a new
-// message and counts it against the quota.
-func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string) (uid, modseq int64, err error) {
+// message and counts it against the quota. It also returns the folder's
+// UIDVALIDITY (for UIDPLUS).
+func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string) (uid, modseq, validity int64, err error) {
 	var id int64
 	err = tx.QueryRowContext(ctx, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
-		WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq`, username, folder).Scan(&id, &uid, &modseq)
+		WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`, username, folder).Scan(&id, &uid, &modseq, &validity)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, fmt.Errorf("folder %s of %s does not exist", folder, username)
+		return 0, 0, 0, fmt.Errorf("folder %q of %s: %w", folder, username, ErrNoFolder)
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename)
 		VALUES (?,?,?,?,?,?,?)`, id, uid, modseq, size, date, flags, filename); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`, size, username)
-	return uid, modseq, err
+	return uid, modseq, validity, err
 }
 
-// writeFile writes head+trace+body to tmp/, fsyncs it and renames it into
-// new/. It returns the file's base name and size.
-func (s *Store) writeFile(dir string, now time.Time, head string, trace []byte, body Body) (string, int64, error) {
-	size := int64(len(head)) + int64(len(trace)) + body.Size()
-	n := s.seq.Add(1)
-	// Dovecot-style unique name; S= and W= give the size (stored with CRLF,
-	// so both are the same) and let Dovecot and others skip a stat.
+// uniqueName returns a Dovecot-style unique base name (time, microseconds,
+// pid, sequence, host), without the size fields.
+func (s *Store) uniqueName(now time.Time) string {
+	return strconv.FormatInt(now.Unix(), 10) + ".M" + strconv.Itoa(now.Nanosecond()/1000) + "P" + s.pid + "Q" +
+		strconv.FormatUint(s.seq.Add(1), 10) + "." + s.host
+}
+
+// sizedName adds S= and W= to a unique name: files are stored with CRLF,
+// so both sizes are the same; they let Dovecot and others skip a stat.
+func sizedName(unique string, size int64) string {
 	sz := strconv.FormatInt(size, 10)
-	name := strconv.FormatInt(now.Unix(), 10) + ".M" + strconv.Itoa(now.Nanosecond()/1000) + "P" + s.pid + "Q" +
-		strconv.FormatUint(n, 10) + "." + s.host + ",S=" + sz + ",W=" + sz
-	tmp := filepath.Join(dir, "tmp", name)
+	return unique + ",S=" + sz + ",W=" + sz
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeFile writes a message with write into tmp/, fsyncs it, sets its
+// mtime (the internal date) unless mtime is zero, and renames it into
+// new/ (no flags) or cur/ with the Maildir info of flags. It returns the
+// path relative to dir and the size. The caller fsyncs the directory.
+func (s *Store) writeFile(dir, unique string, write func(io.Writer) error, flags []string, mtime time.Time) (string, int64, error) {
+	tmp := filepath.Join(dir, "tmp", unique)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", 0, err
@@ -151,14 +205,15 @@ func (s *Store) writeFile(dir string, now time.Time, head string, trace []byte, 
 		os.Remove(tmp)
 		return "", 0, err
 	}
-	if _, err := io.WriteString(f, head); err != nil {
+	cw := &countWriter{w: f}
+	if err := write(cw); err != nil {
 		return fail(err)
 	}
-	if _, err := f.Write(trace); err != nil {
-		return fail(err)
-	}
-	if _, err := io.Copy(f, body.Reader()); err != nil {
-		return fail(err)
+	if !mtime.IsZero() {
+		// Before the fsync, which then makes the new mtime durable too.
+		if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+			return fail(err)
+		}
 	}
 	if s.fsync {
 		if err := f.Sync(); err != nil {
@@ -169,11 +224,12 @@ func (s *Store) writeFile(dir string, now time.Time, head string, trace []byte, 
 		os.Remove(tmp)
 		return "", 0, err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, "new", name)); err != nil {
+	rel := fileFor(sizedName(unique, cw.n), flags, false)
+	if err := os.Rename(tmp, filepath.Join(dir, rel)); err != nil {
 		os.Remove(tmp)
 		return "", 0, err
 	}
-	return name, size, nil
+	return rel, cw.n, nil
 }
 
 // baseName strips the directory and the ":2,FLAGS" info of a Maildir file name.

@@ -15,7 +15,8 @@ import (
 // at start means the previous run did not stop cleanly.
 const servingMarker = ".serving"
 
-// Account names one mailbox for Recover.
+// Account names one mailbox: the index key and the Maildir path relative
+// to the store root.
 type Account struct{ Username, Maildir string }
 
 // StartServing creates the serving marker (durably) and reports whether it
@@ -51,16 +52,23 @@ func (s *Store) StopServing() error {
 
 // RecoverStats counts what Recover repaired.
 type RecoverStats struct {
-	Folders, Added, Removed, TmpCleaned int
+	Folders, Added, Removed, Renamed, TmpCleaned int
 }
 
-// Recover makes the index agree with the Maildir files after a crash: a
-// file in new/ or cur/ with no index row (written, not acknowledged) is
-// added; a row whose file is gone is removed; tmp/ files older than 36
-// hours (as Dovecot does) are deleted.
+// Recover makes the index agree with the Maildir files after a crash:
+// folder renames journaled but not done on disk are finished; a file in
+// new/ or cur/ with no index row (written, not acknowledged) is added; a
+// row whose file is gone is expunged (recorded for QRESYNC); a file found
+// under another name than its row's (same base name, a flag rename that
+// did not happen) is renamed to the row's; tmp/ files older than 36 hours
+// (as Dovecot does) and leftovers of Expunge and DeleteFolder are deleted.
+// Folders whose directory is missing altogether are left alone.
 func (s *Store) Recover(ctx context.Context, accounts []Account) (RecoverStats, error) {
 	var st RecoverStats
 	for _, a := range accounts {
+		if err := s.finishRenames(ctx, a); err != nil {
+			return st, err
+		}
 		rows, err := s.db.Read.QueryContext(ctx, `SELECT id, name FROM mail_folder WHERE username=?`, a.Username)
 		if err != nil {
 			return st, fmt.Errorf("store: recover %s: %w", a.Username, err)
@@ -91,6 +99,10 @@ func (s *Store) Recover(ctx context.Context, accounts []Account) (RecoverStats, 
 
 func (s *Store) recoverFolder(ctx context.Context, a Account, id int64, name string, st *RecoverStats) error {
 	dir := folderDir(s.MailboxPath(a.Maildir), name)
+	if _, err := os.Stat(dir); err != nil {
+		s.log.Warn("store: recover: folder directory missing, index left as is", "user", a.Username, "folder", name, "err", err)
+		return nil
+	}
 	onDisk := map[string]string{} // base name -> path relative to dir
 	for _, sub := range []string{"new", "cur"} {
 		ents, err := os.ReadDir(filepath.Join(dir, sub))
@@ -106,60 +118,43 @@ func (s *Store) recoverFolder(ctx context.Context, a Account, id int64, name str
 			}
 		}
 	}
-	if ents, err := os.ReadDir(filepath.Join(dir, "tmp")); err == nil {
-		for _, e := range ents {
-			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 36*time.Hour {
-				if os.Remove(filepath.Join(dir, "tmp", e.Name())) == nil {
-					st.TmpCleaned++
-				}
-			}
-		}
-	}
-	indexed := map[string]int64{}
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT uid, filename FROM mail_message WHERE folder_id=?`, id)
+	st.TmpCleaned += cleanTmp(filepath.Join(dir, "tmp"))
+	msgs, err := selectUIDs(ctx, s.db.Read, id, nil, true)
 	if err != nil {
 		return fmt.Errorf("store: recover %s: %w", dir, err)
 	}
-	for rows.Next() {
-		var uid int64
-		var fn string
-		if err := rows.Scan(&uid, &fn); err != nil {
-			rows.Close()
+	indexed := map[string]bool{}
+	var missing []Msg
+	for _, m := range msgs {
+		base := baseName(m.File)
+		indexed[base] = true
+		rel, ok := onDisk[base]
+		switch {
+		case !ok:
+			missing = append(missing, m)
+		case rel != m.File:
+			// The index is the source of truth for flags: give the file
+			// the name its row has.
+			if err := os.Rename(filepath.Join(dir, rel), filepath.Join(dir, m.File)); err != nil {
+				return fmt.Errorf("store: recover %s: %w", dir, err)
+			}
+			st.Renamed++
+		}
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := expungeRows(ctx, tx, a.Username, id, missing); err != nil {
 			return err
 		}
-		indexed[baseName(fn)] = uid
-	}
-	rows.Close()
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		for base, uid := range indexed {
-			if _, ok := onDisk[base]; ok {
-				continue
-			}
-			var size int64
-			if err := tx.QueryRowContext(ctx, `DELETE FROM mail_message WHERE folder_id=? AND uid=? RETURNING size`, id, uid).Scan(&size); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE mail_folder SET highestmodseq=highestmodseq+1 WHERE id=?`, id); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE quota2 SET bytes=MAX(bytes-?,0), messages=MAX(messages-1,0) WHERE username=?`, size, a.Username); err != nil {
-				return err
-			}
-			st.Removed++
-		}
+		st.Removed += len(missing)
 		for base, rel := range onDisk {
-			if _, ok := indexed[base]; ok {
+			if indexed[base] {
 				continue
 			}
 			info, err := os.Stat(filepath.Join(dir, rel))
 			if err != nil {
 				continue
 			}
-			flags := ""
-			if i := strings.Index(rel, ":2,"); i >= 0 {
-				flags = flagsFromInfo(rel[i+3:])
-			}
-			if _, _, err := insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flags); err != nil {
+			if _, _, _, err := insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flagsFromInfo(infoOf(rel))); err != nil {
 				return err
 			}
 			st.Added++
@@ -168,22 +163,32 @@ func (s *Store) recoverFolder(ctx context.Context, a Account, id int64, name str
 	})
 }
 
-// flagsFromInfo maps Maildir info letters to IMAP system flags.
-func flagsFromInfo(info string) string {
-	var out []string
-	for _, c := range info {
-		switch c {
-		case 'D':
-			out = append(out, `\Draft`)
-		case 'F':
-			out = append(out, `\Flagged`)
-		case 'R':
-			out = append(out, `\Answered`)
-		case 'S':
-			out = append(out, `\Seen`)
-		case 'T':
-			out = append(out, `\Deleted`)
+// cleanTmp deletes what tmp/ holds that no one will finish: files older
+// than 36 hours and what Expunge and DeleteFolder left behind. It returns
+// how many entries it removed.
+func cleanTmp(tmp string) int {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		p := filepath.Join(tmp, e.Name())
+		if strings.HasPrefix(e.Name(), "deleted.") && e.IsDir() {
+			if os.RemoveAll(p) == nil {
+				n++
+			}
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || e.IsDir() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), "expunged.") || time.Since(info.ModTime()) > 36*time.Hour {
+			if os.Remove(p) == nil {
+				n++
+			}
 		}
 	}
-	return strings.Join(out, " ")
+	return n
 }

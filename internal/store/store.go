@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"mailwarden/internal/sqldb"
 )
@@ -27,6 +26,8 @@ type Store struct {
 	seq     atomic.Uint64
 	dirs    dirSyncer
 	ensured sync.Map // username -> struct{}: folders and directories exist
+	hub     hub
+	locks   locks
 }
 
 // Options configure a Store.
@@ -69,37 +70,40 @@ func folderDir(mailboxRoot, folder string) string {
 }
 
 // EnsureMailbox creates the Maildir tree and the index rows of the default
-// folders. It is idempotent and cheap after the first call in a process.
+// folders of a mailbox that has none yet (a mailbox with an INBOX row keeps
+// the folders its user chose), and makes sure INBOX's directories exist. It
+// is idempotent and cheap after the first call in a process.
 func (s *Store) EnsureMailbox(ctx context.Context, username, maildir string) error {
 	if _, ok := s.ensured.Load(username); ok {
 		return nil
 	}
 	root := s.MailboxPath(maildir)
-	for _, f := range DefaultFolders {
-		dir := folderDir(root, f.Name)
-		for _, sub := range []string{"cur", "new", "tmp"} {
-			if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-				return fmt.Errorf("store: create %s: %w", dir, err)
-			}
+	if _, err := folderID(ctx, s.db.Read, username, "INBOX"); err == nil {
+		if err := s.makeFolderDir(root, "INBOX"); err != nil {
+			return fmt.Errorf("store: create %s: %w", root, err)
 		}
-		if f.Name != "INBOX" {
-			mf := filepath.Join(dir, "maildirfolder")
-			if _, err := os.Stat(mf); errors.Is(err, os.ErrNotExist) {
-				if err := os.WriteFile(mf, nil, 0o600); err != nil {
-					return fmt.Errorf("store: %w", err)
-				}
-			}
+		s.ensured.Store(username, struct{}{})
+		return nil
+	} else if !errors.Is(err, ErrNoFolder) {
+		return err
+	}
+	for _, f := range DefaultFolders {
+		if err := s.makeFolderDir(root, f.Name); err != nil {
+			return fmt.Errorf("store: create %s: %w", folderDir(root, f.Name), err)
 		}
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		uv := time.Now().Unix()
+		uv, err := allocUIDValidity(ctx, tx, username)
+		if err != nil {
+			return err
+		}
 		for _, f := range DefaultFolders {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_folder(username, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)
 				VALUES (?,?,?,1,1,?,1) ON CONFLICT(username, name) DO NOTHING`, username, f.Name, uv, f.SpecialUse); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO quota2(username, bytes, messages) VALUES (?,0,0) ON CONFLICT(username) DO NOTHING`, username)
+		_, err = tx.ExecContext(ctx, `INSERT INTO quota2(username, bytes, messages) VALUES (?,0,0) ON CONFLICT(username) DO NOTHING`, username)
 		return err
 	})
 	if err != nil {
@@ -116,8 +120,14 @@ func (s *Store) Forget(username string) { s.ensured.Delete(username) }
 // is set, its Maildir tree.
 func (s *Store) DeleteMailbox(ctx context.Context, username, maildir string, removeFiles bool) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_message WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`, username); err != nil {
-			return err
+		for _, q := range []string{
+			`DELETE FROM mail_message WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
+			`DELETE FROM mail_expunged WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
+			`DELETE FROM mail_folder_rename WHERE username=?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, username); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_folder WHERE username=?`, username); err != nil {
 			return err

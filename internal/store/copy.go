@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// transfer is what Copy and Move share: both folders resolved and the
+// source messages read, under the source folder's lock.
+type transfer struct {
+	from, to       string
+	fromDir, toDir string
+	fromID         int64
+	msgs           []Msg
+	rels           []string // new paths in toDir, parallel to msgs
+}
+
+// prepareTransfer resolves the folders and reads the messages uids of the
+// source, in UID order. The caller holds the source folder's lock.
+func (s *Store) prepareTransfer(ctx context.Context, a Account, from, to string, uids []int64) (*transfer, error) {
+	var t transfer
+	var err error
+	if t.from, err = canonName(from); err != nil {
+		return nil, err
+	}
+	if t.to, err = canonName(to); err != nil {
+		return nil, err
+	}
+	if t.fromID, err = folderID(ctx, s.db.Read, a.Username, t.from); err != nil {
+		return nil, err
+	}
+	if _, err = folderID(ctx, s.db.Read, a.Username, t.to); err != nil {
+		return nil, err // ErrNoFolder: IMAP answers [TRYCREATE]
+	}
+	if t.msgs, err = selectUIDs(ctx, s.db.Read, t.fromID, uids, false); err != nil {
+		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
+	}
+	root := s.MailboxPath(a.Maildir)
+	t.fromDir, t.toDir = folderDir(root, t.from), folderDir(root, t.to)
+	now := time.Now()
+	t.rels = make([]string, len(t.msgs))
+	for i, m := range t.msgs {
+		t.rels[i] = fileFor(sizedName(s.uniqueName(now), m.Size), m.Flags, false)
+	}
+	return &t, nil
+}
+
+// source returns the current path of message i's file in the source folder.
+func (t *transfer) source(i int) string {
+	p := filepath.Join(t.fromDir, t.msgs[i].File)
+	if _, err := os.Lstat(p); err != nil {
+		if rel := findFile(t.fromDir, baseName(t.msgs[i].File), ""); rel != "" {
+			return filepath.Join(t.fromDir, rel)
+		}
+	}
+	return p
+}
+
+// insertAll adds the transferred messages to the target folder, with
+// their flags and internal dates, and returns the new UIDs.
+func (t *transfer) insertAll(ctx context.Context, tx *sql.Tx, username string) (validity int64, dst []int64, top int64, err error) {
+	dst = make([]int64, len(t.msgs))
+	for i, m := range t.msgs {
+		dst[i], top, validity, err = insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags))
+		if err != nil {
+			return 0, nil, 0, err
+		}
+	}
+	return validity, dst, top, nil
+}
+
+func (t *transfer) srcUIDs() []int64 {
+	out := make([]int64, len(t.msgs))
+	for i, m := range t.msgs {
+		out[i] = m.UID
+	}
+	return out
+}
+
+// validity returns the UIDVALIDITY of a folder.
+func (s *Store) validity(ctx context.Context, username, folder string) (int64, error) {
+	var v int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT uidvalidity FROM mail_folder WHERE username=? AND name=?`, username, folder).Scan(&v)
+	return v, err
+}
+
+// Copy copies the messages uids of folder from into folder to (IMAP
+// COPY): each file is hard-linked (copied where links fail) under a new
+// name, with the same flags and internal date and a new UID. quota is the
+// mailbox's quota in bytes (0: unlimited); a copy that does not fit fails
+// with an error wrapping ErrOverQuota. It returns to's UIDVALIDITY and
+// the UID pairs in source UID order (UIDPLUS COPYUID, RFC 4315).
+func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
+	unlock := s.locks.folder(a.Username, mustCanon(from))
+	defer unlock()
+	t, err := s.prepareTransfer(ctx, a, from, to, uids)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(t.msgs) == 0 {
+		validity, err = s.validity(ctx, a.Username, t.to)
+		return validity, nil, nil, err
+	}
+	var size int64
+	for _, m := range t.msgs {
+		size += m.Size
+	}
+	if err := s.CheckQuota(ctx, a.Username, quota, size); err != nil {
+		return 0, nil, nil, fmt.Errorf("store: copy to %q: %w", t.to, err)
+	}
+	var made []string
+	cleanup := func() {
+		for _, p := range made {
+			os.Remove(p)
+		}
+	}
+	for i := range t.msgs {
+		p := filepath.Join(t.toDir, t.rels[i])
+		if err := s.linkOrCopy(t.source(i), p); err != nil {
+			cleanup()
+			return 0, nil, nil, fmt.Errorf("store: copy message %d to %q of %s: %w", t.msgs[i].UID, t.to, a.Username, err)
+		}
+		made = append(made, p)
+	}
+	var top int64
+	err = s.syncDirs(t.toDir, t.rels...)
+	if err == nil {
+		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+			if err := checkQuotaTx(ctx, tx, a.Username, quota, size); err != nil {
+				return err
+			}
+			var err error
+			validity, dst, top, err = t.insertAll(ctx, tx, a.Username)
+			return err
+		})
+	}
+	if err != nil {
+		cleanup()
+		return 0, nil, nil, fmt.Errorf("store: copy to %q of %s: %w", t.to, a.Username, err)
+	}
+	src = t.srcUIDs()
+	s.publish(Event{Username: a.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: top})
+	return validity, src, dst, nil
+}
+
+// Move moves the messages uids of folder from into folder to (IMAP MOVE,
+// RFC 6851): the files are renamed into to and the sources expunged in
+// the same transaction; the quota usage does not change.
+func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int64) (validity int64, src, dst []int64, err error) {
+	unlock := s.locks.folder(a.Username, mustCanon(from))
+	defer unlock()
+	t, err := s.prepareTransfer(ctx, a, from, to, uids)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(t.msgs) == 0 {
+		validity, err = s.validity(ctx, a.Username, t.to)
+		return validity, nil, nil, err
+	}
+	type moved struct{ from, to string }
+	var done []moved
+	undo := func() {
+		for _, m := range done {
+			os.Rename(m.to, m.from)
+		}
+	}
+	for i := range t.msgs {
+		m := moved{t.source(i), filepath.Join(t.toDir, t.rels[i])}
+		if err := os.Rename(m.from, m.to); err != nil {
+			undo()
+			return 0, nil, nil, fmt.Errorf("store: move message %d to %q of %s: %w", t.msgs[i].UID, t.to, a.Username, err)
+		}
+		done = append(done, m)
+	}
+	var srcTop, dstTop int64
+	err = s.syncDirs(t.toDir, t.rels...)
+	if err == nil {
+		err = s.syncDirs(t.fromDir, "new/x", "cur/x")
+	}
+	if err == nil {
+		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+			var err error
+			if srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs); err != nil {
+				return err
+			}
+			validity, dst, dstTop, err = t.insertAll(ctx, tx, a.Username)
+			return err
+		})
+	}
+	if err != nil {
+		undo()
+		return 0, nil, nil, fmt.Errorf("store: move to %q of %s: %w", t.to, a.Username, err)
+	}
+	src = t.srcUIDs()
+	s.publish(Event{Username: a.Username, Folder: t.from, Kind: EventExpunged, UIDs: src, ModSeq: srcTop})
+	s.publish(Event{Username: a.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: dstTop})
+	return validity, src, dst, nil
+}
+
+// mustCanon is canonName for locking; an invalid name locks a key that no
+// valid operation uses and fails later in canonName.
+func mustCanon(name string) string {
+	if c, err := canonName(name); err == nil {
+		return c
+	}
+	return name
+}
+
+// linkOrCopy hard-links src to dst, or copies it durably (keeping its
+// mtime, the internal date) where the file system refuses links.
+func (s *Store) linkOrCopy(src, dst string) error {
+	err := os.Link(src, dst)
+	if err == nil || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrExist) {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	info, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	// Through tmp/, so that a crash never leaves half a copy in new/ or cur/.
+	tmp := filepath.Join(filepath.Dir(filepath.Dir(dst)), "tmp", filepath.Base(dst))
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = os.Chtimes(tmp, info.ModTime(), info.ModTime())
+	}
+	if err == nil && s.fsync {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
