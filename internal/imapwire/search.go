@@ -1,0 +1,325 @@
+package imapwire
+
+import (
+	"strings"
+	"time"
+)
+
+// SearchOp is the kind of a SearchKey.
+type SearchOp int
+
+// Search key kinds. FROM, TO, CC, BCC and SUBJECT become SearchHeader;
+// ANSWERED/UNANSWERED etc. become SearchFlag/SearchNoFlag; RECENT, OLD and
+// NEW become flag tests on \Recent (and \Seen).
+const (
+	SearchAll        SearchOp = iota + 1
+	SearchAnd                 // all Children match
+	SearchOr                  // Children[0] or Children[1]
+	SearchNot                 // Children[0] does not match
+	SearchSeq                 // message sequence number in Set
+	SearchUID                 // UID in Set
+	SearchFlag                // Flag (system flag or keyword) is set
+	SearchNoFlag              // Flag is not set
+	SearchHeader              // header Field contains Value ("" = field present)
+	SearchBody                // body contains Value
+	SearchText                // header or body contains Value
+	SearchBefore              // internal date before Date (date only)
+	SearchOn                  // internal date on Date
+	SearchSince               // internal date on or after Date
+	SearchSentBefore          // Date: header before Date
+	SearchSentOn              // Date: header on Date
+	SearchSentSince           // Date: header on or after Date
+	SearchLarger              // RFC822.SIZE > Size
+	SearchSmaller             // RFC822.SIZE < Size
+	SearchModSeq              // mod-sequence >= ModSeq (RFC 7162)
+)
+
+// SearchKey is a node of a search program. Only the fields of its Op are
+// set. Strings are raw octets in the command's charset.
+type SearchKey struct {
+	Op       SearchOp
+	Children []SearchKey
+	Set      SeqSet
+	Flag     string
+	Field    string
+	Value    string
+	Date     time.Time // midnight UTC of the date sent
+	Size     uint64
+	ModSeq   uint64
+	// ModSeqEntry ("/flags/\\Seen") and ModSeqType ("priv", "shared" or
+	// "all") are the optional entry of a MODSEQ key.
+	ModSeqEntry, ModSeqType string
+}
+
+// SearchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE).
+type SearchReturn struct {
+	Min, Max, All, Count, Save bool
+}
+
+// SearchArgs: SEARCH [RETURN (...)] [CHARSET x] keys.
+type SearchArgs struct {
+	// ESearch is set when RETURN was given: answer with ESEARCH. An empty
+	// RETURN () means ALL (RFC 4731 3.1).
+	ESearch bool
+	Return  SearchReturn
+	Charset string // upper case; "" when absent
+	Key     SearchKey
+}
+
+func parseSearch(r *Reader, _ *Command) (any, error) {
+	a := &SearchArgs{}
+	if err := r.sp(); err != nil {
+		return nil, err
+	}
+	first, err := r.searchWord()
+	if err != nil {
+		return nil, err
+	}
+	if first == "RETURN" {
+		a.ESearch = true
+		if err := r.sp(); err != nil {
+			return nil, err
+		}
+		if err := r.atomList(func(opt string) error {
+			switch opt {
+			case "MIN":
+				a.Return.Min = true
+			case "MAX":
+				a.Return.Max = true
+			case "ALL":
+				a.Return.All = true
+			case "COUNT":
+				a.Return.Count = true
+			case "SAVE":
+				a.Return.Save = true
+			default:
+				return r.errorf("unknown SEARCH return option %s", opt)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if a.Return == (SearchReturn{}) {
+			a.Return.All = true
+		}
+		if err := r.sp(); err != nil {
+			return nil, err
+		}
+		if first, err = r.searchWord(); err != nil {
+			return nil, err
+		}
+	}
+	if first == "CHARSET" {
+		if err := r.sp(); err != nil {
+			return nil, err
+		}
+		cs, err := r.astring()
+		if err != nil {
+			return nil, err
+		}
+		a.Charset = strings.ToUpper(cs)
+		if err := r.sp(); err != nil {
+			return nil, err
+		}
+		if first, err = r.searchWord(); err != nil {
+			return nil, err
+		}
+	}
+	var keys []SearchKey
+	for {
+		k, err := r.searchKey(first)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		if ok, err := r.accept(' '); err != nil {
+			return nil, err
+		} else if !ok {
+			break
+		}
+		if first, err = r.searchWord(); err != nil {
+			return nil, err
+		}
+	}
+	a.Key = andKeys(keys)
+	return a, nil
+}
+
+func andKeys(keys []SearchKey) SearchKey {
+	if len(keys) == 1 {
+		return keys[0]
+	}
+	return SearchKey{Op: SearchAnd, Children: keys}
+}
+
+// searchWord reads the upper-case name of the next search key, or ""
+// when it starts with "(" or a sequence set (which searchKey reads).
+func (r *Reader) searchWord() (string, error) {
+	c, err := r.peek()
+	if err != nil {
+		return "", err
+	}
+	if c == '(' || isSeqChar(c) {
+		return "", nil
+	}
+	return r.keyword("search key")
+}
+
+var flagKeys = map[string]SearchKey{
+	"ANSWERED": {Op: SearchFlag, Flag: `\Answered`}, "UNANSWERED": {Op: SearchNoFlag, Flag: `\Answered`},
+	"DELETED": {Op: SearchFlag, Flag: `\Deleted`}, "UNDELETED": {Op: SearchNoFlag, Flag: `\Deleted`},
+	"DRAFT": {Op: SearchFlag, Flag: `\Draft`}, "UNDRAFT": {Op: SearchNoFlag, Flag: `\Draft`},
+	"FLAGGED": {Op: SearchFlag, Flag: `\Flagged`}, "UNFLAGGED": {Op: SearchNoFlag, Flag: `\Flagged`},
+	"SEEN": {Op: SearchFlag, Flag: `\Seen`}, "UNSEEN": {Op: SearchNoFlag, Flag: `\Seen`},
+	"RECENT": {Op: SearchFlag, Flag: `\Recent`}, "OLD": {Op: SearchNoFlag, Flag: `\Recent`},
+}
+
+var headerKeys = map[string]string{
+	"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc", "SUBJECT": "Subject",
+}
+
+var dateKeys = map[string]SearchOp{
+	"BEFORE": SearchBefore, "ON": SearchOn, "SINCE": SearchSince,
+	"SENTBEFORE": SearchSentBefore, "SENTON": SearchSentOn, "SENTSINCE": SearchSentSince,
+}
+
+// searchKey parses one search key whose name (if any) was read already.
+func (r *Reader) searchKey(name string) (SearchKey, error) {
+	r.depth++
+	defer func() { r.depth-- }()
+	if r.depth > maxDepth {
+		return SearchKey{}, r.errorf("search keys nested too deeply")
+	}
+	if name == "" {
+		if ok, err := r.accept('('); err != nil {
+			return SearchKey{}, err
+		} else if ok {
+			return r.searchGroup()
+		}
+		set, err := r.seqSet()
+		return SearchKey{Op: SearchSeq, Set: set}, err
+	}
+	if k, ok := flagKeys[name]; ok {
+		return k, nil
+	}
+	switch name {
+	case "ALL":
+		return SearchKey{Op: SearchAll}, nil
+	case "NEW":
+		return SearchKey{Op: SearchAnd, Children: []SearchKey{flagKeys["RECENT"], flagKeys["UNSEEN"]}}, nil
+	}
+	if err := r.sp(); err != nil {
+		return SearchKey{}, err
+	}
+	var k SearchKey
+	var err error
+	if field, ok := headerKeys[name]; ok {
+		k = SearchKey{Op: SearchHeader, Field: field}
+		k.Value, err = r.astring()
+		return k, err
+	}
+	if op, ok := dateKeys[name]; ok {
+		k.Op = op
+		k.Date, err = r.date()
+		return k, err
+	}
+	switch name {
+	case "BODY", "TEXT":
+		k.Op = map[string]SearchOp{"BODY": SearchBody, "TEXT": SearchText}[name]
+		k.Value, err = r.astring()
+	case "HEADER":
+		k.Op = SearchHeader
+		if k.Field, err = r.astring(); err == nil {
+			if err = r.sp(); err == nil {
+				k.Value, err = r.astring()
+			}
+		}
+	case "KEYWORD", "UNKEYWORD":
+		k.Op = map[string]SearchOp{"KEYWORD": SearchFlag, "UNKEYWORD": SearchNoFlag}[name]
+		k.Flag, err = r.flag()
+	case "LARGER", "SMALLER":
+		k.Op = map[string]SearchOp{"LARGER": SearchLarger, "SMALLER": SearchSmaller}[name]
+		k.Size, err = r.number64(1<<63-1, "size")
+	case "UID":
+		k.Op = SearchUID
+		k.Set, err = r.seqSet()
+	case "NOT":
+		var c SearchKey
+		c, err = r.subKey()
+		k = SearchKey{Op: SearchNot, Children: []SearchKey{c}}
+	case "OR":
+		var c1, c2 SearchKey
+		if c1, err = r.subKey(); err == nil {
+			if err = r.sp(); err == nil {
+				c2, err = r.subKey()
+			}
+		}
+		k = SearchKey{Op: SearchOr, Children: []SearchKey{c1, c2}}
+	case "MODSEQ":
+		k.Op = SearchModSeq
+		err = r.searchModSeq(&k)
+	default:
+		return SearchKey{}, r.errorf("unknown search key %s", name)
+	}
+	return k, err
+}
+
+func (r *Reader) subKey() (SearchKey, error) {
+	name, err := r.searchWord()
+	if err != nil {
+		return SearchKey{}, err
+	}
+	return r.searchKey(name)
+}
+
+// searchGroup parses the keys of "(" ... ")" after the "(".
+func (r *Reader) searchGroup() (SearchKey, error) {
+	var keys []SearchKey
+	for {
+		k, err := r.subKey()
+		if err != nil {
+			return SearchKey{}, err
+		}
+		keys = append(keys, k)
+		if ok, err := r.accept(')'); err != nil {
+			return SearchKey{}, err
+		} else if ok {
+			return andKeys(keys), nil
+		}
+		if err := r.sp(); err != nil {
+			return SearchKey{}, err
+		}
+	}
+}
+
+// searchModSeq parses MODSEQ [entry-name SP entry-type] mod-sequence-valzer.
+func (r *Reader) searchModSeq(k *SearchKey) error {
+	c, err := r.peek()
+	if err != nil {
+		return err
+	}
+	if c == '"' {
+		if k.ModSeqEntry, err = r.quoted(); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(strings.ToLower(k.ModSeqEntry), "/flags/") {
+			return r.errorf("invalid MODSEQ entry name")
+		}
+		if err := r.sp(); err != nil {
+			return err
+		}
+		t, err := r.keyword("entry type")
+		if err != nil {
+			return err
+		}
+		if t != "PRIV" && t != "SHARED" && t != "ALL" {
+			return r.errorf("invalid MODSEQ entry type")
+		}
+		k.ModSeqType = strings.ToLower(t)
+		if err := r.sp(); err != nil {
+			return err
+		}
+	}
+	k.ModSeq, err = r.modSeq(true)
+	return err
+}
