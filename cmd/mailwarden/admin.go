@@ -331,3 +331,26 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+func (c *cli) importMaildir(args []string) error {
+	fs := flag.NewFlagSet("import-maildir", flag.ContinueOnError)
+	ctx := context.Background()
+	pos, e, err := c.parseOpen(ctx, fs, args)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	if err := need(pos, 2, "import-maildir ADDRESS DIR"); err != nil {
+		return err
+	}
+	m, err := e.dir.Mailbox(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	st, err := e.store.Import(ctx, store.Account{Username: m.Username, Maildir: m.Maildir}, pos[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "imported %d messages in %d folders into %s (%d kept their UIDs)\n", st.Messages, st.Folders, m.Username, st.KeptUIDs)
+	return nil
+}

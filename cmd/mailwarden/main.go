@@ -24,6 +24,7 @@ commands:
   user del ADDRESS [--purge] | user list [DOMAIN]
   alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
   alias list [DOMAIN] | alias del ADDRESS
+  import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   version
 
 The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
@@ -79,6 +80,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.user(args[1:])
 	case "alias":
 		err = c.alias(args[1:])
+	case "import-maildir":
+		err = c.importMaildir(args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "mailwarden", version)
 	case "help", "-h", "--help":

@@ -17,9 +17,11 @@ import (
 	"syscall"
 	"time"
 
+	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
 	"mailwarden/internal/smtpserver"
 	"mailwarden/internal/store"
@@ -134,28 +136,20 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		SpoolDir:  spoolDir,
 	})
 
-	warnUnimplemented(cfg, mainLog)
-	var listeners []net.Listener
-	for _, addr := range cfg.Listen.SMTP {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
-			return fmt.Errorf("listen.smtp %s: %w", addr, err)
-		}
-		listeners = append(listeners, l)
+	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
+	pop3 := func(implicit bool) *pop3server.Server {
+		return pop3server.New(pop3server.Options{Config: current.Load, Auth: auth, Store: pop3Store{e.store},
+			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Implicit: implicit})
 	}
+	services := []service{
+		{"smtp", cfg.Listen.SMTP, smtpd},
+		{"pop3", cfg.Listen.POP3, pop3(false)},
+		{"pop3s", cfg.Listen.POP3S, pop3(true)},
+	}
+	warnUnimplemented(cfg, mainLog)
 	var wg sync.WaitGroup
-	for _, l := range listeners {
-		wg.Add(1)
-		go func(l net.Listener) {
-			defer wg.Done()
-			if err := smtpd.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) {
-				mainLog.Error("smtp listener " + l.Addr().String() + ": " + err.Error())
-			}
-		}(l)
-		mainLog.Info("smtp listening on " + l.Addr().String())
+	if err := startServices(services, &wg, mainLog); err != nil {
+		return err
 	}
 	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", version, cfg.Path))
 	if ready != nil {
@@ -175,9 +169,17 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := smtpd.Shutdown(sctx); err != nil {
-		mainLog.Warn("shutdown: " + err.Error())
+	var swg sync.WaitGroup
+	for _, svc := range services {
+		swg.Add(1)
+		go func(svc service) {
+			defer swg.Done()
+			if err := svc.srv.Shutdown(sctx); err != nil {
+				mainLog.Warn(svc.name + " shutdown: " + err.Error())
+			}
+		}(svc)
 	}
+	swg.Wait()
 	wg.Wait()
 	mainLog.Info("daemon stopped")
 	return nil
@@ -225,10 +227,56 @@ func recoverStore(ctx context.Context, e *env, log *slog.Logger) error {
 	return nil
 }
 
+// server is what every protocol server offers to serve.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+}
+
+// service is one protocol on its configured addresses.
+type service struct {
+	name  string
+	addrs []string
+	srv   server
+}
+
+// startServices listens on every address first (so a taken port fails the
+// start cleanly), then serves each listener in its own goroutine.
+func startServices(services []service, wg *sync.WaitGroup, log *slog.Logger) error {
+	type bound struct {
+		svc service
+		l   net.Listener
+	}
+	var ls []bound
+	for _, svc := range services {
+		for _, addr := range svc.addrs {
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				for _, b := range ls {
+					b.l.Close()
+				}
+				return fmt.Errorf("listen.%s %s: %w", svc.name, addr, err)
+			}
+			ls = append(ls, bound{svc, l})
+		}
+	}
+	for _, b := range ls {
+		wg.Add(1)
+		go func(b bound) {
+			defer wg.Done()
+			if err := b.svc.srv.Serve(b.l); err != nil && !errors.Is(err, net.ErrClosed) {
+				log.Error(b.svc.name + " listener " + b.l.Addr().String() + ": " + err.Error())
+			}
+		}(b)
+		log.Info(b.svc.name + " listening on " + b.l.Addr().String())
+	}
+	return nil
+}
+
 func warnUnimplemented(cfg *config.Config, log *slog.Logger) {
 	for name, addrs := range map[string][]string{
 		"submission": cfg.Listen.Submission, "submissions": cfg.Listen.Submissions,
-		"imap": cfg.Listen.IMAP, "imaps": cfg.Listen.IMAPS, "pop3": cfg.Listen.POP3, "pop3s": cfg.Listen.POP3S,
+		"imap": cfg.Listen.IMAP, "imaps": cfg.Listen.IMAPS,
 	} {
 		if len(addrs) > 0 {
 			log.Warn("listen." + name + " is set but this version does not serve " + name + " yet; ignoring it")

@@ -127,8 +127,10 @@ type serverState struct {
 	DataDir string
 	Config  string // path of mailwarden.toml
 	PwFile  string // a password file for `user add`
-	Port    int
-	opts    options
+	Port    int    // SMTP
+	// Mailbox access ports: every test server listens on all of them.
+	POP3Port, POP3SPort, IMAPPort, IMAPSPort int
+	opts                                     options
 
 	log  *syncBuffer // stderr of every run, appended
 	cmd  *exec.Cmd
@@ -148,7 +150,7 @@ func newServer(t testing.TB, opts options) *server {
 	if err := os.WriteFile(s.PwFile, []byte("correct horse battery\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s.Port = freePort(t)
+	s.pickPorts()
 	s.writeConfig()
 	t.Cleanup(func() {
 		if s.running() {
@@ -192,6 +194,11 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+func (s *server) pickPorts() {
+	s.Port, s.POP3Port, s.POP3SPort = freePort(s.t), freePort(s.t), freePort(s.t)
+	s.IMAPPort, s.IMAPSPort = freePort(s.t), freePort(s.t)
+}
+
 // Addr is the SMTP listener's host:port.
 func (s *server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
@@ -205,6 +212,8 @@ func (s *server) writeConfig() {
 		``,
 		`[listen]`,
 		fmt.Sprintf("smtp = [%q]", s.Addr()),
+		fmt.Sprintf("pop3 = [\"127.0.0.1:%d\"]", s.POP3Port),
+		fmt.Sprintf("pop3s = [\"127.0.0.1:%d\"]", s.POP3SPort),
 		``,
 		`[smtp]`,
 		`message_size_limit = "1M"`,
@@ -234,7 +243,7 @@ func (s *server) start() {
 			return
 		}
 		if attempt < 3 && strings.Contains(s.log.String(), "address already in use") {
-			s.Port = freePort(s.t)
+			s.pickPorts()
 			s.writeConfig()
 			continue
 		}
