@@ -214,6 +214,8 @@ func (s *server) writeConfig() {
 		fmt.Sprintf("smtp = [%q]", s.Addr()),
 		fmt.Sprintf("pop3 = [\"127.0.0.1:%d\"]", s.POP3Port),
 		fmt.Sprintf("pop3s = [\"127.0.0.1:%d\"]", s.POP3SPort),
+		fmt.Sprintf("imap = [\"127.0.0.1:%d\"]", s.IMAPPort),
+		fmt.Sprintf("imaps = [\"127.0.0.1:%d\"]", s.IMAPSPort),
 		``,
 		`[smtp]`,
 		`message_size_limit = "1M"`,
