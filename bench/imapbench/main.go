@@ -1,0 +1,229 @@
+// Command imapbench measures an IMAP server the same way for Mailwarden and
+// Dovecot: SELECT plus FETCH 1:* (UID FLAGS ENVELOPE), UID SEARCH, APPEND
+// throughput, and memory per idle connection (IDLE on N connections; the
+// caller reads the server's RSS before and after).
+//
+//	imapbench -addr 127.0.0.1:1143 -user u@x -pass p -mode fetch -repeat 5
+//	imapbench -mode search -repeat 20
+//	imapbench -mode append -n 2000 -c 4
+//	imapbench -mode idle -n 1000 -hold 10s
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:143", "IMAP server (plaintext; loopback login must be allowed)")
+	user := flag.String("user", "", "user")
+	pass := flag.String("pass", "", "password")
+	mode := flag.String("mode", "fetch", "fetch | search | append | idle")
+	repeat := flag.Int("repeat", 5, "fetch/search: repetitions")
+	n := flag.Int("n", 1000, "append: messages; idle: connections")
+	c := flag.Int("c", 4, "append: concurrent connections")
+	hold := flag.Duration("hold", 10*time.Second, "idle: how long to hold the connections")
+	folder := flag.String("folder", "INBOX", "folder")
+	flag.Parse()
+
+	var err error
+	switch *mode {
+	case "fetch", "search":
+		err = readBench(*addr, *user, *pass, *folder, *mode, *repeat)
+	case "append":
+		err = appendBench(*addr, *user, *pass, *folder, *n, *c)
+	case "idle":
+		err = idleBench(*addr, *user, *pass, *folder, *n, *hold)
+	default:
+		err = fmt.Errorf("unknown mode %q", *mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "imapbench:", err)
+		os.Exit(1)
+	}
+}
+
+type client struct {
+	c   net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	tag int
+}
+
+func dial(addr, user, pass string) (*client, error) {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	cl := &client{c: nc, r: bufio.NewReaderSize(nc, 256<<10), w: bufio.NewWriter(nc)}
+	if _, err := cl.r.ReadString('\n'); err != nil {
+		return nil, err
+	}
+	if _, err := cl.cmd(fmt.Sprintf("LOGIN %q %q", user, pass)); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// cmd sends one command and reads until its tagged reply, counting bytes.
+// Literals in responses are skipped over.
+func (cl *client) cmd(s string) (int64, error) {
+	cl.tag++
+	tag := fmt.Sprintf("b%d", cl.tag)
+	cl.w.WriteString(tag + " " + s + "\r\n")
+	if err := cl.w.Flush(); err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		line, err := cl.r.ReadString('\n')
+		if err != nil {
+			return total, err
+		}
+		total += int64(len(line))
+		if i := strings.LastIndexByte(line, '{'); i >= 0 && strings.HasSuffix(line, "}\r\n") {
+			var size int64
+			fmt.Sscanf(strings.TrimSuffix(line[i+1:], "}\r\n"), "%d", &size)
+			if _, err := io.CopyN(io.Discard, cl.r, size); err != nil {
+				return total, err
+			}
+			total += size
+			continue
+		}
+		if strings.HasPrefix(line, tag+" ") {
+			if !strings.HasPrefix(line[len(tag)+1:], "OK") {
+				return total, fmt.Errorf("%s: %s", s, strings.TrimSpace(line))
+			}
+			return total, nil
+		}
+	}
+}
+
+func stats(ds []time.Duration) string {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return fmt.Sprintf("min=%.1fms median=%.1fms mean=%.1fms", ms(ds[0]), ms(ds[len(ds)/2]), ms(sum/time.Duration(len(ds))))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func readBench(addr, user, pass, folder, mode string, repeat int) error {
+	cl, err := dial(addr, user, pass)
+	if err != nil {
+		return err
+	}
+	defer cl.c.Close()
+	var ds []time.Duration
+	var bytes int64
+	for i := 0; i < repeat; i++ {
+		t0 := time.Now()
+		if _, err := cl.cmd("SELECT " + folder); err != nil {
+			return err
+		}
+		var cmd string
+		if mode == "fetch" {
+			cmd = "FETCH 1:* (UID FLAGS ENVELOPE)"
+		} else {
+			cmd = `UID SEARCH UNSEEN SINCE 1-Jan-2020 NOT SUBJECT "zzzz-not-there"`
+		}
+		n, err := cl.cmd(cmd)
+		if err != nil {
+			return err
+		}
+		ds = append(ds, time.Since(t0))
+		bytes = n
+		if _, err := cl.cmd("UNSELECT"); err != nil {
+			cl.cmd("CLOSE")
+		}
+	}
+	fmt.Printf("mode=%s repeat=%d response_bytes=%d %s\n", mode, repeat, bytes, stats(ds))
+	return nil
+}
+
+func appendBench(addr, user, pass, folder string, n, conns int) error {
+	msg := "From: bench <b@bench.test>\r\nTo: u@bench.test\r\nSubject: append bench\r\n\r\n" + strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz01234567890123456789012345678\r\n", 75)
+	var mu sync.Mutex
+	var ds []time.Duration
+	var firstErr error
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl, err := dial(addr, user, pass)
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			defer cl.c.Close()
+			for range next {
+				t0 := time.Now()
+				_, err := cl.cmd(fmt.Sprintf("APPEND %s (\\Seen) {%d+}\r\n%s", folder, len(msg), msg))
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				ds = append(ds, time.Since(t0))
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	el := time.Since(start)
+	fmt.Printf("mode=append n=%d conns=%d size=%d elapsed=%.2fs rate=%.0f msgs/s %s\n", n, conns, len(msg), el.Seconds(), float64(n)/el.Seconds(), stats(ds))
+	return nil
+}
+
+func idleBench(addr, user, pass, folder string, n int, hold time.Duration) error {
+	var cls []*client
+	defer func() {
+		for _, cl := range cls {
+			cl.c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		cl, err := dial(addr, user, pass)
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+		if _, err := cl.cmd("SELECT " + folder); err != nil {
+			return err
+		}
+		cl.w.WriteString("i IDLE\r\n")
+		cl.w.Flush()
+		if line, err := cl.r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+") {
+			return fmt.Errorf("IDLE on connection %d: %q %v", i, line, err)
+		}
+		cls = append(cls, cl)
+	}
+	fmt.Printf("mode=idle connections=%d idling; holding %s\n", n, hold)
+	os.Stdout.Sync()
+	time.Sleep(hold)
+	return nil
+}
