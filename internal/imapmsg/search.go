@@ -1,0 +1,101 @@
+package imapmsg
+
+import (
+	"strings"
+	"time"
+)
+
+// HeaderContains reports whether a top-level header field named field
+// (case-insensitively) contains substr, case-insensitively, after RFC
+// 2047 decoding (SEARCH HEADER, FROM, SUBJECT...). An empty substr
+// matches any message that has the field (RFC 9051 6.4.4); an empty
+// field matches nothing.
+func (m *Message) HeaderContains(field, substr string) bool {
+	if field == "" {
+		return false
+	}
+	if substr == "" {
+		return m.HasHeader(field)
+	}
+	h := m.header()
+	needle := fold(substr)
+	for i := range h.fields {
+		f := &h.fields[i]
+		if h.is(f, field) && strings.Contains(fold(decodeHeader(h.valueOf(f))), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasHeader reports whether the top-level header has a field named field.
+func (m *Message) HasHeader(field string) bool {
+	return field != "" && m.header().lookup(field) != nil
+}
+
+// BodyContains reports whether the content of a text/* part contains
+// substr case-insensitively, after transfer decoding and conversion to
+// UTF-8 from the part's charset when go-message knows it (SEARCH BODY).
+// Parts inside attached messages count; other types do not.
+func (m *Message) BodyContains(substr string) bool {
+	if substr == "" {
+		return true
+	}
+	return m.bodyContains(m.tree(), fold(substr))
+}
+
+func (m *Message) bodyContains(p *part, needle string) bool {
+	switch {
+	case p.multipart:
+		for _, c := range p.children {
+			if m.bodyContains(c, needle) {
+				return true
+			}
+		}
+		return false
+	case p.msg != nil:
+		return m.bodyContains(p.msg, needle)
+	case p.typ != "text":
+		return false
+	}
+	b, ok := decodeCTE(p.cte, m.raw[p.body:p.end])
+	if !ok {
+		b = m.raw[p.body:p.end]
+	}
+	cs, _ := paramValue(p.params, "charset")
+	return strings.Contains(fold(string(toUTF8(cs, b))), needle)
+}
+
+// TextContains reports whether the top-level header (field names and
+// decoded values) or a text body contains substr (SEARCH TEXT).
+func (m *Message) TextContains(substr string) bool {
+	if substr == "" {
+		return true
+	}
+	h := m.header()
+	needle := fold(substr)
+	for i := range h.fields {
+		f := &h.fields[i]
+		line := unfold(h.raw[f.start:f.end])
+		if f.value >= 0 {
+			line = h.nameOf(f) + ": " + decodeHeader(h.valueOf(f))
+		}
+		if strings.Contains(fold(line), needle) {
+			return true
+		}
+	}
+	return m.BodyContains(substr)
+}
+
+// fold maps s to lower case for case-insensitive matching.
+func fold(s string) string { return strings.ToLower(s) }
+
+// Date is the time in the Date: header, in its own time zone, or the zero
+// time when it is absent or unreadable (SENTBEFORE, SENTON, SENTSINCE).
+func (m *Message) Date() time.Time {
+	v, ok := m.header().get("date")
+	if !ok {
+		return time.Time{}
+	}
+	return parseDate(v)
+}
