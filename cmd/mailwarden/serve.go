@@ -20,6 +20,7 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
+	"mailwarden/internal/imapserver"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
@@ -141,8 +142,14 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return pop3server.New(pop3server.Options{Config: current.Load, Auth: auth, Store: pop3Store{e.store},
 			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Implicit: implicit})
 	}
+	imap := func(implicit bool) *imapserver.Server {
+		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
+			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Implicit: implicit})
+	}
 	services := []service{
 		{"smtp", cfg.Listen.SMTP, smtpd},
+		{"imap", cfg.Listen.IMAP, imap(false)},
+		{"imaps", cfg.Listen.IMAPS, imap(true)},
 		{"pop3", cfg.Listen.POP3, pop3(false)},
 		{"pop3s", cfg.Listen.POP3S, pop3(true)},
 	}
@@ -276,7 +283,6 @@ func startServices(services []service, wg *sync.WaitGroup, log *slog.Logger) err
 func warnUnimplemented(cfg *config.Config, log *slog.Logger) {
 	for name, addrs := range map[string][]string{
 		"submission": cfg.Listen.Submission, "submissions": cfg.Listen.Submissions,
-		"imap": cfg.Listen.IMAP, "imaps": cfg.Listen.IMAPS,
 	} {
 		if len(addrs) > 0 {
 			log.Warn("listen." + name + " is set but this version does not serve " + name + " yet; ignoring it")

@@ -30,7 +30,7 @@ def check(r):
     if r[0] != "OK":
         raise SystemExit("IMAP error: %r" % (r,))
     return r[1]
-for a in req.get("actions", []):
+for a in req.get("actions") or []:
     if a["op"] == "flag":
         check(m.select(a["folder"]))
         check(m.store(a["set"], "+FLAGS", a["flags"]))
@@ -52,7 +52,7 @@ for line in lst:
             continue
         flags = re.search(rb"FLAGS \(([^)]*)\)", part[0]).group(1).decode().split()
         mid = re.search(rb"<[^>]+>", part[1])
-        msgs.append("%s %s" % (mid.group(0).decode() if mid else "?", " ".join(sorted(f for f in flags if f != "\\Recent"))))
+        msgs.append(("%s %s" % (mid.group(0).decode() if mid else "?", " ".join(sorted(f for f in flags if f != "\\Recent")))).strip())
     out[name] = sorted(msgs)
 m.logout()
 print(json.dumps(out))
@@ -211,19 +211,28 @@ func remoteChanges(s *server, user string) {
 // removes some Work messages, as a mail client on that side would.
 func localChanges(t *testing.T, inbox, work string) {
 	t.Helper()
-	ents, _ := os.ReadDir(filepath.Join(inbox, "cur"))
 	n := 0
-	for _, e := range ents {
-		name := e.Name()
-		i := strings.Index(name, ":2,")
-		if i < 0 || strings.Contains(name[i:], "S") || n == 10 {
-			continue
+	for _, sub := range []string{"new", "cur"} {
+		ents, _ := os.ReadDir(filepath.Join(inbox, sub))
+		for _, e := range ents {
+			name := e.Name()
+			if n == 10 {
+				break
+			}
+			i := strings.Index(name, ":2,")
+			if i >= 0 && strings.Contains(name[i:], "S") {
+				continue
+			}
+			newName := name + ":2,S"
+			if i >= 0 {
+				newName = name + "S"
+			}
+			// A mail client reading a message: into cur/ with the S flag.
+			if err := os.Rename(filepath.Join(inbox, sub, name), filepath.Join(inbox, "cur", newName)); err != nil {
+				t.Fatal(err)
+			}
+			n++
 		}
-		newName := name + "S"
-		if err := os.Rename(filepath.Join(inbox, "cur", name), filepath.Join(inbox, "cur", newName)); err != nil {
-			t.Fatal(err)
-		}
-		n++
 	}
 	if n != 10 {
 		t.Fatalf("marked %d local messages seen, want 10", n)
@@ -350,6 +359,9 @@ remotepass = correct horse battery
 	localChanges(t, filepath.Join(local, "INBOX"), filepath.Join(local, "Work"))
 	run("second sync")
 	server = s.imapState(user, nil)
+	if got := total(server); got != 2000-5-5+2 {
+		t.Errorf("after changes the server holds %d messages, want %d", got, 2000-5-5+2)
+	}
 	compareStates(t, "after changes on both sides", server, localState(t, local, folderOf))
 	s.checkIndex()
 }

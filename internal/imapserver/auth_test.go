@@ -1,0 +1,166 @@
+package imapserver
+
+import (
+	"bufio"
+	"crypto/tls"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"mailwarden/internal/config"
+)
+
+const postAuthCaps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS " +
+	"SPECIAL-USE CREATE-SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES LIST-EXTENDED LIST-STATUS STATUS=SIZE " +
+	"QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=26214400"
+
+func TestCapabilities(t *testing.T) {
+	tests := []struct {
+		name     string
+		loopback bool // auth.allow_plaintext_loopback
+		want     string
+	}{
+		{"plaintext allowed", true, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS AUTH=PLAIN NAMESPACE"},
+		{"plaintext refused", false, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS LOGINDISABLED NAMESPACE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, func(c *config.Config) { c.Auth.AllowPlaintextLoopback = tt.loopback })
+			c := h.dial(t)
+			u, tagged := c.cmd("CAPABILITY")
+			if len(u) != 1 || !strings.HasPrefix(u[0], "* CAPABILITY "+tt.want+" ") || tagged != "OK Capability completed." {
+				t.Fatalf("got %q %q", u, tagged)
+			}
+			if !tt.loopback {
+				c.expect("LOGIN alice@example.org secret",
+					"NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
+				c.expect("AUTHENTICATE PLAIN "+plain("alice@example.org", "secret"),
+					"NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
+			}
+		})
+	}
+}
+
+func plain(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+}
+
+func TestLoginCapabilityAndLog(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t)
+	c.expect("LOGIN alice@example.org secret", "OK [CAPABILITY "+postAuthCaps+"] Logged in")
+	h.waitLog(t, "imap-login: Login: user=<alice@example.org>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, secured")
+	c.expect("LOGIN alice@example.org secret", "BAD Command not allowed in this state.")
+	c.expect("LOGOUT", "* BYE Logging out", "OK Logout completed.")
+	h.waitLog(t, "imap(alice@example.org): Logged out in=")
+}
+
+func TestStartTLS(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.Auth.AllowPlaintextLoopback = false })
+	c := h.dial(t)
+	c.expect("STARTTLS", "OK Begin TLS negotiation now.")
+	tc := tls.Client(c.conn, h.clientTLS)
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c.conn, c.br = tc, bufio.NewReader(tc)
+	u, _ := c.cmd("CAPABILITY")
+	if strings.Contains(u[0], "STARTTLS") || strings.Contains(u[0], "LOGINDISABLED") || !strings.Contains(u[0], "AUTH=PLAIN") {
+		t.Fatalf("capabilities after STARTTLS: %q", u[0])
+	}
+	c.expect("STARTTLS", "BAD TLS is already active.")
+	c.ok("LOGIN alice@example.org secret")
+	h.waitLog(t, "method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, TLS")
+}
+
+func TestImplicitTLS(t *testing.T) {
+	h := start(t, nil, func(o *Options) { o.Implicit = true })
+	conn, err := tls.Dial("tcp", h.addr, h.clientTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := &client{t: t, conn: conn, br: bufio.NewReader(conn)}
+	if g := c.line(); !strings.HasPrefix(g, "* OK [CAPABILITY IMAP4rev1") || strings.Contains(g, "STARTTLS") {
+		t.Fatalf("greeting %q", g)
+	}
+	c.ok("LOGIN alice@example.org secret")
+}
+
+func TestAuthenticate(t *testing.T) {
+	h := start(t, nil)
+	tests := []struct {
+		name  string
+		steps []string // client lines; "" marks reading a continuation
+		want  string
+	}{
+		{"sasl-ir", []string{"a AUTHENTICATE PLAIN " + plain("alice@example.org", "secret")}, "a OK [CAPABILITY"},
+		{"continuation", []string{"a AUTHENTICATE PLAIN", "", plain("alice@example.org", "secret")}, "a OK [CAPABILITY"},
+		{"cancel", []string{"a AUTHENTICATE PLAIN", "", "*"}, "a BAD Authentication aborted by client."},
+		{"wrong password", []string{"a AUTHENTICATE PLAIN " + plain("alice@example.org", "nope")}, "a NO [AUTHENTICATIONFAILED] Authentication failed."},
+		{"bad base64", []string{"a AUTHENTICATE PLAIN", "", "!!!"}, "a BAD Invalid base64 data in continued response."},
+		{"other mechanism", []string{"a AUTHENTICATE CRAM-MD5"}, "a NO [CANNOT] Unsupported authentication mechanism."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := h.dial(t)
+			for _, s := range tt.steps {
+				if s == "" {
+					if l := c.line(); l != "+ " {
+						t.Fatalf("continuation: %q", l)
+					}
+					continue
+				}
+				c.send(s)
+			}
+			if l := c.line(); !strings.HasPrefix(l, tt.want) {
+				t.Fatalf("got %q, want %q", l, tt.want)
+			}
+		})
+	}
+}
+
+func TestThreeFailuresClose(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t)
+	for i := 0; i < 2; i++ {
+		c.expect("LOGIN alice@example.org wrong", "NO [AUTHENTICATIONFAILED] Authentication failed.")
+	}
+	c.expect("LOGIN alice@example.org wrong", "NO [AUTHENTICATIONFAILED] Authentication failed.")
+	if l := c.line(); l != "* BYE Too many invalid authentication attempts." {
+		t.Fatalf("got %q", l)
+	}
+	h.waitLog(t, "imap-login: Disconnected: Too many invalid authentication attempts (auth failed, 3 attempts")
+}
+
+func TestNotAuthenticated(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t)
+	c.expect("SELECT INBOX", "BAD Command not allowed before authentication.")
+	c.expect("NOOP", "OK Noop completed.")
+	c.expect(`ID ("name" "test")`, `* ID ("name" "Mailwarden")`, "OK ID completed.")
+	c.expect("FOO", "BAD unknown command FOO")
+}
+
+func TestEnableNamespaceID(t *testing.T) {
+	h := start(t, nil)
+	c := h.login(t, "alice@example.org")
+	c.expect("ENABLE QRESYNC X-UNKNOWN", "* ENABLED QRESYNC", "OK Enabled.")
+	c.expect("ENABLE CONDSTORE", "* ENABLED", "OK Enabled.")
+	c.expect("ENABLE UTF8=ACCEPT IMAP4rev2", "* ENABLED UTF8=ACCEPT IMAP4rev2", "OK Enabled.")
+	c.expect("NAMESPACE", `* NAMESPACE (("" ".")) NIL NIL`, "OK Namespace completed.")
+	c.expect("ID NIL", `* ID ("name" "Mailwarden")`, "OK ID completed.")
+	c.expect("CHECK", "BAD No mailbox selected.")
+}
+
+func TestTooManyBadCommands(t *testing.T) {
+	h := start(t, nil)
+	c := h.dial(t)
+	for i := 0; i < maxBadCommands; i++ {
+		c.send("x" + strings.Repeat("1", i) + " BOGUS")
+		c.line()
+	}
+	if l := c.line(); l != "* BYE Too many invalid IMAP commands." {
+		t.Fatalf("got %q", l)
+	}
+}

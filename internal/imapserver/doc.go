@@ -1,0 +1,23 @@
+// Package imapserver serves IMAP (RFC 9051 IMAP4rev2 and RFC 3501
+// IMAP4rev1) on top of the mailbox store, with the extensions clients
+// use to sync: IDLE, MOVE, UIDPLUS, CONDSTORE/QRESYNC, ESEARCH and
+// SEARCHRES, LIST-EXTENDED/LIST-STATUS, SPECIAL-USE, QUOTA, NAMESPACE,
+// ENABLE, UNSELECT, ID, LITERAL+, SASL-IR and APPENDLIMIT. It runs
+// STARTTLS on 143 or implicit TLS on 993, checks passwords through
+// auth/login (LOGIN and AUTHENTICATE PLAIN), enforces connection limits,
+// the autologout timer and bad-command limits, and logs Dovecot-style
+// lines.
+//
+// Mailbox names are stored in modified UTF-7 as IMAP4rev1 clients send
+// them; a client that enables UTF8=ACCEPT or IMAP4rev2 sees and sends
+// UTF-8, converted at the edge (names.go).
+//
+// Each session keeps the view of its selected mailbox that the client was
+// told (UIDs in sequence order, flags, MODSEQs) and moves it forward from
+// store change events only at the command boundaries RFC 9051 7 allows
+// (mailbox.go): EXPUNGE is never sent during FETCH, STORE or SEARCH by
+// sequence number, and a message expunged elsewhere stays addressable
+// until the client is told. Parsing and formatting of the wire protocol
+// live in imapwire, MIME structure in imapmsg, mail and folders in store.
+// This package keeps no state beyond live sessions.
+package imapserver

@@ -1,0 +1,216 @@
+package imapserver
+
+import (
+	"errors"
+
+	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
+)
+
+var (
+	// errGone: the message's file is gone (another session expunged it).
+	errGone = errors.New("message expunged")
+	// errUnknownCTE: BINARY of a part with an unknown transfer encoding.
+	errUnknownCTE = errors.New("unknown content-transfer-encoding")
+)
+
+// cmdFetch serves FETCH and UID FETCH (RFC 9051 6.4.5), with CHANGEDSINCE
+// and VANISHED (RFC 7162 3.1.4, 3.2.6).
+func (s *session) cmdFetch(c *imapwire.Command) result {
+	a := c.Args.(*imapwire.FetchArgs)
+	if a.Vanished && !s.qresync {
+		return bad("VANISHED requires QRESYNC to be enabled.")
+	}
+	idx, ok := s.resolve(a.Set, c.UID)
+	if !ok {
+		return bad("Invalid message sequence number.")
+	}
+	items := s.fetchItems(a, c.UID)
+	if a.Vanished {
+		if err := s.fetchVanished(a.Set, int64(a.ChangedSince)); err != nil {
+			return s.storeFail("FETCH", err, false)
+		}
+	}
+	if a.HasChangedSince {
+		kept := idx[:0]
+		for _, i := range idx {
+			if s.sel.msgs[i].ModSeq > int64(a.ChangedSince) {
+				kept = append(kept, i)
+			}
+		}
+		idx = kept
+	}
+	seen := s.implicitSeen(idx, items)
+	var gone, badCTE bool
+	for _, i := range idx {
+		msg := s.sel.msgs[i]
+		err := s.fetchOne(uint32(i+1), msg, items, seen[msg.UID])
+		switch {
+		case errors.Is(err, errUnknownCTE):
+			badCTE = true
+		case err != nil:
+			gone = true
+		}
+	}
+	switch {
+	case badCTE:
+		return fail("UNKNOWN-CTE", "Unknown Content-Transfer-Encoding.")
+	case gone:
+		return fail("EXPUNGEISSUED", "Some of the requested messages no longer exist.")
+	}
+	return done("Fetch completed.")
+}
+
+// fetchItems completes the requested items: UID FETCH always returns UID,
+// CHANGEDSINCE always MODSEQ; MODSEQ and CHANGEDSINCE enable CONDSTORE.
+func (s *session) fetchItems(a *imapwire.FetchArgs, uid bool) []imapwire.FetchItem {
+	var hasUID, hasModSeq bool
+	for _, it := range a.Items {
+		hasUID = hasUID || it.Kind == imapwire.FetchUID
+		hasModSeq = hasModSeq || it.Kind == imapwire.FetchModSeq
+	}
+	items := a.Items
+	if uid && !hasUID {
+		items = append([]imapwire.FetchItem{{Kind: imapwire.FetchUID, Name: "UID"}}, items...)
+	}
+	if a.HasChangedSince || hasModSeq {
+		s.condstore = true
+	}
+	if a.HasChangedSince && !hasModSeq {
+		items = append(items, imapwire.FetchItem{Kind: imapwire.FetchModSeq, Name: "MODSEQ"})
+	}
+	return items
+}
+
+// fetchVanished sends "* VANISHED (EARLIER)" for the UIDs of set expunged
+// after modseq (RFC 7162 3.2.6).
+func (s *session) fetchVanished(set imapwire.SeqSet, modseq int64) error {
+	_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, s.acct, s.sel.name, modseq)
+	if err != nil {
+		return err
+	}
+	top := uint32(s.sel.maxUID())
+	var uids []uint32
+	for _, u := range vanished {
+		if set.Contains(uint32(u), max(top, uint32(u))) && s.sel.index(u) < 0 {
+			uids = append(uids, uint32(u))
+		}
+	}
+	if len(uids) > 0 {
+		s.w.Untagged().Atom("VANISHED").Open().Atom("EARLIER").Close().SeqSet(imapwire.NewSeqSet(uids...)).End()
+	}
+	return nil
+}
+
+// setsSeen reports whether fetching it sets \Seen (RFC 9051 6.4.5).
+func setsSeen(it imapwire.FetchItem) bool {
+	switch it.Kind {
+	case imapwire.FetchBodySection, imapwire.FetchBinary:
+		return !it.Peek
+	case imapwire.FetchRFC822, imapwire.FetchRFC822Text:
+		return true
+	}
+	return false
+}
+
+// needsContent reports whether it needs the message file.
+func needsContent(it imapwire.FetchItem) bool {
+	switch it.Kind {
+	case imapwire.FetchUID, imapwire.FetchFlags, imapwire.FetchInternalDate,
+		imapwire.FetchRFC822Size, imapwire.FetchModSeq, imapwire.FetchSaveDate:
+		return false
+	}
+	return true
+}
+
+// implicitSeen sets \Seen on the messages a body fetch reads, unless the
+// mailbox is read-only, and returns those it changed: their FETCH
+// responses include FLAGS.
+func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]bool {
+	if s.sel.readOnly {
+		return nil
+	}
+	want := false
+	for _, it := range items {
+		want = want || setsSeen(it)
+	}
+	if !want {
+		return nil
+	}
+	var uids []int64
+	for _, i := range idx {
+		if !hasFlag(s.sel.msgs[i].Flags, `\Seen`) {
+			uids = append(uids, s.sel.msgs[i].UID)
+		}
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	updated, _, err := s.srv.o.Store.StoreFlags(s.ctx, s.acct, s.sel.name, uids, store.FlagsAdd, []string{`\Seen`}, 0)
+	if err != nil {
+		s.logError("FETCH", err)
+		return nil
+	}
+	out := make(map[int64]bool, len(updated))
+	for _, m := range updated {
+		if s.sel.setMsg(m) {
+			out[m.UID] = true
+		}
+	}
+	return out
+}
+
+// fetchOne writes the FETCH response of one message. Everything that can
+// fail is read before the response starts, except the streaming of
+// message text, whose failure breaks the connection anyway.
+func (s *session) fetchOne(seq uint32, msg store.Msg, items []imapwire.FetchItem, seenSet bool) error {
+	var c *content
+	pieces := make([]piece, len(items))
+	for k, it := range items {
+		if !needsContent(it) {
+			continue
+		}
+		if c == nil {
+			var err error
+			if c, err = s.openContent(msg); err != nil {
+				return errGone
+			}
+			defer c.close()
+		}
+		p, err := prepare(c, it)
+		if err != nil {
+			return err
+		}
+		pieces[k] = p
+	}
+	w := s.w.Untagged().Num(seq).Atom("FETCH").Open()
+	var hasFlags, hasModSeq bool
+	for k, it := range items {
+		switch it.Kind {
+		case imapwire.FetchUID:
+			w.Atom("UID").Num(uint32(msg.UID))
+		case imapwire.FetchFlags:
+			hasFlags = true
+			w.Atom("FLAGS").Flags(msg.Flags)
+		case imapwire.FetchInternalDate:
+			w.Atom("INTERNALDATE").DateTime(msg.InternalDate)
+		case imapwire.FetchRFC822Size:
+			w.Atom("RFC822.SIZE").Num64(uint64(msg.Size))
+		case imapwire.FetchModSeq:
+			hasModSeq = true
+			w.Atom("MODSEQ").Open().Num64(uint64(msg.ModSeq)).Close()
+		case imapwire.FetchSaveDate:
+			w.Atom("SAVEDATE").NIL()
+		default:
+			pieces[k].write(w, c, it)
+		}
+	}
+	if seenSet && !hasFlags {
+		w.Atom("FLAGS").Flags(msg.Flags)
+	}
+	if seenSet && s.condstore && !hasModSeq {
+		w.Atom("MODSEQ").Open().Num64(uint64(msg.ModSeq)).Close()
+	}
+	w.Close().End()
+	return nil
+}

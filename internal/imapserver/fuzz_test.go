@@ -1,0 +1,58 @@
+package imapserver
+
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzSession feeds arbitrary input to a logged-in session with a mailbox
+// selected; the server must neither panic nor hang.
+func FuzzSession(f *testing.F) {
+	seeds := []string{
+		"a FETCH 1:* (FLAGS UID BODY.PEEK[] ENVELOPE BODYSTRUCTURE)",
+		"a UID FETCH 1:* (BODY.PEEK[1.2.MIME] BINARY[2]<0.3> BODY[HEADER.FIELDS.NOT (To)])",
+		"a STORE 1:* +FLAGS (\\Deleted $x)\r\nb EXPUNGE",
+		"a SEARCH OR (FROM x) NOT BODY y MODSEQ 1",
+		"a UID SEARCH RETURN (MIN MAX ALL COUNT SAVE) UNDELETED\r\nb FETCH $ UID",
+		"a APPEND INBOX (\\Seen) {5+}\r\nhello\r\nb NOOP",
+		"a APPEND INBOX {3}\r\nabc",
+		"a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" * RETURN (CHILDREN STATUS (MESSAGES SIZE))",
+		"a CREATE x.y\r\nb RENAME x z\r\nc DELETE z.y\r\nd LSUB \"\" %",
+		"a ENABLE QRESYNC\r\nb SELECT INBOX (QRESYNC (1 1 1:5))\r\nc UID FETCH 1:* FLAGS (CHANGEDSINCE 1 VANISHED)",
+		"a IDLE\r\nDONE",
+		"a UID MOVE 1 Trash\r\nb COPY 1:* Junk\r\nc UID EXPUNGE 1:*",
+		"a GETQUOTAROOT INBOX\r\nb STATUS INBOX (MESSAGES HIGHESTMODSEQ)",
+		"a ENABLE UTF8=ACCEPT IMAP4rev2\r\nb CREATE \"Größe\"\r\nc LIST \"\" *",
+		"a CLOSE\r\nb UNSELECT\r\nc EXAMINE Trash",
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	h := start(f, nil)
+	for i := 0; i < 3; i++ {
+		h.deliver(f, "alice@example.org", "INBOX", testMessage(i))
+	}
+	h.deliver(f, "alice@example.org", "INBOX", mimeMessage)
+	f.Fuzz(func(t *testing.T, input string) {
+		if len(input) > 4096 {
+			return
+		}
+		conn, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(conn, "l LOGIN alice@example.org secret\r\ns SELECT INBOX\r\n"+input+"\r\nDONE\r\nz LOGOUT\r\n")
+		conn.(*net.TCPConn).CloseWrite()
+		if _, err := io.Copy(io.Discard, conn); err != nil {
+			t.Fatalf("session did not end: %v", err)
+		}
+		if strings.Contains(h.logs.String(), "panic") {
+			t.Fatalf("panic:\n%s", h.logs.String())
+		}
+	})
+}

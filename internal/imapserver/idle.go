@@ -1,0 +1,64 @@
+package imapserver
+
+import (
+	"strings"
+
+	"mailwarden/internal/imapwire"
+)
+
+type lineResult struct {
+	line string
+	err  error
+}
+
+// cmdIdle serves IDLE (RFC 2177, RFC 9051 6.3.13): changes of the
+// selected mailbox are pushed as they are committed, until DONE. The
+// autologout timer bounds the wait.
+func (s *session) cmdIdle(*imapwire.Command) result {
+	s.update(true)
+	if s.quit {
+		return result{quiet: true}
+	}
+	s.w.Continuation("idling")
+	if err := s.w.Flush(); err != nil {
+		s.quit = true
+		s.reason = "Connection closed"
+		return result{quiet: true}
+	}
+	s.setReadDeadline()
+	lines := make(chan lineResult, 1)
+	go func() {
+		line, err := s.rd.ReadLine()
+		lines <- lineResult{line, err}
+	}()
+	for {
+		select {
+		case r := <-lines:
+			switch {
+			case r.err != nil:
+				s.readFailed(r.err)
+				s.quit = true
+				return result{quiet: true}
+			case strings.EqualFold(r.line, "DONE"):
+				return done("Idle completed.")
+			}
+			return bad("Expected DONE.")
+		case ev, ok := <-s.events:
+			if !ok {
+				s.events = nil
+				continue
+			}
+			s.noteEvent(ev)
+			s.update(true)
+			if err := s.w.Flush(); err != nil || s.quit {
+				// The session ends; closing the connection ends the
+				// reader goroutine.
+				s.quit = true
+				if s.reason == "" {
+					s.reason = "Connection closed"
+				}
+				return result{quiet: true}
+			}
+		}
+	}
+}

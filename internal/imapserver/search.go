@@ -1,0 +1,157 @@
+package imapserver
+
+import (
+	"strings"
+
+	"mailwarden/internal/imapwire"
+)
+
+// hasFlag reports whether flags holds f, ignoring case (RFC 9051 2.3.2).
+func hasFlag(flags []string, f string) bool {
+	for _, g := range flags {
+		if strings.EqualFold(g, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// cmdSearch serves SEARCH and UID SEARCH (RFC 9051 6.4.4) with ESEARCH
+// (RFC 4731), SEARCHRES (RFC 5182) and MODSEQ (RFC 7162 3.1.5).
+func (s *session) cmdSearch(c *imapwire.Command) result {
+	a := c.Args.(*imapwire.SearchArgs)
+	switch a.Charset {
+	case "", "US-ASCII", "UTF-8":
+	default:
+		return fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
+	}
+	withModSeq := usesModSeq(&a.Key)
+	if withModSeq {
+		s.condstore = true
+	}
+	key := a.Key
+	cheapFirst(&key)
+	mt := &matcher{s: s}
+	if len(s.saved) > 0 {
+		mt.saved = make(map[int64]bool, len(s.saved))
+		for _, u := range s.saved {
+			mt.saved[u] = true
+		}
+	}
+	var hits []int
+	for i, msg := range s.sel.msgs {
+		mt.seq, mt.msg, mt.failed = uint32(i+1), msg, false
+		if mt.match(&key) {
+			hits = append(hits, i)
+		}
+		mt.close()
+	}
+	ret := a.Return
+	esearch := a.ESearch || s.rev2
+	if !a.ESearch {
+		ret = imapwire.SearchReturn{All: true}
+	}
+	if ret.Save {
+		s.saveResult(hits, ret)
+	}
+	if !esearch {
+		s.writeSearch(c.UID, hits, withModSeq)
+		return done("Search completed.")
+	}
+	if ret.Min || ret.Max || ret.All || ret.Count {
+		s.writeESearch(c.Tag, c.UID, hits, ret, withModSeq)
+	}
+	return done("Search completed.")
+}
+
+// id is what a result lists for message index i: its UID or number.
+func (s *session) id(i int, uid bool) uint32 {
+	if uid {
+		return uint32(s.sel.msgs[i].UID)
+	}
+	return uint32(i + 1)
+}
+
+// saveResult keeps the result for "$" (RFC 5182 2.4): the MIN and/or MAX
+// message when only those were asked for, else all matches.
+func (s *session) saveResult(hits []int, ret imapwire.SearchReturn) {
+	s.saved = nil
+	if len(hits) == 0 {
+		return
+	}
+	pick := hits
+	if !ret.All && !ret.Count && (ret.Min || ret.Max) {
+		pick = nil
+		if ret.Min {
+			pick = append(pick, hits[0])
+		}
+		if ret.Max && (!ret.Min || len(hits) > 1) {
+			pick = append(pick, hits[len(hits)-1])
+		}
+	}
+	for _, i := range pick {
+		s.saved = append(s.saved, s.sel.msgs[i].UID)
+	}
+}
+
+// highestModSeq is the largest MODSEQ of the messages at idx.
+func (s *session) highestModSeq(idx []int) uint64 {
+	var m int64
+	for _, i := range idx {
+		m = max(m, s.sel.msgs[i].ModSeq)
+	}
+	return uint64(m)
+}
+
+// writeSearch sends "* SEARCH n..." with "(MODSEQ m)" after a MODSEQ key.
+func (s *session) writeSearch(uid bool, hits []int, withModSeq bool) {
+	w := s.w.Untagged().Atom("SEARCH")
+	for _, i := range hits {
+		w.Num(s.id(i, uid))
+	}
+	if withModSeq && len(hits) > 0 {
+		w.Open().Atom("MODSEQ").Num64(s.highestModSeq(hits)).Close()
+	}
+	w.End()
+}
+
+// writeESearch sends "* ESEARCH (TAG "t") [UID] MIN n MAX n ALL set COUNT
+// n [MODSEQ m]"; MIN, MAX and ALL are left out when nothing matched.
+func (s *session) writeESearch(tag string, uid bool, hits []int, ret imapwire.SearchReturn, withModSeq bool) {
+	w := s.w.Untagged().Atom("ESEARCH").Open().Atom("TAG").String(tag).Close()
+	if uid {
+		w.Atom("UID")
+	}
+	if len(hits) > 0 {
+		if ret.Min {
+			w.Atom("MIN").Num(s.id(hits[0], uid))
+		}
+		if ret.Max {
+			w.Atom("MAX").Num(s.id(hits[len(hits)-1], uid))
+		}
+		if ret.All {
+			nums := make([]uint32, len(hits))
+			for k, i := range hits {
+				nums[k] = s.id(i, uid)
+			}
+			w.Atom("ALL").SeqSet(imapwire.NewSeqSet(nums...))
+		}
+	}
+	if ret.Count {
+		w.Atom("COUNT").Num(uint32(len(hits)))
+	}
+	if withModSeq && len(hits) > 0 {
+		counted := hits
+		if !ret.All && !ret.Count {
+			counted = nil
+			if ret.Min {
+				counted = append(counted, hits[0])
+			}
+			if ret.Max {
+				counted = append(counted, hits[len(hits)-1])
+			}
+		}
+		w.Atom("MODSEQ").Num64(s.highestModSeq(counted))
+	}
+	w.End()
+}

@@ -1,0 +1,190 @@
+package imapserver
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"mailwarden/internal/imapmsg"
+	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
+)
+
+// cost ranks search keys by what they read: the index only, the header,
+// or the whole message.
+func cost(k *imapwire.SearchKey) int {
+	switch k.Op {
+	case imapwire.SearchHeader, imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
+		return 1
+	case imapwire.SearchBody, imapwire.SearchText:
+		return 2
+	case imapwire.SearchAnd, imapwire.SearchOr, imapwire.SearchNot:
+		c := 0
+		for i := range k.Children {
+			c = max(c, cost(&k.Children[i]))
+		}
+		return c
+	}
+	return 0
+}
+
+// cheapFirst reorders the children of every AND so that keys answered
+// from the index run before those that read the message.
+func cheapFirst(k *imapwire.SearchKey) {
+	for i := range k.Children {
+		cheapFirst(&k.Children[i])
+	}
+	if k.Op == imapwire.SearchAnd {
+		slices.SortStableFunc(k.Children, func(a, b imapwire.SearchKey) int { return cost(&a) - cost(&b) })
+	}
+}
+
+// usesModSeq reports whether the program has a MODSEQ key (RFC 7162
+// 3.1.5: the response then carries the highest MODSEQ).
+func usesModSeq(k *imapwire.SearchKey) bool {
+	if k.Op == imapwire.SearchModSeq {
+		return true
+	}
+	for i := range k.Children {
+		if usesModSeq(&k.Children[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// matcher evaluates a search program against one message, opening its
+// file only when a key needs it.
+type matcher struct {
+	s      *session
+	seq    uint32
+	msg    store.Msg
+	c      *content
+	failed bool // the file could not be read: content keys do not match
+	saved  map[int64]bool
+}
+
+func (mt *matcher) close() {
+	mt.c.close()
+	mt.c = nil
+}
+
+func (mt *matcher) open() bool {
+	if mt.c == nil && !mt.failed {
+		c, err := mt.s.openContent(mt.msg)
+		if err != nil {
+			mt.failed = true
+			return false
+		}
+		mt.c = c
+	}
+	return mt.c != nil
+}
+
+func (mt *matcher) head() *imapmsg.Message {
+	if !mt.open() {
+		return nil
+	}
+	m, err := mt.c.headerMessage()
+	if err != nil {
+		mt.failed = true
+		return nil
+	}
+	return m
+}
+
+func (mt *matcher) full() *imapmsg.Message {
+	if !mt.open() {
+		return nil
+	}
+	m, err := mt.c.message()
+	if err != nil {
+		mt.failed = true
+		return nil
+	}
+	return m
+}
+
+// day is the calendar date of t in its own zone, as midnight UTC, to
+// compare with search dates (RFC 9051 6.4.4: time and zone disregarded).
+func day(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// sentDate is the Date: header's date, or the internal date without one.
+func (mt *matcher) sentDate() (time.Time, bool) {
+	m := mt.head()
+	if m == nil {
+		return time.Time{}, false
+	}
+	if d := m.Date(); !d.IsZero() {
+		return day(d), true
+	}
+	return day(mt.msg.InternalDate), true
+}
+
+func (mt *matcher) match(k *imapwire.SearchKey) bool {
+	msg := &mt.msg
+	switch k.Op {
+	case imapwire.SearchAll:
+		return true
+	case imapwire.SearchAnd:
+		for i := range k.Children {
+			if !mt.match(&k.Children[i]) {
+				return false
+			}
+		}
+		return true
+	case imapwire.SearchOr:
+		return mt.match(&k.Children[0]) || mt.match(&k.Children[1])
+	case imapwire.SearchNot:
+		return !mt.match(&k.Children[0])
+	case imapwire.SearchSeq:
+		if k.Set.Saved {
+			return mt.saved[msg.UID]
+		}
+		return k.Set.Contains(mt.seq, uint32(len(mt.s.sel.msgs)))
+	case imapwire.SearchUID:
+		if k.Set.Saved {
+			return mt.saved[msg.UID]
+		}
+		return k.Set.Contains(uint32(msg.UID), uint32(min(mt.s.sel.maxUID(), math.MaxUint32)))
+	case imapwire.SearchFlag:
+		return hasFlag(msg.Flags, k.Flag)
+	case imapwire.SearchNoFlag:
+		return !hasFlag(msg.Flags, k.Flag)
+	case imapwire.SearchBefore:
+		return day(msg.InternalDate).Before(k.Date)
+	case imapwire.SearchOn:
+		return day(msg.InternalDate).Equal(k.Date)
+	case imapwire.SearchSince:
+		return !day(msg.InternalDate).Before(k.Date)
+	case imapwire.SearchLarger:
+		return uint64(msg.Size) > k.Size
+	case imapwire.SearchSmaller:
+		return uint64(msg.Size) < k.Size
+	case imapwire.SearchModSeq:
+		return uint64(msg.ModSeq) >= k.ModSeq
+	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
+		d, ok := mt.sentDate()
+		switch {
+		case !ok:
+			return false
+		case k.Op == imapwire.SearchSentBefore:
+			return d.Before(k.Date)
+		case k.Op == imapwire.SearchSentOn:
+			return d.Equal(k.Date)
+		}
+		return !d.Before(k.Date)
+	case imapwire.SearchHeader:
+		m := mt.head()
+		return m != nil && m.HeaderContains(k.Field, k.Value)
+	case imapwire.SearchBody:
+		m := mt.full()
+		return m != nil && m.BodyContains(k.Value)
+	case imapwire.SearchText:
+		m := mt.full()
+		return m != nil && m.TextContains(k.Value)
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package imapserver
+
+import (
+	"math"
+	"strconv"
+
+	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
+)
+
+// closeMailbox leaves the selected state without expunging.
+func (s *session) closeMailbox() {
+	s.sel = nil
+	s.saved = nil
+	if s.state == stateSelected {
+		s.state = stateAuth
+	}
+}
+
+// cmdSelect serves SELECT and EXAMINE (RFC 9051 6.3.2, 6.3.3) with the
+// CONDSTORE and QRESYNC parameters (RFC 7162 3.1.8, 3.2.5).
+func (s *session) cmdSelect(c *imapwire.Command) result {
+	a := c.Args.(*imapwire.SelectArgs)
+	if a.QResync != nil && !s.qresync {
+		return bad("QRESYNC isn't enabled.")
+	}
+	// Failed or not, SELECT closes the mailbox selected before.
+	if s.sel != nil {
+		s.closeMailbox()
+		if s.qresync || s.rev2 {
+			s.w.Untagged().Atom("OK").Text("CLOSED", "Previous mailbox closed.").End()
+		}
+	}
+	name, ok := s.storeName(a.Mailbox)
+	if !ok {
+		return badName()
+	}
+	if a.CondStore {
+		s.condstore = true
+	}
+	s.pollEvents() // stale: the snapshot below is newer
+	msgs, info, err := s.srv.o.Store.Messages(s.ctx, s.acct, name)
+	if err != nil {
+		return s.storeFail(c.Name, err, false)
+	}
+	m := newMailbox(name, a.ReadOnly, msgs, info)
+	w := s.w
+	w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
+	w.Untagged().Atom("OK").Text("PERMANENTFLAGS "+flagString(m.permanentFlags()), "Flags permitted.").End()
+	w.Untagged().Num(uint32(len(msgs))).Atom("EXISTS").End()
+	if !s.rev2 {
+		w.Untagged().Num(0).Atom("RECENT").End()
+		for i, msg := range msgs {
+			if !hasFlag(msg.Flags, `\Seen`) {
+				w.Untagged().Atom("OK").Text("UNSEEN "+strconv.Itoa(i+1), "First unseen.").End()
+				break
+			}
+		}
+	}
+	w.Untagged().Atom("OK").Text("UIDVALIDITY "+strconv.FormatInt(info.UIDValidity, 10), "UIDs valid").End()
+	w.Untagged().Atom("OK").Text("UIDNEXT "+strconv.FormatInt(info.UIDNext, 10), "Predicted next UID").End()
+	w.Untagged().Atom("OK").Text("HIGHESTMODSEQ "+strconv.FormatInt(info.HighestModSeq, 10), "Highest").End()
+	if s.rev2 {
+		s.mailbox(w.Untagged().Atom("LIST").List().String(store.Delimiter), name).End()
+	}
+	if q := a.QResync; q != nil && int64(q.UIDValidity) == info.UIDValidity {
+		if r, ok := s.qresyncSelect(m, q); !ok {
+			return r
+		}
+	}
+	s.sel = m
+	s.state = stateSelected
+	if m.readOnly {
+		return doneCode("READ-ONLY", "Examine completed.")
+	}
+	return doneCode("READ-WRITE", "Select completed.")
+}
+
+// qresyncSelect sends what changed since the client's last sync (RFC 7162
+// 3.2.5.1): VANISHED (EARLIER) for expunged UIDs it knew and FETCH for
+// messages changed after its MODSEQ.
+func (s *session) qresyncSelect(m *mailbox, q *imapwire.QResyncArgs) (result, bool) {
+	known := func(uid int64) bool {
+		return q.KnownUIDs.IsEmpty() || q.KnownUIDs.Contains(uint32(uid), math.MaxUint32)
+	}
+	if int64(q.ModSeq) < m.modseq {
+		_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, s.acct, m.name, int64(q.ModSeq))
+		if err != nil {
+			return s.storeFail("SELECT", err, false), false
+		}
+		var uids []uint32
+		for _, u := range vanished {
+			// A UID still in the snapshot went after it: a later update
+			// announces it.
+			if known(u) && m.index(u) < 0 {
+				uids = append(uids, uint32(u))
+			}
+		}
+		if len(uids) > 0 {
+			s.w.Untagged().Atom("VANISHED").Open().Atom("EARLIER").Close().SeqSet(imapwire.NewSeqSet(uids...)).End()
+		}
+	}
+	for i, msg := range m.msgs {
+		if msg.ModSeq > int64(q.ModSeq) && known(msg.UID) {
+			s.writeFlagsFetch(uint32(i+1), msg, false)
+		}
+	}
+	return result{}, true
+}
+
+// cmdClose expunges silently unless read-only (RFC 9051 6.4.1).
+func (s *session) cmdClose(c *imapwire.Command) result {
+	if !s.sel.readOnly {
+		if _, err := s.srv.o.Store.Expunge(s.ctx, s.acct, s.sel.name, nil); err != nil {
+			s.logError("CLOSE", err)
+		}
+	}
+	s.closeMailbox()
+	return result{status: "OK", text: "Close completed.", quiet: true}
+}
+
+func (s *session) cmdUnselect(*imapwire.Command) result {
+	s.closeMailbox()
+	return result{status: "OK", text: "Unselect completed.", quiet: true}
+}

@@ -1,0 +1,302 @@
+package imapserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
+)
+
+const (
+	maxBadCommands = 20 // consecutive BADs before "* BYE" and close
+	maxAuthFails   = 3  // failed logins per connection before it is closed
+	// loginTimeout bounds the wait for a command before login; the
+	// autologout timer of at least 30 minutes (RFC 9051 5.4) is for
+	// authenticated sessions.
+	loginTimeout = time.Minute
+)
+
+// state is the IMAP connection state (RFC 9051 3).
+type state int
+
+const (
+	stateNotAuth  state = 1 << iota // not authenticated
+	stateAuth                       // authenticated
+	stateSelected                   // selected
+)
+
+// session is one IMAP connection. Everything but drain runs on the
+// session's goroutine (IDLE reads DONE on a helper goroutine while the
+// session goroutine only writes).
+type session struct {
+	srv     *Server
+	cfg     *config.Config
+	ctx     context.Context
+	raw     net.Conn // the TCP connection
+	conn    net.Conn // raw, or TLS over it
+	br      *bufio.Reader
+	w       *imapwire.Writer
+	rd      *imapwire.Reader
+	ip, lip netip.Addr
+	tls     bool
+	start   time.Time
+	timeout time.Duration // autologout
+	in, out atomic.Int64
+
+	mu       sync.Mutex
+	draining bool
+
+	state     state
+	authUser  string // last login attempt, for log lines
+	authMech  string
+	authFails int
+	refused   bool // plaintext auth was refused
+	bad       int  // consecutive BAD replies
+	reason    string
+	quit      bool // end the session after this command
+
+	mb        directory.Mailbox
+	acct      store.Account
+	events    <-chan store.Event
+	stopWatch func()
+
+	// Extensions the client enabled (RFC 5161, RFC 7162).
+	condstore, qresync, utf8, rev2 bool
+
+	sel   *mailbox // nil unless stateSelected
+	saved []int64  // SEARCHRES "$": UIDs saved by SEARCH RETURN (SAVE)
+}
+
+func newSession(srv *Server, cfg *config.Config, raw net.Conn, ip netip.Addr) *session {
+	s := &session{
+		srv: srv, cfg: cfg, ctx: srv.ctx, raw: raw,
+		ip: ip, lip: addrOf(raw.LocalAddr()),
+		start: time.Now(), timeout: cfg.IMAP.IdleTimeout.D(), state: stateNotAuth,
+	}
+	if s.timeout <= 0 {
+		s.timeout = 30 * time.Minute
+	}
+	s.setConn(raw)
+	return s
+}
+
+// appendLimit is the largest APPEND accepted (RFC 7889).
+func (s *session) appendLimit() int64 {
+	if n := int64(s.cfg.IMAP.AppendLimit); n > 0 {
+		return n
+	}
+	if n := int64(s.cfg.SMTP.MessageSizeLimit); n > 0 {
+		return n
+	}
+	return imapwire.DefaultMaxLiteral
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// setConn makes c (raw, or TLS over it) the connection commands flow on.
+func (s *session) setConn(c net.Conn) {
+	s.conn = c
+	s.br = bufio.NewReaderSize(readerFunc(func(p []byte) (int, error) {
+		n, err := c.Read(p)
+		s.in.Add(int64(n))
+		return n, err
+	}), 16<<10)
+	utf8 := s.w != nil && s.w.UTF8
+	s.w = imapwire.NewWriter(bufio.NewWriterSize(writerFunc(s.write), 32<<10))
+	s.w.UTF8 = utf8
+	s.rd = imapwire.NewReader(s.br, s.w, s.cfg.IMAP.MaxLineLength, s.appendLimit())
+	s.rd.CheckAppend = s.checkAppend
+}
+
+// write sends p with a fresh write deadline, so a long FETCH to a slow
+// but live client is bounded per chunk, not as a whole.
+func (s *session) write(p []byte) (int, error) {
+	s.raw.SetWriteDeadline(time.Now().Add(s.timeout))
+	n, err := s.conn.Write(p)
+	s.out.Add(int64(n))
+	return n, err
+}
+
+func (s *session) run() {
+	defer s.srv.release(s)
+	defer s.raw.Close()
+	defer func() {
+		if s.stopWatch != nil {
+			s.stopWatch()
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			s.srv.log.Error(fmt.Sprintf("imap: panic serving %s: %v\n%s", s.ip, r, debug.Stack()))
+		}
+	}()
+	if s.srv.o.Implicit && !s.startTLS() {
+		s.logEnd()
+		return
+	}
+	s.w.Untagged().Atom("OK").Text("CAPABILITY "+s.capabilities(), "Mailwarden ready.").End()
+	for s.next() {
+	}
+	s.w.Flush()
+	s.logEnd()
+}
+
+// next reads and runs one command; false ends the session.
+func (s *session) next() bool {
+	if s.br.Buffered() == 0 {
+		if err := s.w.Flush(); err != nil {
+			s.reason = "Connection closed"
+			return false
+		}
+	}
+	s.setReadDeadline()
+	cmd, err := s.rd.ReadCommand()
+	if err != nil {
+		var pe *imapwire.ParseError
+		if errors.As(err, &pe) {
+			return s.parseError(pe)
+		}
+		s.readFailed(err)
+		return false
+	}
+	s.exec(cmd)
+	if s.quit {
+		return false
+	}
+	if s.bad >= maxBadCommands {
+		s.bye("Too many invalid IMAP commands.")
+		s.reason = "Too many invalid commands"
+		return false
+	}
+	return true
+}
+
+// parseError answers a command the reader refused.
+func (s *session) parseError(pe *imapwire.ParseError) bool {
+	tag := pe.Tag
+	var ar *appendRefusal
+	switch {
+	case errors.As(pe.Err, &ar) && !ar.bad:
+		s.no(tag, ar.code, ar.text)
+	case pe.Code == "TOOBIG":
+		s.no(tag, "TOOBIG", pe.Msg)
+	default:
+		s.bad++
+		s.w.Status(tag, "BAD", pe.Code, pe.Msg)
+	}
+	if pe.Close {
+		s.bye("Can't resynchronize with the client, closing the connection.")
+		s.reason = "Protocol error: " + pe.Msg
+		return false
+	}
+	if s.bad >= maxBadCommands {
+		s.bye("Too many invalid IMAP commands.")
+		s.reason = "Too many invalid commands"
+		return false
+	}
+	return true
+}
+
+// readFailed tells the client why the session ends, if it can still hear.
+func (s *session) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case s.isDraining():
+		s.bye("Server shutting down.")
+		s.reason = "Server shutting down"
+	case errors.As(err, &ne) && ne.Timeout():
+		s.bye("Disconnected for inactivity.")
+		s.reason = "Inactivity"
+	default:
+		s.reason = "Connection closed"
+	}
+}
+
+func (s *session) bye(text string) {
+	s.w.Status("", "BYE", "", text)
+	s.w.Flush()
+}
+
+// ok, no and badReply write tagged status responses.
+func (s *session) ok(tag, code, text string) {
+	s.bad = 0
+	s.w.Status(tag, "OK", code, text)
+}
+
+func (s *session) no(tag, code, text string) {
+	s.bad = 0
+	s.w.Status(tag, "NO", code, text)
+}
+
+func (s *session) badReply(tag, text string) {
+	s.bad++
+	s.w.Status(tag, "BAD", "", text)
+}
+
+// setReadDeadline gives the next read the autologout time, or none when
+// the server is draining.
+func (s *session) setReadDeadline() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.timeout
+	if s.state == stateNotAuth {
+		d = min(d, loginTimeout)
+	}
+	dl := time.Now().Add(d)
+	if s.draining {
+		dl = time.Now()
+	}
+	s.raw.SetReadDeadline(dl)
+}
+
+// drain ends the session at its next read; a command in progress finishes.
+func (s *session) drain() {
+	s.mu.Lock()
+	s.draining = true
+	s.raw.SetReadDeadline(time.Now())
+	s.mu.Unlock()
+}
+
+func (s *session) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}
+
+// startTLS runs the server side of a TLS handshake on the raw connection.
+func (s *session) startTLS() bool {
+	if s.srv.o.TLS == nil {
+		s.reason = "TLS not configured"
+		return false
+	}
+	tc := tls.Server(s.raw, s.srv.o.TLS)
+	s.raw.SetWriteDeadline(time.Now().Add(s.timeout))
+	s.setReadDeadline()
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		s.reason = "TLS handshaking failed: " + err.Error()
+		return false
+	}
+	s.setConn(tc)
+	s.tls = true
+	return true
+}
