@@ -136,6 +136,9 @@ func (s *session) write(p []byte) (int, error) {
 }
 
 func (s *session) run() {
+	// Deferred calls run last to first: the end is logged only once the
+	// connection is closed and its slot is free again.
+	defer s.logEnd()
 	defer s.srv.release(s)
 	defer s.raw.Close()
 	defer func() {
@@ -149,14 +152,12 @@ func (s *session) run() {
 		}
 	}()
 	if s.srv.o.Implicit && !s.startTLS() {
-		s.logEnd()
 		return
 	}
 	s.w.Untagged().Atom("OK").Text("CAPABILITY "+s.capabilities(), "Mailwarden ready.").End()
 	for s.next() {
 	}
 	s.w.Flush()
-	s.logEnd()
 }
 
 // next reads and runs one command; false ends the session.
