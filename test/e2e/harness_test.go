@@ -112,6 +112,7 @@ func (b *syncBuffer) String() string {
 type options struct {
 	SMTP     []string // extra lines in [smtp]
 	Delivery []string // extra lines in [delivery]
+	Extra    []string // lines appended at the end (whole sections)
 }
 
 // server is one mailwarden data directory, config file and (when started)
@@ -223,6 +224,7 @@ func (s *server) writeConfig() {
 	lines = append(lines, s.opts.SMTP...)
 	lines = append(lines, "", "[delivery]", "fsync = true")
 	lines = append(lines, s.opts.Delivery...)
+	lines = append(lines, s.opts.Extra...)
 	if err := os.WriteFile(s.Config, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		s.t.Fatal(err)
 	}

@@ -152,3 +152,47 @@ func TestIMAP(t *testing.T) {
 	}
 	s.checkIndex()
 }
+
+// pyLoginAttempts tries logins over IMAPS and prints each outcome.
+const pyLoginAttempts = `
+import imaplib, json, ssl, sys
+req = json.load(sys.stdin)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+out = []
+for pw in req["passwords"]:
+    m = imaplib.IMAP4_SSL("127.0.0.1", req["port"], ssl_context=ctx)
+    try:
+        m.login(req["user"], pw); out.append("OK"); m.logout()
+    except imaplib.IMAP4.error as e:
+        out.append(str(e))
+print(json.dumps(out))
+`
+
+func TestLoginFailuresLockOutIP(t *testing.T) {
+	requireTool(t, python)
+	const user = "hal@imap.test"
+	s := startServer(t, options{Extra: []string{"", "[auth]", `failure_delay = "50ms"`, "max_failures = 3", `failure_window = "10m"`}}, func(s *server) {
+		s.admin("domain", "add", "imap.test")
+		s.addUser(user)
+	})
+	body, _ := json.Marshal(map[string]any{"port": s.IMAPSPort, "user": user,
+		"passwords": []string{"correct horse battery", "bad 1", "bad 2", "bad 3", "correct horse battery"}})
+	cmd := exec.Command(python, "-c", pyLoginAttempts)
+	cmd.Stdin = bytes.NewReader(body)
+	raw, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("imaplib: %v\n%s", err, raw)
+	}
+	var got []string
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatalf("output %q: %v", raw, err)
+	}
+	if len(got) != 5 || got[0] != "OK" || !strings.Contains(got[1], "AUTHENTICATIONFAILED") || !strings.Contains(got[3], "AUTHENTICATIONFAILED") {
+		t.Fatalf("login outcomes: %q", got)
+	}
+	// Past max_failures even the right password is refused, temporarily.
+	if !strings.Contains(got[4], "UNAVAILABLE") {
+		t.Fatalf("login after 3 failures: %q, want a temporary [UNAVAILABLE] refusal", got[4])
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "auth: failed: user=<hal@imap.test>") }, "failed logins logged")
+}

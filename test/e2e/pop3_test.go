@@ -145,6 +145,14 @@ func TestPOP3(t *testing.T) {
 	if got := s.findMessage("carol@pop.test", ids[1]); len(got) != 0 {
 		t.Fatalf("deleted message still in the Maildir: %v", got)
 	}
+	// IMAP sees the POP3 deletion, and POP3 sees an IMAP expunge.
+	if st := s.imapState("carol@pop.test", nil); len(st["INBOX"]) != 2 || strings.Contains(strings.Join(st["INBOX"], " "), ids[1]) {
+		t.Fatalf("IMAP view after POP3 DELE: %v", st["INBOX"])
+	}
+	s.imapState("carol@pop.test", []map[string]any{{"op": "delete", "folder": "INBOX", "set": "2"}})
+	if r4 := s.pop3(map[string]any{"port": s.POP3SPort, "tls": "implicit", "user": "carol@pop.test", "pass": pw}); r4.Stat[0] != 1 {
+		t.Fatalf("POP3 after an IMAP expunge: stat %v, want 1 message", r4.Stat)
+	}
 	seen := s.findMessage("carol@pop.test", ids[0])
 	if len(seen) != 1 || !strings.HasSuffix(seen[0].Path, ":2,S") {
 		t.Fatalf("retrieved message should carry the Seen flag in its file name: %+v", seen)
