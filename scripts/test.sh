@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
-for tool in swaks doveadm mkpasswd; do
+for tool in swaks doveadm mkpasswd mbsync offlineimap; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 # Debian's interpreter: its python3-* packages do not work with another one.
@@ -20,13 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core whois python3 with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core whois python3 isync offlineimap3 with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core whois python3
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core whois python3 isync offlineimap3
 fi
 
 echo "== gofmt" >&2

@@ -21,6 +21,14 @@ mynetworks = ["127.0.0.0/8", "::1/128"]
 
 [listen]
 smtp = ["127.0.0.1:2525"]
+imap = ["127.0.0.1:2143"]
+imaps = ["127.0.0.1:2993"]
+pop3 = ["127.0.0.1:2110"]
+pop3s = ["127.0.0.1:2995"]
+
+[auth]
+# Lets a local client log in without TLS on loopback (like a local webmail).
+allow_plaintext_loopback = true
 
 [smtp]
 message_size_limit = "25M"
@@ -84,11 +92,11 @@ func (c *cli) demo(args []string) error {
 		fmt.Fprintf(c.stdout, `
 Mailwarden demo is running.
   config:    %s   (admin: mailwarden -config %s user list)
-  SMTP:      %v
+  SMTP:      %v   IMAP: %v (TLS %v)   POP3: %v (TLS %v)
   mailbox:   %s   password: %s   (new at every demo start)
   Maildir:   %s
 Try: swaks --server %s --to %s
 Stop with Ctrl-C.
-`, cfgPath, cfgPath, cfg.Listen.SMTP, user, pw, e.store.MailboxPath(m.Maildir), cfg.Listen.SMTP[0], user)
+`, cfgPath, cfgPath, cfg.Listen.SMTP, cfg.Listen.IMAP, cfg.Listen.IMAPS, cfg.Listen.POP3, cfg.Listen.POP3S, user, pw, e.store.MailboxPath(m.Maildir), cfg.Listen.SMTP[0], user)
 	})
 }
