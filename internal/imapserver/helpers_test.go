@@ -2,86 +2,26 @@ package imapserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"mailwarden/internal/auth/login"
-	"mailwarden/internal/auth/password"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/sqldb"
 	"mailwarden/internal/store"
+	"mailwarden/internal/testutil"
 )
-
-// testTLS makes a self-signed certificate for 127.0.0.1.
-func testTLS(t testing.TB) (server, client *tls.Config, caFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	return server, client, caFile
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type memBody string
 
@@ -93,19 +33,14 @@ type harness struct {
 	addr      string
 	store     *store.Store
 	dir       *directory.Directory
-	logs      *syncBuffer
+	logs      *testutil.Buffer
 	clientTLS *tls.Config
 	caFile    string
 	cfg       atomic.Pointer[config.Config]
 	done      chan error
 }
 
-const testPass = "secret"
-
-var (
-	hashOnce sync.Once
-	hashed   string
-)
+const testPass = testutil.Secret
 
 func testConfig() *config.Config {
 	cfg := config.Default()
@@ -126,7 +61,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	if mod != nil {
 		mod(cfg)
 	}
-	h := &harness{logs: &syncBuffer{}}
+	h := &harness{logs: &testutil.Buffer{}}
 	h.cfg.Store(cfg)
 	tmp := t.TempDir()
 	db, err := sqldb.Open(ctx, filepath.Join(tmp, "t.db"))
@@ -142,10 +77,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	if err := h.dir.AddDomain(ctx, directory.Domain{Name: "example.org", Active: true}); err != nil {
 		t.Fatal(err)
 	}
-	hashOnce.Do(func() { hashed, err = password.Hash(testPass) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	hashed := testutil.SecretHash(t)
 	for _, mb := range []directory.Mailbox{
 		{Username: "alice@example.org", PasswordHash: hashed, Active: true},
 		{Username: "bob@example.org", PasswordHash: hashed, Active: true, Quota: 1 << 20},
@@ -157,7 +89,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	log := slog.New(mlog.New(h.logs, "mx", slog.LevelDebug))
 	auth := login.New(h.dir, h.cfg.Load, mlog.Component(log, "auth"))
 	var serverTLS *tls.Config
-	serverTLS, h.clientTLS, h.caFile = testTLS(t)
+	serverTLS, h.clientTLS, h.caFile = testutil.LocalTLS(t)
 	o := Options{Config: h.cfg.Load, Auth: auth, Store: h.store, TLS: serverTLS, Logger: mlog.Component(log, "imap")}
 	for _, f := range opts {
 		f(&o)

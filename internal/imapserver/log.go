@@ -2,9 +2,6 @@ package imapserver
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"mailwarden/internal/auth/login"
 )
@@ -22,32 +19,12 @@ func (s *session) logEnd() {
 		s.srv.log.Info(fmt.Sprintf("imap(%s): %s in=%d out=%d", login.LogSafe(s.mb.Username), what, s.in.Load(), s.out.Load()))
 		return
 	}
-	secs := strconv.Itoa(int(time.Since(s.start).Seconds()))
-	detail := "no auth attempts in " + secs + " secs"
-	switch {
-	case s.authFails > 0:
-		detail = "auth failed, " + strconv.Itoa(s.authFails) + " attempts in " + secs + " secs"
-	case s.refused:
-		detail = "tried to use disallowed plaintext auth"
-	}
+	detail := login.NotLoggedIn(s.start, s.authFails, s.refused)
 	s.srv.log.Info("imap-login: Disconnected: " + s.reason + " (" + detail + "): " + s.who())
 }
 
 // who is the "user=<x>, method=M, rip=.., lip=.., TLS" part of log lines.
-func (s *session) who() string {
-	var b strings.Builder
-	if s.authUser != "" {
-		b.WriteString("user=<" + login.LogSafe(s.authUser) + ">, method=" + s.authMech + ", ")
-	}
-	b.WriteString("rip=" + ipString(s.ip) + ", lip=" + ipString(s.lip))
-	switch {
-	case s.tls:
-		b.WriteString(", TLS")
-	case s.ip.IsLoopback():
-		b.WriteString(", secured")
-	}
-	return b.String()
-}
+func (s *session) who() string { return login.Client(s.authUser, s.authMech, s.ip, s.lip, s.tls) }
 
 // logError records an unexpected store error of a command.
 func (s *session) logError(cmd string, err error) {

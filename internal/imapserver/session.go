@@ -9,13 +9,13 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/netserve"
 	"mailwarden/internal/store"
 )
 
@@ -55,8 +55,7 @@ type session struct {
 	timeout time.Duration // autologout
 	in, out atomic.Int64
 
-	mu       sync.Mutex
-	draining bool
+	dr netserve.Drain // Shutdown starts it
 
 	state     state
 	authUser  string // last login attempt, for log lines
@@ -82,7 +81,7 @@ type session struct {
 func newSession(srv *Server, cfg *config.Config, raw net.Conn, ip netip.Addr) *session {
 	s := &session{
 		srv: srv, cfg: cfg, ctx: srv.ctx, raw: raw,
-		ip: ip, lip: addrOf(raw.LocalAddr()),
+		ip: ip, lip: netserve.AddrOf(raw.LocalAddr()),
 		start: time.Now(), timeout: cfg.IMAP.IdleTimeout.D(), state: stateNotAuth,
 	}
 	if s.timeout <= 0 {
@@ -139,7 +138,7 @@ func (s *session) run() {
 	// Deferred calls run last to first: the end is logged only once the
 	// connection is closed and its slot is free again.
 	defer s.logEnd()
-	defer s.srv.release(s)
+	defer s.srv.ns.Release(s)
 	defer s.raw.Close()
 	defer func() {
 		if s.stopWatch != nil {
@@ -220,7 +219,7 @@ func (s *session) parseError(pe *imapwire.ParseError) bool {
 func (s *session) readFailed(err error) {
 	var ne net.Error
 	switch {
-	case s.isDraining():
+	case s.dr.Draining():
 		s.bye("Server shutting down.")
 		s.reason = "Server shutting down"
 	case errors.As(err, &ne) && ne.Timeout():
@@ -255,31 +254,11 @@ func (s *session) badReply(tag, text string) {
 // setReadDeadline gives the next read the autologout time, or none when
 // the server is draining.
 func (s *session) setReadDeadline() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	d := s.timeout
 	if s.state == stateNotAuth {
 		d = min(d, loginTimeout)
 	}
-	dl := time.Now().Add(d)
-	if s.draining {
-		dl = time.Now()
-	}
-	s.raw.SetReadDeadline(dl)
-}
-
-// drain ends the session at its next read; a command in progress finishes.
-func (s *session) drain() {
-	s.mu.Lock()
-	s.draining = true
-	s.raw.SetReadDeadline(time.Now())
-	s.mu.Unlock()
-}
-
-func (s *session) isDraining() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.draining
+	s.dr.SetReadDeadline(s.raw, d)
 }
 
 // startTLS runs the server side of a TLS handshake on the raw connection.

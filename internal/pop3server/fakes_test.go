@@ -1,7 +1,6 @@
 package pop3server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,51 +10,18 @@ import (
 	"sync"
 	"testing"
 
-	"mailwarden/internal/auth/password"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/testutil"
 )
 
-// fakeDir holds mailboxes whose password is "secret" (argon2id).
-type fakeDir struct {
-	mu    sync.Mutex
-	boxes map[string]directory.Mailbox
-}
-
-var (
-	hashOnce sync.Once
-	secret   string
-)
-
-func newFakeDir(t testing.TB, users ...string) *fakeDir {
-	hashOnce.Do(func() {
-		h, err := password.Hash("secret")
-		if err != nil {
-			t.Fatal(err)
-		}
-		secret = h
-	})
-	d := &fakeDir{boxes: map[string]directory.Mailbox{}}
+// newFakeDir returns a directory of users whose password is "secret".
+func newFakeDir(t testing.TB, users ...string) *testutil.Dir {
+	var boxes []directory.Mailbox
 	for _, u := range users {
-		d.boxes[u] = directory.Mailbox{Username: u, PasswordHash: secret, Maildir: u + "/", Active: true}
+		boxes = append(boxes, directory.Mailbox{Username: u, PasswordHash: testutil.SecretHash(t), Maildir: u + "/", Active: true})
 	}
-	return d
+	return testutil.NewDir(boxes...)
 }
-
-func (d *fakeDir) Mailbox(_ context.Context, address string) (directory.Mailbox, error) {
-	addr, err := directory.Normalize(address)
-	if err != nil {
-		return directory.Mailbox{}, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	m, ok := d.boxes[addr]
-	if !ok {
-		return m, fmt.Errorf("mailbox %s: %w", addr, directory.ErrNotFound)
-	}
-	return m, nil
-}
-
-func (d *fakeDir) SetPassword(context.Context, string, string) error { return nil }
 
 // fakeStore keeps INBOXes in memory.
 type fakeStore struct {
@@ -157,27 +123,4 @@ func (f *fakeStore) calls(user string) (seen, expunged []int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.seen[user]), slices.Clone(f.expunged[user])
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -36,7 +36,7 @@ func FuzzCommands(f *testing.F) {
 		if len(script) > 4096 || strings.Count(script, "\n") > 64 {
 			return
 		}
-		h.logs.reset()
+		h.logs.Reset()
 		h.store.mu.Lock()
 		h.store.boxes = map[string]*fakeBox{}
 		h.store.expunged = map[string][]int64{}
@@ -64,7 +64,7 @@ func FuzzCommands(f *testing.F) {
 		// Wait for the session's end (its lock and updates) before the next
 		// input reuses the store.
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-			if h.srv.idle() {
+			if h.srv.ns.Idle() {
 				break
 			}
 			if time.Now().After(deadline) {

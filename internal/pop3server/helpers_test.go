@@ -3,20 +3,11 @@ package pop3server
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -25,52 +16,16 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/testutil"
 )
-
-// testTLS makes a self-signed certificate for 127.0.0.1 and localhost and
-// returns the server config, a client config trusting it, and its PEM file.
-func testTLS(t testing.TB) (server, client *tls.Config, caFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}
-	client = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
-	return server, client, caFile
-}
 
 type harness struct {
 	srv       *Server
 	addr      string
 	store     *fakeStore
-	dir       *fakeDir
+	dir       *testutil.Dir
 	auth      *login.Authenticator
-	logs      *syncBuffer
+	logs      *testutil.Buffer
 	clientTLS *tls.Config
 	caFile    string
 	cfg       atomic.Pointer[config.Config]
@@ -93,12 +48,12 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	if mod != nil {
 		mod(cfg)
 	}
-	h := &harness{store: newFakeStore(), dir: newFakeDir(t, "alice@example.org", "bob@example.org"), logs: &syncBuffer{}}
+	h := &harness{store: newFakeStore(), dir: newFakeDir(t, "alice@example.org", "bob@example.org"), logs: &testutil.Buffer{}}
 	h.cfg.Store(cfg)
 	log := slog.New(mlog.New(h.logs, "mx", slog.LevelDebug))
 	h.auth = login.New(h.dir, h.cfg.Load, mlog.Component(log, "auth"))
 	var serverTLS *tls.Config
-	serverTLS, h.clientTLS, h.caFile = testTLS(t)
+	serverTLS, h.clientTLS, h.caFile = testutil.LocalTLS(t)
 	o := Options{Config: h.cfg.Load, Auth: h.auth, Store: h.store, TLS: serverTLS, Logger: mlog.Component(log, "pop3")}
 	for _, f := range opts {
 		f(&o)

@@ -159,20 +159,3 @@ func TestImplicitTLSHandshakeFailure(t *testing.T) {
 	conn.Write([]byte("USER alice@example.org\r\n"))
 	h.waitLog(t, "pop3-login: Disconnected: TLS handshaking failed")
 }
-
-func TestAddrOf(t *testing.T) {
-	for _, tc := range []struct {
-		in   net.Addr
-		want string
-	}{
-		{&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}, "192.0.2.1"},
-		{&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 1}, "192.0.2.1"},
-		{&net.UDPAddr{IP: net.ParseIP("2001:db8::1"), Port: 1}, "2001:db8::1"},
-		{&net.UnixAddr{Name: "/x", Net: "unix"}, "invalid IP"},
-		{nil, "invalid IP"},
-	} {
-		if got := addrOf(tc.in).String(); got != tc.want {
-			t.Errorf("addrOf(%v) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}

@@ -10,14 +10,13 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/netserve"
 )
 
 const (
@@ -59,8 +58,7 @@ type session struct {
 	start   time.Time
 	timeout time.Duration
 
-	mu       sync.Mutex
-	draining bool
+	dr netserve.Drain // Shutdown starts it
 
 	state     state
 	user      string // from USER, for PASS
@@ -85,7 +83,7 @@ type session struct {
 func newSession(srv *Server, cfg *config.Config, raw net.Conn, ip netip.Addr) *session {
 	s := &session{
 		srv: srv, cfg: cfg, ctx: srv.ctx, raw: raw, conn: raw,
-		ip: ip, lip: addrOf(raw.LocalAddr()),
+		ip: ip, lip: netserve.AddrOf(raw.LocalAddr()),
 		start: time.Now(), timeout: cfg.POP3.Timeout.D(), state: stateAuth,
 	}
 	s.setConn(raw)
@@ -162,7 +160,7 @@ func (s *session) readFailed(err error) {
 	case errors.Is(err, errLineTooLong):
 		s.reply("-ERR Line too long.")
 		s.reason = "Line too long"
-	case s.isDraining():
+	case s.dr.Draining():
 		s.reply("-ERR Server shutting down.")
 		s.reason = "Server shutting down"
 	case errors.As(err, &ne) && ne.Timeout():
@@ -215,29 +213,7 @@ func (s *session) badCommand(text string) {
 
 // setReadDeadline gives the next read pop3.timeout, or none when the
 // server is draining.
-func (s *session) setReadDeadline() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	dl := time.Now().Add(s.timeout)
-	if s.draining {
-		dl = time.Now()
-	}
-	s.raw.SetReadDeadline(dl)
-}
-
-// drain ends the session at its next read; a command in progress finishes.
-func (s *session) drain() {
-	s.mu.Lock()
-	s.draining = true
-	s.raw.SetReadDeadline(time.Now())
-	s.mu.Unlock()
-}
-
-func (s *session) isDraining() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.draining
-}
+func (s *session) setReadDeadline() { s.dr.SetReadDeadline(s.raw, s.timeout) }
 
 // startTLS runs the server side of a TLS handshake on the raw connection.
 func (s *session) startTLS() bool {
@@ -273,36 +249,9 @@ func (s *session) logEnd() {
 			s.expunged, len(s.msgs), s.size))
 		return
 	}
-	secs := strconv.Itoa(int(time.Since(s.start).Seconds()))
-	detail := "no auth attempts in " + secs + " secs"
-	switch {
-	case s.authFails > 0:
-		detail = "auth failed, " + strconv.Itoa(s.authFails) + " attempts in " + secs + " secs"
-	case s.refused:
-		detail = "tried to use disallowed plaintext auth"
-	}
+	detail := login.NotLoggedIn(s.start, s.authFails, s.refused)
 	s.srv.log.Info("pop3-login: Disconnected: " + s.reason + " (" + detail + "): " + s.who())
 }
 
 // who is the "user=<x>, method=M, rip=.., lip=.., TLS" part of log lines.
-func (s *session) who() string {
-	var b strings.Builder
-	if s.authUser != "" {
-		b.WriteString("user=<" + login.LogSafe(s.authUser) + ">, method=" + s.authMech + ", ")
-	}
-	b.WriteString("rip=" + ipString(s.ip) + ", lip=" + ipString(s.lip))
-	switch {
-	case s.tls:
-		b.WriteString(", TLS")
-	case s.ip.IsLoopback():
-		b.WriteString(", secured")
-	}
-	return b.String()
-}
-
-func ipString(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return "unknown"
-	}
-	return ip.String()
-}
+func (s *session) who() string { return login.Client(s.authUser, s.authMech, s.ip, s.lip, s.tls) }

@@ -212,7 +212,7 @@ func (c *conn) Close() error {
 }
 
 func (c *conn) finish() {
-	c.srv.release(c)
+	c.srv.ns.Release(c)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var ne net.Error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/testutil"
 )
 
 func TestBannerAndEHLO(t *testing.T) {
@@ -31,7 +32,7 @@ func TestBannerAndEHLO(t *testing.T) {
 }
 
 func TestSTARTTLS(t *testing.T) {
-	tlsConf, roots := selfSigned(t)
+	tlsConf, roots := testutil.SelfSigned(t, []string{"mx.test.example"})
 	h := start(t, nil, func(o *Options) { o.TLS = tlsConf })
 	c, err := smtp.Dial(h.addr)
 	if err != nil {

@@ -37,7 +37,7 @@ func FuzzSession(f *testing.F) {
 			return
 		}
 		before := h.del.okCount()
-		h.logs.reset() // inputs run one at a time in a worker
+		h.logs.Reset() // inputs run one at a time in a worker
 		conn, err := net.Dial("tcp", h.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -66,12 +66,6 @@ func FuzzSession(f *testing.F) {
 			t.Fatalf("panic logged:\n%s", h.logs.String())
 		}
 	})
-}
-
-func (s *syncBuffer) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
 }
 
 func (f *fakeDeliverer) okCount() int {

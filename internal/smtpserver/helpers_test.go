@@ -3,17 +3,10 @@ package smtpserver
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/netip"
 	"net/textproto"
@@ -28,6 +21,7 @@ import (
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/testutil"
 )
 
 // fakeDir classifies domains like the real directory (through
@@ -129,23 +123,6 @@ func (f *fakeDeliverer) delivered() []delivered {
 	return append([]delivered(nil), f.msgs...)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func testConfig() *config.Config {
 	cfg := config.Default()
 	cfg.Hostname = "mx.test.example"
@@ -162,7 +139,7 @@ type harness struct {
 	addr string
 	dir  *fakeDir
 	del  *fakeDeliverer
-	logs *syncBuffer
+	logs *testutil.Buffer
 	cfg  atomic.Pointer[config.Config]
 }
 
@@ -172,7 +149,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	if mod != nil {
 		mod(cfg)
 	}
-	h := &harness{dir: newFakeDir(), del: &fakeDeliverer{}, logs: &syncBuffer{}}
+	h := &harness{dir: newFakeDir(), del: &fakeDeliverer{}, logs: &testutil.Buffer{}}
 	h.cfg.Store(cfg)
 	o := Options{
 		Config: h.cfg.Load, Resolver: h.dir, Deliverer: h.del,
@@ -299,35 +276,6 @@ func (c *client) send(from string, rcpts []string, body string) string {
 	c.expect("DATA", "354")
 	c.write(body + ".\r\n")
 	return c.reply()
-}
-
-// selfSigned makes a certificate for mx.test.example.
-func selfSigned(t testing.TB) (*tls.Config, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "mx.test.example"},
-		DNSNames:     []string{"mx.test.example"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}, pool
 }
 
 const simpleBody = "From: s@sender.example\r\nTo: alice@example.org\r\nSubject: hi\r\n\r\nhello\r\n"

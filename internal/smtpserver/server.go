@@ -5,10 +5,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/netserve"
 )
 
 // Resolver finds where a recipient goes (directory.Directory implements it).
@@ -48,10 +47,8 @@ type Options struct {
 var ErrServerClosed = errors.New("smtpserver: server closed")
 
 const (
-	refuseTimeout = 2 * time.Second // to tell an over-limit client 421
-	maxRefusing   = 256             // over-limit connections being told at once
-	pollInterval  = 20 * time.Millisecond
-	abortGrace    = 5 * time.Second // for deliveries after a forced shutdown
+	pollInterval = 20 * time.Millisecond
+	abortGrace   = 5 * time.Second // for deliveries after a forced shutdown
 )
 
 // Server is the MX service. One Server may Serve several listeners; the
@@ -62,15 +59,11 @@ type Server struct {
 	mode   mode
 	ctx    context.Context // canceled when Shutdown gives up waiting
 	cancel context.CancelFunc
+	ns     *netserve.Server[*conn]
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	perIP     map[netip.Addr]int
-	gen       *generation
+	mu  sync.Mutex
+	gen *generation // for new connections; nil before the first and after Shutdown
 
-	refusing atomic.Int64 // goroutines telling over-limit clients 421
 	inflight atomic.Int64 // Data calls running
 }
 
@@ -81,78 +74,27 @@ func New(o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
-		o: o, log: log, mode: modeMX, ctx: ctx, cancel: cancel,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		perIP:     map[netip.Addr]int{},
-	}
+	return &Server{o: o, log: log, mode: modeMX, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed)}
 }
 
 // Serve accepts on l until Shutdown. One Server may Serve several listeners.
-func (s *Server) Serve(l net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		l.Close()
-		return ErrServerClosed
-	}
-	s.listeners[l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, l)
-		s.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		raw, err := l.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return err
-			}
-			// EMFILE and friends: back off as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.log.Warn("accept: " + err.Error() + "; retrying in " + delay.String())
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		s.accept(raw)
-	}
-}
-
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
+func (s *Server) Serve(l net.Listener) error { return s.ns.Serve(l, s.accept) }
 
 // accept applies the connection limits (Postfix anvil's
 // smtpd_client_connection_count_limit and the process limit), then hands
 // the connection to go-smtp.
 func (s *Server) accept(raw net.Conn) {
 	cfg := s.o.Config()
-	ip := remoteIP(raw)
+	ip := netserve.AddrOf(raw.RemoteAddr())
 	c := newConn(raw, s, cfg, ip)
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	lim := netserve.Limits{Total: cfg.SMTP.MaxConnections, PerIP: cfg.SMTP.MaxConnectionsPerIP}
+	switch _, res := s.ns.Admit(ip, lim, func() *conn { return c }); res {
+	case netserve.Closing:
 		raw.Close()
 		return
-	}
-	over := len(s.conns) >= cfg.SMTP.MaxConnections || s.perIP[ip] >= cfg.SMTP.MaxConnectionsPerIP
-	if !over {
-		s.conns[c] = struct{}{}
-		s.perIP[ip]++
-	}
-	s.mu.Unlock()
-	if over {
+	case netserve.TooMany:
 		s.log.Warn("too many connections from " + c.client)
-		s.refuse(raw, "421 4.7.0 "+cfg.Hostname+" Error: too many connections from "+ip.String()+"\r\n")
+		s.ns.Refuse(raw, "421 4.7.0 "+cfg.Hostname+" Error: too many connections from "+ip.String()+"\r\n")
 		return
 	}
 	s.log.Info("connect from " + c.client)
@@ -170,96 +112,29 @@ func (s *Server) accept(raw net.Conn) {
 	}
 }
 
-// refuse tells an over-limit client 421 without blocking the accept loop.
-func (s *Server) refuse(raw net.Conn, reply string) {
-	if s.refusing.Add(1) > maxRefusing {
-		s.refusing.Add(-1)
-		raw.Close()
-		return
-	}
-	go func() {
-		defer s.refusing.Add(-1)
-		defer raw.Close()
-		raw.SetDeadline(time.Now().Add(refuseTimeout))
-		if _, err := io.WriteString(raw, reply); err != nil {
-			return
-		}
-		// Half-close and drain a little so the reply is not lost to a reset.
-		if hc, ok := raw.(interface{ CloseWrite() error }); ok {
-			hc.CloseWrite()
-			io.Copy(io.Discard, io.LimitReader(raw, 4096))
-		}
-	}()
-}
-
-// release forgets a closed connection.
-func (s *Server) release(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
-	delete(s.conns, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
-	}
-}
-
 // Shutdown stops accepting, lets sessions finish until ctx ends, then closes
 // them. Sessions between transactions are told 421 at once; a transaction
 // in progress may complete first.
 func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.ns.Close()
 	s.mu.Lock()
-	s.closing = true
-	for l := range s.listeners {
-		l.Close()
-	}
 	if s.gen != nil {
 		s.gen.ln.Close()
 		s.gen = nil
 	}
-	conns := s.snapshot()
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.drain()
 	}
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for !s.idle() {
-		select {
-		case <-ctx.Done():
-			s.mu.Lock()
-			conns := s.snapshot()
-			s.mu.Unlock()
-			for _, c := range conns {
-				c.forceClose()
-			}
-			s.cancel()
-			deadline := time.Now().Add(abortGrace)
-			for s.inflight.Load() > 0 && time.Now().Before(deadline) {
-				time.Sleep(pollInterval)
-			}
-			return ctx.Err()
-		case <-t.C:
+	err := s.ns.Wait(ctx, (*conn).forceClose, func() bool { return s.inflight.Load() > 0 })
+	s.cancel()
+	if err != nil {
+		deadline := time.Now().Add(abortGrace)
+		for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+			time.Sleep(pollInterval)
 		}
 	}
-	s.cancel()
-	return nil
-}
-
-func (s *Server) snapshot() []*conn {
-	out := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
-	}
-	return out
-}
-
-func (s *Server) idle() bool {
-	s.mu.Lock()
-	n := len(s.conns)
-	s.mu.Unlock()
-	return n == 0 && s.refusing.Load() == 0 && s.inflight.Load() == 0
+	return err
 }
 
 // A generation is one go-smtp server built from one config. go-smtp reads
@@ -275,7 +150,7 @@ type generation struct {
 func (s *Server) generation(cfg *config.Config) *generation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
+	if s.ns.Closing() {
 		return nil
 	}
 	if s.gen != nil && s.gen.cfg == cfg {
@@ -346,17 +221,4 @@ func (e errorLog) log(msg string) {
 		return
 	}
 	e.l.Debug(msg)
-}
-
-// remoteIP is the client address, unmapped; invalid when not IP.
-func remoteIP(c net.Conn) netip.Addr {
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(a.IP)
-		return ip.Unmap()
-	}
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

@@ -93,7 +93,7 @@ func New(dir Directory, cfg func() *config.Config, log *slog.Logger) *Authentica
 func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw string, ip netip.Addr) (directory.Mailbox, error) {
 	cfg := a.cfg()
 	key := clientKey(ip)
-	who := "user=<" + LogSafe(username) + ">, rip=" + ipString(ip) + ", method=" + LogSafe(mech) + ", service=" + LogSafe(service)
+	who := "user=<" + LogSafe(username) + ">, rip=" + IPString(ip) + ", method=" + LogSafe(mech) + ", service=" + LogSafe(service)
 
 	a.mu.Lock()
 	locked := a.ips.locked(key, a.now())
@@ -152,7 +152,7 @@ func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key, ip 
 	a.mu.Unlock()
 	a.log.Info("auth: failed: " + who + ", reason=" + reason)
 	if lockedNow {
-		rip := ipString(ip)
+		rip := IPString(ip)
 		if key.Is6() {
 			rip += " (" + netip.PrefixFrom(key, 64).String() + ")"
 		}
@@ -225,11 +225,4 @@ func LogSafe(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func ipString(ip netip.Addr) string {
-	if !ip.IsValid() {
-		return "unknown"
-	}
-	return ip.Unmap().String()
 }

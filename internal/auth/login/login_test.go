@@ -1,10 +1,8 @@
 package login
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -16,98 +14,27 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/testutil"
 )
 
-type fakeDir struct {
-	mu     sync.Mutex
-	boxes  map[string]directory.Mailbox
-	err    error // Mailbox fails with it
-	setErr error // SetPassword fails with it
-	sets   int
-}
-
-func (f *fakeDir) Mailbox(_ context.Context, address string) (directory.Mailbox, error) {
-	addr, err := directory.Normalize(address)
-	if err != nil {
-		return directory.Mailbox{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.err != nil {
-		return directory.Mailbox{}, f.err
-	}
-	m, ok := f.boxes[addr]
-	if !ok {
-		return m, fmt.Errorf("mailbox %s: %w", addr, directory.ErrNotFound)
-	}
-	return m, nil
-}
-
-func (f *fakeDir) SetPassword(_ context.Context, address, hash string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.setErr != nil {
-		return f.setErr
-	}
-	m := f.boxes[address]
-	m.PasswordHash = hash
-	f.boxes[address] = m
-	f.sets++
-	return nil
-}
-
-func (f *fakeDir) hash(addr string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.boxes[addr].PasswordHash
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-var (
-	hashOnce  sync.Once
-	aliceHash string
-)
-
-func newDir(t *testing.T) *fakeDir {
-	hashOnce.Do(func() {
-		h, err := password.Hash("secret")
-		if err != nil {
-			t.Fatal(err)
-		}
-		aliceHash = h
-	})
+func newDir(t *testing.T) *testutil.Dir {
+	aliceHash := testutil.SecretHash(t)
 	box := func(u, h string, active bool) directory.Mailbox {
 		return directory.Mailbox{Username: u, PasswordHash: h, Maildir: "example.org/x/", Active: active}
 	}
-	return &fakeDir{boxes: map[string]directory.Mailbox{
-		"alice@example.org":  box("alice@example.org", aliceHash, true),
-		"off@example.org":    box("off@example.org", aliceHash, false),
-		"old@example.org":    box("old@example.org", "{PLAIN}secret", true),
-		"empty@example.org":  box("empty@example.org", "{PLAIN}", true),
-		"broken@example.org": box("broken@example.org", "{NOSUCH}x", true),
-	}}
+	return testutil.NewDir(
+		box("alice@example.org", aliceHash, true),
+		box("off@example.org", aliceHash, false),
+		box("old@example.org", "{PLAIN}secret", true),
+		box("empty@example.org", "{PLAIN}", true),
+		box("broken@example.org", "{NOSUCH}x", true),
+	)
 }
 
 type fixture struct {
 	a    *Authenticator
-	dir  *fakeDir
-	logs *syncBuffer
+	dir  *testutil.Dir
+	logs *testutil.Buffer
 	now  time.Time
 	mu   sync.Mutex
 }
@@ -120,7 +47,7 @@ func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
 	if mod != nil {
 		mod(cfg)
 	}
-	f := &fixture{dir: newDir(t), logs: &syncBuffer{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	f := &fixture{dir: newDir(t), logs: &testutil.Buffer{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	log := mlog.Component(slog.New(mlog.New(f.logs, "mx", slog.LevelDebug)), "auth")
 	f.a = New(f.dir, func() *config.Config { return cfg }, log)
 	f.a.now = func() time.Time {
@@ -160,7 +87,7 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.dir.err = tc.dirErr
+			f.dir.Fail(tc.dirErr)
 			mb, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, tc.pw, ip1)
 			switch {
 			case tc.want == nil && err != nil:
@@ -250,18 +177,18 @@ func TestRehash(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.dir.setErr = tc.setErr
-			before := f.dir.hash(tc.user)
+			f.dir.FailSetPassword(tc.setErr)
+			before := f.dir.Hash(tc.user)
 			if _, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, "secret", ip1); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
-			if f.dir.sets != tc.wantSets {
-				t.Fatalf("SetPassword called %d times, want %d", f.dir.sets, tc.wantSets)
+			if f.dir.Sets() != tc.wantSets {
+				t.Fatalf("SetPassword called %d times, want %d", f.dir.Sets(), tc.wantSets)
 			}
 			if !strings.Contains(f.logs.String(), tc.log) {
 				t.Errorf("log lacks %q:\n%s", tc.log, f.logs.String())
 			}
-			after := f.dir.hash(tc.user)
+			after := f.dir.Hash(tc.user)
 			if tc.wantSets == 0 {
 				if after != before {
 					t.Fatalf("hash changed")
@@ -272,8 +199,8 @@ func TestRehash(t *testing.T) {
 				t.Fatalf("new hash %q: ok=%v err=%v", after, ok, err)
 			}
 			// And it still logs in, now without rehashing.
-			if _, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, "secret", ip1); err != nil || f.dir.sets != 1 {
-				t.Fatalf("second login: %v, sets=%d", err, f.dir.sets)
+			if _, err := f.a.Check(context.Background(), "imap", "PLAIN", tc.user, "secret", ip1); err != nil || f.dir.Sets() != 1 {
+				t.Fatalf("second login: %v, sets=%d", err, f.dir.Sets())
 			}
 		})
 	}

@@ -1,0 +1,14 @@
+// Package netserve is the network plumbing the protocol servers
+// (smtpserver, pop3server, imapserver) share: the accept loop with its
+// back-off on EMFILE and the like, counting connections in total and per
+// client IP, refusing clients over those limits without holding up the
+// accept loop, tracking the live connections and listeners so that a
+// shutdown can stop accepting, drain the connections and close what is
+// left, and a session's read deadline that a shutdown cuts short.
+//
+// It does not speak any protocol: greetings, replies (the one-line refusal
+// included), log lines other than the accept back-off, TLS, and what
+// draining means to a session stay in the servers, which hand in the texts
+// and functions they need. It reads no configuration either: the limits
+// come with each connection.
+package netserve
