@@ -25,6 +25,8 @@ type Config struct {
 	Auth     Auth     `toml:"auth"`
 	IMAP     IMAP     `toml:"imap"`
 	POP3     POP3     `toml:"pop3"`
+	DNS      DNS      `toml:"dns"`
+	Outbound Outbound `toml:"outbound"`
 	Log      Log      `toml:"log"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
@@ -108,6 +110,27 @@ type POP3 struct {
 	MaxConnections      int      `toml:"max_connections"`
 	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
 	Timeout             Duration `toml:"timeout"`
+}
+
+// DNS selects the resolvers Mailwarden queries.
+type DNS struct {
+	// Resolvers are host:port addresses; empty means the system's
+	// (/etc/resolv.conf).
+	Resolvers []string `toml:"resolvers"`
+	Timeout   Duration `toml:"timeout"`
+}
+
+// Outbound holds the SMTP client's settings (Postfix smtp_*).
+type Outbound struct {
+	// SMTPPort is the port remote MX hosts are contacted on (tests change it).
+	SMTPPort int `toml:"smtp_port"`
+	// HeloName is sent in EHLO; empty means hostname.
+	HeloName       string   `toml:"helo_name"`
+	ConnectTimeout Duration `toml:"connect_timeout"`
+	CommandTimeout Duration `toml:"command_timeout"`
+	// TLS is smtp_tls_security_level: "none", "may" (opportunistic
+	// STARTTLS), "encrypt" (TLS required, any certificate) or "verify".
+	TLS string `toml:"tls"`
 }
 
 // Log selects where the mail log goes.

@@ -146,6 +146,25 @@ func (c *Config) validate() []*keyedError {
 	if c.IMAP.MaxLineLength < 1000 {
 		bad("imap.max_line_length", "must be at least 1000, got %d", c.IMAP.MaxLineLength)
 	}
+	for _, r := range c.DNS.Resolvers {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			bad("dns.resolvers", "%q is not host:port", r)
+		}
+	}
+	if c.DNS.Timeout.D() <= 0 {
+		bad("dns.timeout", "must be positive")
+	}
+	if c.Outbound.SMTPPort < 1 || c.Outbound.SMTPPort > 65535 {
+		bad("outbound.smtp_port", "must be a port number, got %d", c.Outbound.SMTPPort)
+	}
+	if c.Outbound.ConnectTimeout.D() <= 0 || c.Outbound.CommandTimeout.D() <= 0 {
+		bad("outbound.connect_timeout", "timeouts must be positive")
+	}
+	switch c.Outbound.TLS {
+	case "none", "may", "encrypt", "verify":
+	default:
+		bad("outbound.tls", "must be none, may, encrypt or verify, got %q", c.Outbound.TLS)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
