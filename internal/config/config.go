@@ -187,6 +187,13 @@ func Default() *Config {
 			MaxConnectionsPerIP: 20,
 			Timeout:             Duration(10 * time.Minute),
 		},
+		DNS: DNS{Timeout: Duration(5 * time.Second)},
+		Outbound: Outbound{
+			SMTPPort:       25,
+			ConnectTimeout: Duration(30 * time.Second),
+			CommandTimeout: Duration(5 * time.Minute),
+			TLS:            "may",
+		},
 		Log: Log{Level: "info", Format: "text"},
 	}
 }
