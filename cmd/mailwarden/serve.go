@@ -127,6 +127,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 
 	var current atomic.Pointer[config.Config]
 	current.Store(cfg)
+	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
 	router := &delivery.Router{Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
 	smtpd := smtpserver.New(smtpserver.Options{
 		Config:    current.Load,
@@ -137,7 +138,6 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		SpoolDir:  spoolDir,
 	})
 
-	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
 	pop3 := func(implicit bool) *pop3server.Server {
 		return pop3server.New(pop3server.Options{Config: current.Load, Auth: auth, Store: pop3Store{e.store},
 			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Implicit: implicit})
@@ -146,14 +146,19 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
 			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Implicit: implicit})
 	}
+	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
+		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
+			TLS: certs.Config(), Logger: mlog.Component(logger, component), SpoolDir: spoolDir, Mode: m, Auth: auth})
+	}
 	services := []service{
 		{"smtp", cfg.Listen.SMTP, smtpd},
+		{"submission", cfg.Listen.Submission, sub(smtpserver.Submission, "submission")},
+		{"submissions", cfg.Listen.Submissions, sub(smtpserver.Submissions, "submissions")},
 		{"imap", cfg.Listen.IMAP, imap(false)},
 		{"imaps", cfg.Listen.IMAPS, imap(true)},
 		{"pop3", cfg.Listen.POP3, pop3(false)},
 		{"pop3s", cfg.Listen.POP3S, pop3(true)},
 	}
-	warnUnimplemented(cfg, mainLog)
 	var wg sync.WaitGroup
 	if err := startServices(services, &wg, mainLog); err != nil {
 		return err
@@ -278,14 +283,4 @@ func startServices(services []service, wg *sync.WaitGroup, log *slog.Logger) err
 		log.Info(b.svc.name + " listening on " + b.l.Addr().String())
 	}
 	return nil
-}
-
-func warnUnimplemented(cfg *config.Config, log *slog.Logger) {
-	for name, addrs := range map[string][]string{
-		"submission": cfg.Listen.Submission, "submissions": cfg.Listen.Submissions,
-	} {
-		if len(addrs) > 0 {
-			log.Warn("listen." + name + " is set but this version does not serve " + name + " yet; ignoring it")
-		}
-	}
 }

@@ -28,6 +28,7 @@ const (
 	cmdHelo cmd = iota
 	cmdEhlo
 	cmdStarttls
+	cmdAuth
 	cmdMail
 	cmdRcpt
 	cmdData
@@ -37,7 +38,7 @@ const (
 	numCmds
 )
 
-var cmdNames = [numCmds]string{"helo", "ehlo", "starttls", "mail", "rcpt", "data", "bdat", "rset", "quit"}
+var cmdNames = [numCmds]string{"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "quit"}
 
 var (
 	ehloReply = []byte("250-Hello ")       // go-smtp's first EHLO reply line

@@ -1,7 +1,6 @@
 package smtpserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -56,8 +55,8 @@ func (s *session) Data(r io.Reader) error {
 	c.setStage(strings.ToUpper(cmdNames[k]))
 	sp := envelope.NewSpool(c.srv.o.SpoolDir, spoolMemory, int64(c.cfg.SMTP.MessageSizeLimit))
 	defer sp.Close()
-	hops, rerr, werr := spoolBody(sp, r)
-	if hops > maxHops {
+	hdr, rerr, werr := spoolBody(sp, r)
+	if hdr.n > maxHops {
 		return s.reject(k, &t, "", errTooManyHops)
 	}
 	if e := s.bodyError(&t, rerr, werr); e != nil {
@@ -76,12 +75,17 @@ func (s *session) Data(r io.Reader) error {
 		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: no valid recipients"}
 	}
 
+	user, _ := s.authUser()
 	env := &envelope.Envelope{
 		ID: t.id, From: t.from, Recipients: t.rcpts, Received: time.Now(),
-		ClientIP: c.ip, ClientHost: c.host, Helo: t.helo, TLS: s.tls, Protocol: t.proto,
+		ClientIP: c.ip, ClientHost: c.host, Helo: t.helo, AuthUser: user, TLS: s.tls, Protocol: t.proto,
 		EnvID: t.envID, Ret: t.ret, Body8: t.body8, SMTPUTF8: t.utf8, Size: sp.Size(),
 	}
-	msg := &delivery.Message{Env: env, Trace: s.received(env), Body: sp, Rcpts: t.routed}
+	trace := s.received(env)
+	if c.srv.mode.submit() {
+		trace = s.addMissing(trace, env, &hdr)
+	}
+	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
 	c.srv.log.Info(t.id + ": from=<" + t.from + ">, size=" + strconv.FormatInt(int64(len(msg.Trace))+sp.Size(), 10) +
 		", nrcpt=" + strconv.Itoa(len(t.rcpts)) + " (queue active)")
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())
@@ -121,69 +125,29 @@ func (s *session) bodyError(t *tx, rerr, werr error) *smtp.SMTPError {
 	return errLost // the client went away, or RSET aborted BDAT
 }
 
-// spoolBody copies the body into sp and counts Received fields in its
-// header, stopping early past maxHops.
-func spoolBody(sp *envelope.Spool, r io.Reader) (hops int, rerr, werr error) {
+// spoolBody copies the body into sp and scans its header (Received fields,
+// Date, Message-ID), stopping early past maxHops.
+func spoolBody(sp *envelope.Spool, r io.Reader) (h headerScan, rerr, werr error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	var h hopCounter
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
 			if !h.done {
 				if h.feed(buf[:n]); h.n > maxHops {
-					return h.n, nil, nil
+					return h, nil, nil
 				}
 			}
 			if _, werr := sp.Write(buf[:n]); werr != nil {
-				return h.n, nil, werr
+				return h, nil, werr
 			}
 		}
 		if err == io.EOF {
-			return h.n, nil, nil
+			return h, nil, nil
 		}
 		if err != nil {
-			return h.n, err, nil
+			return h, err, nil
 		}
-	}
-}
-
-// hopCounter counts "Received:" fields at line starts until the empty line
-// that ends the header; the body is never scanned.
-type hopCounter struct {
-	n     int
-	done  bool
-	mid   bool // inside a line
-	match int  // bytes of "received:" matched on this line; -1: not this one
-}
-
-func (h *hopCounter) feed(p []byte) {
-	const name = "received:"
-	for len(p) > 0 {
-		if !h.mid {
-			if p[0] == '\r' || p[0] == '\n' {
-				h.done = true
-				return
-			}
-			h.mid, h.match = true, 0
-		}
-		for h.match >= 0 && len(p) > 0 {
-			if p[0]|0x20 != name[h.match] {
-				h.match = -1
-				break
-			}
-			p = p[1:]
-			if h.match++; h.match == len(name) {
-				h.n++
-				h.match = -1
-			}
-		}
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			return
-		}
-		p = p[i+1:]
-		h.mid = false
 	}
 }

@@ -6,37 +6,55 @@ import (
 	"mailwarden/internal/config"
 )
 
-// mode is the kind of service a listener offers. Only the MX service exists
-// today; submission and submissions will add AUTH (a session type that also
-// implements smtp.AuthSession), implicit TLS and their own relay rule here,
-// without touching the session code.
-type mode int
+// Mode is the kind of service a Server offers on its listeners.
+type Mode int
 
 const (
-	// modeMX is port 25: mail from the world for our domains.
-	modeMX mode = iota
+	// MX is port 25: mail from the world for our domains. No AUTH; only
+	// mynetworks may relay.
+	MX Mode = iota
+	// Submission is port 587 (RFC 6409) with STARTTLS, as Postfix's
+	// submission service: smtpd_tls_security_level=encrypt,
+	// smtpd_sasl_auth_enable=yes, permit_sasl_authenticated,
+	// permit_mynetworks, reject, reject_sender_login_mismatch.
+	Submission
+	// Submissions is port 465 (RFC 8314): Submission over implicit TLS.
+	Submissions
 )
 
-// service names the mode in logs (Postfix master.cf service names).
-func (m mode) service() string {
+// service names the mode in logs and to the login package (Postfix
+// master.cf service names).
+func (m Mode) service() string {
+	switch m {
+	case Submission:
+		return "submission"
+	case Submissions:
+		return "submissions"
+	}
 	return "smtp"
 }
 
-// mayRelay reports whether a client may send to a foreign domain. On MX only
-// mynetworks may (Postfix permit_mynetworks, reject_unauth_destination).
-func (m mode) mayRelay(cfg *config.Config, ip netip.Addr) bool {
-	return ip.IsValid() && cfg.InMyNetworks(ip)
+// submit reports whether m is a message submission service (RFC 6409).
+func (m Mode) submit() bool { return m == Submission || m == Submissions }
+
+// mayRelay reports whether a client may send to a foreign domain
+// (Postfix permit_sasl_authenticated, permit_mynetworks,
+// reject_unauth_destination). MX sessions are never authenticated.
+func (m Mode) mayRelay(cfg *config.Config, ip netip.Addr, authed bool) bool {
+	return authed || ip.IsValid() && cfg.InMyNetworks(ip)
 }
 
 // protocol is the RFC 3848 "with" keyword for the Received header.
-func (m mode) protocol(esmtp, tls bool) string {
-	switch {
-	case esmtp && tls:
-		return "ESMTPS"
-	case esmtp:
-		return "ESMTP"
-	case tls:
-		return "SMTPS"
+func (m Mode) protocol(esmtp, tls, authed bool) string {
+	p := "SMTP"
+	if esmtp {
+		p = "ESMTP"
 	}
-	return "SMTP"
+	if tls {
+		p += "S"
+	}
+	if authed && esmtp { // AUTH is an ESMTP extension
+		p += "A"
+	}
+	return p
 }

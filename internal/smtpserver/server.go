@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
@@ -38,9 +39,26 @@ type Options struct {
 	Config    func() *config.Config // current config; reloaded on SIGHUP, read it per session
 	Resolver  Resolver
 	Deliverer Deliverer
-	TLS       *tls.Config // nil: no STARTTLS
+	TLS       *tls.Config // nil: no STARTTLS; required for Submissions
 	Logger    *slog.Logger
 	SpoolDir  string // for envelope.NewSpool temp files
+
+	// Mode is the service: MX (the zero value), Submission or Submissions.
+	Mode Mode
+	// Auth checks AUTH PLAIN/LOGIN passwords; required for Submission and
+	// Submissions, unused by MX.
+	Auth *login.Authenticator
+}
+
+// check reports options a Server cannot run with.
+func (o *Options) check() error {
+	switch {
+	case o.Mode.submit() && o.Auth == nil:
+		return errors.New("smtpserver: " + o.Mode.service() + " needs Options.Auth")
+	case o.Mode == Submissions && o.TLS == nil:
+		return errors.New("smtpserver: submissions needs Options.TLS")
+	}
+	return nil
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -51,12 +69,12 @@ const (
 	abortGrace   = 5 * time.Second // for deliveries after a forced shutdown
 )
 
-// Server is the MX service. One Server may Serve several listeners; the
-// connection limits count across all of them.
+// Server is one SMTP service (Options.Mode). One Server may Serve several
+// listeners; the connection limits count across all of them.
 type Server struct {
 	o      Options
 	log    *slog.Logger
-	mode   mode
+	mode   Mode
 	ctx    context.Context // canceled when Shutdown gives up waiting
 	cancel context.CancelFunc
 	ns     *netserve.Server[*conn]
@@ -67,18 +85,26 @@ type Server struct {
 	inflight atomic.Int64 // Data calls running
 }
 
-// New returns an MX server.
+// New returns a server for o.Mode.
 func New(o Options) *Server {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{o: o, log: log, mode: modeMX, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed)}
+	return &Server{o: o, log: log, mode: o.Mode, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed)}
 }
 
 // Serve accepts on l until Shutdown. One Server may Serve several listeners.
-func (s *Server) Serve(l net.Listener) error { return s.ns.Serve(l, s.accept) }
+// It closes l and returns an error at once when the Options do not fit the
+// Mode (no Auth for submission, no TLS for submissions).
+func (s *Server) Serve(l net.Listener) error {
+	if err := s.o.check(); err != nil {
+		l.Close()
+		return err
+	}
+	return s.ns.Serve(l, s.accept)
+}
 
 // accept applies the connection limits (Postfix anvil's
 // smtpd_client_connection_count_limit and the process limit), then hands
@@ -94,10 +120,20 @@ func (s *Server) accept(raw net.Conn) {
 		return
 	case netserve.TooMany:
 		s.log.Warn("too many connections from " + c.client)
-		s.ns.Refuse(raw, "421 4.7.0 "+cfg.Hostname+" Error: too many connections from "+ip.String()+"\r\n")
+		reply := "421 4.7.0 " + cfg.Hostname + " Error: too many connections from " + ip.String() + "\r\n"
+		if s.mode == Submissions {
+			reply = "" // plaintext would be garbage to a TLS client
+		}
+		s.ns.Refuse(raw, reply)
 		return
 	}
 	s.log.Info("connect from " + c.client)
+	var nc net.Conn = c
+	if s.mode == Submissions {
+		// RFC 8314 3.3: TLS from the first byte; go-smtp does the
+		// handshake under its read timeout before the greeting.
+		nc = tls.Server(c, s.o.TLS)
+	}
 	for {
 		g := s.generation(cfg)
 		if g == nil {
@@ -105,7 +141,7 @@ func (s *Server) accept(raw net.Conn) {
 			return
 		}
 		select {
-		case g.ln.ch <- c:
+		case g.ln.ch <- nc:
 			return
 		case <-g.ln.done: // retired by a reload or shutdown: ask again
 		}
@@ -168,6 +204,9 @@ func (s *Server) generation(cfg *config.Config) *generation {
 	srv.WriteTimeout = cfg.SMTP.Timeout.D()
 	srv.TLSConfig = s.o.TLS
 	srv.EnableSMTPUTF8 = true
+	// Submission sessions decide themselves whether AUTH may be offered
+	// without TLS (login.PlaintextAllowed); MX sessions never offer it.
+	srv.AllowInsecureAuth = s.mode.submit()
 	srv.ErrorLog = errorLog{s.log}
 	g := &generation{cfg: cfg, srv: srv, ln: &handoff{ch: make(chan net.Conn), done: make(chan struct{})}}
 	s.gen = g

@@ -45,7 +45,9 @@ type session struct {
 	mu        sync.Mutex // Data may run in go-smtp's BDAT goroutine
 	t         tx
 	inTx      bool
-	afterData bool // the next Reset ends a DATA/BDAT, not an RSET
+	afterData bool   // the next Reset ends a DATA/BDAT, not an RSET
+	user      string // SASL user (the mailbox name) after AUTH, "" before
+	mech      string // its mechanism
 }
 
 // replyTooManyErrors ends a session past smtpd_hard_error_limit.
@@ -61,10 +63,14 @@ func (c *conn) newSession(sc *smtp.Conn) (smtp.Session, error) {
 		return nil, errShuttingDown
 	}
 	s := &session{c: c, sc: sc}
+	var ss smtp.Session = s
+	if c.srv.mode.submit() {
+		ss = authSession{s} // offers AUTH
+	}
 	st, isTLS := sc.TLSConnectionState()
 	if !isTLS {
 		c.setStage("EHLO")
-		return s, nil
+		return ss, nil
 	}
 	s.tls = tlsInfo(st)
 	// The reply to EHLO is encrypted now: count it here, and take it as
@@ -73,7 +79,7 @@ func (c *conn) newSession(sc *smtp.Conn) (smtp.Session, error) {
 	c.mu.Lock()
 	first := !c.tlsSeen
 	c.tlsSeen = true
-	if first {
+	if first && c.srv.mode != Submissions { // implicit TLS is no STARTTLS
 		c.n[0][cmdStarttls]++
 		c.n[1][cmdStarttls]++
 	}
@@ -84,7 +90,7 @@ func (c *conn) newSession(sc *smtp.Conn) (smtp.Session, error) {
 	if first {
 		c.srv.log.Info("Anonymous TLS connection established from " + c.client + ": " + s.tls)
 	}
-	return s, nil
+	return ss, nil
 }
 
 // Mail starts a transaction. go-smtp has already checked syntax, the order
@@ -102,6 +108,12 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if nested { // RFC 5321 4.1.4: MAIL inside a transaction
 		return s.reject(cmdMail, &tx{from: from, helo: s.sc.Hostname()}, "", errNestedMail)
 	}
+	user, _ := s.authUser()
+	if c.srv.mode.submit() {
+		if e := s.submitCheck(from, user); e != nil {
+			return s.reject(cmdMail, &tx{from: from, helo: s.sc.Hostname()}, "", e)
+		}
+	}
 	switch draining, tooMany := c.beginTx(); {
 	case draining:
 		c.count(cmdMail, false)
@@ -116,7 +128,7 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	t := tx{
 		from:  from,
 		helo:  s.sc.Hostname(),
-		proto: c.srv.mode.protocol(c.esmtp.Load(), s.tls != ""),
+		proto: c.srv.mode.protocol(c.esmtp.Load(), s.tls != "", user != ""),
 		size:  opts.Size,
 		body8: opts.Body == smtp.Body8BitMIME,
 		utf8:  opts.UTF8,
@@ -140,6 +152,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	}
 	s.mu.Lock()
 	t := s.t // a copy for the reject log
+	user := s.user
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(c.srv.ctx, lookupTimeout)
 	defer cancel()
@@ -154,7 +167,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return s.reject(cmdRcpt, &t, to, rcptError(451, 4, 3, 0, to, "Temporary lookup failure"))
 	}
 	// Never an open relay: a foreign domain needs a client allowed to relay.
-	if res.Class == directory.Foreign && !c.srv.mode.mayRelay(c.cfg, c.ip) {
+	if res.Class == directory.Foreign && !c.srv.mode.mayRelay(c.cfg, c.ip, user != "") {
 		return s.reject(cmdRcpt, &t, to, rcptError(554, 5, 7, 1, to, "Relay access denied"))
 	}
 	if len(res.Destinations) == 0 {
@@ -179,7 +192,11 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	id := s.t.id
 	s.mu.Unlock()
 	if newID {
-		c.srv.log.Info(id + ": client=" + c.client)
+		line := id + ": client=" + c.client
+		if user, mech := s.authUser(); user != "" {
+			line += ", sasl_method=" + mech + ", sasl_username=" + user
+		}
+		c.srv.log.Info(line)
 	}
 	c.count(cmdRcpt, true)
 	return nil
@@ -296,7 +313,8 @@ func (s *session) logReject(k cmd, t *tx, to string, e *smtp.SMTPError) {
 	}
 	proto := t.proto
 	if proto == "" {
-		proto = s.c.srv.mode.protocol(s.c.esmtp.Load(), s.tls != "")
+		user, _ := s.authUser()
+		proto = s.c.srv.mode.protocol(s.c.esmtp.Load(), s.tls != "", user != "")
 	}
 	b.WriteString(" proto=" + proto + " helo=<" + t.helo + ">")
 	s.c.srv.log.Info(b.String())

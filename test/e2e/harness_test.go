@@ -131,6 +131,7 @@ type serverState struct {
 	Port    int    // SMTP
 	// Mailbox access ports: every test server listens on all of them.
 	POP3Port, POP3SPort, IMAPPort, IMAPSPort int
+	SubmissionPort, SubmissionsPort          int
 	opts                                     options
 
 	log  *syncBuffer // stderr of every run, appended
@@ -198,6 +199,7 @@ func freePort(t testing.TB) int {
 func (s *server) pickPorts() {
 	s.Port, s.POP3Port, s.POP3SPort = freePort(s.t), freePort(s.t), freePort(s.t)
 	s.IMAPPort, s.IMAPSPort = freePort(s.t), freePort(s.t)
+	s.SubmissionPort, s.SubmissionsPort = freePort(s.t), freePort(s.t)
 }
 
 // Addr is the SMTP listener's host:port.
@@ -217,6 +219,8 @@ func (s *server) writeConfig() {
 		fmt.Sprintf("pop3s = [\"127.0.0.1:%d\"]", s.POP3SPort),
 		fmt.Sprintf("imap = [\"127.0.0.1:%d\"]", s.IMAPPort),
 		fmt.Sprintf("imaps = [\"127.0.0.1:%d\"]", s.IMAPSPort),
+		fmt.Sprintf("submission = [\"127.0.0.1:%d\"]", s.SubmissionPort),
+		fmt.Sprintf("submissions = [\"127.0.0.1:%d\"]", s.SubmissionsPort),
 		``,
 		`[smtp]`,
 		`message_size_limit = "1M"`,

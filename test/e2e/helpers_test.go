@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -79,7 +80,10 @@ func (r swaksResult) QueueID() string {
 func (s *server) swaks(args ...string) swaksResult {
 	s.t.Helper()
 	requireTool(s.t, "swaks")
-	full := append([]string{"--server", s.Addr(), "--timeout", "60", "--helo", "client.e2e.test"}, args...)
+	full := append([]string{"--timeout", "60", "--helo", "client.e2e.test"}, args...)
+	if !slices.Contains(args, "--server") {
+		full = append([]string{"--server", s.Addr()}, full...)
+	}
 	cmd := exec.Command("swaks", full...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -1,0 +1,6 @@
+// Package dnstest runs an in-process authoritative DNS server on
+// 127.0.0.1 (UDP and TCP, random port) for hermetic tests: add MX, A, AAAA,
+// TXT, PTR and CNAME records with one call each, make a name answer
+// SERVFAIL, time out, or come back truncated over UDP, then point
+// [dns] resolvers (or dnsx.New) at Addr. Only tests import it.
+package dnstest
