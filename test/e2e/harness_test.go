@@ -113,6 +113,9 @@ type options struct {
 	SMTP     []string // extra lines in [smtp]
 	Delivery []string // extra lines in [delivery]
 	Extra    []string // lines appended at the end (whole sections)
+	// Resolvers for [dns]; by default a closed loopback port, so nothing
+	// ever leaves the machine and remote mail simply stays queued.
+	Resolvers []string
 }
 
 // server is one mailwarden data directory, config file and (when started)
@@ -228,6 +231,11 @@ func (s *server) writeConfig() {
 	lines = append(lines, s.opts.SMTP...)
 	lines = append(lines, "", "[delivery]", "fsync = true")
 	lines = append(lines, s.opts.Delivery...)
+	resolvers := s.opts.Resolvers
+	if resolvers == nil {
+		resolvers = []string{"127.0.0.1:9"}
+	}
+	lines = append(lines, "", "[dns]", fmt.Sprintf("resolvers = [%q]", strings.Join(resolvers, `", "`)))
 	lines = append(lines, s.opts.Extra...)
 	if err := os.WriteFile(s.Config, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		s.t.Fatal(err)
