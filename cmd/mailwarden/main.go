@@ -24,6 +24,7 @@ commands:
   user del ADDRESS [--purge] | user list [DOMAIN]
   alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
   alias list [DOMAIN] | alias del ADDRESS
+  queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   version
 
@@ -80,6 +81,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.user(args[1:])
 	case "alias":
 		err = c.alias(args[1:])
+	case "queue":
+		err = c.queueCmd(args[1:])
 	case "import-maildir":
 		err = c.importMaildir(args[1:])
 	case "version":

@@ -20,6 +20,7 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
+	"mailwarden/internal/dnsx"
 	"mailwarden/internal/imapserver"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/pop3server"
@@ -109,6 +110,10 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	if err != nil {
 		return err
 	}
+	resolver, err := dnsx.New(cfg.DNS.Resolvers, cfg.DNS.Timeout.D())
+	if err != nil {
+		return fmt.Errorf("dns: %w", err)
+	}
 	spoolDir := filepath.Join(cfg.DataDir, "spool")
 	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
 		return fmt.Errorf("spool: %w", err)
@@ -146,6 +151,20 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
 			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Implicit: implicit})
 	}
+	sl := queue.StoreLocal{Dir: e.dir, Store: e.store, Delims: func() string { return current.Load().RecipientDelimiter }}
+	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
+		Local: sl.Deliver, Route: sl.Route, Logger: mlog.Component(logger, "smtp")})
+	rctx, stopRunner := context.WithCancel(ctx)
+	runnerDone := make(chan struct{})
+	go func() {
+		runner.Run(rctx)
+		close(runnerDone)
+	}()
+	// On every return: stop the runner and let in-flight deliveries finish.
+	defer func() {
+		stopRunner()
+		<-runnerDone
+	}()
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
 			TLS: certs.Config(), Logger: mlog.Component(logger, component), SpoolDir: spoolDir, Mode: m, Auth: auth})
@@ -193,6 +212,8 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}
 	swg.Wait()
 	wg.Wait()
+	stopRunner()
+	<-runnerDone
 	mainLog.Info("daemon stopped")
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"mailwarden/internal/envelope"
@@ -21,6 +22,14 @@ const (
 	KindLocal  = "local"  // a local mailbox that could not take it now (e.g. full)
 )
 
+// Recipient states.
+const (
+	StatusQueued   = "queued"   // not tried yet
+	StatusDeferred = "deferred" // tried, temporary failure: retried later
+	StatusSent     = "sent"     // delivered
+	StatusBounced  = "bounced"  // failed for good: reported to the sender
+)
+
 // Rcpt is one queued recipient.
 type Rcpt struct {
 	Address   string
@@ -28,7 +37,17 @@ type Rcpt struct {
 	Notify    string // comma-separated DSN NOTIFY values
 	Kind      string
 	LastError string
+
+	// Filled in by List and Show; ignored by Enqueue.
+	Status      string
+	Attempts    int
+	DSN         string // enhanced status code of the last attempt
+	Relay       string // host that gave it, "none" when none answered
+	LastAttempt time.Time
 }
+
+// pending reports whether the recipient still waits for delivery.
+func (r Rcpt) pending() bool { return r.Status == StatusQueued || r.Status == StatusDeferred }
 
 // Body is a message body that can be read more than once.
 type Body interface {
@@ -41,6 +60,8 @@ type Queue struct {
 	db    *sqldb.DB
 	dir   string
 	fsync bool
+	// kick, when set (by NewRunner), is called after every Enqueue.
+	kick atomic.Pointer[func()]
 }
 
 // New returns the queue whose files live in dir.
@@ -64,8 +85,10 @@ func (q *Queue) Enqueue(ctx context.Context, env *envelope.Envelope, trace []byt
 		client = env.ClientHost + "[" + env.ClientIP.String() + "]"
 	}
 	err = q.db.Batch(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_message(id, sender, size, arrival, client, auth_user, envid, ret, held, next_attempt)
-			VALUES (?,?,?,?,?,?,?,?,0,?)`, env.ID, env.From, size, env.Received.Unix(), client, env.AuthUser, env.EnvID, env.Ret, time.Now().Unix()); err != nil {
+		// next_attempt 0: due at once.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO queue_message(id, sender, size, arrival, client, auth_user, envid, ret, held, next_attempt, body8, smtputf8)
+			VALUES (?,?,?,?,?,?,?,?,0,0,?,?)`, env.ID, env.From, size, env.Received.Unix(), client, env.AuthUser, env.EnvID, env.Ret,
+			b2i(env.Body8), b2i(env.SMTPUTF8)); err != nil {
 			return err
 		}
 		for _, r := range rcpts {
@@ -80,7 +103,17 @@ func (q *Queue) Enqueue(ctx context.Context, env *envelope.Envelope, trace []byt
 		os.Remove(path)
 		return fmt.Errorf("queue: enqueue %s: %w", env.ID, err)
 	}
+	if k := q.kick.Load(); k != nil {
+		(*k)()
+	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (q *Queue) writeBody(path string, trace []byte, body Body) (int64, error) {
@@ -121,43 +154,6 @@ func (q *Queue) writeBody(path string, trace []byte, body Body) (int64, error) {
 		}
 	}
 	return int64(len(trace)) + n, nil
-}
-
-// Entry is one queued message as listed.
-type Entry struct {
-	ID      string
-	Sender  string
-	Size    int64
-	Arrival time.Time
-	Held    bool
-	Rcpts   []Rcpt
-}
-
-// List returns every queued message with its recipients, oldest first.
-func (q *Queue) List(ctx context.Context) ([]Entry, error) {
-	rows, err := q.db.Read.QueryContext(ctx, `SELECT m.id, m.sender, m.size, m.arrival, m.held, r.rcpt, r.orcpt, r.notify, r.kind, r.last_error
-		FROM queue_message m JOIN queue_rcpt r ON r.queue_id=m.id ORDER BY m.arrival, m.id, r.rcpt`)
-	if err != nil {
-		return nil, fmt.Errorf("queue: list: %w", err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		var e Entry
-		var r Rcpt
-		var arrival int64
-		var held int
-		if err := rows.Scan(&e.ID, &e.Sender, &e.Size, &arrival, &held, &r.Address, &r.ORCPT, &r.Notify, &r.Kind, &r.LastError); err != nil {
-			return nil, err
-		}
-		if n := len(out); n > 0 && out[n-1].ID == e.ID {
-			out[n-1].Rcpts = append(out[n-1].Rcpts, r)
-			continue
-		}
-		e.Arrival, e.Held, e.Rcpts = time.Unix(arrival, 0), held == 1, []Rcpt{r}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // Path returns the body file of a queued message.

@@ -85,8 +85,13 @@ func TestCheckConfig(t *testing.T) {
 	// line 5 and a misspelt [smtp] key on its last line.
 	data := readFileOr(t, s.Config)
 	lines := strings.Split(strings.TrimRight(data, "\n"), "\n")
-	typoLine := len(lines) - 3 // before "", "[delivery]", "fsync = true"
-	if !strings.HasPrefix(lines[typoLine-1], "max_conections_per_ip") {
+	typoLine := 0 // 1-based line of the misspelt key
+	for i, l := range lines {
+		if strings.HasPrefix(l, "max_conections_per_ip") {
+			typoLine = i + 1
+		}
+	}
+	if typoLine == 0 {
 		t.Fatalf("unexpected config layout:\n%s", data)
 	}
 	lines = append(lines[:4], append([]string{`smtpd_banner = "$myhostname ESMTP"`}, lines[4:]...)...)
