@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailwarden/internal/dnsx/dnstest"
+)
+
+// sink is a remote MX: it accepts mail on 127.0.0.2 and refuses
+// recipients whose local part starts with "bad".
+type sink struct {
+	mu   sync.Mutex
+	msgs []sinkMsg
+}
+
+type sinkMsg struct {
+	From string
+	To   []string
+	Data string
+}
+
+type sinkSession struct {
+	s   *sink
+	msg sinkMsg
+}
+
+func (k *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: k}, nil }
+func (ss *sinkSession) Reset()                              { ss.msg = sinkMsg{} }
+func (ss *sinkSession) Logout() error                       { return nil }
+func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	ss.msg.From = from
+	return nil
+}
+func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "bad") {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: no such user here"}
+	}
+	ss.msg.To = append(ss.msg.To, to)
+	return nil
+}
+func (ss *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.msg.Data = string(b)
+	ss.s.mu.Lock()
+	ss.s.msgs = append(ss.s.msgs, ss.msg)
+	ss.s.mu.Unlock()
+	return nil
+}
+
+func (k *sink) received() []sinkMsg {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]sinkMsg(nil), k.msgs...)
+}
+
+// startSink listens on 127.0.0.2 on a free port.
+func startSink(t *testing.T) (*sink, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &sink{}
+	srv := smtp.NewServer(k)
+	srv.Domain = "mx1.remote.test"
+	srv.ErrorLog = nil
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return k, l.Addr().(*net.TCPAddr).Port
+}
+
+// pyDSN parses a delivery status notification with Python's email package.
+const pyDSN = `
+import email, json, sys
+m = email.message_from_bytes(sys.stdin.buffer.read())
+out = {"type": m.get_content_type(), "report_type": m.get_param("report-type"), "subject": m["Subject"], "parts": []}
+for p in m.get_payload():
+    out["parts"].append(p.get_content_type())
+    if p.get_content_type() == "message/delivery-status":
+        out["fields"] = [dict(b.items()) for b in p.get_payload()]
+print(json.dumps(out))
+`
+
+func TestOutboundDeliveryAndBounce(t *testing.T) {
+	requireTool(t, python)
+	k, port := startSink(t)
+	dns := dnstest.New(t, `
+remote.test. MX 10 mx1.remote.test.
+remote.test. MX 20 mx2.remote.test.
+mx1.remote.test. A 127.0.0.3
+mx2.remote.test. A 127.0.0.2
+`)
+	const user, pw = "kim@out.test", "correct horse battery"
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", port)}}, func(s *server) {
+		s.admin("domain", "add", "out.test")
+		s.addUser(user)
+	})
+	sub := fmt.Sprintf("127.0.0.1:%d", s.SubmissionPort)
+	auth := []string{"--server", sub, "--tls", "--auth", "PLAIN", "--auth-user", user, "--auth-password", pw, "--local-interface", "127.0.0.2"}
+	// The preferred MX (127.0.0.3) has nothing listening: delivery falls back to the second.
+	r := s.swaks(append(auth, "--from", user, "--to", "friend@remote.test,bad-one@remote.test",
+		"--header", "Subject: hello remote")...)
+	if r.Code != 0 {
+		t.Fatalf("submission: exit %d\n%s", r.Code, r.Out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(k.received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := k.received()
+	if len(got) != 1 || strings.Join(got[0].To, ",") != "friend@remote.test" || got[0].From != user || !strings.Contains(got[0].Data, "Subject: hello remote") {
+		t.Fatalf("the remote MX received %+v", got)
+	}
+	// The refused recipient comes back to the sender as a DSN in her INBOX.
+	var dsnFile []byte
+	for time.Now().Before(deadline) && dsnFile == nil {
+		for _, f := range s.inbox(user) {
+			if strings.Contains(f.Headers.Get("Content-Type"), "multipart/report") {
+				dsnFile = f.Data
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if dsnFile == nil {
+		t.Fatalf("no DSN reached %s; log:\n%s", user, s.Log())
+	}
+	cmd := exec.Command(python, "-c", pyDSN)
+	cmd.Stdin = bytes.NewReader(dsnFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("parsing the DSN: %v\n%s", err, out)
+	}
+	var d struct {
+		Type       string `json:"type"`
+		ReportType string `json:"report_type"`
+		Parts      []string
+		Fields     []map[string]string
+	}
+	json.Unmarshal(out, &d)
+	var rcpt map[string]string
+	for _, f := range d.Fields {
+		if strings.Contains(f["Final-Recipient"], "bad-one@remote.test") {
+			rcpt = f
+		}
+	}
+	if d.ReportType != "delivery-status" || len(d.Parts) != 3 || rcpt == nil || rcpt["Action"] != "failed" || !strings.HasPrefix(rcpt["Status"], "5.1.1") {
+		t.Fatalf("DSN as Python reads it: %s", out)
+	}
+	if !strings.Contains(rcpt["Diagnostic-Code"], "no such user here") {
+		t.Errorf("Diagnostic-Code should carry the remote reply: %q", rcpt["Diagnostic-Code"])
+	}
+	// Nothing is left in the queue.
+	for time.Now().Before(deadline) {
+		if out := s.admin("queue", "list"); strings.Contains(out, "empty") || !strings.Contains(out, "@") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := s.admin("queue", "list"); strings.Contains(out, "remote.test") {
+		t.Errorf("queue still holds the message:\n%s", out)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "to=<friend@remote.test>, relay=mx2.remote.test[127.0.0.2]") && strings.Contains(l, "status=sent")
+	}, "delivery log line")
+}
