@@ -22,8 +22,8 @@ func (s *session) cmdExpunge(c *imapwire.Command) result {
 		a := c.Args.(*imapwire.ExpungeArgs)
 		idx, _ := s.resolve(a.Set, true)
 		for _, i := range idx {
-			if hasFlag(s.sel.msgs[i].Flags, `\Deleted`) {
-				uids = append(uids, s.sel.msgs[i].UID)
+			if hasFlag(s.sel.flagsAt(i), `\Deleted`) {
+				uids = append(uids, s.sel.uid(i))
 			}
 		}
 		if len(uids) == 0 {

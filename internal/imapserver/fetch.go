@@ -34,17 +34,35 @@ func (s *session) cmdFetch(c *imapwire.Command) result {
 	if a.HasChangedSince {
 		kept := idx[:0]
 		for _, i := range idx {
-			if s.sel.msgs[i].ModSeq > int64(a.ChangedSince) {
+			if s.sel.modseqs[i] > a.ChangedSince {
 				kept = append(kept, i)
 			}
 		}
 		idx = kept
 	}
 	seen := s.implicitSeen(idx, items)
+	// Sizes, dates and files come from the store, in one query for all
+	// the messages, and only when an item needs them: UID, FLAGS and
+	// MODSEQ are in the view.
+	var rows []store.Msg
+	if needsRow(items) && len(idx) > 0 {
+		var err error
+		if rows, err = s.srv.o.Store.MessagesByUID(s.ctx, s.acct, s.sel.name, s.uidsOf(idx)); err != nil {
+			return s.storeFail("FETCH", err, false)
+		}
+	}
 	var gone, badCTE bool
+	k := 0
 	for _, i := range idx {
-		msg := s.sel.msgs[i]
-		err := s.fetchOne(uint32(i+1), msg, items, seen[msg.UID])
+		st := s.sel.state(i)
+		var row *store.Msg
+		for k < len(rows) && rows[k].UID < int64(st.uid) {
+			k++
+		}
+		if k < len(rows) && rows[k].UID == int64(st.uid) {
+			row = &rows[k]
+		}
+		err := s.fetchOne(uint32(i+1), st, row, items, seen[int64(st.uid)])
 		switch {
 		case errors.Is(err, errUnknownCTE):
 			badCTE = true
@@ -113,6 +131,17 @@ func setsSeen(it imapwire.FetchItem) bool {
 	return false
 }
 
+// needsRow reports whether items need more of a message than the view
+// holds: its size, internal date or file.
+func needsRow(items []imapwire.FetchItem) bool {
+	for _, it := range items {
+		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || needsContent(it) {
+			return true
+		}
+	}
+	return false
+}
+
 // needsContent reports whether it needs the message file.
 func needsContent(it imapwire.FetchItem) bool {
 	switch it.Kind {
@@ -139,8 +168,8 @@ func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]
 	}
 	var uids []int64
 	for _, i := range idx {
-		if !hasFlag(s.sel.msgs[i].Flags, `\Seen`) {
-			uids = append(uids, s.sel.msgs[i].UID)
+		if !hasFlag(s.sel.flagsAt(i), `\Seen`) {
+			uids = append(uids, s.sel.uid(i))
 		}
 	}
 	if len(uids) == 0 {
@@ -160,10 +189,15 @@ func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]
 	return out
 }
 
-// fetchOne writes the FETCH response of one message. Everything that can
-// fail is read before the response starts, except the streaming of
+// fetchOne writes the FETCH response of one message: msg is its state in
+// the view, row its index entry, which must be there when needsRow(items)
+// (it is not when another session expunged the message). Everything that
+// can fail is read before the response starts, except the streaming of
 // message text, whose failure breaks the connection anyway.
-func (s *session) fetchOne(seq uint32, msg store.Msg, items []imapwire.FetchItem, seenSet bool) error {
+func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, items []imapwire.FetchItem, seenSet bool) error {
+	if row == nil && needsRow(items) {
+		return errGone
+	}
 	var c *content
 	pieces := make([]piece, len(items))
 	for k, it := range items {
@@ -172,7 +206,7 @@ func (s *session) fetchOne(seq uint32, msg store.Msg, items []imapwire.FetchItem
 		}
 		if c == nil {
 			var err error
-			if c, err = s.openContent(msg); err != nil {
+			if c, err = s.openContent(*row); err != nil {
 				return errGone
 			}
 			defer c.close()
@@ -188,17 +222,17 @@ func (s *session) fetchOne(seq uint32, msg store.Msg, items []imapwire.FetchItem
 	for k, it := range items {
 		switch it.Kind {
 		case imapwire.FetchUID:
-			w.Atom("UID").Num(uint32(msg.UID))
+			w.Atom("UID").Num(msg.uid)
 		case imapwire.FetchFlags:
 			hasFlags = true
-			w.Atom("FLAGS").Flags(msg.Flags)
+			w.Atom("FLAGS").Flags(msg.flags)
 		case imapwire.FetchInternalDate:
-			w.Atom("INTERNALDATE").DateTime(msg.InternalDate)
+			w.Atom("INTERNALDATE").DateTime(row.InternalDate)
 		case imapwire.FetchRFC822Size:
-			w.Atom("RFC822.SIZE").Num64(uint64(msg.Size))
+			w.Atom("RFC822.SIZE").Num64(uint64(row.Size))
 		case imapwire.FetchModSeq:
 			hasModSeq = true
-			w.Atom("MODSEQ").Open().Num64(uint64(msg.ModSeq)).Close()
+			w.Atom("MODSEQ").Open().Num64(msg.modseq).Close()
 		case imapwire.FetchSaveDate:
 			w.Atom("SAVEDATE").NIL()
 		default:
@@ -206,10 +240,10 @@ func (s *session) fetchOne(seq uint32, msg store.Msg, items []imapwire.FetchItem
 		}
 	}
 	if seenSet && !hasFlags {
-		w.Atom("FLAGS").Flags(msg.Flags)
+		w.Atom("FLAGS").Flags(msg.flags)
 	}
 	if seenSet && s.condstore && !hasModSeq {
-		w.Atom("MODSEQ").Open().Num64(uint64(msg.ModSeq)).Close()
+		w.Atom("MODSEQ").Open().Num64(msg.modseq).Close()
 	}
 	w.Close().End()
 	return nil

@@ -32,6 +32,7 @@ type harness struct {
 	srv       *Server
 	addr      string
 	store     *store.Store
+	db        *sqldb.DB
 	dir       *directory.Directory
 	logs      *testutil.Buffer
 	clientTLS *tls.Config
@@ -69,6 +70,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	h.db = db
 	h.store, err = store.New(db, store.Options{Root: filepath.Join(tmp, "mail"), Hostname: "mx.test"})
 	if err != nil {
 		t.Fatal(err)

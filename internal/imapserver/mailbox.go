@@ -2,8 +2,8 @@ package imapserver
 
 import (
 	"errors"
+	"math"
 	"slices"
-	"sort"
 	"strings"
 
 	"mailwarden/internal/imapwire"
@@ -16,12 +16,17 @@ var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft
 // mailbox is the selected mailbox as the client knows it: its messages in
 // sequence order (sequence number = index+1) with cached flags and
 // MODSEQs, and the changes the store reported that the client has not
-// been told yet.
+// been told yet. Per message it keeps only what the session needs between
+// commands, in three parallel slices (16 bytes a message): the UID, the
+// MODSEQ and a handle to the interned flag list. Sizes, dates and file
+// names are read from the store by the FETCH or SEARCH that needs them.
 type mailbox struct {
 	name     string // store name
 	readOnly bool
 	info     store.FolderInfo
-	msgs     []store.Msg
+	uids     []uint32 // ascending
+	modseqs  []uint64
+	flags    []flagSet
 	exists   int   // the EXISTS count the client was told
 	modseq   int64 // the store's HIGHESTMODSEQ at the last refresh
 	dirty    bool  // the store changed since the last refresh
@@ -29,24 +34,62 @@ type mailbox struct {
 	changed  map[int64]bool
 	keywords []string // keywords announced in FLAGS, sorted
 	newKW    bool     // keywords must be announced again
+
+	local    [][]string // flag lists of localSet handles
+	localIDs map[string]flagSet
+}
+
+// msgState is what the view holds of one message, its flags resolved.
+type msgState struct {
+	uid    uint32
+	modseq uint64
+	flags  []string
 }
 
 func newMailbox(name string, readOnly bool, msgs []store.Msg, info store.FolderInfo) *mailbox {
 	m := &mailbox{
-		name: name, readOnly: readOnly, info: info, msgs: msgs, exists: len(msgs),
+		name: name, readOnly: readOnly, info: info, exists: len(msgs),
+		uids: make([]uint32, 0, len(msgs)), modseqs: make([]uint64, 0, len(msgs)), flags: make([]flagSet, 0, len(msgs)),
 		modseq: info.HighestModSeq, gone: map[int64]bool{}, changed: map[int64]bool{},
 	}
 	for _, msg := range msgs {
-		m.noteKeywords(msg.Flags)
+		m.add(msg)
 	}
 	m.newKW = false
 	return m
 }
 
-// index returns the index of uid in msgs, or -1.
+// add appends a message with a UID above all in the view.
+func (m *mailbox) add(msg store.Msg) {
+	h := m.internFlags(msg.Flags)
+	if n := len(m.flags); n == 0 || m.flags[n-1] != h {
+		m.noteKeywords(msg.Flags)
+	}
+	m.uids = append(m.uids, uint32(msg.UID))
+	m.modseqs = append(m.modseqs, uint64(msg.ModSeq))
+	m.flags = append(m.flags, h)
+}
+
+// count is the number of messages in the view.
+func (m *mailbox) count() int { return len(m.uids) }
+
+// uid is the UID of the message at index i.
+func (m *mailbox) uid(i int) int64 { return int64(m.uids[i]) }
+
+// flagsAt is the flag list of the message at index i.
+func (m *mailbox) flagsAt(i int) []string { return m.flagsOf(m.flags[i]) }
+
+// state returns what the view holds of the message at index i.
+func (m *mailbox) state(i int) msgState {
+	return msgState{uid: m.uids[i], modseq: m.modseqs[i], flags: m.flagsAt(i)}
+}
+
+// index returns the index of uid in the view, or -1.
 func (m *mailbox) index(uid int64) int {
-	i := sort.Search(len(m.msgs), func(i int) bool { return m.msgs[i].UID >= uid })
-	if i < len(m.msgs) && m.msgs[i].UID == uid {
+	if uid < 0 || uid > math.MaxUint32 {
+		return -1
+	}
+	if i, ok := slices.BinarySearch(m.uids, uint32(uid)); ok {
 		return i
 	}
 	return -1
@@ -54,10 +97,10 @@ func (m *mailbox) index(uid int64) int {
 
 // maxUID is the largest UID in the view, 0 when empty.
 func (m *mailbox) maxUID() int64 {
-	if len(m.msgs) == 0 {
+	if len(m.uids) == 0 {
 		return 0
 	}
-	return m.msgs[len(m.msgs)-1].UID
+	return int64(m.uids[len(m.uids)-1])
 }
 
 // noteKeywords records keywords not yet announced.
@@ -94,7 +137,8 @@ func (m *mailbox) setMsg(msg store.Msg) bool {
 	if i < 0 {
 		return false
 	}
-	m.msgs[i] = msg
+	m.modseqs[i] = uint64(msg.ModSeq)
+	m.flags[i] = m.internFlags(msg.Flags)
 	m.noteKeywords(msg.Flags)
 	delete(m.changed, msg.UID)
 	return true
@@ -141,20 +185,20 @@ func (s *session) refresh() error {
 	top := m.maxUID()
 	for _, c := range changed {
 		if c.UID > top {
-			m.msgs = append(m.msgs, c)
-			m.noteKeywords(c.Flags)
+			m.add(c)
 			top = c.UID
 			continue
 		}
 		i := m.index(c.UID)
-		if i < 0 || m.gone[c.UID] || m.msgs[i].ModSeq == c.ModSeq {
+		if i < 0 || m.gone[c.UID] || m.modseqs[i] == uint64(c.ModSeq) {
 			continue
 		}
-		if !slices.Equal(m.msgs[i].Flags, c.Flags) {
+		if !slices.Equal(m.flagsAt(i), c.Flags) {
 			m.changed[c.UID] = true
 			m.noteKeywords(c.Flags)
+			m.flags[i] = m.internFlags(c.Flags)
 		}
-		m.msgs[i] = c
+		m.modseqs[i] = uint64(c.ModSeq)
 	}
 	for _, uid := range vanished {
 		if m.index(uid) >= 0 {
@@ -194,14 +238,14 @@ func (s *session) update(expunge bool) {
 	if expunge && len(m.gone) > 0 {
 		s.sendExpunges()
 	}
-	if len(m.msgs) > m.exists {
-		m.exists = len(m.msgs)
+	if m.count() > m.exists {
+		m.exists = m.count()
 		s.w.Untagged().Num(uint32(m.exists)).Atom("EXISTS").End()
 	}
 	if len(m.changed) > 0 {
-		for i, msg := range m.msgs {
-			if m.changed[msg.UID] {
-				s.writeFlagsFetch(uint32(i+1), msg, false)
+		for i, u := range m.uids {
+			if m.changed[int64(u)] {
+				s.writeFlagsFetch(uint32(i+1), m.state(i), false)
 			}
 		}
 		clear(m.changed)
@@ -214,15 +258,16 @@ func (s *session) update(expunge bool) {
 func (s *session) sendExpunges() {
 	m := s.sel
 	var uids []uint32
-	kept := m.msgs[:0]
 	var seqs []int
-	for i, msg := range m.msgs {
-		if m.gone[msg.UID] {
+	k := 0
+	for i, u := range m.uids {
+		if m.gone[int64(u)] {
 			seqs = append(seqs, i+1)
-			uids = append(uids, uint32(msg.UID))
+			uids = append(uids, u)
 			continue
 		}
-		kept = append(kept, msg)
+		m.uids[k], m.modseqs[k], m.flags[k] = u, m.modseqs[i], m.flags[i]
+		k++
 	}
 	if s.qresync {
 		s.w.Untagged().Atom("VANISHED").SeqSet(imapwire.NewSeqSet(uids...)).End()
@@ -231,8 +276,7 @@ func (s *session) sendExpunges() {
 			s.w.Untagged().Num(uint32(seqs[i])).Atom("EXPUNGE").End()
 		}
 	}
-	clear(m.msgs[len(kept):])
-	m.msgs = kept
+	m.uids, m.modseqs, m.flags = m.uids[:k], m.modseqs[:k], m.flags[:k]
 	m.exists -= len(seqs)
 	clear(m.gone)
 }
@@ -253,13 +297,13 @@ func (s *session) expunged(uids []int64) {
 }
 
 // writeFlagsFetch sends "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])".
-func (s *session) writeFlagsFetch(seq uint32, msg store.Msg, noFlags bool) {
-	w := s.w.Untagged().Num(seq).Atom("FETCH").Open().Atom("UID").Num(uint32(msg.UID))
+func (s *session) writeFlagsFetch(seq uint32, msg msgState, noFlags bool) {
+	w := s.w.Untagged().Num(seq).Atom("FETCH").Open().Atom("UID").Num(msg.uid)
 	if !noFlags {
-		w.Atom("FLAGS").Flags(msg.Flags)
+		w.Atom("FLAGS").Flags(msg.flags)
 	}
 	if s.condstore {
-		w.Atom("MODSEQ").Open().Num64(uint64(msg.ModSeq)).Close()
+		w.Atom("MODSEQ").Open().Num64(msg.modseq).Close()
 	}
 	w.Close().End()
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
 )
 
 // hasFlag reports whether flags holds f, ignoring case (RFC 9051 2.3.2).
@@ -38,9 +39,29 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 			mt.saved[u] = true
 		}
 	}
+	// Sizes, dates and files come from the store, in one query, and only
+	// when a key needs them.
+	var rows []store.Msg
+	if usesRow(&key) && s.sel.count() > 0 {
+		var err error
+		all := make([]int64, s.sel.count())
+		for i := range all {
+			all[i] = s.sel.uid(i)
+		}
+		if rows, err = s.srv.o.Store.MessagesByUID(s.ctx, s.acct, s.sel.name, all); err != nil {
+			return s.storeFail("SEARCH", err, false)
+		}
+	}
 	var hits []int
-	for i, msg := range s.sel.msgs {
-		mt.seq, mt.msg, mt.failed = uint32(i+1), msg, false
+	k := 0
+	for i := range s.sel.count() {
+		mt.seq, mt.msg, mt.row, mt.failed = uint32(i+1), s.sel.state(i), nil, false
+		for k < len(rows) && rows[k].UID < int64(mt.msg.uid) {
+			k++
+		}
+		if k < len(rows) && rows[k].UID == int64(mt.msg.uid) {
+			mt.row = &rows[k]
+		}
 		if mt.match(&key) {
 			hits = append(hits, i)
 		}
@@ -67,7 +88,7 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 // id is what a result lists for message index i: its UID or number.
 func (s *session) id(i int, uid bool) uint32 {
 	if uid {
-		return uint32(s.sel.msgs[i].UID)
+		return s.sel.uids[i]
 	}
 	return uint32(i + 1)
 }
@@ -90,17 +111,17 @@ func (s *session) saveResult(hits []int, ret imapwire.SearchReturn) {
 		}
 	}
 	for _, i := range pick {
-		s.saved = append(s.saved, s.sel.msgs[i].UID)
+		s.saved = append(s.saved, s.sel.uid(i))
 	}
 }
 
 // highestModSeq is the largest MODSEQ of the messages at idx.
 func (s *session) highestModSeq(idx []int) uint64 {
-	var m int64
+	var m uint64
 	for _, i := range idx {
-		m = max(m, s.sel.msgs[i].ModSeq)
+		m = max(m, s.sel.modseqs[i])
 	}
-	return uint64(m)
+	return m
 }
 
 // writeSearch sends "* SEARCH n..." with "(MODSEQ m)" after a MODSEQ key.

@@ -39,6 +39,25 @@ func cheapFirst(k *imapwire.SearchKey) {
 	}
 }
 
+// usesRow reports whether the program needs more of a message than the
+// view holds: its internal date, size or file.
+func usesRow(k *imapwire.SearchKey) bool {
+	switch k.Op {
+	case imapwire.SearchBefore, imapwire.SearchOn, imapwire.SearchSince,
+		imapwire.SearchLarger, imapwire.SearchSmaller:
+		return true
+	}
+	if cost(k) > 0 {
+		return true
+	}
+	for i := range k.Children {
+		if usesRow(&k.Children[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // usesModSeq reports whether the program has a MODSEQ key (RFC 7162
 // 3.1.5: the response then carries the highest MODSEQ).
 func usesModSeq(k *imapwire.SearchKey) bool {
@@ -54,11 +73,14 @@ func usesModSeq(k *imapwire.SearchKey) bool {
 }
 
 // matcher evaluates a search program against one message, opening its
-// file only when a key needs it.
+// file only when a key needs it. row is the message's index entry, read
+// when the program needs it; without it (another session expunged the
+// message) date, size and content keys do not match.
 type matcher struct {
 	s      *session
 	seq    uint32
-	msg    store.Msg
+	msg    msgState
+	row    *store.Msg
 	c      *content
 	failed bool // the file could not be read: content keys do not match
 	saved  map[int64]bool
@@ -71,7 +93,11 @@ func (mt *matcher) close() {
 
 func (mt *matcher) open() bool {
 	if mt.c == nil && !mt.failed {
-		c, err := mt.s.openContent(mt.msg)
+		if mt.row == nil {
+			mt.failed = true
+			return false
+		}
+		c, err := mt.s.openContent(*mt.row)
 		if err != nil {
 			mt.failed = true
 			return false
@@ -120,11 +146,11 @@ func (mt *matcher) sentDate() (time.Time, bool) {
 	if d := m.Date(); !d.IsZero() {
 		return day(d), true
 	}
-	return day(mt.msg.InternalDate), true
+	return day(mt.row.InternalDate), true
 }
 
 func (mt *matcher) match(k *imapwire.SearchKey) bool {
-	msg := &mt.msg
+	msg, row := &mt.msg, mt.row
 	switch k.Op {
 	case imapwire.SearchAll:
 		return true
@@ -141,30 +167,30 @@ func (mt *matcher) match(k *imapwire.SearchKey) bool {
 		return !mt.match(&k.Children[0])
 	case imapwire.SearchSeq:
 		if k.Set.Saved {
-			return mt.saved[msg.UID]
+			return mt.saved[int64(msg.uid)]
 		}
-		return k.Set.Contains(mt.seq, uint32(len(mt.s.sel.msgs)))
+		return k.Set.Contains(mt.seq, uint32(mt.s.sel.count()))
 	case imapwire.SearchUID:
 		if k.Set.Saved {
-			return mt.saved[msg.UID]
+			return mt.saved[int64(msg.uid)]
 		}
-		return k.Set.Contains(uint32(msg.UID), uint32(min(mt.s.sel.maxUID(), math.MaxUint32)))
+		return k.Set.Contains(msg.uid, uint32(min(mt.s.sel.maxUID(), math.MaxUint32)))
 	case imapwire.SearchFlag:
-		return hasFlag(msg.Flags, k.Flag)
+		return hasFlag(msg.flags, k.Flag)
 	case imapwire.SearchNoFlag:
-		return !hasFlag(msg.Flags, k.Flag)
+		return !hasFlag(msg.flags, k.Flag)
 	case imapwire.SearchBefore:
-		return day(msg.InternalDate).Before(k.Date)
+		return row != nil && day(row.InternalDate).Before(k.Date)
 	case imapwire.SearchOn:
-		return day(msg.InternalDate).Equal(k.Date)
+		return row != nil && day(row.InternalDate).Equal(k.Date)
 	case imapwire.SearchSince:
-		return !day(msg.InternalDate).Before(k.Date)
+		return row != nil && !day(row.InternalDate).Before(k.Date)
 	case imapwire.SearchLarger:
-		return uint64(msg.Size) > k.Size
+		return row != nil && uint64(row.Size) > k.Size
 	case imapwire.SearchSmaller:
-		return uint64(msg.Size) < k.Size
+		return row != nil && uint64(row.Size) < k.Size
 	case imapwire.SearchModSeq:
-		return uint64(msg.ModSeq) >= k.ModSeq
+		return msg.modseq >= k.ModSeq
 	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
 		d, ok := mt.sentDate()
 		switch {

@@ -100,9 +100,9 @@ func (s *session) qresyncSelect(m *mailbox, q *imapwire.QResyncArgs) (result, bo
 			s.w.Untagged().Atom("VANISHED").Open().Atom("EARLIER").Close().SeqSet(imapwire.NewSeqSet(uids...)).End()
 		}
 	}
-	for i, msg := range m.msgs {
-		if msg.ModSeq > int64(q.ModSeq) && known(msg.UID) {
-			s.writeFlagsFetch(uint32(i+1), msg, false)
+	for i, u := range m.uids {
+		if m.modseqs[i] > q.ModSeq && known(int64(u)) {
+			s.writeFlagsFetch(uint32(i+1), m.state(i), false)
 		}
 	}
 	return result{}, true

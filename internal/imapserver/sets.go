@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"sort"
 
 	"mailwarden/internal/imapwire"
@@ -23,7 +24,7 @@ func (s *session) resolve(set imapwire.SeqSet, uid bool) (idx []int, ok bool) {
 		return idx, true
 	}
 	if !uid {
-		n := uint32(len(m.msgs))
+		n := uint32(m.count())
 		if !set.InBounds(n) {
 			return nil, false
 		}
@@ -36,8 +37,8 @@ func (s *session) resolve(set imapwire.SeqSet, uid bool) (idx []int, ok bool) {
 	}
 	top := m.maxUID()
 	for _, r := range set.Resolve(uint32(top)) {
-		i := sort.Search(len(m.msgs), func(i int) bool { return m.msgs[i].UID >= int64(r.Start) })
-		for ; i < len(m.msgs) && m.msgs[i].UID <= int64(r.Stop); i++ {
+		i, _ := slices.BinarySearch(m.uids, r.Start)
+		for ; i < len(m.uids) && m.uids[i] <= r.Stop; i++ {
 			idx = append(idx, i)
 		}
 	}
@@ -48,7 +49,7 @@ func (s *session) resolve(set imapwire.SeqSet, uid bool) (idx []int, ok bool) {
 func (s *session) uidsOf(idx []int) []int64 {
 	out := make([]int64, len(idx))
 	for k, i := range idx {
-		out[k] = s.sel.msgs[i].UID
+		out[k] = s.sel.uid(i)
 	}
 	return out
 }

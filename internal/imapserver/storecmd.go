@@ -50,14 +50,14 @@ func (s *session) cmdStore(c *imapwire.Command) result {
 		if i < 0 {
 			continue
 		}
-		changed := s.sel.msgs[i].ModSeq != m.ModSeq
+		changed := s.sel.modseqs[i] != uint64(m.ModSeq)
 		s.sel.setMsg(m)
 		switch {
 		case !a.Silent:
-			s.writeFlagsFetch(uint32(i+1), m, false)
+			s.writeFlagsFetch(uint32(i+1), s.sel.state(i), false)
 		case s.condstore && changed:
 			// RFC 7162 3.1.3: .SILENT still reports the new MODSEQ.
-			s.writeFlagsFetch(uint32(i+1), m, true)
+			s.writeFlagsFetch(uint32(i+1), s.sel.state(i), true)
 		}
 	}
 	if len(failed) == 0 {
