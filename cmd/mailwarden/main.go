@@ -24,6 +24,7 @@ commands:
   user del ADDRESS [--purge] | user list [DOMAIN]
   alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
   alias list [DOMAIN] | alias del ADDRESS
+  sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]   read a message from stdin and deliver it
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   version
@@ -83,6 +84,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.alias(args[1:])
 	case "queue":
 		err = c.queueCmd(args[1:])
+	case "sendmail":
+		return c.sendmail(args[1:])
 	case "import-maildir":
 		err = c.importMaildir(args[1:])
 	case "version":
