@@ -131,6 +131,17 @@ type Outbound struct {
 	// TLS is smtp_tls_security_level: "none", "may" (opportunistic
 	// STARTTLS), "encrypt" (TLS required, any certificate) or "verify".
 	TLS string `toml:"tls"`
+	// Relayhost is Postfix relayhost: the next hop for all remote mail
+	// not routed by TransportFile: "[host]:port" (no MX lookup), "host"
+	// (MX lookup), "[10.0.0.2]". Empty: deliver to each domain's MX.
+	Relayhost string `toml:"relayhost"`
+	// RelayhostPasswordFile is a Postfix sasl_passwd file
+	// ("[host]:port user:password" lines), read at each use. Credentials
+	// are only sent over TLS.
+	RelayhostPasswordFile string `toml:"relayhost_password_file"`
+	// TransportFile is a Postfix transport(5) table (transport_maps),
+	// reloaded when it changes.
+	TransportFile string `toml:"transport_file"`
 }
 
 // Log selects where the mail log goes.

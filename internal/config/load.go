@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"mailwarden/internal/transport"
 )
 
 // Load reads and validates the file at path. Errors carry file:line.
@@ -165,6 +167,7 @@ func (c *Config) validate() []*keyedError {
 	default:
 		bad("outbound.tls", "must be none, may, encrypt or verify, got %q", c.Outbound.TLS)
 	}
+	c.validateRouting(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -176,6 +179,36 @@ func (c *Config) validate() []*keyedError {
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
 	}
 	return errs
+}
+
+// validateRouting checks relayhost and reads the transport and password
+// files (relative paths are relative to the config file), so that their
+// errors show at load.
+func (c *Config) validateRouting(bad func(key, format string, a ...any)) {
+	o := &c.Outbound
+	if o.Relayhost != "" {
+		if _, err := transport.ParseHop(o.Relayhost); err != nil {
+			bad("outbound.relayhost", "%v", err)
+		}
+	}
+	for _, f := range []struct {
+		key  string
+		path *string
+		load func(string) error
+	}{
+		{"outbound.transport_file", &o.TransportFile, func(p string) error { _, err := transport.Load(p); return err }},
+		{"outbound.relayhost_password_file", &o.RelayhostPasswordFile, func(p string) error { _, err := transport.LoadPasswords(p); return err }},
+	} {
+		if *f.path == "" {
+			continue
+		}
+		if !filepath.IsAbs(*f.path) && c.Path != "" {
+			*f.path = filepath.Join(filepath.Dir(c.Path), *f.path)
+		}
+		if err := f.load(*f.path); err != nil {
+			bad(f.key, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+	}
 }
 
 func (l *Listen) byName() map[string][]string {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/smtpclient"
+	"mailwarden/internal/transport"
 )
 
 // clientOptions maps [outbound] to the SMTP client's options.
@@ -63,18 +65,154 @@ func fromResults(rcpts []Rcpt, res []smtpclient.Result) []outcome {
 	return out
 }
 
+// transportWatchers holds one Watcher per transport_file path, shared by
+// the runners of the process (the path may change when the config does).
+var transportWatchers = struct {
+	sync.Mutex
+	m map[string]*transport.Watcher
+}{m: map[string]*transport.Watcher{}}
+
+func transportWatcher(path string) *transport.Watcher {
+	transportWatchers.Lock()
+	defer transportWatchers.Unlock()
+	w := transportWatchers.m[path]
+	if w == nil {
+		w = transport.NewWatcher(path)
+		transportWatchers.m[path] = w
+	}
+	return w
+}
+
+type deliverFunc func(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome
+
+// deliverRemote routes a foreign domain's recipients: by [outbound]
+// transport_file when it matches, else to relayhost when set, else to the
+// domain's MX hosts.
 func (r *Runner) deliverRemote(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
-	res, err := smtpclient.Deliver(ctx, r.clientOptions(), domain, clientMessage(e, rcpts, body))
+	return r.deliverRouted(ctx, e, domain, rcpts, body, r.deliverDefault)
+}
+
+// deliverRelay routes a backup-MX domain's recipients: by transport_file
+// when it matches, else to the domain's more preferred MX hosts
+// (relayhost does not apply: the primary MX is the destination).
+func (r *Runner) deliverRelay(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
+	return r.deliverRouted(ctx, e, domain, rcpts, body, r.deliverBackupMX)
+}
+
+// deliverRouted looks every recipient up in the transport table and
+// delivers each set with the same route; unmatched ones go to fallback.
+func (r *Runner) deliverRouted(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody, fallback deliverFunc) []outcome {
+	path := r.o.Config().Outbound.TransportFile
+	if path == "" {
+		return fallback(ctx, e, domain, rcpts, body)
+	}
+	table, err := transportWatcher(path).Table()
+	if table == nil {
+		r.o.Logger.Error(e.ID + ": transport table: " + err.Error())
+		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.0",
+			text: "transport table lookup failure", relay: "none"})
+	}
+	if err != nil {
+		r.o.Logger.Warn("transport table: keeping the previous version: " + err.Error())
+	}
+	var routes []transport.Route
+	groups := map[transport.Route][]int{}
+	for i, rc := range rcpts {
+		rt, _ := table.Lookup(rc.Address) // no match: the zero Route, Default
+		if groups[rt] == nil {
+			routes = append(routes, rt)
+		}
+		groups[rt] = append(groups[rt], i)
+	}
+	out := make([]outcome, len(rcpts))
+	for _, rt := range routes {
+		idx := groups[rt]
+		sub := make([]Rcpt, len(idx))
+		for j, i := range idx {
+			sub[j] = rcpts[i]
+		}
+		for j, o := range r.deliverRoute(ctx, e, domain, rt, sub, body, fallback) {
+			out[idx[j]] = o
+		}
+	}
+	return out
+}
+
+// deliverRoute carries out one transport table result.
+func (r *Runner) deliverRoute(ctx context.Context, e Entry, domain string, rt transport.Route, rcpts []Rcpt, body *fileBody, fallback deliverFunc) []outcome {
+	switch rt.Kind {
+	case transport.Local:
+		return r.deliverLocal(ctx, e, rcpts, body)
+	case transport.Error:
+		return allOutcomes(rcpts, outcome{status: StatusBounced, code: 550, enhanced: rt.Enhanced, text: rt.Text, relay: "none"})
+	case transport.Retry:
+		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: rt.Enhanced, text: rt.Text, relay: "none"})
+	case transport.Discard:
+		return allOutcomes(rcpts, outcome{status: StatusSent, code: 250, enhanced: rt.Enhanced, text: rt.Text, relay: "none"})
+	case transport.LMTP:
+		hop := smtpclient.Hop{Host: rt.Host, Port: rt.Port, NoMX: rt.NoMX, LMTP: true, Unix: rt.Unix}
+		return r.deliverHop(ctx, e, hop, rcpts, body)
+	case transport.SMTP:
+		hop := smtpclient.Hop{Host: rt.Host, Port: rt.Port, NoMX: rt.NoMX}
+		if hop.Host == "" {
+			hop.Host = domain // "smtp:": the recipient domain by MX, relayhost or not
+		}
+		return r.deliverSMTP(ctx, e, rt.Nexthop, hop, rcpts, body)
+	}
+	return fallback(ctx, e, domain, rcpts, body)
+}
+
+// deliverDefault sends to relayhost when set, else to the MX hosts.
+func (r *Runner) deliverDefault(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
+	relayhost := r.o.Config().Outbound.Relayhost
+	if relayhost == "" {
+		return r.deliverMX(ctx, e, domain, rcpts, body)
+	}
+	h, err := transport.ParseHop(relayhost)
+	if err != nil {
+		r.o.Logger.Error(e.ID + ": relayhost: " + err.Error())
+		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.5",
+			text: "relayhost is misconfigured", relay: "none"})
+	}
+	return r.deliverSMTP(ctx, e, relayhost, smtpclient.Hop{Host: h.Host, Port: h.Port, NoMX: h.NoMX}, rcpts, body)
+}
+
+// deliverSMTP delivers to an SMTP next hop, authenticating with the
+// relayhost_password_file entry for nexthop (read now, so edits apply)
+// when there is one. The client sends credentials only over TLS.
+func (r *Runner) deliverSMTP(ctx context.Context, e Entry, nexthop string, hop smtpclient.Hop, rcpts []Rcpt, body *fileBody) []outcome {
+	if pf := r.o.Config().Outbound.RelayhostPasswordFile; pf != "" && nexthop != "" {
+		ps, err := transport.LoadPasswords(pf)
+		if err != nil {
+			r.o.Logger.Error(e.ID + ": " + err.Error())
+			return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.0",
+				text: "SASL password table lookup failure", relay: "none"})
+		}
+		if c, ok := ps.Lookup(nexthop); ok {
+			hop.Username, hop.Password = c.Username, c.Password
+		}
+	}
+	return r.deliverHop(ctx, e, hop, rcpts, body)
+}
+
+// deliverMX delivers to the MX hosts of domain.
+func (r *Runner) deliverMX(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
+	return r.deliverHop(ctx, e, smtpclient.Hop{Host: domain}, rcpts, body)
+}
+
+// deliverHop delivers to an explicit next hop.
+func (r *Runner) deliverHop(ctx context.Context, e Entry, hop smtpclient.Hop, rcpts []Rcpt, body *fileBody) []outcome {
+	res, err := smtpclient.DeliverTo(ctx, r.clientOptions(), hop, clientMessage(e, rcpts, body))
 	if err != nil {
 		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.5", text: err.Error(), relay: "none"})
 	}
 	return fromResults(rcpts, res)
 }
 
-// deliverRelay delivers for a backup-MX domain: only to MX hosts more
+// deliverBackupMX delivers for a backup-MX domain: only to MX hosts more
 // preferred than this one (RFC 5321 5.1), each in turn while recipients
 // stay temporarily failed.
-func (r *Runner) deliverRelay(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
+func (r *Runner) deliverBackupMX(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome {
 	mxs, err := r.o.Resolver.LookupMX(ctx, domain)
 	if err != nil && !errors.Is(err, dnsx.ErrNotFound) && !errors.Is(err, dnsx.ErrNullMX) {
 		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.4.3",
@@ -82,7 +220,7 @@ func (r *Runner) deliverRelay(ctx context.Context, e Entry, domain string, rcpts
 	}
 	if err != nil {
 		// No MX (or null MX): the client reports it.
-		return r.deliverRemote(ctx, e, domain, rcpts, body)
+		return r.deliverMX(ctx, e, domain, rcpts, body)
 	}
 	cfg := r.o.Config()
 	self := -1
