@@ -153,7 +153,11 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}
 	sl := queue.StoreLocal{Dir: e.dir, Store: e.store, Delims: func() string { return current.Load().RecipientDelimiter }}
 	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
-		Local: sl.Deliver, Route: sl.Route, Logger: mlog.Component(logger, "smtp")})
+		Local: sl.Deliver, Route: sl.Route, Logger: mlog.Component(logger, "smtp"),
+		MinBackoff: cfg.Queue.MinimalBackoffTime.D(), MaxBackoff: cfg.Queue.MaximalBackoffTime.D(),
+		MaxLifetime: cfg.Queue.MaximalQueueLifetime.D(), BounceLifetime: cfg.Queue.BounceQueueLifetime.D(),
+		DelayWarning: cfg.Queue.DelayWarningTime.D(), DestinationConcurrency: cfg.Queue.DestinationConcurrencyLimit,
+		Concurrency: cfg.Queue.ConcurrencyLimit})
 	rctx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
 	go func() {

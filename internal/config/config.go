@@ -27,6 +27,7 @@ type Config struct {
 	POP3     POP3     `toml:"pop3"`
 	DNS      DNS      `toml:"dns"`
 	Outbound Outbound `toml:"outbound"`
+	Queue    Queue    `toml:"queue"`
 	Log      Log      `toml:"log"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
@@ -144,6 +145,18 @@ type Outbound struct {
 	TransportFile string `toml:"transport_file"`
 }
 
+// Queue holds the outbound queue's schedule, with Postfix's names. It is
+// read at start; changes need a restart.
+type Queue struct {
+	MinimalBackoffTime          Duration `toml:"minimal_backoff_time"`
+	MaximalBackoffTime          Duration `toml:"maximal_backoff_time"`
+	MaximalQueueLifetime        Duration `toml:"maximal_queue_lifetime"`
+	BounceQueueLifetime         Duration `toml:"bounce_queue_lifetime"`
+	DelayWarningTime            Duration `toml:"delay_warning_time"`
+	DestinationConcurrencyLimit int      `toml:"destination_concurrency_limit"`
+	ConcurrencyLimit            int      `toml:"concurrency_limit"`
+}
+
 // Log selects where the mail log goes.
 type Log struct {
 	Level string `toml:"level"`
@@ -204,6 +217,14 @@ func Default() *Config {
 			ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute),
 			TLS:            "may",
+		},
+		Queue: Queue{
+			MinimalBackoffTime:          Duration(5 * time.Minute),
+			MaximalBackoffTime:          Duration(4000 * time.Second),
+			MaximalQueueLifetime:        Duration(5 * 24 * time.Hour),
+			BounceQueueLifetime:         Duration(5 * 24 * time.Hour),
+			DestinationConcurrencyLimit: 20,
+			ConcurrencyLimit:            100,
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -168,6 +168,16 @@ func (c *Config) validate() []*keyedError {
 		bad("outbound.tls", "must be none, may, encrypt or verify, got %q", c.Outbound.TLS)
 	}
 	c.validateRouting(bad)
+	qc := &c.Queue
+	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
+		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")
+	}
+	if qc.MaximalQueueLifetime.D() <= 0 || qc.BounceQueueLifetime.D() <= 0 || qc.DelayWarningTime.D() < 0 {
+		bad("queue.maximal_queue_lifetime", "lifetimes must be positive and delay_warning_time not negative")
+	}
+	if qc.DestinationConcurrencyLimit < 1 || qc.ConcurrencyLimit < 1 {
+		bad("queue.concurrency_limit", "concurrency limits must be at least 1")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
