@@ -3,10 +3,16 @@
 // latency of one message (MAIL FROM to the reply after DATA).
 //
 //	go run ./bench/loadgen -addr 127.0.0.1:2525 -n 10000 -c 20 -size 5120 -rcpt 'u%d@bench.test' -mailboxes 10
+//
+// For submission, -starttls upgrades each connection after EHLO (the
+// certificate is not verified) and -auth user:password logs in with
+// AUTH PLAIN before the first message; -from sets the envelope sender.
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"net"
@@ -26,7 +32,18 @@ func main() {
 	rcpt := flag.String("rcpt", "u%d@bench.test", "recipient pattern; %d is 0..mailboxes-1")
 	boxes := flag.Int("mailboxes", 10, "number of recipients to spread over")
 	perConn := flag.Int("per-conn", 100, "messages per connection before reconnecting")
+	flag.StringVar(&opts.from, "from", "load@gen.test", "envelope sender")
+	flag.BoolVar(&opts.starttls, "starttls", false, "STARTTLS after EHLO (certificate not verified), then EHLO again")
+	authFlag := flag.String("auth", "", "user:password for AUTH PLAIN (empty: no AUTH)")
 	flag.Parse()
+	if *authFlag != "" {
+		user, pass, ok := strings.Cut(*authFlag, ":")
+		if !ok {
+			fmt.Fprintln(os.Stderr, "loadgen: -auth wants user:password")
+			os.Exit(2)
+		}
+		opts.auth = base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+	}
 
 	body := makeBody(*size)
 	var next, failed atomic.Int64
@@ -65,6 +82,13 @@ func main() {
 	if len(all) < *n {
 		os.Exit(1)
 	}
+}
+
+// opts holds the session options set by flags.
+var opts struct {
+	from     string
+	starttls bool
+	auth     string // base64 AUTH PLAIN initial response; empty: no AUTH
 }
 
 func makeBody(size int) []byte {
@@ -121,13 +145,33 @@ func session(addr string, body []byte, rcpt string, boxes, perConn int, total in
 	if err := c.cmd("EHLO loadgen.test", "250"); err != nil {
 		return err
 	}
+	if opts.starttls {
+		if err := c.cmd("STARTTLS", "220"); err != nil {
+			return err
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		tc := tls.Client(nc, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("STARTTLS: %w", err)
+		}
+		defer tc.Close()
+		c = &conn{c: tc, r: bufio.NewReader(tc), w: bufio.NewWriter(tc)}
+		if err := c.cmd("EHLO loadgen.test", "250"); err != nil {
+			return err
+		}
+	}
+	if opts.auth != "" {
+		if err := c.cmd("AUTH PLAIN "+opts.auth, "235"); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+	}
 	for i := 0; i < perConn; i++ {
 		k := next.Add(1) - 1
 		if k >= total {
 			break
 		}
 		t0 := time.Now()
-		fmt.Fprintf(c.w, "MAIL FROM:<load@gen.test> SIZE=%d\r\nRCPT TO:<%s>\r\nDATA\r\n", len(body), fmt.Sprintf(rcpt, int(k)%boxes))
+		fmt.Fprintf(c.w, "MAIL FROM:<%s> SIZE=%d\r\nRCPT TO:<%s>\r\nDATA\r\n", opts.from, len(body), fmt.Sprintf(rcpt, int(k)%boxes))
 		if err := c.w.Flush(); err != nil {
 			return err
 		}
