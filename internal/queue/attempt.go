@@ -68,6 +68,12 @@ func (r *Runner) process(stop, ctx context.Context, id string) error {
 	if err != nil || e.Held {
 		return err
 	}
+	// The scan that started this pass read the due list before an earlier
+	// pass over the same message recorded its next attempt: re-check, so a
+	// deferred recipient is not tried again at once.
+	if e.NextAttempt.After(r.o.Now()) {
+		return nil
+	}
 	pending := e.Pending()
 	if len(pending) > 0 {
 		left, err := r.attemptAll(stop, ctx, e, pending)
