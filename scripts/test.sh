@@ -15,18 +15,25 @@ for tool in swaks doveadm mkpasswd mbsync offlineimap; do
 done
 # Debian's interpreter: its python3-* packages do not work with another one.
 [ -x /usr/bin/python3 ] || missing+=(/usr/bin/python3)
+# Postfix (a relayhost peer) lives in /usr/sbin, not on every PATH.
+command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core whois python3 isync offlineimap3 with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core whois python3 isync offlineimap3 postfix with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core whois python3 isync offlineimap3
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core whois python3 isync offlineimap3 postfix
+	# The tests run private Postfix instances on random loopback ports; the
+	# package's default instance (port 25, all interfaces) is not wanted.
+	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then
+		${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix stop >/dev/null 2>&1 || true
+	fi
 fi
 
 echo "== gofmt" >&2

@@ -110,6 +110,15 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	if err != nil {
 		return err
 	}
+	if crashed {
+		n, err := q.SweepAfterCrash(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			mainLog.Info(fmt.Sprintf("recovery: removed %d queue files of messages already delivered", n))
+		}
+	}
 	resolver, err := dnsx.New(cfg.DNS.Resolvers, cfg.DNS.Timeout.D())
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)

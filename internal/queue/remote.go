@@ -36,7 +36,10 @@ func clientMessage(e Entry, rcpts []Rcpt, body *fileBody) *smtpclient.Message {
 		Size:     body.Size(),
 		Body:     body.open,
 		EightBit: e.Body8,
-		SMTPUTF8: e.SMTPUTF8,
+		// Require SMTPUTF8 of the next hop only when the envelope needs it
+		// (RFC 6531 3.4): an ASCII message from an SMTPUTF8 client must still
+		// reach servers without the extension.
+		SMTPUTF8: e.SMTPUTF8 && needsUTF8(e.Sender, rcpts),
 		RetFull:  strings.EqualFold(e.Ret, "FULL"),
 		EnvID:    e.EnvID,
 	}
@@ -275,6 +278,27 @@ func isSelf(host string, names ...string) bool {
 	host = strings.TrimSuffix(host, ".")
 	for _, n := range names {
 		if n != "" && strings.EqualFold(host, strings.TrimSuffix(n, ".")) {
+			return true
+		}
+	}
+	return false
+}
+
+// needsUTF8 reports whether any envelope address is not ASCII.
+func needsUTF8(from string, rcpts []Rcpt) bool {
+	ascii := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	if !ascii(from) {
+		return true
+	}
+	for _, rc := range rcpts {
+		if !ascii(rc.Address) {
 			return true
 		}
 	}

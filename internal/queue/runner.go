@@ -292,3 +292,12 @@ func (r *Runner) acquire(ctx context.Context, dest string) (release func(), ok b
 func (r *Runner) backoff(age time.Duration) time.Duration {
 	return min(max(age, r.o.MinBackoff), r.o.MaxBackoff)
 }
+
+// SweepAfterCrash removes queue files whose rows are gone (a crash between
+// deleting a delivered message's rows and its file) without the grace the
+// periodic sweep gives to enqueues in progress. Call it at start, after an
+// unclean shutdown, before anything can enqueue.
+func (q *Queue) SweepAfterCrash(ctx context.Context) (removed int, err error) {
+	st, err := q.sweep(ctx, time.Now(), 0)
+	return len(st.OrphanFiles), err
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os/exec"
 	"strings"
@@ -77,7 +78,7 @@ func startSink(t *testing.T) (*sink, int) {
 	k := &sink{}
 	srv := smtp.NewServer(k)
 	srv.Domain = "mx1.remote.test"
-	srv.ErrorLog = nil
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return k, l.Addr().(*net.TCPAddr).Port
