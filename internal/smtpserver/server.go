@@ -204,6 +204,9 @@ func (s *Server) generation(cfg *config.Config) *generation {
 	srv.WriteTimeout = cfg.SMTP.Timeout.D()
 	srv.TLSConfig = s.o.TLS
 	srv.EnableSMTPUTF8 = true
+	// RFC 3461: NOTIFY, ORCPT, RET and ENVID are kept with the message and
+	// honoured by the queue's delivery status notifications.
+	srv.EnableDSN = true
 	// Submission sessions decide themselves whether AUTH may be offered
 	// without TLS (login.PlaintextAllowed); MX sessions never offer it.
 	srv.AllowInsecureAuth = s.mode.submit()

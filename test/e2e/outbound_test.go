@@ -178,3 +178,65 @@ mx2.remote.test. A 127.0.0.2
 		return strings.Contains(l, "to=<friend@remote.test>, relay=mx2.remote.test[127.0.0.2]") && strings.Contains(l, "status=sent")
 	}, "delivery log line")
 }
+
+// pyDSNParams sends one message with DSN parameters (RFC 3461) through
+// smtplib: the first recipient asks for no notice, the second for one on
+// failure, with RET=HDRS and an ENVID.
+const pyDSNParams = `
+import json, smtplib, sys
+req = json.load(sys.stdin)
+s = smtplib.SMTP("127.0.0.1", req["port"])
+s.ehlo("client.e2e.test")
+if not s.has_extn("dsn"):
+    raise SystemExit("DSN not advertised")
+code, _ = s.mail(req["from"], ["RET=HDRS", "ENVID=env-e2e-42"])
+assert code == 250, code
+for rcpt, notify in req["rcpts"]:
+    code, msg = s.rcpt(rcpt, ["NOTIFY=" + notify, "ORCPT=rfc822;" + rcpt])
+    assert code == 250, (code, msg)
+code, msg = s.data(b"Subject: dsn params\r\nMessage-ID: <dsnparams@e2e.test>\r\n\r\nbody\r\n")
+assert code == 250, (code, msg)
+s.quit()
+`
+
+func TestOutboundDSNParameters(t *testing.T) {
+	requireTool(t, python)
+	_, port := startSink(t)
+	dns := dnstest.New(t, "remote.test. MX 10 mx.remote.test.\nmx.remote.test. A 127.0.0.2\n")
+	const user = "lou@out.test"
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", port)}}, func(s *server) {
+		s.admin("domain", "add", "out.test")
+		s.addUser(user)
+	})
+	body, _ := json.Marshal(map[string]any{"port": s.Port, "from": user,
+		"rcpts": [][]string{{"bad-quiet@remote.test", "NEVER"}, {"bad-loud@remote.test", "FAILURE"}}})
+	cmd := exec.Command(python, "-c", pyDSNParams)
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("smtplib with DSN parameters: %v\n%s", err, out)
+	}
+	var dsns [][]byte
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		dsns = nil
+		for _, f := range s.inbox(user) {
+			dsns = append(dsns, f.Data)
+		}
+		if len(dsns) > 0 && !strings.Contains(s.admin("queue", "list"), "remote.test") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(dsns) != 1 {
+		t.Fatalf("%s received %d notices, want exactly 1 (NOTIFY=NEVER must be silent)", user, len(dsns))
+	}
+	d := string(dsns[0])
+	for _, want := range []string{"Original-Envelope-Id: env-e2e-42", "Final-Recipient: rfc822; bad-loud@remote.test", "Original-Recipient: rfc822; bad-loud@remote.test", "text/rfc822-headers", "Subject: dsn params"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, d)
+		}
+	}
+	if strings.Contains(d, "bad-quiet@remote.test") || strings.Contains(d, "\r\n\r\nbody\r\n") {
+		t.Errorf("the notice names the NOTIFY=NEVER recipient or returns the body despite RET=HDRS:\n%s", d)
+	}
+}
