@@ -21,8 +21,9 @@ import (
 // sink is a remote MX: it accepts mail on 127.0.0.2 and refuses
 // recipients whose local part starts with "bad".
 type sink struct {
-	mu   sync.Mutex
-	msgs []sinkMsg
+	mu    sync.Mutex
+	msgs  []sinkMsg
+	tried map[string]bool // "once..." recipients already answered 451
 }
 
 type sinkMsg struct {
@@ -44,6 +45,18 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if strings.HasPrefix(to, "once") {
+		ss.s.mu.Lock()
+		first := !ss.s.tried[to]
+		if ss.s.tried == nil {
+			ss.s.tried = map[string]bool{}
+		}
+		ss.s.tried[to] = true
+		ss.s.mu.Unlock()
+		if first {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+	}
 	if strings.HasPrefix(to, "bad") {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: no such user here"}
 	}
@@ -239,4 +252,37 @@ func TestOutboundDSNParameters(t *testing.T) {
 	if strings.Contains(d, "bad-quiet@remote.test") || strings.Contains(d, "\r\n\r\nbody\r\n") {
 		t.Errorf("the notice names the NOTIFY=NEVER recipient or returns the body despite RET=HDRS:\n%s", d)
 	}
+}
+
+// TestOutboundRetry: a 451 defers the recipient (the queue shows the reason),
+// `mailwarden queue flush` makes it due again, and the retry succeeds.
+func TestOutboundRetry(t *testing.T) {
+	k, port := startSink(t)
+	dns := dnstest.New(t, "remote.test. MX 10 mx.remote.test.\nmx.remote.test. A 127.0.0.2\n")
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", port)}}, nil)
+	s.send("sender@client.test", "once-only@remote.test", message("sender@client.test", "once-only@remote.test", "retry me", "<retry@e2e.test>", "hello"))
+	deadline := time.Now().Add(30 * time.Second)
+	var list string
+	for time.Now().Before(deadline) {
+		if list = s.admin("queue", "list"); strings.Contains(list, "try again later") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(list, "once-only@remote.test") || !strings.Contains(list, "451") {
+		t.Fatalf("after a 451 the queue should show the deferred recipient and the reply:\n%s", list)
+	}
+	if len(k.received()) != 0 {
+		t.Fatalf("the sink received mail on the first attempt: %+v", k.received())
+	}
+	s.admin("queue", "flush")
+	for time.Now().Before(deadline) && len(k.received()) == 0 {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := k.received(); len(got) != 1 || !strings.Contains(got[0].Data, "retry me") {
+		t.Fatalf("after queue flush the sink received %+v", got)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "to=<once-only@remote.test>") && strings.Contains(l, "status=sent")
+	}, "sent after retry")
 }
