@@ -164,28 +164,43 @@ func (r *Reader) flag() (string, error) {
 	return f, nil
 }
 
+// items reads the rest of a parenthesized list, "(" already consumed:
+// elem *(SP elem) ")", calling each for every element. With empty set, ")"
+// alone is a list of none.
+func (r *Reader) items(empty bool, each func() error) error {
+	if empty {
+		if ok, err := r.accept(')'); ok || err != nil {
+			return err
+		}
+	}
+	for {
+		if err := each(); err != nil {
+			return err
+		}
+		if ok, err := r.accept(')'); ok || err != nil {
+			return err
+		}
+		if err := r.sp(); err != nil {
+			return err
+		}
+	}
+}
+
 // flagList reads "(" [flag *(SP flag)] ")".
 func (r *Reader) flagList() ([]string, error) {
 	if err := r.expect('('); err != nil {
 		return nil, err
 	}
 	flags := []string{}
-	if ok, err := r.accept(')'); ok || err != nil {
-		return flags, err
-	}
-	for {
+	err := r.items(true, func() error {
 		f, err := r.flag()
-		if err != nil {
-			return nil, err
-		}
 		flags = append(flags, f)
-		if ok, err := r.accept(')'); ok || err != nil {
-			return flags, err
-		}
-		if err := r.sp(); err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return flags, nil
 }
 
 // seqSet reads a sequence-set, or "$" (RFC 5182).

@@ -152,31 +152,27 @@ func parseID(r *Reader, _ *Command) (any, error) {
 		return a, nil
 	}
 	a.Fields = []IDField{}
-	if ok, err := r.accept(')'); ok || err != nil {
-		return a, err
-	}
-	for {
+	err := r.items(true, func() error {
 		var f IDField
 		var err error
 		if f.Name, err = r.str(); err != nil {
-			return nil, err
+			return err
 		}
 		if err := r.sp(); err != nil {
-			return nil, err
+			return err
 		}
 		var ok bool
 		if f.Value, ok, err = r.nstring(); err != nil {
-			return nil, err
+			return err
 		}
 		f.Nil = !ok
 		a.Fields = append(a.Fields, f)
-		if ok, err := r.accept(')'); ok || err != nil {
-			return a, err
-		}
-		if err := r.sp(); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return a, nil
 }
 
 // MailboxArgs: DELETE, SUBSCRIBE, UNSUBSCRIBE, GETQUOTAROOT mailbox.
@@ -274,21 +270,13 @@ func (r *Reader) paramList(fn func(name string) error) error {
 	if err := r.expect('('); err != nil {
 		return err
 	}
-	for {
+	return r.items(false, func() error {
 		name, err := r.keyword("parameter")
 		if err != nil {
 			return err
 		}
-		if err := fn(name); err != nil {
-			return err
-		}
-		if ok, err := r.accept(')'); ok || err != nil {
-			return err
-		}
-		if err := r.sp(); err != nil {
-			return err
-		}
-	}
+		return fn(name)
+	})
 }
 
 // GetQuotaArgs: GETQUOTA quota-root.
@@ -332,26 +320,23 @@ func parseSetQuota(r *Reader, _ *Command) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := r.accept(')'); ok || err != nil {
-		return a, err
-	}
-	for {
+	err = r.items(true, func() error {
 		var l QuotaLimit
+		var err error
 		if l.Resource, err = r.keyword("quota resource"); err != nil {
-			return nil, err
+			return err
 		}
 		if err := r.sp(); err != nil {
-			return nil, err
+			return err
 		}
 		if l.Limit, err = r.number64(1<<63-1, "quota limit"); err != nil {
-			return nil, err
+			return err
 		}
 		a.Limits = append(a.Limits, l)
-		if ok, err := r.accept(')'); ok || err != nil {
-			return a, err
-		}
-		if err := r.sp(); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return a, nil
 }

@@ -91,20 +91,13 @@ func parseFetch(r *Reader, c *Command) (any, error) {
 	if ok, err := r.accept('('); err != nil {
 		return nil, err
 	} else if ok {
-		for {
+		err := r.items(false, func() error {
 			it, err := r.fetchItem("")
-			if err != nil {
-				return nil, err
-			}
 			a.Items = append(a.Items, it)
-			if ok, err := r.accept(')'); err != nil {
-				return nil, err
-			} else if ok {
-				break
-			}
-			if err := r.sp(); err != nil {
-				return nil, err
-			}
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	} else {
 		name, err := r.fetchName()
@@ -316,22 +309,21 @@ func (r *Reader) headerList() ([]string, error) {
 		return nil, err
 	}
 	var fields []string
-	for {
+	err := r.items(false, func() error {
 		f, err := r.astring()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if f == "" || strings.IndexFunc(f, func(c rune) bool { return c <= ' ' || c >= 0x7f || c == ':' }) >= 0 {
-			return nil, r.errorf("invalid header field name")
+			return r.errorf("invalid header field name")
 		}
 		fields = append(fields, f)
-		if ok, err := r.accept(')'); ok || err != nil {
-			return fields, err
-		}
-		if err := r.sp(); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return fields, nil
 }
 
 // String formats the section as inside the brackets, e.g. "1.2.MIME" or

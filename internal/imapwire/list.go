@@ -98,20 +98,13 @@ func parseList(r *Reader, _ *Command) (any, error) {
 		return nil, err
 	} else if ok {
 		a.Extended = true
-		for {
+		err := r.items(false, func() error {
 			p, err := r.listMailbox()
-			if err != nil {
-				return nil, err
-			}
 			a.Patterns = append(a.Patterns, p)
-			if ok, err := r.accept(')'); err != nil {
-				return nil, err
-			} else if ok {
-				break
-			}
-			if err := r.sp(); err != nil {
-				return nil, err
-			}
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	} else {
 		p, err := r.listMailbox()
@@ -164,24 +157,13 @@ func (r *Reader) atomList(fn func(string) error) error {
 	if err := r.expect('('); err != nil {
 		return err
 	}
-	if ok, err := r.accept(')'); ok || err != nil {
-		return err
-	}
-	for {
+	return r.items(true, func() error {
 		k, err := r.keyword("option")
 		if err != nil {
 			return err
 		}
-		if err := fn(k); err != nil {
-			return err
-		}
-		if ok, err := r.accept(')'); ok || err != nil {
-			return err
-		}
-		if err := r.sp(); err != nil {
-			return err
-		}
-	}
+		return fn(k)
+	})
 }
 
 // StatusArgs: STATUS mailbox (items); items in upper case.

@@ -275,21 +275,15 @@ func (r *Reader) subKey() (SearchKey, error) {
 // searchGroup parses the keys of "(" ... ")" after the "(".
 func (r *Reader) searchGroup() (SearchKey, error) {
 	var keys []SearchKey
-	for {
+	err := r.items(false, func() error {
 		k, err := r.subKey()
-		if err != nil {
-			return SearchKey{}, err
-		}
 		keys = append(keys, k)
-		if ok, err := r.accept(')'); err != nil {
-			return SearchKey{}, err
-		} else if ok {
-			return andKeys(keys), nil
-		}
-		if err := r.sp(); err != nil {
-			return SearchKey{}, err
-		}
+		return err
+	})
+	if err != nil {
+		return SearchKey{}, err
 	}
+	return andKeys(keys), nil
 }
 
 // searchModSeq parses MODSEQ [entry-name SP entry-type] mod-sequence-valzer.
