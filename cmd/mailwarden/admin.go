@@ -111,8 +111,7 @@ func (c *cli) domain(args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "DOMAIN\tTYPE\tACTIVE\tDESCRIPTION")
+		tw := c.table("DOMAIN", "TYPE", "ACTIVE", "DESCRIPTION")
 		for _, d := range ds {
 			typ := "virtual"
 			switch {
@@ -212,16 +211,11 @@ func (c *cli) user(args []string) error {
 		}
 		return nil
 	case "list":
-		dom := ""
-		if len(pos) > 0 {
-			dom = pos[0]
-		}
-		ms, err := e.dir.ListMailboxes(ctx, dom)
+		ms, err := e.dir.ListMailboxes(ctx, optional(pos))
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ADDRESS\tNAME\tQUOTA\tUSED\tMESSAGES\tACTIVE")
+		tw := c.table("ADDRESS", "NAME", "QUOTA", "USED", "MESSAGES", "ACTIVE")
 		for _, m := range ms {
 			used, n, err := e.store.Usage(ctx, m.Username)
 			if err != nil {
@@ -260,16 +254,11 @@ func (c *cli) alias(args []string) error {
 		}
 		return e.dir.AddAlias(ctx, pos[0], targets)
 	case "list":
-		dom := ""
-		if len(pos) > 0 {
-			dom = pos[0]
-		}
-		as, err := e.dir.ListAliases(ctx, dom)
+		as, err := e.dir.ListAliases(ctx, optional(pos))
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ADDRESS\tTARGETS\tACTIVE")
+		tw := c.table("ADDRESS", "TARGETS", "ACTIVE")
 		for _, a := range as {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Address, strings.Join(a.Goto, ","), yesNo(a.Active))
 		}
@@ -323,6 +312,21 @@ func (c *cli) newPassword(file, who string) (string, error) {
 		return "", errors.New("password too short: use at least 8 characters")
 	}
 	return password.Hash(pw)
+}
+
+// table starts a listing with its column headings.
+func (c *cli) table(cols ...string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	return tw
+}
+
+// optional is the first positional argument, or "".
+func optional(pos []string) string {
+	if len(pos) > 0 {
+		return pos[0]
+	}
+	return ""
 }
 
 func yesNo(b bool) string {

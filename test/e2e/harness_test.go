@@ -9,13 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mailwarden/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,24 +90,6 @@ func requireTool(t testing.TB, tool string) {
 	t.Skipf("%s not installed (apt-get install %s); skipping", tool, pkg)
 }
 
-// syncBuffer collects the server's standard error.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // options are the parts of the config file a test chooses.
 type options struct {
 	SMTP     []string // extra lines in [smtp]
@@ -137,7 +119,7 @@ type serverState struct {
 	SubmissionPort, SubmissionsPort          int
 	opts                                     options
 
-	log  *syncBuffer // stderr of every run, appended
+	log  *testutil.Buffer // stderr of every run, appended
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // cmd.Wait's result once done is closed
@@ -151,7 +133,7 @@ func newServer(t testing.TB, opts options) *server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &server{t: t, serverState: &serverState{Dir: dir, DataDir: filepath.Join(dir, "data"),
-		Config: filepath.Join(dir, "mailwarden.toml"), PwFile: filepath.Join(dir, "password"), opts: opts, log: &syncBuffer{}}}
+		Config: filepath.Join(dir, "mailwarden.toml"), PwFile: filepath.Join(dir, "password"), opts: opts, log: &testutil.Buffer{}}}
 	if err := os.WriteFile(s.PwFile, []byte("correct horse battery\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
