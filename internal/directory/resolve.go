@@ -64,7 +64,8 @@ func (dir *Directory) Resolve(ctx context.Context, addr, delims string) (Resolut
 	if err != nil {
 		return Resolution{}, err
 	}
-	class, err := dir.Classify(ctx, domain)
+	ex := expander{dir: dir, delims: delims, seen: map[string]bool{}}
+	class, err := ex.classify(ctx, domain)
 	if err != nil {
 		return Resolution{}, err
 	}
@@ -73,7 +74,6 @@ func (dir *Directory) Resolve(ctx context.Context, addr, delims string) (Resolut
 		r.Destinations = []Destination{{Kind: Remote, Address: local + "@" + domain}}
 		return r, nil
 	}
-	ex := expander{dir: dir, delims: delims, seen: map[string]bool{}}
 	if err := ex.expand(ctx, local+"@"+domain, 0); err != nil {
 		return r, err
 	}
@@ -107,10 +107,28 @@ func (dir *Directory) Classify(ctx context.Context, domain string) (DomainClass,
 }
 
 type expander struct {
-	dir    *Directory
-	delims string
-	seen   map[string]bool
-	out    []Destination
+	dir     *Directory
+	delims  string
+	seen    map[string]bool
+	out     []Destination
+	classes map[string]DomainClass // domains already classified in this lookup
+}
+
+// classify is Classify, asked once per domain per lookup: the recipient's
+// own domain is needed both to answer relay questions and to expand it.
+func (ex *expander) classify(ctx context.Context, domain string) (DomainClass, error) {
+	if c, ok := ex.classes[domain]; ok {
+		return c, nil
+	}
+	c, err := ex.dir.Classify(ctx, domain)
+	if err != nil {
+		return c, err
+	}
+	if ex.classes == nil {
+		ex.classes = map[string]DomainClass{}
+	}
+	ex.classes[domain] = c
+	return c, nil
 }
 
 func (ex *expander) add(d Destination) error {
@@ -135,7 +153,7 @@ func (ex *expander) expand(ctx context.Context, addr string, depth int) error {
 		return err
 	}
 	lower := strings.ToLower(local)
-	class, err := ex.dir.Classify(ctx, domain)
+	class, err := ex.classify(ctx, domain)
 	if err != nil {
 		return err
 	}
