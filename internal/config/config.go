@@ -17,18 +17,24 @@ type Config struct {
 	DataDir            string   `toml:"data_dir"`
 	MyNetworks         []string `toml:"mynetworks"`
 	RecipientDelimiter string   `toml:"recipient_delimiter"`
+	// RelayDomains are domains accepted for any local part and relayed
+	// on (Postfix relay_domains): by transport_file when it matches, else
+	// to the domain's MX hosts more preferred than this one. Domains in
+	// the directory with --backup-mx are treated the same way.
+	RelayDomains []string `toml:"relay_domains"`
 
-	Listen   Listen   `toml:"listen"`
-	TLS      TLS      `toml:"tls"`
-	SMTP     SMTP     `toml:"smtp"`
-	Delivery Delivery `toml:"delivery"`
-	Auth     Auth     `toml:"auth"`
-	IMAP     IMAP     `toml:"imap"`
-	POP3     POP3     `toml:"pop3"`
-	DNS      DNS      `toml:"dns"`
-	Outbound Outbound `toml:"outbound"`
-	Queue    Queue    `toml:"queue"`
-	Log      Log      `toml:"log"`
+	Listen     Listen     `toml:"listen"`
+	TLS        TLS        `toml:"tls"`
+	SMTP       SMTP       `toml:"smtp"`
+	Submission Submission `toml:"submission"`
+	Delivery   Delivery   `toml:"delivery"`
+	Auth       Auth       `toml:"auth"`
+	IMAP       IMAP       `toml:"imap"`
+	POP3       POP3       `toml:"pop3"`
+	DNS        DNS        `toml:"dns"`
+	Outbound   Outbound   `toml:"outbound"`
+	Queue      Queue      `toml:"queue"`
+	Log        Log        `toml:"log"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -68,6 +74,19 @@ type SMTP struct {
 	Timeout               Duration `toml:"timeout"`
 	SessionTimeout        Duration `toml:"session_timeout"`
 	DisableVRFYCommand    bool     `toml:"disable_vrfy_command"`
+	// PermitMyNetworks lets clients in mynetworks relay through port 25
+	// (permit_mynetworks in Postfix smtpd_relay_restrictions).
+	PermitMyNetworks bool `toml:"permit_mynetworks"`
+}
+
+// Submission holds the rules of ports 587 and 465 (Postfix master.cf
+// submission overrides).
+type Submission struct {
+	// PermitMyNetworks lets clients in mynetworks submit without AUTH.
+	PermitMyNetworks bool `toml:"permit_mynetworks"`
+	// RejectSenderLoginMismatch refuses a MAIL FROM the authenticated user
+	// does not own (as mailbox or alias target).
+	RejectSenderLoginMismatch bool `toml:"reject_sender_login_mismatch"`
 }
 
 // Delivery holds local delivery settings.
@@ -93,6 +112,12 @@ type Auth struct {
 	// AllowPlaintextLoopback permits LOGIN/PLAIN without TLS from loopback
 	// clients (Dovecot disable_plaintext_auth = no, for local webmail).
 	AllowPlaintextLoopback bool `toml:"allow_plaintext_loopback"`
+	// Mechanisms are the SASL mechanisms offered (Dovecot auth_mechanisms):
+	// PLAIN, LOGIN, SCRAM-SHA-256, CRAM-MD5. All are offered only under TLS.
+	Mechanisms []string `toml:"mechanisms"`
+	// SCRAMIterations is the PBKDF2 iteration count of newly stored
+	// SCRAM-SHA-256 keys (RFC 7677: at least 4096).
+	SCRAMIterations int `toml:"scram_iterations"`
 }
 
 // IMAP holds the IMAP server's limits.
@@ -193,12 +218,16 @@ func Default() *Config {
 			Timeout:               Duration(5 * time.Minute),
 			SessionTimeout:        Duration(time.Hour),
 			DisableVRFYCommand:    true,
+			PermitMyNetworks:      true,
 		},
-		Delivery: Delivery{Fsync: true},
+		Submission: Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
+		Delivery:   Delivery{Fsync: true},
 		Auth: Auth{
-			FailureDelay:  Duration(2 * time.Second),
-			MaxFailures:   10,
-			FailureWindow: Duration(10 * time.Minute),
+			FailureDelay:    Duration(2 * time.Second),
+			MaxFailures:     10,
+			FailureWindow:   Duration(10 * time.Minute),
+			Mechanisms:      []string{"PLAIN", "LOGIN", "SCRAM-SHA-256"},
+			SCRAMIterations: 10000,
 		},
 		IMAP: IMAP{
 			MaxConnections:      1000,
@@ -244,6 +273,16 @@ func PathFrom(flagValue string) string {
 // BannerText expands $hostname in the configured banner.
 func (c *Config) BannerText() string {
 	return strings.ReplaceAll(c.SMTP.Banner, "$hostname", c.Hostname)
+}
+
+// IsRelayDomain reports whether domain is listed in relay_domains.
+func (c *Config) IsRelayDomain(domain string) bool {
+	for _, d := range c.RelayDomains {
+		if strings.EqualFold(d, domain) {
+			return true
+		}
+	}
+	return false
 }
 
 // InMyNetworks reports whether ip is inside mynetworks.

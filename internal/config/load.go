@@ -87,6 +87,13 @@ func (c *Config) validate() []*keyedError {
 	if len(c.RecipientDelimiter) > 4 || strings.ContainsAny(c.RecipientDelimiter, "@ \t<>") {
 		bad("recipient_delimiter", "must be a few characters such as \"+\" or \"+-\", got %q", c.RecipientDelimiter)
 	}
+	for i, d := range c.RelayDomains {
+		d = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+		if d == "" || strings.ContainsAny(d, "@ \t[]") || !strings.Contains(d, ".") && d != "localhost" {
+			bad("relay_domains", "%q is not a domain name", c.RelayDomains[i])
+		}
+		c.RelayDomains[i] = d
+	}
 	for name, addrs := range c.Listen.byName() {
 		for _, a := range addrs {
 			if _, _, err := net.SplitHostPort(a); err != nil {
@@ -141,6 +148,16 @@ func (c *Config) validate() []*keyedError {
 	}
 	if c.Auth.FailureDelay.D() < 0 || c.Auth.FailureWindow.D() <= 0 {
 		bad("auth.failure_window", "failure_delay must not be negative and failure_window must be positive")
+	}
+	for _, m := range c.Auth.Mechanisms {
+		switch m {
+		case "PLAIN", "LOGIN", "SCRAM-SHA-256", "CRAM-MD5":
+		default:
+			bad("auth.mechanisms", "%q is not one of PLAIN, LOGIN, SCRAM-SHA-256, CRAM-MD5", m)
+		}
+	}
+	if c.Auth.SCRAMIterations < 4096 || c.Auth.SCRAMIterations > 1_000_000 {
+		bad("auth.scram_iterations", "must be between 4096 (RFC 7677) and 1000000, got %d", c.Auth.SCRAMIterations)
 	}
 	if c.IMAP.IdleTimeout.D() < time.Minute || c.POP3.Timeout.D() < 10*time.Second {
 		bad("imap.idle_timeout", "imap.idle_timeout must be at least 1m and pop3.timeout at least 10s")

@@ -41,7 +41,17 @@ func (m Mode) submit() bool { return m == Submission || m == Submissions }
 // (Postfix permit_sasl_authenticated, permit_mynetworks,
 // reject_unauth_destination). MX sessions are never authenticated.
 func (m Mode) mayRelay(cfg *config.Config, ip netip.Addr, authed bool) bool {
-	return authed || ip.IsValid() && cfg.InMyNetworks(ip)
+	return authed || m.permitMyNetworks(cfg) && ip.IsValid() && cfg.InMyNetworks(ip)
+}
+
+// permitMyNetworks reports whether clients in mynetworks are trusted
+// without AUTH on this service (smtp.permit_mynetworks or
+// submission.permit_mynetworks).
+func (m Mode) permitMyNetworks(cfg *config.Config) bool {
+	if m.submit() {
+		return cfg.Submission.PermitMyNetworks
+	}
+	return cfg.SMTP.PermitMyNetworks
 }
 
 // protocol is the RFC 3848 "with" keyword for the Received header.

@@ -42,6 +42,10 @@ func TestRcpt(t *testing.T) {
 		{"double at", nil, "x@foreign.example@example.org", "550 5.1.1 "},
 		{"quoted at", nil, `"x@foreign.example"@example.org`, "550 5.1.1 "},
 		{"relay from mynetworks", loopbackRelay, "x@foreign.example", "250 2.0.0 "},
+		{"relay from mynetworks, permit_mynetworks off", func(c *config.Config) {
+			loopbackRelay(c)
+			c.SMTP.PermitMyNetworks = false
+		}, "x@foreign.example", "554 5.7.1 "},
 		{"over quota", nil, "full@example.org", "552 5.2.2 <full@example.org>: Mailbox full"},
 		{"over quota tempfail", tempfail, "full@example.org", "452 4.2.2 <full@example.org>: Mailbox full"},
 	} {

@@ -28,6 +28,12 @@ func TestSubmissionSender(t *testing.T) {
 	}{
 		{"no auth", nil, "", "alice@example.org", "530 5.7.0 Authentication required"},
 		{"no auth mynetworks", loopbackIsMyNetwork, "", "anyone@anywhere.example", "250 "},
+		{"no auth mynetworks, permit_mynetworks off", func(c *config.Config) {
+			loopbackIsMyNetwork(c)
+			c.Submission.PermitMyNetworks = false
+		}, "", "anyone@anywhere.example", "530 5.7.0 Authentication required"},
+		{"other user, mismatch check off", func(c *config.Config) { c.Submission.RejectSenderLoginMismatch = false },
+			"alice@example.org", "bob@example.org", "250 "},
 		{"own address", nil, "alice@example.org", "alice@example.org", "250 "},
 		{"own extension", nil, "alice@example.org", "alice+lists@example.org", "250 "},
 		{"own upper case", nil, "alice@example.org", "ALICE@Example.Org", "250 "},
