@@ -168,6 +168,13 @@ type Outbound struct {
 	// TransportFile is a Postfix transport(5) table (transport_maps),
 	// reloaded when it changes.
 	TransportFile string `toml:"transport_file"`
+	// ConnectionCacheTimeLimit is how long an idle connection is kept
+	// for the next message to the same destination (Postfix
+	// smtp_connection_cache_time_limit); 0 turns connection reuse off.
+	ConnectionCacheTimeLimit Duration `toml:"connection_cache_time_limit"`
+	// ConnectionReuseTimeLimit is how long after it was opened a
+	// connection may still be reused (smtp_connection_reuse_time_limit).
+	ConnectionReuseTimeLimit Duration `toml:"connection_reuse_time_limit"`
 }
 
 // Queue holds the outbound queue's schedule, with Postfix's names. It is
@@ -246,6 +253,9 @@ func Default() *Config {
 			ConnectTimeout: Duration(30 * time.Second),
 			CommandTimeout: Duration(5 * time.Minute),
 			TLS:            "may",
+
+			ConnectionCacheTimeLimit: Duration(2 * time.Second),
+			ConnectionReuseTimeLimit: Duration(300 * time.Second),
 		},
 		Queue: Queue{
 			MinimalBackoffTime:          Duration(5 * time.Minute),

@@ -179,6 +179,9 @@ func (c *Config) validate() []*keyedError {
 	if c.Outbound.ConnectTimeout.D() <= 0 || c.Outbound.CommandTimeout.D() <= 0 {
 		bad("outbound.connect_timeout", "timeouts must be positive")
 	}
+	if c.Outbound.ConnectionCacheTimeLimit.D() < 0 || c.Outbound.ConnectionReuseTimeLimit.D() <= 0 {
+		bad("outbound.connection_cache_time_limit", "connection_cache_time_limit must not be negative and connection_reuse_time_limit must be positive")
+	}
 	switch c.Outbound.TLS {
 	case "none", "may", "encrypt", "verify":
 	default:
