@@ -292,6 +292,7 @@ func (c *cli) sendmailRun(o *sendmailOpts, cfgPath string) error {
 	// Resolve everything before delivering anything.
 	env := &envelope.Envelope{ID: envelope.NewID(), From: sender, Received: time.Now(), Protocol: "local",
 		EnvID: o.envID, Ret: o.ret, Body8: h.eightBit}
+	e.dir.SetRelayDomains(cfg.IsRelayDomain)
 	routed, err := resolveRcpts(ctx, e.dir, cfg, rcpts, o.notify, c.stderr)
 	if err != nil {
 		return err

@@ -141,6 +141,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 
 	var current atomic.Pointer[config.Config]
 	current.Store(cfg)
+	e.dir.SetRelayDomains(func(d string) bool { return current.Load().IsRelayDomain(d) })
 	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
 	router := &delivery.Router{Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
 	smtpd := smtpserver.New(smtpserver.Options{

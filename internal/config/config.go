@@ -187,6 +187,10 @@ type Queue struct {
 	DelayWarningTime            Duration `toml:"delay_warning_time"`
 	DestinationConcurrencyLimit int      `toml:"destination_concurrency_limit"`
 	ConcurrencyLimit            int      `toml:"concurrency_limit"`
+	// DoubleBounceRecipient gets notifications that could not be
+	// delivered to their sender (Postfix 2bounce_notice_recipient); an
+	// address without "@" is qualified with hostname.
+	DoubleBounceRecipient string `toml:"2bounce_notice_recipient"`
 }
 
 // Log selects where the mail log goes.
@@ -264,6 +268,7 @@ func Default() *Config {
 			BounceQueueLifetime:         Duration(5 * 24 * time.Hour),
 			DestinationConcurrencyLimit: 20,
 			ConcurrencyLimit:            100,
+			DoubleBounceRecipient:       "postmaster",
 		},
 		Log: Log{Level: "info", Format: "text"},
 	}

@@ -195,6 +195,9 @@ func (c *Config) validate() []*keyedError {
 	if qc.MaximalQueueLifetime.D() <= 0 || qc.BounceQueueLifetime.D() <= 0 || qc.DelayWarningTime.D() < 0 {
 		bad("queue.maximal_queue_lifetime", "lifetimes must be positive and delay_warning_time not negative")
 	}
+	if a := qc.DoubleBounceRecipient; a == "" || strings.ContainsAny(a, " \t\r\n<>,") {
+		bad("queue.2bounce_notice_recipient", "must be an address or a local part such as \"postmaster\", got %q", a)
+	}
 	if qc.DestinationConcurrencyLimit < 1 || qc.ConcurrencyLimit < 1 {
 		bad("queue.concurrency_limit", "concurrency limits must be at least 1")
 	}

@@ -45,6 +45,12 @@ func (r *Router) Deliver(ctx context.Context, msg *Message) error {
 		d := rc.Dest
 		switch d.Kind {
 		case directory.Local:
+			if wantsSuccess(rc.Rcpt.Notify) {
+				// NOTIFY=SUCCESS: the queue delivers this copy, so that the
+				// notice is sent and travels the same queue (RFC 3461 5.2.2).
+				queued = append(queued, queueRcpt(rc, queue.KindLocal, ""))
+				continue
+			}
 			if err := r.Store.CheckQuota(ctx, d.Mailbox.Username, d.Mailbox.Quota, size); err != nil {
 				if !errors.Is(err, store.ErrOverQuota) {
 					return err
@@ -89,6 +95,16 @@ func (r *Router) Deliver(ctx context.Context, msg *Message) error {
 		}
 	}
 	return nil
+}
+
+// wantsSuccess reports whether a NOTIFY list asks for success notices.
+func wantsSuccess(notify []string) bool {
+	for _, n := range notify {
+		if strings.EqualFold(n, "SUCCESS") {
+			return true
+		}
+	}
+	return false
 }
 
 func queueRcpt(rc Routed, kind, lastErr string) queue.Rcpt {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"mailwarden/internal/sqldb"
@@ -21,6 +22,21 @@ var ErrExists = errors.New("already exists")
 // Directory is the account database.
 type Directory struct {
 	db *sqldb.DB
+	// relay reports whether a domain not in the database is a relay
+	// domain (config relay_domains); see SetRelayDomains.
+	relay atomic.Pointer[func(domain string) bool]
+}
+
+// SetRelayDomains makes Classify treat the domains for which isRelay
+// returns true, and which are not in the database, like backup-MX
+// domains (Postfix relay_domains). isRelay is called at every lookup, so
+// it may follow a reloaded config; nil turns it off.
+func (dir *Directory) SetRelayDomains(isRelay func(domain string) bool) {
+	if isRelay == nil {
+		dir.relay.Store(nil)
+		return
+	}
+	dir.relay.Store(&isRelay)
 }
 
 // New returns a Directory over db.

@@ -18,7 +18,8 @@ const (
 	Virtual
 	// AliasDomain: rewritten to its target domain.
 	AliasDomain
-	// BackupMX: accepted for any local part and queued for the real MX.
+	// BackupMX: accepted for any local part and queued for the real MX
+	// (a backup-MX domain in the database or a relay_domains entry).
 	BackupMX
 )
 
@@ -100,6 +101,9 @@ func (dir *Directory) Classify(ctx context.Context, domain string) (DomainClass,
 	case err == nil:
 		return AliasDomain, nil
 	case errors.Is(err, sql.ErrNoRows):
+		if f := dir.relay.Load(); f != nil && (*f)(domain) {
+			return BackupMX, nil
+		}
 		return Foreign, nil
 	default:
 		return Foreign, fmt.Errorf("directory: alias domain lookup %s: %w", domain, err)

@@ -35,6 +35,7 @@ func TestResolve(t *testing.T) {
 	must(d.AddDomain(ctx, Domain{Name: "alias.test", AliasOf: "a.test", Active: true}))
 	must(d.AddDomain(ctx, Domain{Name: "backup.test", BackupMX: true, Active: true}))
 	must(d.AddDomain(ctx, Domain{Name: "off.test", Active: false}))
+	d.SetRelayDomains(func(dom string) bool { return dom == "gw.test" || dom == "a.test" })
 	for _, u := range []string{"alice@a.test", "bob@a.test", "carol@b.test"} {
 		_, err := d.AddMailbox(ctx, Mailbox{Username: u, PasswordHash: "x", Active: true})
 		must(err)
@@ -65,6 +66,9 @@ func TestResolve(t *testing.T) {
 		{"bob@alias.test", AliasDomain, "0:bob@a.test", nil},
 		{"team@alias.test", AliasDomain, "0:alice@a.test 0:bob@a.test 1:ext@far.test", nil},
 		{"x@backup.test", BackupMX, "2:x@backup.test", nil},
+		{"anyone@gw.test", BackupMX, "2:anyone@gw.test", nil}, // relay_domains
+		{"nobody@a.test", Virtual, "", ErrUnknownUser},        // a database domain wins
+		{"x@sub.gw.test", Foreign, "1:x@sub.gw.test", nil},    // no subdomain match
 		{"x@off.test", Foreign, "1:x@off.test", nil},
 		{"x@far.test", Foreign, "1:x@far.test", nil},
 		{"loop1@a.test", Virtual, "", ErrUnknownUser},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"mailwarden/internal/dsn"
 	"mailwarden/internal/store"
 )
 
@@ -86,6 +87,31 @@ func (r *Runner) process(stop, ctx context.Context, id string) error {
 
 // attemptAll tries every pending recipient, records the outcomes and
 // returns how many are still pending.
+// notifySuccess sends one success notice (RFC 3461 NOTIFY=SUCCESS) for
+// the recipients of this pass that were delivered or relayed and asked
+// for it. A failure to queue it is logged: the deliveries stand.
+func (r *Runner) notifySuccess(ctx context.Context, e Entry, pending []Rcpt, outs []outcome, body *fileBody) {
+	var done []Rcpt
+	for i := range outs {
+		o := &outs[i]
+		if o.status != StatusSent || o.action == "" {
+			continue
+		}
+		rc := rcptOf(pending, o)
+		if !wants(rc.Notify, dsn.Success) {
+			continue
+		}
+		rc.Action = o.action
+		done = append(done, rc)
+	}
+	if len(done) == 0 {
+		return
+	}
+	if err := r.notify(ctx, e, dsn.Success, done, body); err != nil {
+		r.o.Logger.Error(e.ID + ": success notification: " + err.Error())
+	}
+}
+
 func (r *Runner) attemptAll(stop, ctx context.Context, e Entry, pending []Rcpt) (int, error) {
 	body, err := openBody(r.q.Path(e.ID))
 	var outs []outcome
@@ -120,6 +146,7 @@ func (r *Runner) attemptAll(stop, ctx context.Context, e Entry, pending []Rcpt) 
 		}
 		r.logOutcome(e, *o, age)
 	}
+	r.notifySuccess(ctx, e, pending, outs, body)
 	var next time.Time
 	if left > 0 && len(outs) == len(pending) {
 		next = now.Add(r.backoff(age))
@@ -249,7 +276,8 @@ func allOutcomes(rcpts []Rcpt, o outcome) []outcome {
 func (r *Runner) deliverLocal(ctx context.Context, e Entry, rcpts []Rcpt, body *fileBody) []outcome {
 	out := make([]outcome, len(rcpts))
 	for i, rc := range rcpts {
-		o := outcome{rcpt: rc.Address, relay: "local", status: StatusSent, code: 250, enhanced: "2.0.0", text: "delivered to maildir"}
+		o := outcome{rcpt: rc.Address, relay: "local", status: StatusSent, code: 250, enhanced: "2.0.0",
+			text: "delivered to maildir", action: "delivered"}
 		var err error
 		if r.o.Local == nil {
 			err = &LocalError{Code: 451, Enhanced: "4.3.5", Err: errors.New("local delivery is not configured")}

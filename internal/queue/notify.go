@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"mailwarden/internal/config"
 	"mailwarden/internal/dsn"
 	"mailwarden/internal/envelope"
 )
@@ -81,9 +82,11 @@ func wants(notify string, kind dsn.Kind) bool {
 }
 
 // notify queues a notification of kind to e's sender about rcpts (those
-// whose NOTIFY asks for it). Nothing is sent for a null sender, an
-// auto-submitted message or a report (no bounce of a bounce): that is only
-// logged. body may be nil when the message file is gone.
+// whose NOTIFY asks for it). A failed notification (a bounce that could
+// not be delivered) goes to the postmaster as a double bounce; nothing is
+// sent for an auto-submitted message or any other report (no bounce of a
+// bounce): that is only logged. body may be nil when the message file is
+// gone.
 func (r *Runner) notify(ctx context.Context, e Entry, kind dsn.Kind, rcpts []Rcpt, body *fileBody) error {
 	var list []dsn.Recipient
 	for _, rc := range rcpts {
@@ -98,19 +101,30 @@ func (r *Runner) notify(ctx context.Context, e Entry, kind dsn.Kind, rcpts []Rcp
 	if body != nil {
 		header = body.header()
 	}
-	if dsn.NeverBounce(e.Sender, header) {
-		what := "notification"
+	cfg := r.o.Config()
+	to := e.Sender
+	from := ""
+	postmaster := false
+	if strings.EqualFold(e.Sender, doubleBounceAddress(cfg)) {
 		if kind == kindFailure {
-			what = "non-delivery notification"
+			r.o.Logger.Warn(e.ID + ": from=<" + e.Sender + ">: undeliverable postmaster notification, double bounce discarded")
 		}
-		if strings.TrimSpace(strings.Trim(e.Sender, "<>")) == "" {
-			r.o.Logger.Warn(e.ID + ": from=<>: undeliverable notification, double bounce discarded")
-			return nil
-		}
-		r.o.Logger.Info(e.ID + ": from=<" + e.Sender + ">: no " + what + " (auto-submitted message or delivery report)")
 		return nil
 	}
-	cfg := r.o.Config()
+	if dsn.NeverBounce(e.Sender, header) {
+		null := strings.TrimSpace(strings.Trim(e.Sender, "<>")) == ""
+		switch {
+		case kind == kindFailure && null:
+			// Postfix's double bounce: the postmaster gets the failed
+			// notification, from an address whose own bounces are dropped.
+			to, from, postmaster = postmasterAddress(cfg), doubleBounceAddress(cfg), true
+		case null:
+			return nil // a report about a report is never sent
+		default:
+			r.o.Logger.Info(e.ID + ": from=<" + e.Sender + ">: no " + kindName(kind) + " notification (auto-submitted message or delivery report)")
+			return nil
+		}
+	}
 	now := r.o.Now()
 	rep := dsn.Report{
 		Kind:              kind,
@@ -118,9 +132,9 @@ func (r *Runner) notify(ctx context.Context, e Entry, kind dsn.Kind, rcpts []Rcp
 		QueueID:           e.ID,
 		EnvID:             e.EnvID,
 		ArrivalDate:       e.Arrival,
-		To:                e.Sender,
+		To:                to,
 		Recipients:        list,
-		ReturnHeadersOnly: strings.EqualFold(e.Ret, "HDRS"),
+		ReturnHeadersOnly: strings.EqualFold(e.Ret, "HDRS") && !postmaster,
 		SMTPUTF8:          e.SMTPUTF8,
 		Date:              now,
 	}
@@ -139,21 +153,51 @@ func (r *Runner) notify(ctx context.Context, e Entry, kind dsn.Kind, rcpts []Rcp
 	}
 	route := KindRemote
 	if r.o.Route != nil {
-		if route, err = r.o.Route(ctx, e.Sender); err != nil {
+		if route, err = r.o.Route(ctx, to); err != nil {
 			return err
 		}
 	}
-	env := &envelope.Envelope{ID: envelope.NewID(), From: "", Received: now,
+	env := &envelope.Envelope{ID: envelope.NewID(), From: from, Received: now,
 		Body8: e.Body8 || e.SMTPUTF8, SMTPUTF8: e.SMTPUTF8}
-	if err := r.q.Enqueue(ctx, env, nil, bytesBody(msg), []Rcpt{{Address: e.Sender, Kind: route}}); err != nil {
+	if err := r.q.Enqueue(ctx, env, nil, bytesBody(msg), []Rcpt{{Address: to, Kind: route}}); err != nil {
 		return err
 	}
-	what := "non-delivery"
-	if kind == kindDelay {
-		what = "delay"
+	if postmaster {
+		r.o.Logger.Warn(e.ID + ": undeliverable notification: postmaster copy (double bounce) to <" + to + ">: " + env.ID)
+		return nil
 	}
-	r.o.Logger.Info(e.ID + ": sender " + what + " notification: " + env.ID)
+	r.o.Logger.Info(e.ID + ": sender " + kindName(kind) + " notification: " + env.ID)
 	return nil
+}
+
+// kindName names a notification in logs, as Postfix does.
+func kindName(k dsn.Kind) string {
+	switch k {
+	case kindFailure:
+		return "non-delivery"
+	case kindDelay:
+		return "delay"
+	}
+	return "delivery status"
+}
+
+// postmasterAddress is queue.2bounce_notice_recipient, qualified with the
+// host name when it has no domain.
+func postmasterAddress(cfg *config.Config) string {
+	a := cfg.Queue.DoubleBounceRecipient
+	if a == "" {
+		a = "postmaster"
+	}
+	if !strings.Contains(a, "@") {
+		a += "@" + cfg.Hostname
+	}
+	return a
+}
+
+// doubleBounceAddress is the envelope sender of double bounces (Postfix
+// double-bounce@$myorigin): notifications about them are discarded.
+func doubleBounceAddress(cfg *config.Config) string {
+	return "double-bounce@" + cfg.Hostname
 }
 
 func dsnRecipient(rc Rcpt) dsn.Recipient {
@@ -163,6 +207,7 @@ func dsnRecipient(rc Rcpt) dsn.Recipient {
 		Status:      rc.DSN,
 		Diagnostic:  rc.LastError,
 		LastAttempt: rc.LastAttempt,
+		Action:      rc.Action,
 	}
 	host, _, _ := strings.Cut(rc.Relay, "[")
 	switch host {

@@ -37,6 +37,9 @@ type Rcpt struct {
 	Notify    string // comma-separated DSN NOTIFY values
 	Kind      string
 	LastError string
+	// Action is the DSN action of a success notice ("delivered",
+	// "relayed"); set only while one is built, never stored.
+	Action string
 
 	// Filled in by List and Show; ignored by Enqueue.
 	Status      string

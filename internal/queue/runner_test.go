@@ -92,7 +92,7 @@ func TestBackoff(t *testing.T) {
 func notifications(s *sink) []sunk {
 	var out []sunk
 	for _, m := range s.messages() {
-		if m.From == "" {
+		if m.From == "" || strings.HasPrefix(m.From, "double-bounce@") {
 			out = append(out, m)
 		}
 	}
@@ -136,13 +136,16 @@ func TestRunnerBounces(t *testing.T) {
 	}{
 		{name: "5xx", sender: "a@sender.test", reply: ptr(550), wantDSN: "Status: 5.1.1", wantLog: "status=bounced (550 5.1.1 no such user)"},
 		{name: "expired", sender: "a@sender.test", reply: ptr(451), arrival: 6 * 24 * time.Hour, wantDSN: "Status: 4.1.1", wantLog: "message expired after"},
-		{name: "null sender", sender: "", reply: ptr(550), wantLog: "double bounce discarded"},
+		{name: "null sender: postmaster copy", sender: "", reply: ptr(550), wantDSN: "Status: 5.1.1",
+			wantLog: "postmaster copy (double bounce) to <postmaster@sender.test>"},
+		{name: "double bounce undeliverable", sender: "double-bounce@mail.local.test", reply: ptr(550), wantLog: "double bounce discarded"},
 		{name: "notify never", sender: "a@sender.test", notify: "NEVER", reply: ptr(550), wantLog: "status=bounced"},
 		{name: "notify success only", sender: "a@sender.test", notify: "SUCCESS", reply: ptr(550), wantLog: "status=bounced"},
 		{name: "notify failure", sender: "a@sender.test", notify: "FAILURE,DELAY", reply: ptr(554), wantDSN: "Status: 5.1.1", wantLog: "status=bounced"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
+			e.cfg.Queue.DoubleBounceRecipient = "postmaster@sender.test"
 			e.sink.setRcptErr("b@example.net", reply(*tc.reply, "no such user"))
 			id := enqueueRcpts(t, e.q, tc.sender, e.clock.Now().Add(-tc.arrival), Rcpt{Address: "b@example.net", Kind: KindRemote, Notify: tc.notify})
 			e.start(t, e.options())
@@ -156,7 +159,11 @@ func TestRunnerBounces(t *testing.T) {
 					t.Fatalf("unexpected notification %+v", dsns)
 				}
 			} else {
-				if len(dsns) != 1 || len(dsns[0].Rcpts) != 1 || dsns[0].Rcpts[0] != tc.sender {
+				to, from := tc.sender, ""
+				if tc.sender == "" {
+					to, from = "postmaster@sender.test", "double-bounce@mail.local.test"
+				}
+				if len(dsns) != 1 || len(dsns[0].Rcpts) != 1 || dsns[0].Rcpts[0] != to || dsns[0].From != from {
 					t.Fatalf("notifications %+v", dsns)
 				}
 				subj, status := checkReport(t, dsns[0].Body)
@@ -176,6 +183,30 @@ func TestRunnerBounces(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRunnerSuccessNotice: NOTIFY=SUCCESS on a recipient delivered here
+// gives the sender one "delivered" notice; other recipients get none.
+func TestRunnerSuccessNotice(t *testing.T) {
+	e := newEnv(t)
+	o := e.options()
+	o.Local = func(context.Context, string, string, Body) error { return nil }
+	e.start(t, o)
+	enqueueRcpts(t, e.q, "a@sender.test", time.Now(),
+		Rcpt{Address: "box@local.test", Kind: KindLocal, Notify: "SUCCESS,FAILURE", ORCPT: "rfc822;Box@Local.test"},
+		Rcpt{Address: "quiet@local.test", Kind: KindLocal})
+	waitFor(t, "success notice", func() bool { return len(notifications(e.sink)) == 1 })
+	waitFor(t, "queue empty", func() bool { return len(entries(t, e.q)) == 0 })
+	n := notifications(e.sink)[0]
+	subj, status := checkReport(t, n.Body)
+	if len(n.Rcpts) != 1 || n.Rcpts[0] != "a@sender.test" || subj != "Successful Mail Delivery Report" ||
+		!strings.Contains(status, "Action: delivered") || !strings.Contains(status, "Status: 2.0.0") ||
+		!strings.Contains(status, "Original-Recipient: rfc822; Box@Local.test") || strings.Contains(status, "quiet@") {
+		t.Errorf("notice to %v, subject %q, status:\n%s", n.Rcpts, subj, status)
+	}
+	if !strings.Contains(e.log.String(), "sender delivery status notification") {
+		t.Errorf("log:\n%s", e.log.String())
+	}
+}
 
 func TestRunnerDelayWarning(t *testing.T) {
 	e := newEnv(t)

@@ -19,6 +19,11 @@ type outcome struct {
 	text     string
 	relay    string
 	expired  bool // bounced because the message is too old
+	// action is the DSN action a delivery earns for NOTIFY=SUCCESS:
+	// "delivered" (final delivery: a mailbox, LMTP), "relayed" (handed to
+	// an SMTP server without DSN), or "" when the next hop took over the
+	// request (it offers DSN) and no notice is due from here.
+	action string
 }
 
 // diag is the reply as logged and kept in last_error: "550 5.1.1 text".
