@@ -3,18 +3,15 @@ package store
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"mailwarden/internal/testutil"
 )
 
 // dovecotInstance is a private Dovecot (no protocols, static userdb) that
@@ -25,94 +22,12 @@ type dovecotInstance struct {
 
 func startDovecot(t *testing.T) *dovecotInstance {
 	t.Helper()
-	dovecot, err1 := exec.LookPath("dovecot")
-	_, err2 := exec.LookPath("doveadm")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("dovecot/doveadm missing (install dovecot-core): %v %v", err1, err2)
-		}
-		t.Skip("dovecot/doveadm not installed (Debian: dovecot-core)")
-	}
-	// Short path: the auth socket name must fit in sun_path.
-	base, err := os.MkdirTemp("", "dvc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	home := filepath.Join(base, "home")
-	os.MkdirAll(home, 0o755)
-	os.Chmod(base, 0o755)
-	extra := ""
-	uid, gid := os.Getuid(), os.Getgid()
-	if uid == 0 {
-		// Dovecot refuses to access mail as root: use nobody.
-		uid, gid = 65534, 65534
-		if err := os.Chown(home, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := user.LookupGroupId(strconv.Itoa(gid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		extra = fmt.Sprintf("default_internal_user = %s\ndefault_login_user = %s\ndefault_internal_group = %s\n", u.Username, u.Username, g.Name)
-	}
-	d := &dovecotInstance{conf: filepath.Join(base, "dovecot.conf"), maildir: filepath.Join(home, "Maildir")}
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols =
-ssl = no
-first_valid_uid = %[2]d
-mail_location = maildir:%[3]s
-passdb {
-  driver = static
-  args = nopassword=y
-}
-userdb {
-  driver = static
-  args = uid=%[2]d gid=%[4]d home=%[5]s
-}
-namespace inbox {
-  inbox = yes
-  separator = .
-}
-%[6]s`, base, uid, d.maildir, gid, home, extra)
-	if err := os.WriteFile(d.conf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(dovecot, "-F", "-c", d.conf)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+	d := testutil.StartDovecot(t, testutil.DovecotOptions{
+		MailLocation: "maildir:%HOME%/Maildir",
+		UserHome:     "%HOME%",
+		Extra:        "namespace inbox {\n  inbox = yes\n  separator = .\n}\n",
 	})
-	for i := 0; ; i++ {
-		if _, err := os.Stat(filepath.Join(base, "run", "auth-userdb")); err == nil {
-			break
-		}
-		if i == 100 {
-			log, _ := os.ReadFile(filepath.Join(base, "dovecot.log"))
-			t.Fatalf("dovecot did not start: %s %s", out.String(), log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return d
+	return &dovecotInstance{conf: d.Conf, maildir: filepath.Join(d.Home, "Maildir")}
 }
 
 // run runs doveadm with stdin and returns its output.

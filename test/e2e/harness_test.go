@@ -95,6 +95,7 @@ type options struct {
 	SMTP     []string // extra lines in [smtp]
 	Delivery []string // extra lines in [delivery]
 	Extra    []string // lines appended at the end (whole sections)
+	Top      []string // extra top-level keys (relay_domains = [...])
 	// Resolvers for [dns]; by default a closed loopback port, so nothing
 	// ever leaves the machine and remote mail simply stays queued.
 	Resolvers []string
@@ -197,6 +198,9 @@ func (s *server) writeConfig() {
 		fmt.Sprintf("data_dir = %q", s.DataDir),
 		`mynetworks = ["127.0.0.1/32"]`,
 		`recipient_delimiter = "+"`,
+	}
+	lines = append(lines, s.opts.Top...)
+	lines = append(lines,
 		``,
 		`[listen]`,
 		fmt.Sprintf("smtp = [%q]", s.Addr()),
@@ -209,7 +213,7 @@ func (s *server) writeConfig() {
 		``,
 		`[smtp]`,
 		`message_size_limit = "1M"`,
-	}
+	)
 	lines = append(lines, s.opts.SMTP...)
 	lines = append(lines, "", "[delivery]", "fsync = true")
 	lines = append(lines, s.opts.Delivery...)

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mailwarden/internal/testutil"
+)
+
+// startDovecotLMTP runs a private Dovecot whose LMTP service listens on a
+// unix socket and stores mail in Maildirs under Home/<domain>/<user>.
+func startDovecotLMTP(t *testing.T) (d *testutil.Dovecot, socket string) {
+	t.Helper()
+	d = testutil.StartDovecot(t, testutil.DovecotOptions{
+		Protocols:    "lmtp",
+		MailLocation: "maildir:~/Maildir",
+		UserHome:     "%HOME%/%d/%n",
+		Extra: `service lmtp {
+  unix_listener lmtp {
+    mode = 0666
+  }
+}
+`,
+	})
+	socket = filepath.Join(d.Base, "run", "lmtp")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(socket); err == nil {
+			return d, socket
+		}
+		if i == 100 {
+			t.Fatalf("dovecot's LMTP socket did not appear: %s", d.Log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestGatewayTransport is the filtering-gateway setup: relay_domains
+// accepted from anyone on port 25 and passed on by a Postfix-syntax
+// transport table, one domain to an SMTP next hop (a sink on 127.0.0.3)
+// and one to a real Dovecot over LMTP; any other domain is still refused.
+func TestGatewayTransport(t *testing.T) {
+	k, port := startSinkOn(t, "127.0.0.3")
+	dc, socket := startDovecotLMTP(t)
+	dir := t.TempDir()
+	table := filepath.Join(dir, "transport")
+	writeFile(t, table, fmt.Sprintf("# Postfix transport(5) syntax\ngw.test\tsmtp:[127.0.0.3]:%d\nlmtp.test  lmtp:unix:%s\n", port, socket))
+	s := startServer(t, options{
+		Top:   []string{`relay_domains = ["gw.test", "lmtp.test"]`},
+		Extra: []string{"", "[outbound]", fmt.Sprintf("transport_file = %q", table)},
+	}, nil)
+
+	// The client is 127.0.0.2: outside mynetworks (127.0.0.1/32).
+	stranger := []string{"--server", s.Addr(), "--local-interface", "127.0.0.2"}
+	for _, to := range []string{"someone@gw.test", "Alice@lmtp.test"} {
+		r := s.swaks(append(stranger, "--from", "sender@outside.test", "--to", to,
+			"--header", "Subject: via the gateway to "+to)...)
+		if r.Code != 0 {
+			t.Fatalf("mail for relay domain %s refused: exit %d\n%s", to, r.Code, r.Out)
+		}
+	}
+	r := s.swaks(append(stranger, "--from", "sender@outside.test", "--to", "x@elsewhere.test", "--quit-after", "RCPT")...)
+	if r.Code == 0 || !strings.Contains(r.Out, "554 5.7.1") {
+		t.Fatalf("a domain that is not a relay domain must be refused (no open relay): exit %d\n%s", r.Code, r.Out)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for len(k.received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := k.received()
+	if len(got) != 1 || strings.Join(got[0].To, ",") != "someone@gw.test" || got[0].From != "sender@outside.test" ||
+		!strings.Contains(got[0].Data, "Subject: via the gateway to someone@gw.test") {
+		t.Fatalf("the SMTP next hop received %+v", got)
+	}
+
+	// Dovecot delivered the LMTP copy into the user's Maildir.
+	newDir := filepath.Join(dc.Home, "lmtp.test", "alice", "Maildir", "new")
+	var files []string
+	for time.Now().Before(deadline) {
+		files, _ = filepath.Glob(filepath.Join(newDir, "*"))
+		if len(files) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(files) != 1 {
+		t.Fatalf("Dovecot's Maildir %s holds %d messages; dovecot log:\n%s", newDir, len(files), dc.Log())
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "Subject: via the gateway to Alice@lmtp.test") {
+		t.Errorf("LMTP copy:\n%s", data)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "to=<Alice@lmtp.test>, relay=") && strings.Contains(l, "status=sent")
+	}, "LMTP delivery log line")
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "to=<someone@gw.test>, relay=127.0.0.3[127.0.0.3]") && strings.Contains(l, "status=sent")
+	}, "SMTP next hop log line")
+}
