@@ -57,6 +57,9 @@ func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
 		}
 	}
+	if strings.HasPrefix(to, "defer") {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 1}, Message: "mailbox busy, try again later"}
+	}
 	if strings.HasPrefix(to, "bad") {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<" + to + ">: no such user here"}
 	}
@@ -84,12 +87,25 @@ func (k *sink) received() []sinkMsg {
 // startSink listens on 127.0.0.2 on a free port.
 func startSink(t *testing.T) (*sink, int) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.2:0")
+	return startSinkOn(t, "127.0.0.2")
+}
+
+// startSinkOn listens on ip on a free port.
+func startSinkOn(t *testing.T, ip string) (*sink, int) {
+	t.Helper()
+	return startSinkAt(t, ip+":0", false)
+}
+
+// startSinkAt listens on addr; withDSN makes it offer DSN (RFC 3461).
+func startSinkAt(t *testing.T, addr string, withDSN bool) (*sink, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := &sink{}
 	srv := smtp.NewServer(k)
+	srv.EnableDSN = withDSN
 	srv.Domain = "mx1.remote.test"
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	go srv.Serve(l)
@@ -108,6 +124,41 @@ for p in m.get_payload():
         out["fields"] = [dict(b.items()) for b in p.get_payload()]
 print(json.dumps(out))
 `
+
+// parsedDSN is a notification as Python's email package reads it.
+type parsedDSN struct {
+	Type       string `json:"type"`
+	ReportType string `json:"report_type"`
+	Subject    string `json:"subject"`
+	Parts      []string
+	Fields     []map[string]string // per-message fields, then one map per recipient
+}
+
+func parseDSN(t *testing.T, msg []byte) (parsedDSN, []byte) {
+	t.Helper()
+	cmd := exec.Command(python, "-c", pyDSN)
+	cmd.Stdin = bytes.NewReader(msg)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("parsing the DSN: %v\n%s", err, out)
+	}
+	var d parsedDSN
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatalf("python output %s: %v", out, err)
+	}
+	return d, out
+}
+
+// reports returns the delivery reports in addr's INBOX.
+func (s *server) reports(addr string) [][]byte {
+	var out [][]byte
+	for _, f := range s.inbox(addr) {
+		if strings.Contains(f.Headers.Get("Content-Type"), "multipart/report") {
+			out = append(out, f.Data)
+		}
+	}
+	return out
+}
 
 func TestOutboundDeliveryAndBounce(t *testing.T) {
 	requireTool(t, python)
@@ -152,19 +203,7 @@ mx2.remote.test. A 127.0.0.2
 	if dsnFile == nil {
 		t.Fatalf("no DSN reached %s; log:\n%s", user, s.Log())
 	}
-	cmd := exec.Command(python, "-c", pyDSN)
-	cmd.Stdin = bytes.NewReader(dsnFile)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("parsing the DSN: %v\n%s", err, out)
-	}
-	var d struct {
-		Type       string `json:"type"`
-		ReportType string `json:"report_type"`
-		Parts      []string
-		Fields     []map[string]string
-	}
-	json.Unmarshal(out, &d)
+	d, out := parseDSN(t, dsnFile)
 	var rcpt map[string]string
 	for _, f := range d.Fields {
 		if strings.Contains(f["Final-Recipient"], "bad-one@remote.test") {
@@ -285,4 +324,68 @@ func TestOutboundRetry(t *testing.T) {
 	s.waitLog(func(l string) bool {
 		return strings.Contains(l, "to=<once-only@remote.test>") && strings.Contains(l, "status=sent")
 	}, "sent after retry")
+}
+
+// TestOutboundExpiry: a recipient that only ever gets 451 earns the sender
+// one delay warning (delay_warning_time) and, once maximal_queue_lifetime
+// has passed, a failure notice; the message leaves the queue.
+func TestOutboundExpiry(t *testing.T) {
+	requireTool(t, python)
+	_, port := startSink(t)
+	dns := dnstest.New(t, "remote.test. MX 10 mx.remote.test.\nmx.remote.test. A 127.0.0.2\n")
+	const user, pw = "kim@out.test", "correct horse battery"
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"",
+		"[outbound]", fmt.Sprintf("smtp_port = %d", port),
+		"[queue]", `minimal_backoff_time = "1s"`, `maximal_backoff_time = "1s"`,
+		`maximal_queue_lifetime = "8s"`, `delay_warning_time = "1s"`}}, func(s *server) {
+		s.admin("domain", "add", "out.test")
+		s.addUser(user)
+	})
+	r := s.swaks("--server", fmt.Sprintf("127.0.0.1:%d", s.SubmissionPort), "--tls", "--auth", "PLAIN",
+		"--auth-user", user, "--auth-password", pw, "--from", user, "--to", "defer-always@remote.test",
+		"--header", "Subject: never gets there")
+	if r.Code != 0 {
+		t.Fatalf("submission: exit %d\n%s", r.Code, r.Out)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var actions []string
+	var failed map[string]string
+	for time.Now().Before(deadline) {
+		actions, failed = nil, nil
+		for _, m := range s.reports(user) {
+			d, out := parseDSN(t, m)
+			for _, f := range d.Fields {
+				if a := f["Action"]; a != "" {
+					actions = append(actions, a)
+					if a == "failed" {
+						failed = f
+						if d.Subject != "Undelivered Mail Returned to Sender" {
+							t.Errorf("failure notice: %s", out)
+						}
+					}
+				}
+			}
+		}
+		if failed != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if failed == nil {
+		t.Fatalf("no failure notice after expiry (actions seen %v); log:\n%s", actions, s.Log())
+	}
+	if strings.Join(actions, ",") != "delayed,failed" && strings.Join(actions, ",") != "failed,delayed" {
+		t.Errorf("want one delay warning and one failure notice, got %v", actions)
+	}
+	if !strings.HasPrefix(failed["Status"], "4.2.1") || !strings.Contains(failed["Diagnostic-Code"], "try again later") ||
+		!strings.Contains(failed["Final-Recipient"], "defer-always@remote.test") {
+		t.Errorf("failed recipient fields: %v", failed)
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "message expired after 8s in the queue") }, "expiry log line")
+	for time.Now().Before(deadline) && strings.Contains(s.admin("queue", "list"), "defer-always") {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := s.admin("queue", "list"); strings.Contains(out, "defer-always") {
+		t.Errorf("expired message still queued:\n%s", out)
+	}
 }
