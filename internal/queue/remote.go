@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"mailwarden/internal/config"
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/smtpclient"
 	"mailwarden/internal/transport"
@@ -27,6 +28,42 @@ func (r *Runner) clientOptions() smtpclient.Options {
 		CommandTimeout: time.Duration(cfg.Outbound.CommandTimeout),
 		TLS:            cfg.Outbound.TLS,
 		Logger:         r.o.Logger,
+		Cache:          r.connectionCache(cfg),
+	}
+}
+
+// connCache is a Runner's SMTP connection cache (Postfix scache), made at
+// first use and shared by all its deliveries.
+type connCache struct {
+	once  sync.Once
+	cache *smtpclient.Cache
+}
+
+// connectionCache returns the runner's cache with the current [outbound]
+// time limits, or nil when connection_cache_time_limit is 0 (no reuse).
+// It keeps at most as many idle connections as could be busy at once.
+func (r *Runner) connectionCache(cfg *config.Config) *smtpclient.Cache {
+	idle := cfg.Outbound.ConnectionCacheTimeLimit.D()
+	if idle <= 0 {
+		return nil
+	}
+	r.conns.once.Do(func() {
+		r.conns.cache = smtpclient.NewCache(smtpclient.CacheOptions{
+			MaxPerDestination: r.o.DestinationConcurrency,
+			MaxIdle:           r.o.Concurrency,
+		})
+	})
+	r.conns.cache.SetTimeLimits(idle, cfg.Outbound.ConnectionReuseTimeLimit.D())
+	return r.conns.cache
+}
+
+// closeConnections QUITs the idle cached connections (without it they
+// are QUIT connection_cache_time_limit after their last use). For when
+// the runner stops: no delivery may run after it.
+func (r *Runner) closeConnections() {
+	r.conns.once.Do(func() {}) // no cache made after this
+	if r.conns.cache != nil {
+		r.conns.cache.Close()
 	}
 }
 

@@ -115,6 +115,7 @@ type Runner struct {
 	inflight map[string]bool
 	dests    map[string]*destSem
 	wg       sync.WaitGroup
+	conns    connCache // remote.go: SMTP connections kept for reuse
 }
 
 type destSem struct {

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/textproto"
+	"strings"
 	"time"
 )
 
@@ -27,60 +27,134 @@ func (t target) relay() string {
 	return t.host + "[" + ip + "]:" + port
 }
 
-// conn gives every write a deadline (go-smtp sets read deadlines but none
-// while the body is written) and can replay a greeting: after STARTTLS a
-// new go-smtp client is made over the TLS connection and it expects one.
+// conn is one SMTP or LMTP connection: commands and replies on buffered
+// I/O over the socket (after STARTTLS, over TLS). Every read and write has
+// a deadline. A conn is used by one goroutine at a time.
 type conn struct {
-	net.Conn
-	timeout time.Duration
-	prefix  []byte
+	raw     net.Conn // the socket
+	nc      net.Conn // raw or the TLS connection over it
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	timeout time.Duration // Options.CommandTimeout
+	ext     extensions
+	tls     string    // Result.TLS: "" or "TLS 1.3 verified"...
+	born    time.Time // for connection_reuse_time_limit
+	// broken is set after an I/O error, a timeout, a 421 or an aborted
+	// DATA: the connection must not carry another command.
+	broken bool
 }
 
-func (c *conn) Read(p []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(p, c.prefix)
-		c.prefix = c.prefix[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
+func newConn(raw net.Conn, timeout time.Duration) *conn {
+	c := &conn{raw: raw, timeout: timeout, born: time.Now()}
+	c.setNetConn(raw)
+	return c
 }
 
-func (c *conn) Write(p []byte) (int, error) {
-	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+func (c *conn) setNetConn(nc net.Conn) {
+	c.nc = nc
+	c.br = bufio.NewReaderSize(nc, 4096)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 4096)
+}
+
+// deadlineWriter gives every write to the socket a deadline.
+type deadlineWriter struct{ c *conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	if err := w.c.nc.SetWriteDeadline(time.Now().Add(w.c.timeout)); err != nil {
 		return 0, err
 	}
-	return c.Conn.Write(p)
+	return w.c.nc.Write(p)
+}
+
+// queue buffers one command line; flush sends what is buffered.
+func (c *conn) queue(cmd string) error {
+	if strings.ContainsAny(cmd, "\r\n") {
+		return fmt.Errorf("%w: CR or LF in command %q", errProtocol, truncate(cmd, 80))
+	}
+	_, err := c.bw.WriteString(cmd + "\r\n")
+	return c.ioErr(err)
+}
+
+func (c *conn) flush() error { return c.ioErr(c.bw.Flush()) }
+
+// read reads one reply within timeout. A 421 marks the connection broken
+// (RFC 5321 3.8: the server is closing it).
+func (c *conn) read(timeout time.Duration) (reply, error) {
+	if err := c.nc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return reply{}, c.ioErr(err)
+	}
+	r, err := readReply(c.br)
+	if err != nil {
+		return reply{}, c.ioErr(err)
+	}
+	if r.code == 421 {
+		c.broken = true
+	}
+	return r, nil
+}
+
+// cmd sends one command and reads its reply.
+func (c *conn) cmd(line string) (reply, error) {
+	if err := c.queue(line); err != nil {
+		return reply{}, err
+	}
+	if err := c.flush(); err != nil {
+		return reply{}, err
+	}
+	return c.read(c.timeout)
+}
+
+func (c *conn) ioErr(err error) error {
+	if err != nil {
+		c.broken = true
+	}
+	return err
+}
+
+// watch closes the socket when ctx ends while the connection is in use;
+// the returned stop reports false when that has happened.
+func (c *conn) watch(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { c.raw.Close() })
 }
 
 // errNoSTARTTLS is the reply to STARTTLS when it is not 220.
 var errNoSTARTTLS = errors.New("STARTTLS refused")
 
-// starttls issues STARTTLS on raw (whose EHLO reply has been read in full,
-// so nothing is buffered elsewhere) and completes the handshake. go-smtp's
-// client only offers STARTTLS before its own EHLO with a fixed name, so
-// this step is ours (RFC 3207).
-func starttls(ctx context.Context, raw net.Conn, cfg *tls.Config, timeout time.Duration) (*tls.Conn, error) {
-	if err := raw.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return nil, err
-	}
-	if _, err := raw.Write([]byte("STARTTLS\r\n")); err != nil {
-		return nil, err
-	}
-	code, msg, err := textproto.NewReader(bufio.NewReaderSize(raw, 512)).ReadResponse(220)
+// starttls issues STARTTLS and completes the handshake (RFC 3207).
+func (c *conn) starttls(ctx context.Context, cfg *tls.Config) error {
+	r, err := c.cmd("STARTTLS")
 	if err != nil {
-		if code != 0 {
-			return nil, fmt.Errorf("%w: %d %s", errNoSTARTTLS, code, msg)
-		}
-		return nil, err
+		return err
 	}
-	tc := tls.Client(raw, cfg)
-	hctx, cancel := context.WithTimeout(ctx, timeout)
+	if r.code != 220 {
+		return fmt.Errorf("%w: %s", errNoSTARTTLS, r)
+	}
+	if c.br.Buffered() > 0 {
+		// Plaintext sent after the 220 would be taken as if it came over
+		// TLS (CVE-2011-0411 style injection).
+		c.broken = true
+		return fmt.Errorf("%w: data after the STARTTLS reply", errProtocol)
+	}
+	tc := tls.Client(c.raw, cfg)
+	hctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
-		return nil, err
+		c.broken = true
+		return err
 	}
-	if err := raw.SetDeadline(time.Time{}); err != nil {
-		return nil, err
+	c.setNetConn(tc)
+	return nil
+}
+
+// quit ends the connection: QUIT (waiting a little for the reply) when it
+// is in a state to take a command, then close.
+func (c *conn) quit() {
+	if !c.broken {
+		wait := min(c.timeout, 5*time.Second)
+		c.timeout = wait
+		if err := c.queue("QUIT"); err == nil && c.flush() == nil {
+			_, _ = c.read(wait)
+		}
 	}
-	return tc, nil
+	c.raw.Close()
 }

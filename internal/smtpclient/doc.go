@@ -6,8 +6,12 @@
 // returns one Result per recipient: accepted, temporary (4xx) or permanent
 // (5xx).
 //
-// It wraps github.com/emersion/go-smtp's client. It does not queue, retry
-// later, write bounces or log Postfix-style lines: the queue does that from
-// the Results. Commands are not pipelined (go-smtp's client waits for each
-// reply).
+// The protocol is ours, on buffered socket I/O (go-smtp's client cannot
+// pipeline): MAIL, the RCPTs and DATA go out as one group when the server
+// offers PIPELINING (RFC 2920) and always for LMTP, in batches of at most
+// a few KB so that neither side can block writing while the other does;
+// without PIPELINING, one command at a time. A Cache keeps connections
+// open between deliveries (Postfix's connection cache). It does not
+// queue, retry later, write bounces or log Postfix-style lines: the queue
+// does that from the Results.
 package smtpclient

@@ -129,8 +129,8 @@ func TestDeliverToLMTPUnix(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &sink{
-		rcptErr: map[string]*smtp.SMTPError{"c@local.test": reply(550, "unknown user")},
-		lmtpErr: map[string]*smtp.SMTPError{"b@local.test": reply(452, "over quota")},
+		rcptErr: map[string]*smtp.SMTPError{"c@local.test": srvReply(550, "unknown user")},
+		lmtpErr: map[string]*smtp.SMTPError{"b@local.test": srvReply(452, "over quota")},
 	}
 	serve(t, ln, s, sinkConfig{LMTP: true})
 	hop := Hop{Unix: path, LMTP: true}

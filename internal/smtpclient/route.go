@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"mailwarden/internal/dnsx"
 )
@@ -17,6 +19,9 @@ type delivery struct {
 	hop Hop
 	m   *Message
 	log *slog.Logger
+	// cacheFailed is set when a cached connection turned out dead: the
+	// others are not tried in this delivery.
+	cacheFailed bool
 }
 
 // failure is why one host or address did not take the message; the last
@@ -43,6 +48,10 @@ func fill(m *Message, r Result) []Result {
 }
 
 func (d *delivery) run(ctx context.Context) []Result {
+	// A connection to this destination, found without DNS.
+	if res := d.reuse(ctx, d.destKey(), true); res != nil {
+		return res
+	}
 	if d.hop.Unix != "" {
 		host := d.hop.Host
 		if host == "" {
@@ -134,14 +143,15 @@ func (d *delivery) addrs(ctx context.Context, host string) ([]netip.Addr, error)
 	return d.o.Resolver.LookupIP(ctx, host)
 }
 
-// try delivers to one address, falling back to plaintext when
-// opportunistic TLS fails (like Postfix). A nil Result slice means the
-// address did not take responsibility: try the next one.
+// try delivers to one address, on a cached connection to it if there is
+// one, falling back to plaintext when opportunistic TLS fails (like
+// Postfix). A nil Result slice means the address did not take
+// responsibility: try the next one.
 func (d *delivery) try(ctx context.Context, t target) ([]Result, failure) {
-	level := d.o.TLS
-	if t.network == "unix" {
-		level = "none"
+	if res := d.reuse(ctx, d.addrKey(t), false); res != nil {
+		return res, failure{}
 	}
+	level := d.level(t)
 	s := &session{d: d, t: t, level: level}
 	res, f := s.run(ctx)
 	if f.tlsFailed && level == "may" {
@@ -151,4 +161,49 @@ func (d *delivery) try(ctx context.Context, t target) ([]Result, failure) {
 	}
 	d.log.Debug("smtpclient: attempt", "relay", t.relay(), "done", res != nil, "code", f.code, "text", f.text)
 	return res, f.failure
+}
+
+// level is the TLS level asked for t.
+func (d *delivery) level(t target) string {
+	if t.network == "unix" {
+		return "none"
+	}
+	return d.o.TLS
+}
+
+// reuse delivers on a cached connection under key, if there is one. A
+// nil Result slice means there was none, or it was dead (closed while
+// idle, 421, RSET refused...) and the caller goes on with a new
+// connection; then no other cached one is tried in this delivery.
+func (d *delivery) reuse(ctx context.Context, key string, byDest bool) []Result {
+	if d.cacheFailed {
+		return nil
+	}
+	ic := d.o.Cache.take(key, byDest)
+	if ic == nil {
+		return nil
+	}
+	ic.c.timeout = d.o.CommandTimeout
+	s := &session{d: d, t: ic.t, level: d.level(ic.t), c: ic.c, reused: true}
+	res, f := s.deliver(ctx)
+	if res == nil {
+		d.cacheFailed = true
+		d.log.Debug("smtpclient: cached connection unusable, trying a new one", "relay", ic.t.relay(), "err", f.text)
+	}
+	return res
+}
+
+// destKey names the next-hop request: what decides which connections
+// serve it, without DNS.
+func (d *delivery) destKey() string {
+	h, o := d.hop, d.o
+	return strings.Join([]string{"dest", strings.ToLower(h.Host), d.port(), strconv.FormatBool(h.NoMX),
+		strconv.FormatBool(h.LMTP), h.Unix, o.TLS, h.Username, h.Password, o.HeloName, o.LocalAddr.String()}, "\x00")
+}
+
+// addrKey names a connection to one address with the same settings.
+func (d *delivery) addrKey(t target) string {
+	h, o := d.hop, d.o
+	return strings.Join([]string{"addr", t.network, t.addr, strings.ToLower(t.host), d.level(t),
+		strconv.FormatBool(h.LMTP), h.Username, h.Password, o.HeloName, o.LocalAddr.String()}, "\x00")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,9 +35,11 @@ type sink struct {
 	dataErr  *smtp.SMTPError            // after the final dot
 	lmtpErr  map[string]*smtp.SMTPError // LMTP per-recipient after DATA
 	password string                     // AUTH PLAIN accepts any user with it
+	conns    atomic.Int32               // connections opened
+	seen     map[*smtp.Conn]bool
 }
 
-func reply(code int, text string) *smtp.SMTPError {
+func srvReply(code int, text string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: text}
 }
 
@@ -47,6 +50,15 @@ func (s *sink) messages() []received {
 }
 
 func (s *sink) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s.mu.Lock()
+	if s.seen == nil {
+		s.seen = map[*smtp.Conn]bool{}
+	}
+	if !s.seen[c] { // a session starts at each EHLO
+		s.seen[c] = true
+		s.conns.Add(1)
+	}
+	s.mu.Unlock()
 	_, isTLS := c.TLSConnectionState()
 	return &sinkSession{s: s, cur: received{TLS: isTLS}}, nil
 }

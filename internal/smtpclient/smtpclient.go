@@ -39,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// LocalAddr, when valid, is the source address of connections.
 	LocalAddr netip.Addr
+	// Cache, when not nil, keeps connections open for the next delivery
+	// (see Cache); nil QUITs each connection after its transaction.
+	Cache *Cache
 }
 
 // Message is one message in flight with the recipients of one destination.
@@ -84,6 +87,12 @@ type Result struct {
 	// TLS describes the connection: "" (plaintext) or e.g.
 	// "TLS 1.3 verified" / "TLS 1.3 untrusted".
 	TLS string
+	// DSN reports that the host that answered offered DSN (RFC 3461), so
+	// NOTIFY, ORCPT, RET and ENVID were passed on: for an accepted
+	// recipient, notices are now that host's job. False when it did not
+	// (a NOTIFY=SUCCESS sender then gets a "relayed" notice, RFC 3461
+	// 4.1) or no host was reached.
+	DSN bool
 }
 
 // OK reports whether the recipient was accepted.

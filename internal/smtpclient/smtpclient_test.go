@@ -148,16 +148,16 @@ func TestDeliverReplies(t *testing.T) {
 		want  []want
 	}{
 		{"mixed per-recipient", func(s *sink) {
-			s.rcptErr = map[string]*smtp.SMTPError{"b@one.test": reply(450, "mailbox busy"),
-				"c@one.test": reply(550, "no such user")}
+			s.rcptErr = map[string]*smtp.SMTPError{"b@one.test": srvReply(450, "mailbox busy"),
+				"c@one.test": srvReply(550, "no such user")}
 		}, []want{{250, "2.0.0", false, ""}, {450, "4.0.0", false, ""}, {550, "5.0.0", true, ""}}},
-		{"4xx at MAIL", func(s *sink) { s.mailErr = reply(451, "try later") },
+		{"4xx at MAIL", func(s *sink) { s.mailErr = srvReply(451, "try later") },
 			[]want{{451, "4.0.0", false, ""}, {451, "4.0.0", false, ""}, {451, "4.0.0", false, ""}}},
-		{"5xx at MAIL", func(s *sink) { s.mailErr = reply(553, "sender refused") },
+		{"5xx at MAIL", func(s *sink) { s.mailErr = srvReply(553, "sender refused") },
 			[]want{{553, "5.0.0", true, ""}, {553, "5.0.0", true, ""}, {553, "5.0.0", true, ""}}},
 		{"5xx after DATA keeps RCPT replies", func(s *sink) {
-			s.rcptErr = map[string]*smtp.SMTPError{"b@one.test": reply(450, "busy")}
-			s.dataErr = reply(554, "content rejected")
+			s.rcptErr = map[string]*smtp.SMTPError{"b@one.test": srvReply(450, "busy")}
+			s.dataErr = srvReply(554, "content rejected")
 		}, []want{{554, "5.0.0", true, ""}, {450, "4.0.0", false, ""}, {554, "5.0.0", true, ""}}},
 	}
 	for _, tt := range tests {
