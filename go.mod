@@ -9,6 +9,8 @@ require (
 	github.com/emersion/go-smtp v0.25.1
 	github.com/go-crypt/crypt v0.4.15
 	github.com/miekg/dns v1.1.73
+	github.com/xdg-go/scram v1.4.0
+	github.com/xdg-go/stringprep v1.0.4
 	golang.org/x/crypto v0.58.0
 	golang.org/x/term v0.47.0
 	modernc.org/sqlite v1.62.0

@@ -24,6 +24,18 @@ type Directory interface {
 	SetPassword(ctx context.Context, address, hash string) error
 }
 
+// KeyStore is what a Directory may also offer, for SCRAM-SHA-256:
+// stored keys, bound to the stored password hash they were made with, and
+// a per-installation secret; *directory.Directory implements it. Without
+// it SCRAM-SHA-256 never succeeds.
+type KeyStore interface {
+	// SCRAMKeys fails with directory.ErrNotFound when the mailbox has no
+	// keys for its current password.
+	SCRAMKeys(ctx context.Context, address string) (password.SCRAMKeys, error)
+	SetSCRAMKeys(ctx context.Context, address, forHash string, k password.SCRAMKeys) error
+	Secret(ctx context.Context, name string, size int) ([]byte, error)
+}
+
 var (
 	// ErrFailed means a wrong user name or password; which one is never said.
 	ErrFailed = errors.New("authentication failed")
@@ -46,10 +58,11 @@ func (e *tempError) Unwrap() error        { return e.err }
 // Authenticator checks passwords for every service. It is safe for
 // concurrent use.
 type Authenticator struct {
-	dir Directory
-	cfg func() *config.Config
-	log *slog.Logger
-	now func() time.Time // tests replace it
+	dir  Directory
+	keys KeyStore // dir, when it is one; else nil
+	cfg  func() *config.Config
+	log  *slog.Logger
+	now  func() time.Time // tests replace it
 
 	// sem bounds concurrent hash computations: argon2id as Hash makes it
 	// takes ~19 MiB each, so a burst of logins must queue, not exhaust
@@ -61,6 +74,9 @@ type Authenticator struct {
 
 	dummyOnce sync.Once
 	dummy     string
+
+	secretMu sync.Mutex
+	secret   []byte // keys made-up SCRAM credentials; see fakeSCRAM
 }
 
 // New returns an Authenticator over dir. cfg is read at every Check, so a
@@ -69,8 +85,9 @@ func New(dir Directory, cfg func() *config.Config, log *slog.Logger) *Authentica
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	keys, _ := dir.(KeyStore)
 	return &Authenticator{
-		dir: dir, cfg: cfg, log: log, now: time.Now,
+		dir: dir, keys: keys, cfg: cfg, log: log, now: time.Now,
 		sem: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0))),
 		ips: newLimiter(defaultMaxEntries),
 	}
@@ -87,7 +104,11 @@ func New(dir Directory, cfg func() *config.Config, log *slog.Logger) *Authentica
 // the last counted one; no password is checked meanwhile) or when the
 // directory fails. Unknown users cost the same hash computation as known
 // ones, so timing does not tell them apart. A successful login with a hash
-// that password.NeedsRehash is stored again as password.Hash (best effort).
+// that password.NeedsRehash is stored again as password.Hash (best effort;
+// not a {CRAM-MD5} or {PLAIN} one while CRAM-MD5 is in auth.mechanisms, as
+// CRAM-MD5 needs it), and when SCRAM-SHA-256 is in auth.mechanisms, SCRAM
+// keys are stored for the password if missing or of another iteration
+// count than auth.scram_iterations.
 // A success does not clear earlier failures: they age out of the window,
 // so one valid account does not buy unlimited guesses at others.
 func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw string, ip netip.Addr) (directory.Mailbox, error) {
@@ -136,8 +157,13 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 	if reason != "" {
 		return directory.Mailbox{}, a.failed(ctx, cfg, key, ip, who, reason)
 	}
-	if password.NeedsRehash(mb.PasswordHash) {
-		a.rehash(ctx, mb, pw, who)
+	if password.NeedsRehash(mb.PasswordHash) && !(enabled(cfg, "CRAM-MD5") && password.CanCRAMMD5(mb.PasswordHash)) {
+		if h, ok := a.rehash(ctx, mb, pw, who); ok {
+			mb.PasswordHash = h
+		}
+	}
+	if enabled(cfg, "SCRAM-SHA-256") {
+		a.storeSCRAM(ctx, cfg, mb, pw, who)
 	}
 	a.log.Info("auth: login: " + who)
 	return mb, nil
@@ -170,10 +196,11 @@ func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key, ip 
 	return ErrFailed
 }
 
-// rehash replaces an outdated stored hash; failures are only logged.
-func (a *Authenticator) rehash(ctx context.Context, mb directory.Mailbox, pw, who string) {
+// rehash replaces an outdated stored hash and returns the new one;
+// failures are only logged.
+func (a *Authenticator) rehash(ctx context.Context, mb directory.Mailbox, pw, who string) (string, bool) {
 	if err := a.acquire(ctx); err != nil {
-		return
+		return "", false
 	}
 	h, err := password.Hash(pw)
 	a.release()
@@ -183,9 +210,10 @@ func (a *Authenticator) rehash(ctx context.Context, mb directory.Mailbox, pw, wh
 	from := password.Scheme(mb.PasswordHash)
 	if err != nil {
 		a.log.Warn("auth: rehash failed: " + who + ", scheme=" + from + ": " + err.Error())
-		return
+		return "", false
 	}
 	a.log.Info("auth: rehashed: " + who + ", scheme=" + from + " -> " + password.Scheme(h))
+	return h, true
 }
 
 func (a *Authenticator) acquire(ctx context.Context) error {

@@ -241,3 +241,52 @@ func TestConcurrentChecks(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCRAMMD5KeepsHash: with CRAM-MD5 offered, the {PLAIN} hash it needs
+// is not upgraded by a password login.
+func TestCRAMMD5KeepsHash(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Auth.Mechanisms = []string{"PLAIN", "CRAM-MD5"} })
+	if _, err := f.a.Check(context.Background(), "imap", "PLAIN", "old@example.org", "secret", ip1); err != nil {
+		t.Fatal(err)
+	}
+	if f.dir.Sets() != 0 || f.dir.Hash("old@example.org") != "{PLAIN}secret" {
+		t.Fatalf("hash replaced: %q", f.dir.Hash("old@example.org"))
+	}
+}
+
+// TestExchangeWithoutKeyStore: a directory that cannot keep SCRAM keys
+// gets made-up ones for everybody, stable within the process.
+func TestExchangeWithoutKeyStore(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Auth.MaxFailures = 100 })
+	ctx := context.Background()
+	salt := func(user string) string {
+		e := f.a.Begin("imap", "SCRAM-SHA-256", ip1)
+		if _, err := e.Lookup(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		k, err := e.SCRAMKeys(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Fail(ctx, "password mismatch"); !errors.Is(err, ErrFailed) {
+			t.Fatal(err)
+		}
+		return string(k.Salt)
+	}
+	if salt("alice@example.org") != salt("alice@example.org") || salt("alice@example.org") == salt("bob@example.org") {
+		t.Fatal("made-up salts not stable per user")
+	}
+	if !strings.Contains(f.logs.String(), "user=<alice@example.org>, rip=192.0.2.1, method=SCRAM-SHA-256, service=imap, reason=no SCRAM-SHA-256 keys") ||
+		!strings.Contains(f.logs.String(), "user=<bob@example.org>, rip=192.0.2.1, method=SCRAM-SHA-256, service=imap, reason=unknown user") {
+		t.Fatalf("log:\n%s", f.logs.String())
+	}
+	// Succeed after Fail, or twice, is refused.
+	e := f.a.Begin("imap", "CRAM-MD5", ip1)
+	e.Lookup(ctx, "alice@example.org")
+	if _, err := e.Succeed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Succeed(ctx); !errors.Is(err, ErrFailed) {
+		t.Fatalf("second Succeed: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ func FuzzVerify(f *testing.F) {
 	saved := limits
 	limits.argon2MemoryKiB, limits.argon2Time = 256, 2
 	limits.bcryptCost, limits.shaCryptRounds = 5, 5000
+	limits.scramIterations = 5000
 	f.Cleanup(func() { limits = saved })
 
 	seeds := []string{
@@ -28,6 +29,8 @@ func FuzzVerify(f *testing.F) {
 		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
 		"$argon2i$v=19$m=64,t=1,p=2$c2FsdHNhbHQ$aGFzaGhhc2g",
 		"{ARGON2ID}$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g",
+		"{SCRAM-SHA-256}16,c2FsdA==,95qXWt8E9/Qoeex9haOKvaofCYggLDxGSYWkM27n8vw=,tYKgzKTBNAd4yHFqnXMj9+jEycp6Vk8xbvw7yQ5H26U=",
+		"{SCRAM-SHA-1}16,c2FsdA==,4SKGfi5FDaAZywkC4gnLnH98gC0=,jyuD5wQt3F6xbvdElzk67o+Ta+U=",
 	}
 	for _, s := range seeds {
 		f.Add(s, "secret")
@@ -39,5 +42,9 @@ func FuzzVerify(f *testing.F) {
 		}
 		Scheme(stored)
 		NeedsRehash(stored)
+		SCRAMSHA256Keys(stored)
+		if d, err := CRAMMD5(stored, []byte("<1.2@x>")); err == nil && len(d) != 16 {
+			t.Fatalf("CRAMMD5(%q) = %x", stored, d)
+		}
 	})
 }

@@ -37,11 +37,13 @@ var limits = struct {
 	argon2Time      uint32
 	bcryptCost      int // cost 18 is already ~20 s
 	shaCryptRounds  int // 10M rounds of SHA-512 is several seconds
+	scramIterations int // PBKDF2 rounds of a stored SCRAM hash
 }{
 	argon2MemoryKiB: 1 << 20,
 	argon2Time:      64,
 	bcryptCost:      18,
 	shaCryptRounds:  10_000_000,
+	scramIterations: 10_000_000,
 }
 
 // Hash returns a new stored form for plain in the default scheme, argon2id,
@@ -86,6 +88,8 @@ func Verify(stored, plain string) (bool, error) {
 		return verifyCRAMMD5(p, plain)
 	case "PLAIN":
 		return verifyPlain(p, plain)
+	case "SCRAM-SHA-1", "SCRAM-SHA-256":
+		return verifySCRAM(p, plain)
 	}
 	if spec, ok := digests[p.name]; ok {
 		return verifyDigest(p, spec, plain)
@@ -96,8 +100,9 @@ func Verify(stored, plain string) (bool, error) {
 }
 
 // Scheme returns the canonical scheme name of stored ("ARGON2ID",
-// "BLF-CRYPT", "SHA512-CRYPT", "SSHA512", "PLAIN", ...), or "" if it is not
-// recognised. It looks only at the prefix, not at whether the rest is valid.
+// "BLF-CRYPT", "SHA512-CRYPT", "SSHA512", "SCRAM-SHA-256", "PLAIN", ...),
+// or "" if it is not recognised. It looks only at the prefix, not at
+// whether the rest is valid.
 // Aliases are canonicalised: SHA -> SHA1, CLEAR/CLEARTEXT -> PLAIN,
 // HMAC-MD5 -> CRAM-MD5; "{CRYPT}" and "{MD5}" are named after the format of
 // what follows them (e.g. "{CRYPT}$6$..." is SHA512-CRYPT); ".b64"/".hex"
@@ -155,29 +160,31 @@ type parsed struct {
 // aliases maps every accepted (upper-case) scheme name to its canonical
 // name. "CRYPT" and "MD5" are resolved further by looking at the body.
 var aliases = map[string]string{
-	"ARGON2ID":     "ARGON2ID",
-	"ARGON2I":      "ARGON2I",
-	"BLF-CRYPT":    "BLF-CRYPT",
-	"SHA512-CRYPT": "SHA512-CRYPT",
-	"SHA256-CRYPT": "SHA256-CRYPT",
-	"MD5-CRYPT":    "MD5-CRYPT",
-	"CRYPT":        "CRYPT",
-	"MD5":          "MD5",
-	"SSHA512":      "SSHA512",
-	"SSHA256":      "SSHA256",
-	"SSHA":         "SSHA",
-	"SMD5":         "SMD5",
-	"SHA512":       "SHA512",
-	"SHA256":       "SHA256",
-	"SHA":          "SHA1",
-	"SHA1":         "SHA1",
-	"PLAIN-MD5":    "PLAIN-MD5",
-	"LDAP-MD5":     "LDAP-MD5",
-	"CRAM-MD5":     "CRAM-MD5",
-	"HMAC-MD5":     "CRAM-MD5",
-	"PLAIN":        "PLAIN",
-	"CLEAR":        "PLAIN",
-	"CLEARTEXT":    "PLAIN",
+	"ARGON2ID":      "ARGON2ID",
+	"ARGON2I":       "ARGON2I",
+	"BLF-CRYPT":     "BLF-CRYPT",
+	"SHA512-CRYPT":  "SHA512-CRYPT",
+	"SHA256-CRYPT":  "SHA256-CRYPT",
+	"MD5-CRYPT":     "MD5-CRYPT",
+	"CRYPT":         "CRYPT",
+	"MD5":           "MD5",
+	"SSHA512":       "SSHA512",
+	"SSHA256":       "SSHA256",
+	"SSHA":          "SSHA",
+	"SMD5":          "SMD5",
+	"SHA512":        "SHA512",
+	"SHA256":        "SHA256",
+	"SHA":           "SHA1",
+	"SHA1":          "SHA1",
+	"PLAIN-MD5":     "PLAIN-MD5",
+	"LDAP-MD5":      "LDAP-MD5",
+	"CRAM-MD5":      "CRAM-MD5",
+	"HMAC-MD5":      "CRAM-MD5",
+	"SCRAM-SHA-1":   "SCRAM-SHA-1",
+	"SCRAM-SHA-256": "SCRAM-SHA-256",
+	"PLAIN":         "PLAIN",
+	"CLEAR":         "PLAIN",
+	"CLEARTEXT":     "PLAIN",
 }
 
 // cryptStyle lists the schemes whose body is a self-describing crypt(3)
