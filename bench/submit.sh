@@ -114,6 +114,7 @@ CONF
 	fi
 	echo "peak_queue=$(sort -n "$work/qsizes" | tail -1) messages (samples=$(wc -l < "$work/qsizes"))"
 	echo "peak_rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
+	echo "sink_stats: $(cat "$work/sink.stats")"
 	if [ -s "$work/server.log" ]; then echo "server log (warn+): $(wc -l < "$work/server.log") lines, first: $(head -1 "$work/server.log")"; fi
 	cleanup
 }

@@ -90,14 +90,23 @@ func clientMessage(e Entry, rcpts []Rcpt, body *fileBody) *smtpclient.Message {
 	return m
 }
 
-// fromResults turns the client's Results into outcomes.
-func fromResults(rcpts []Rcpt, res []smtpclient.Result) []outcome {
+// fromResults turns the client's Results into outcomes. lmtp says the hop
+// delivered finally (LMTP); over SMTP a server offering DSN took the
+// NOTIFY request over, and one without it earns a "relayed" notice
+// (RFC 3461 5.2.2).
+func fromResults(rcpts []Rcpt, res []smtpclient.Result, lmtp bool) []outcome {
 	out := make([]outcome, len(rcpts))
 	for i, rc := range rcpts {
 		o := outcome{rcpt: rc.Address, code: 451, enhanced: "4.3.0", text: "no result from the SMTP client", relay: "none"}
 		if i < len(res) {
 			x := res[i]
 			o.code, o.enhanced, o.text, o.relay = x.Code, x.Enhanced, x.Text, x.Relay
+			switch {
+			case lmtp:
+				o.action = "delivered"
+			case !x.DSN:
+				o.action = "relayed"
+			}
 		}
 		o.status = statusOf(o.code)
 		out[i] = o
@@ -246,7 +255,7 @@ func (r *Runner) deliverHop(ctx context.Context, e Entry, hop smtpclient.Hop, rc
 	if err != nil {
 		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.5", text: err.Error(), relay: "none"})
 	}
-	return fromResults(rcpts, res)
+	return fromResults(rcpts, res, hop.LMTP)
 }
 
 // deliverBackupMX delivers for a backup-MX domain: only to MX hosts more
@@ -295,7 +304,7 @@ func (r *Runner) deliverBackupMX(ctx context.Context, e Entry, domain string, rc
 		if err != nil {
 			got = allOutcomes(sub, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.5", text: err.Error(), relay: "none"})
 		} else {
-			got = fromResults(sub, res)
+			got = fromResults(sub, res, false)
 		}
 		var again []int
 		for j, i := range todo {

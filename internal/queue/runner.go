@@ -166,6 +166,7 @@ const sweepGrace = 5 * time.Minute
 // flight (at most StopTimeout, after which they are cut off and retried at
 // the next start) and returns.
 func (r *Runner) Run(ctx context.Context) {
+	defer r.closeConnections() // after the deliveries in flight (wg.Wait below)
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	// Deliveries run on dctx: canceled only StopTimeout after ctx.
