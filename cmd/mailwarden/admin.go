@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"golang.org/x/term"
 
+	"mailwarden/internal/auth/mech"
 	"mailwarden/internal/auth/password"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
@@ -138,6 +140,7 @@ func (c *cli) user(args []string) error {
 	}
 	fs := flag.NewFlagSet("user", flag.ContinueOnError)
 	pwFile := fs.String("password-file", "", "read the password from this file (first line)")
+	pwHash := fs.String("password-hash", "", "store this ready `HASH` ({SCHEME}..., e.g. from doveadm pw) instead of hashing a password")
 	quota := fs.String("quota", "", "quota, e.g. 2G (0 = unlimited)")
 	name := fs.String("name", "", "full name")
 	inactive := fs.Bool("inactive", false, "create the mailbox inactive")
@@ -161,11 +164,11 @@ func (c *cli) user(args []string) error {
 			}
 			q = int64(z)
 		}
-		hash, err := c.newPassword(*pwFile, pos[0])
+		pw, err := c.newPassword(*pwFile, *pwHash, pos[0])
 		if err != nil {
 			return err
 		}
-		m, err := e.dir.AddMailbox(ctx, directory.Mailbox{Username: pos[0], PasswordHash: hash, Name: *name, Quota: q, Active: !*inactive})
+		m, err := e.dir.AddMailbox(ctx, directory.Mailbox{Username: pos[0], PasswordHash: pw.hash, Name: *name, Quota: q, Active: !*inactive})
 		if err != nil {
 			return err
 		}
@@ -173,7 +176,7 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "created %s (maildir %s)\n", m.Username, e.store.MailboxPath(m.Maildir))
-		return nil
+		return c.storeSCRAM(ctx, e, m.Username, pw)
 	case "passwd", "password":
 		if err := need(pos, 1, "user passwd ADDRESS"); err != nil {
 			return err
@@ -181,11 +184,14 @@ func (c *cli) user(args []string) error {
 		if _, err := e.dir.Mailbox(ctx, pos[0]); err != nil {
 			return err
 		}
-		hash, err := c.newPassword(*pwFile, pos[0])
+		pw, err := c.newPassword(*pwFile, *pwHash, pos[0])
 		if err != nil {
 			return err
 		}
-		return e.dir.SetPassword(ctx, pos[0], hash)
+		if err := e.dir.SetPassword(ctx, pos[0], pw.hash); err != nil {
+			return err
+		}
+		return c.storeSCRAM(ctx, e, pos[0], pw)
 	case "quota":
 		if err := need(pos, 2, "user quota ADDRESS SIZE"); err != nil {
 			return err
@@ -272,15 +278,33 @@ func (c *cli) alias(args []string) error {
 	return fmt.Errorf("%w: alias add|list|del", errUsage)
 }
 
+// newPass is a password as `user add` and `user passwd` store it: its
+// hash, and the plaintext when it was given (not with --password-hash).
+type newPass struct{ hash, plain string }
+
 // newPassword reads a password from a file, a terminal prompt without
-// echo (asked twice), or one line of standard input, and hashes it.
-func (c *cli) newPassword(file, who string) (string, error) {
+// echo (asked twice), or one line of standard input, and hashes it; or
+// takes a ready hash (--password-hash) after checking it is one of the
+// schemes logins can verify.
+func (c *cli) newPassword(file, hash, who string) (newPass, error) {
+	if hash != "" {
+		if file != "" {
+			return newPass{}, errors.New("--password-hash and --password-file exclude each other")
+		}
+		if password.Scheme(hash) == "" {
+			return newPass{}, errors.New("--password-hash: not a {SCHEME} hash or crypt string this server can verify (see docs/migrate-dovecot.md)")
+		}
+		if _, err := password.Verify(hash, "\x00"); err != nil {
+			return newPass{}, fmt.Errorf("--password-hash: %w", err)
+		}
+		return newPass{hash: hash}, nil
+	}
 	var pw string
 	switch {
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("--password-file: %w", err)
+			return newPass{}, fmt.Errorf("--password-file: %w", err)
 		}
 		pw, _, _ = strings.Cut(string(b), "\n")
 		pw = strings.TrimSuffix(pw, "\r")
@@ -289,29 +313,51 @@ func (c *cli) newPassword(file, who string) (string, error) {
 		a, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(c.stderr)
 		if err != nil {
-			return "", err
+			return newPass{}, err
 		}
 		fmt.Fprint(c.stderr, "Again: ")
 		b, err := term.ReadPassword(int(os.Stdin.Fd()))
 		fmt.Fprintln(c.stderr)
 		if err != nil {
-			return "", err
+			return newPass{}, err
 		}
 		if string(a) != string(b) {
-			return "", errors.New("passwords do not match")
+			return newPass{}, errors.New("passwords do not match")
 		}
 		pw = string(a)
 	default:
 		line, err := bufio.NewReader(c.stdin).ReadString('\n')
 		if err != nil && line == "" {
-			return "", errors.New("no password given: use a terminal, --password-file F, or one line on standard input")
+			return newPass{}, errors.New("no password given: use a terminal, --password-file F, or one line on standard input")
 		}
 		pw = strings.TrimRight(line, "\r\n")
 	}
 	if len(pw) < 8 {
-		return "", errors.New("password too short: use at least 8 characters")
+		return newPass{}, errors.New("password too short: use at least 8 characters")
 	}
-	return password.Hash(pw)
+	h, err := password.Hash(pw)
+	return newPass{hash: h, plain: pw}, err
+}
+
+// storeSCRAM stores SCRAM-SHA-256 keys for a new password when
+// auth.mechanisms offers SCRAM-SHA-256. Without the plaintext (a hash
+// given with --password-hash) it cannot, unless the hash is itself
+// {SCRAM-SHA-256}: it says so, and the first password login stores them.
+func (c *cli) storeSCRAM(ctx context.Context, e *env, addr string, pw newPass) error {
+	if !slices.Contains(mech.Offered(e.cfg), mech.SCRAMSHA256) {
+		return nil
+	}
+	if pw.plain == "" {
+		if _, ok, _ := password.SCRAMSHA256Keys(pw.hash); !ok {
+			fmt.Fprintf(c.stderr, "note: no SCRAM-SHA-256 keys for %s until its first password (PLAIN/LOGIN) login\n", addr)
+		}
+		return nil
+	}
+	k, err := password.NewSCRAMKeys(pw.plain, e.cfg.Auth.SCRAMIterations)
+	if err != nil {
+		return err
+	}
+	return e.dir.SetSCRAMKeys(ctx, addr, pw.hash, k)
 }
 
 // table starts a listing with its column headings.

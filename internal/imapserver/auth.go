@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/auth/mech"
+	"mailwarden/internal/directory"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -51,20 +53,51 @@ func (s *session) cmdLogin(c *imapwire.Command) result {
 	return s.login(c.Tag, "PLAIN", a.Username, a.Password)
 }
 
-// cmdAuthenticate runs AUTHENTICATE PLAIN (RFC 9051 6.2.2, RFC 4959
-// SASL-IR, RFC 4616).
+// authCapabilities are the login capabilities before authentication:
+// AUTH= for each of auth.mechanisms in the configured order while logins
+// may be made, else LOGINDISABLED (RFC 9051 6.2.3, 7.2.2).
+func (s *session) authCapabilities() []string {
+	if !s.plaintextOK() {
+		return []string{"LOGINDISABLED"}
+	}
+	var caps []string
+	for _, m := range mech.Offered(s.cfg) {
+		caps = append(caps, "AUTH="+m)
+	}
+	return caps
+}
+
+// cmdAuthenticate runs AUTHENTICATE (RFC 9051 6.2.2, RFC 4959 SASL-IR)
+// with the mechanisms of auth.mechanisms, under the same TLS rule as
+// LOGIN.
 func (s *session) cmdAuthenticate(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.AuthenticateArgs)
-	if a.Mechanism != "PLAIN" {
+	m, err := mech.New(a.Mechanism, mech.Options{Auth: s.srv.o.Auth, Config: s.cfg, Service: "imap",
+		IP: s.ip, Hostname: s.cfg.Hostname, Ctx: s.ctx})
+	if err != nil {
 		return fail("CANNOT", "Unsupported authentication mechanism.")
 	}
 	if !s.plaintextOK() {
 		s.refused = true
 		return fail("PRIVACYREQUIRED", plaintextRefused)
 	}
-	resp := a.InitialResponse
-	if !a.HasInitialResponse {
-		s.w.Continuation("")
+	var resp []byte // nil: no initial response
+	if a.HasInitialResponse {
+		resp = a.InitialResponse
+		if resp == nil {
+			resp = []byte{}
+		}
+	}
+	for {
+		ch, done, err := m.Next(resp)
+		switch {
+		case err != nil:
+			s.authUser, s.authMech = m.User(), a.Mechanism
+			return s.authFailed(c.Tag, err)
+		case done:
+			return s.loggedIn(a.Mechanism, m.Mailbox())
+		}
+		s.w.Continuation(base64.StdEncoding.EncodeToString(ch))
 		if err := s.w.Flush(); err != nil {
 			s.quit = true
 			return result{quiet: true}
@@ -83,21 +116,22 @@ func (s *session) cmdAuthenticate(c *imapwire.Command) result {
 			return bad("Invalid base64 data in continued response.")
 		}
 	}
-	_, user, pw, err := login.DecodePlain(resp)
-	if err != nil {
-		s.authUser, s.authMech = user, "PLAIN"
-		return s.authFailed(c.Tag, err)
-	}
-	return s.login(c.Tag, "PLAIN", user, pw)
 }
 
 // login checks the password and enters the authenticated state.
-func (s *session) login(tag, mech, user, pw string) result {
-	s.authUser, s.authMech = user, mech
-	mb, err := s.srv.o.Auth.Check(s.ctx, "imap", mech, user, pw, s.ip)
+func (s *session) login(tag, method, user, pw string) result {
+	s.authUser, s.authMech = user, method
+	mb, err := s.srv.o.Auth.Check(s.ctx, "imap", method, user, pw, s.ip)
 	if err != nil {
 		return s.authFailed(tag, err)
 	}
+	return s.loggedIn(method, mb)
+}
+
+// loggedIn opens the mailbox mb logged in to and enters the
+// authenticated state.
+func (s *session) loggedIn(method string, mb directory.Mailbox) result {
+	s.authMech = method
 	acct := store.Account{Username: mb.Username, Maildir: mb.Maildir}
 	if err := s.srv.o.Store.EnsureMailbox(s.ctx, acct.Username, acct.Maildir); err != nil {
 		s.srv.log.Warn("imap(" + login.LogSafe(mb.Username) + "): Couldn't open mailbox: " + err.Error())

@@ -2,12 +2,19 @@ package imapserver
 
 import (
 	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 
+	"github.com/xdg-go/scram"
+
 	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
 )
 
 const postAuthCaps = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT CHILDREN MOVE UIDPLUS " +
@@ -20,7 +27,7 @@ func TestCapabilities(t *testing.T) {
 		loopback bool // auth.allow_plaintext_loopback
 		want     string
 	}{
-		{"plaintext allowed", true, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS AUTH=PLAIN NAMESPACE"},
+		{"plaintext allowed", true, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS AUTH=PLAIN AUTH=LOGIN AUTH=SCRAM-SHA-256 NAMESPACE"},
 		{"plaintext refused", false, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE STARTTLS LOGINDISABLED NAMESPACE"},
 	}
 	for _, tt := range tests {
@@ -35,6 +42,8 @@ func TestCapabilities(t *testing.T) {
 				c.expect("LOGIN alice@example.org secret",
 					"NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
 				c.expect("AUTHENTICATE PLAIN "+plain("alice@example.org", "secret"),
+					"NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
+				c.expect("AUTHENTICATE SCRAM-SHA-256",
 					"NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.")
 			}
 		})
@@ -91,7 +100,7 @@ func TestAuthenticate(t *testing.T) {
 	h := start(t, nil)
 	tests := []struct {
 		name  string
-		steps []string // client lines; "" marks reading a continuation
+		steps []string // client lines; "" or "+ text" marks reading a continuation
 		want  string
 	}{
 		{"sasl-ir", []string{"a AUTHENTICATE PLAIN " + plain("alice@example.org", "secret")}, "a OK [CAPABILITY"},
@@ -100,13 +109,15 @@ func TestAuthenticate(t *testing.T) {
 		{"wrong password", []string{"a AUTHENTICATE PLAIN " + plain("alice@example.org", "nope")}, "a NO [AUTHENTICATIONFAILED] Authentication failed."},
 		{"bad base64", []string{"a AUTHENTICATE PLAIN", "", "!!!"}, "a BAD Invalid base64 data in continued response."},
 		{"other mechanism", []string{"a AUTHENTICATE CRAM-MD5"}, "a NO [CANNOT] Unsupported authentication mechanism."},
+		{"login", []string{"a AUTHENTICATE LOGIN", "+ VXNlcm5hbWU6", b64("alice@example.org"), "+ UGFzc3dvcmQ6", b64("secret")}, "a OK [CAPABILITY"},
+		{"plain empty initial response", []string{"a AUTHENTICATE PLAIN ="}, "a NO [AUTHENTICATIONFAILED]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := h.dial(t)
 			for _, s := range tt.steps {
-				if s == "" {
-					if l := c.line(); l != "+ " {
+				if s == "" || strings.HasPrefix(s, "+ ") {
+					if l := c.line(); l != "+ " && l != s {
 						t.Fatalf("continuation: %q", l)
 					}
 					continue
@@ -163,4 +174,115 @@ func TestTooManyBadCommands(t *testing.T) {
 	if l := c.line(); l != "* BYE Too many invalid IMAP commands." {
 		t.Fatalf("got %q", l)
 	}
+}
+
+// TestAuthCapabilities: AUTH= follows auth.mechanisms in its order.
+func TestAuthCapabilities(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.Auth.Mechanisms = []string{"CRAM-MD5", "SCRAM-SHA-256", "PLAIN"} })
+	c := h.dial(t)
+	u, _ := c.cmd("CAPABILITY")
+	if !strings.Contains(u[0], " STARTTLS AUTH=CRAM-MD5 AUTH=SCRAM-SHA-256 AUTH=PLAIN NAMESPACE ") {
+		t.Fatalf("capabilities %q", u[0])
+	}
+	c.expect("AUTHENTICATE LOGIN", "NO [CANNOT] Unsupported authentication mechanism.")
+}
+
+// scramIMAP runs AUTHENTICATE SCRAM-SHA-256 with the xdg-go/scram client,
+// with the first message as SASL-IR or after an empty continuation, and
+// returns the tagged reply.
+func scramIMAP(t *testing.T, c *client, user, pw string, ir bool) string {
+	t.Helper()
+	sc, err := scram.SHA256.NewClient(user, pw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := sc.NewConversation()
+	first, _ := conv.Step("")
+	if ir {
+		c.send("a AUTHENTICATE SCRAM-SHA-256 " + b64(first))
+	} else {
+		c.send("a AUTHENTICATE SCRAM-SHA-256")
+		if l := c.line(); l != "+ " {
+			t.Fatalf("continuation %q", l)
+		}
+		c.send(b64(first))
+	}
+	for {
+		l := c.line()
+		if !strings.HasPrefix(l, "+ ") {
+			return l
+		}
+		ch, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "+ "))
+		if err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		resp, err := conv.Step(string(ch))
+		if err != nil {
+			t.Fatalf("client: %v", err)
+		}
+		c.send(b64(resp))
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestAuthenticateSCRAM(t *testing.T) {
+	h := start(t, nil)
+	for _, tc := range []struct {
+		name, user, pw string
+		ir             bool
+		want           string
+	}{
+		{"sasl-ir", "alice@example.org", "secret", true, "a OK [CAPABILITY IMAP4rev1"},
+		{"continuation", "bob@example.org", "secret", false, "a OK [CAPABILITY IMAP4rev1"},
+		{"wrong password", "alice@example.org", "wrong", true, "a NO [AUTHENTICATIONFAILED] Authentication failed."},
+		{"unknown user", "carol@example.org", "secret", true, "a NO [AUTHENTICATIONFAILED] Authentication failed."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := h.dial(t)
+			if got := scramIMAP(t, c, tc.user, tc.pw, tc.ir); !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if strings.Contains(tc.want, " OK ") {
+				c.ok("SELECT INBOX")
+				h.waitLog(t, "imap-login: Login: user=<"+tc.user+">, method=SCRAM-SHA-256, rip=127.0.0.1, lip=127.0.0.1, secured")
+			}
+		})
+	}
+	c := h.dial(t)
+	c.expect("AUTHENTICATE SCRAM-SHA-256 "+b64("p=tls-exporter,,n=alice@example.org,r=x"), "NO [AUTHENTICATIONFAILED] Authentication failed.")
+}
+
+func TestAuthenticateCRAMMD5(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.Auth.Mechanisms = []string{"PLAIN", "CRAM-MD5"} })
+	ctx := context.Background()
+	if _, err := h.dir.AddMailbox(ctx, directory.Mailbox{Username: "carol@example.org", PasswordHash: "{PLAIN}secret", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(user, pw string) string {
+		c := h.dial(t)
+		c.send("a AUTHENTICATE CRAM-MD5")
+		l := c.line()
+		ch, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(l, "+ "))
+		if err != nil || !strings.HasSuffix(string(ch), "@"+testConfig().Hostname+">") {
+			t.Fatalf("challenge %q", l)
+		}
+		m := hmac.New(md5.New, []byte(pw))
+		m.Write(ch)
+		c.send(b64(user + " " + hex.EncodeToString(m.Sum(nil))))
+		return c.line()
+	}
+	if got := answer("carol@example.org", "secret"); !strings.HasPrefix(got, "a OK [CAPABILITY") {
+		t.Fatalf("carol: %q", got)
+	}
+	if got := answer("carol@example.org", "nope"); got != "a NO [AUTHENTICATIONFAILED] Authentication failed." {
+		t.Fatalf("carol, wrong password: %q", got)
+	}
+	if got := answer("alice@example.org", "secret"); got != "a NO [AUTHENTICATIONFAILED] Authentication failed." {
+		t.Fatalf("alice (argon2id): %q", got)
+	}
+	h.waitLog(t, "reason=stored password scheme ARGON2ID cannot do CRAM-MD5")
+	// An initial response is refused (the server speaks first).
+	c := h.dial(t)
+	c.expect("AUTHENTICATE CRAM-MD5 "+b64("carol@example.org 00"), "NO [AUTHENTICATIONFAILED] Authentication failed.")
 }

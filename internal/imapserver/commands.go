@@ -154,11 +154,7 @@ func (s *session) capabilities() string {
 		if !s.tls && s.srv.o.TLS != nil {
 			caps = append(caps, "STARTTLS")
 		}
-		if s.plaintextOK() {
-			caps = append(caps, "AUTH=PLAIN")
-		} else {
-			caps = append(caps, "LOGINDISABLED")
-		}
+		caps = append(caps, s.authCapabilities()...)
 	}
 	caps = append(caps, "NAMESPACE", "UNSELECT", "CHILDREN", "MOVE", "UIDPLUS",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",

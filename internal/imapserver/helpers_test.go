@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/auth/password"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/mlog"
@@ -42,6 +44,22 @@ type harness struct {
 }
 
 const testPass = testutil.Secret
+
+var (
+	scramOnce   sync.Once
+	scramSecret password.SCRAMKeys
+)
+
+// scramKeys are SCRAM-SHA-256 keys of testPass, made once.
+func scramKeys(t testing.TB) password.SCRAMKeys {
+	scramOnce.Do(func() {
+		var err error
+		if scramSecret, err = password.NewSCRAMKeys(testPass, 4096); err != nil {
+			panic(err)
+		}
+	})
+	return scramSecret
+}
 
 func testConfig() *config.Config {
 	cfg := config.Default()
@@ -85,6 +103,11 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 		{Username: "bob@example.org", PasswordHash: hashed, Active: true, Quota: 1 << 20},
 	} {
 		if _, err := h.dir.AddMailbox(ctx, mb); err != nil {
+			t.Fatal(err)
+		}
+		// As `mailwarden user add` does: clients such as mbsync pick
+		// SCRAM-SHA-256 when it is offered.
+		if err := h.dir.SetSCRAMKeys(ctx, mb.Username, hashed, scramKeys(t)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/auth/mech"
+	"mailwarden/internal/directory"
 )
 
 // command is one POP3 command: the states it is valid in and its handler,
@@ -44,7 +46,10 @@ func (s *session) capa(string) bool {
 	caps := []string{"+OK", "CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}
 	if s.state == stateAuth {
 		if s.plaintextOK() {
-			caps = append(caps, "USER", "SASL PLAIN")
+			caps = append(caps, "USER")
+			if mechs := mech.Offered(s.cfg); len(mechs) > 0 {
+				caps = append(caps, "SASL "+strings.Join(mechs, " "))
+			}
 		}
 		if !s.tls && s.srv.o.TLS != nil {
 			caps = append(caps, "STLS")
@@ -127,19 +132,25 @@ func (s *session) pass(arg string) bool {
 	return s.login("PLAIN", user, arg)
 }
 
-// auth runs AUTH (RFC 5034). Without a mechanism it lists them, as many
-// clients expect.
+// auth runs AUTH (RFC 5034) with the mechanisms of auth.mechanisms.
+// Without a mechanism it lists them, as many clients expect.
 func (s *session) auth(arg string) bool {
-	mech, initial, hasInitial := strings.Cut(arg, " ")
-	switch mech = strings.ToUpper(mech); {
-	case mech == "":
+	name, initial, hasInitial := strings.Cut(arg, " ")
+	name = strings.ToUpper(name)
+	if name == "" {
 		s.reply("+OK")
 		if s.plaintextOK() {
-			s.reply("PLAIN")
+			for _, m := range mech.Offered(s.cfg) {
+				s.reply(m)
+			}
 		}
 		s.reply(".")
 		return true
-	case mech != "PLAIN":
+	}
+	m, err := mech.New(name, mech.Options{Auth: s.srv.o.Auth, Config: s.cfg, Service: "pop3",
+		IP: s.ip, Hostname: s.cfg.Hostname, Ctx: s.ctx})
+	switch {
+	case err != nil:
 		s.badCommand("Unsupported authentication mechanism.")
 		return true
 	case !s.plaintextOK():
@@ -147,9 +158,26 @@ func (s *session) auth(arg string) bool {
 		s.reply(plaintextRefused)
 		return true
 	}
-	resp := initial
-	if !hasInitial {
-		s.reply("+ ")
+	var resp []byte // nil: no initial response
+	if hasInitial {
+		if resp = decodeSASL(initial); resp == nil {
+			s.badCommand("Invalid base64 data.")
+			return true
+		}
+	}
+	for {
+		ch, done, err := m.Next(resp)
+		switch {
+		case errors.Is(err, mech.ErrMalformed), errors.Is(err, mech.ErrChannelBinding):
+			s.badCommand("[AUTH] Authentication failed.")
+			return true
+		case err != nil:
+			s.authUser, s.authMech = m.User(), name
+			return s.loginFailed(err)
+		case done:
+			return s.open(name, m.Mailbox())
+		}
+		s.reply("+ " + base64.StdEncoding.EncodeToString(ch))
 		line, err := s.readLine(maxAuthLine)
 		if err != nil {
 			s.readFailed(err)
@@ -159,41 +187,58 @@ func (s *session) auth(arg string) bool {
 			s.reply("-ERR Authentication aborted.")
 			return true
 		}
-		resp = line
+		if resp = decodeSASL(line); resp == nil {
+			s.badCommand("Invalid base64 data.")
+			return true
+		}
 	}
-	if resp == "=" { // RFC 5034 4: an empty initial response
-		resp = ""
+}
+
+// decodeSASL decodes a base64 SASL response, "=" being an empty one
+// (RFC 5034 4); nil when it is not base64.
+func decodeSASL(s string) []byte {
+	if s == "=" {
+		return []byte{}
 	}
-	b, err := base64.StdEncoding.DecodeString(resp)
+	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
-		s.badCommand("Invalid base64 data.")
-		return true
+		return nil
 	}
-	_, user, pw, err := login.DecodePlain(b)
-	if err != nil {
-		s.badCommand("[AUTH] Authentication failed.")
-		return true
+	if b == nil {
+		b = []byte{}
 	}
-	return s.login("PLAIN", user, pw)
+	return b
 }
 
 // login checks the password, takes the mailbox lock and reads INBOX.
-func (s *session) login(mech, user, pw string) bool {
-	s.authUser, s.authMech = user, mech
-	mb, err := s.srv.o.Auth.Check(s.ctx, "pop3", mech, user, pw, s.ip)
+func (s *session) login(method, user, pw string) bool {
+	s.authUser, s.authMech = user, method
+	mb, err := s.srv.o.Auth.Check(s.ctx, "pop3", method, user, pw, s.ip)
 	if err != nil {
-		s.authFails++
-		if errors.Is(err, login.ErrTemporary) {
-			s.reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later.")
-		} else {
-			s.reply("-ERR [AUTH] Authentication failed.")
-		}
-		if s.authFails >= maxAuthFails {
-			s.reason = "Too many invalid authentication attempts"
-			return false
-		}
-		return true
+		return s.loginFailed(err)
 	}
+	return s.open(method, mb)
+}
+
+// loginFailed answers a failed login; the third one ends the session.
+func (s *session) loginFailed(err error) bool {
+	s.authFails++
+	if errors.Is(err, login.ErrTemporary) {
+		s.reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later.")
+	} else {
+		s.reply("-ERR [AUTH] Authentication failed.")
+	}
+	if s.authFails >= maxAuthFails {
+		s.reason = "Too many invalid authentication attempts"
+		return false
+	}
+	return true
+}
+
+// open enters the TRANSACTION state for the mailbox logged in to: it
+// takes the mailbox lock and reads INBOX.
+func (s *session) open(method string, mb directory.Mailbox) bool {
+	s.authUser, s.authMech = mb.Username, method
 	if !lock(mb.Username, s) {
 		s.srv.log.Info("pop3-login: Mailbox in use by another POP3 session: " + s.who())
 		s.reply("-ERR [IN-USE] Mailbox is locked by another POP3 session.")
@@ -207,7 +252,6 @@ func (s *session) login(mech, user, pw string) bool {
 		return true
 	}
 	s.locked, s.mb, s.msgs, s.uidValidity = mb.Username, mb, msgs, uv
-	s.authUser = mb.Username
 	s.deleted, s.retrieved = make([]bool, len(msgs)), make([]bool, len(msgs))
 	for _, m := range msgs {
 		s.size += m.Size

@@ -22,11 +22,11 @@ func TestCapabilities(t *testing.T) {
 		want     []string
 		not      []string
 	}{
-		{name: "before STLS", want: []string{"STLS", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}, not: []string{"USER", "SASL PLAIN", "IMPLEMENTATION"}},
-		{name: "after STLS", stls: true, want: []string{"USER", "SASL PLAIN", "TOP", "UIDL"}, not: []string{"STLS"}},
-		{name: "loopback plaintext allowed", loopback: true, want: []string{"USER", "SASL PLAIN", "STLS"}},
+		{name: "before STLS", want: []string{"STLS", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE"}, not: []string{"USER", "SASL PLAIN LOGIN SCRAM-SHA-256", "IMPLEMENTATION"}},
+		{name: "after STLS", stls: true, want: []string{"USER", "SASL PLAIN LOGIN SCRAM-SHA-256", "TOP", "UIDL"}, not: []string{"STLS"}},
+		{name: "loopback plaintext allowed", loopback: true, want: []string{"USER", "SASL PLAIN LOGIN SCRAM-SHA-256", "STLS"}},
 		{name: "no TLS configured", noTLS: true, not: []string{"STLS", "USER"}},
-		{name: "logged in", stls: true, loggedIn: true, want: []string{"TOP", "UIDL", "PIPELINING"}, not: []string{"USER", "SASL PLAIN", "STLS"}},
+		{name: "logged in", stls: true, loggedIn: true, want: []string{"TOP", "UIDL", "PIPELINING"}, not: []string{"USER", "SASL PLAIN LOGIN SCRAM-SHA-256", "STLS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, func(c *config.Config) { c.Auth.AllowPlaintextLoopback = tc.loopback }, func(o *Options) {
@@ -232,4 +232,43 @@ func TestInboxError(t *testing.T) {
 	h.store.mu.Unlock()
 	c.expect("USER alice@example.org", "+OK")
 	c.expect("PASS secret", "+OK Logged in.")
+}
+
+// TestSASLMechanisms: AUTH and CAPA follow auth.mechanisms, and every
+// mechanism runs through AUTH's continuation lines.
+func TestSASLMechanisms(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.Auth.Mechanisms = []string{"CRAM-MD5", "LOGIN", "SCRAM-SHA-256"} })
+	c := h.dial(t, nil)
+	c.expect("AUTH SCRAM-SHA-256", plaintextRefused)
+	c.stls(h.clientTLS)
+	c.expect("AUTH", "+OK")
+	if got := strings.TrimSpace(c.multi()); got != "CRAM-MD5\nLOGIN\nSCRAM-SHA-256" {
+		t.Errorf("AUTH lists %q", got)
+	}
+	c.expect("CAPA", "+OK")
+	if caps := strings.Split(c.multi(), "\n"); !contains(caps, "SASL CRAM-MD5 LOGIN SCRAM-SHA-256") {
+		t.Errorf("CAPA %q", caps)
+	}
+	c.expect("AUTH PLAIN "+b64("\x00alice@example.org\x00secret"), "-ERR Unsupported authentication mechanism.")
+
+	// The fake directory keeps no SCRAM keys: the exchange runs to its
+	// end and fails like a wrong password.
+	c.expect("AUTH SCRAM-SHA-256 "+b64("n,,n=alice@example.org,r=abc"), "+ ")
+	c.expect(b64("c=biws,r=abc,p=AAAA"), "-ERR [AUTH] Authentication failed.")
+	h.waitLog(t, "method=SCRAM-SHA-256, service=pop3, reason=")
+	// CRAM-MD5 cannot use alice's argon2id hash.
+	r := c.cmd("AUTH CRAM-MD5")
+	ch, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(r, "+ "))
+	if err != nil || !strings.HasPrefix(string(ch), "<") {
+		t.Fatalf("challenge %q", r)
+	}
+	c.expect(b64("alice@example.org 0123456789abcdef0123456789abcdef"), "-ERR [AUTH] Authentication failed.")
+	h.waitLog(t, "reason=stored password scheme ARGON2ID cannot do CRAM-MD5")
+	// LOGIN, on a new session.
+	c = h.dial(t, nil)
+	c.stls(h.clientTLS)
+	c.expect("AUTH LOGIN", "+ "+b64("Username:"))
+	c.expect(b64("alice@example.org"), "+ "+b64("Password:"))
+	c.expect(b64("secret"), "+OK Logged in.")
+	h.waitLog(t, "pop3-login: Login: user=<alice@example.org>, method=LOGIN")
 }

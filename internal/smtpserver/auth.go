@@ -1,13 +1,14 @@
 package smtpserver
 
 import (
-	"context"
 	"errors"
+	"strings"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/auth/mech"
 )
 
 var (
@@ -19,47 +20,46 @@ var (
 	errAuthEncrypt = &smtp.SMTPError{Code: 538, EnhancedCode: smtp.EnhancedCode{5, 7, 11}, Message: "Encryption required for requested authentication mechanism"}
 	// RFC 4954 4: no AUTH inside a mail transaction.
 	errAuthInTx = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: MAIL transaction in progress"}
-	errSASLStep = errors.New("unexpected SASL step")
+	// RFC 5802 7: a SCRAM client that requires channel binding.
+	errChannelBinding = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Error: authentication failed: channel-binding-not-supported"}
 )
-
-// mechanisms are the SASL mechanisms submission offers, both plaintext.
-var mechanisms = []string{sasl.Plain, "LOGIN"}
 
 // authSession is a submission session: a session that also implements
 // smtp.AuthSession, so go-smtp advertises and runs AUTH (RFC 4954).
 type authSession struct{ *session }
 
-// plaintextOK reports whether PLAIN and LOGIN may be used (and mail may be
-// submitted): under TLS, or from loopback when the config allows it.
+// plaintextOK reports whether AUTH may be used (and mail may be
+// submitted): under TLS, or from loopback when the config allows it. It
+// applies to every mechanism, challenge-response ones included.
 func (s *session) plaintextOK() bool {
 	return login.PlaintextAllowed(s.tls != "", s.c.ip, s.c.cfg)
 }
 
-// AuthMechanisms lists the mechanisms for EHLO; none before STARTTLS
-// (Postfix smtpd_tls_auth_only).
+// AuthMechanisms lists auth.mechanisms for EHLO, in the configured order;
+// none before STARTTLS (Postfix smtpd_tls_auth_only).
 func (a authSession) AuthMechanisms() []string {
 	if !a.plaintextOK() {
 		return nil
 	}
-	return mechanisms
+	return mech.Offered(a.c.cfg)
 }
 
 // Auth starts one AUTH exchange.
-func (a authSession) Auth(mech string) (sasl.Server, error) {
+func (a authSession) Auth(name string) (sasl.Server, error) {
 	a.c.setStage("AUTH")
 	switch {
 	case !a.plaintextOK():
-		return nil, a.authError(mech, "", errAuthEncrypt)
+		return nil, a.authError(name, "", errAuthEncrypt)
 	case a.inTransaction():
-		return nil, a.authError(mech, "", errAuthInTx)
+		return nil, a.authError(name, "", errAuthInTx)
 	}
-	switch mech {
-	case sasl.Plain:
-		return &plainServer{s: a.session}, nil
-	case "LOGIN":
-		return &loginServer{s: a.session}, nil
+	c := a.c
+	m, err := mech.New(name, mech.Options{Auth: c.srv.o.Auth, Config: c.cfg, Service: c.srv.mode.service(),
+		IP: c.ip, Hostname: c.cfg.Hostname, Ctx: c.srv.ctx, Timeout: lookupTimeout})
+	if err != nil {
+		return nil, a.authError(name, "", smtp.ErrAuthUnknownMechanism)
 	}
-	return nil, a.authError(mech, "", smtp.ErrAuthUnknownMechanism)
+	return &saslExchange{s: a.session, name: strings.ToUpper(name), m: m}, nil
 }
 
 func (s *session) inTransaction() bool {
@@ -75,75 +75,33 @@ func (s *session) authUser() (user, mech string) {
 	return s.user, s.mech
 }
 
-// plainServer is SASL PLAIN (RFC 4616) through login.DecodePlain, which
-// also refuses proxy authorization.
-type plainServer struct {
+// saslExchange runs a mechanism for go-smtp: it turns the mechanism's
+// errors into replies (counted and logged as Postfix does) and records
+// the user once the exchange succeeds.
+type saslExchange struct {
 	s    *session
-	done bool
+	name string
+	m    mech.Server
 }
 
-func (p *plainServer) Next(resp []byte) ([]byte, bool, error) {
-	switch {
-	case p.done:
-		return nil, false, errSASLStep
-	case resp == nil: // no initial response: an empty challenge asks for it
-		return []byte{}, false, nil
-	}
-	p.done = true
-	_, user, pw, err := login.DecodePlain(resp)
-	if err != nil {
-		return nil, true, p.s.authError(sasl.Plain, user, errAuthFailed)
-	}
-	return nil, true, p.s.authenticate(sasl.Plain, user, pw)
-}
-
-// loginServer is the obsolete but ubiquitous LOGIN mechanism
-// (draft-murchison-sasl-login): base64 "Username:" and "Password:"
-// prompts; an initial response is the user name.
-type loginServer struct {
-	s    *session
-	step int
-	user string
-}
-
-func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
-	switch l.step {
-	case 0:
-		l.step = 1
-		if resp == nil {
-			return []byte("Username:"), false, nil
-		}
-		l.user, l.step = string(resp), 2
-		return []byte("Password:"), false, nil
-	case 1:
-		l.user, l.step = string(resp), 2
-		return []byte("Password:"), false, nil
-	case 2:
-		l.step = 3
-		return nil, true, l.s.authenticate("LOGIN", l.user, string(resp))
-	}
-	return nil, false, errSASLStep
-}
-
-// authenticate checks a password through the login package (which counts
-// failures per IP, delays failed replies and logs the attempt) and
-// records the user on success.
-func (s *session) authenticate(mech, user, pw string) error {
-	c := s.c
-	ctx, cancel := context.WithTimeout(c.srv.ctx, lookupTimeout)
-	defer cancel()
-	mb, err := c.srv.o.Auth.Check(ctx, c.srv.mode.service(), mech, user, pw, c.ip)
+func (x *saslExchange) Next(resp []byte) ([]byte, bool, error) {
+	ch, done, err := x.m.Next(resp)
 	switch {
 	case errors.Is(err, login.ErrTemporary):
-		return s.authError(mech, user, errAuthTemp)
+		return nil, false, x.s.authError(x.name, x.m.User(), errAuthTemp)
+	case errors.Is(err, mech.ErrChannelBinding):
+		return nil, false, x.s.authError(x.name, x.m.User(), errChannelBinding)
 	case err != nil:
-		return s.authError(mech, user, errAuthFailed)
+		return nil, false, x.s.authError(x.name, x.m.User(), errAuthFailed)
+	case !done:
+		return ch, false, nil
 	}
+	s := x.s
 	s.mu.Lock()
-	s.user, s.mech = mb.Username, mech
+	s.user, s.mech = x.m.Mailbox().Username, x.name
 	s.mu.Unlock()
-	c.count(cmdAuth, true)
-	return nil
+	s.c.count(cmdAuth, true)
+	return nil, true, nil
 }
 
 // authError counts and logs a failed AUTH the way Postfix does (the line
@@ -157,7 +115,7 @@ func (s *session) authError(mech, user string, e *smtp.SMTPError) error {
 	if e == errAuthTemp {
 		why = "temporary failure"
 	}
-	if e == errAuthFailed || e == errAuthTemp {
+	if e == errAuthFailed || e == errAuthTemp || e == errChannelBinding {
 		line := c.client + ": SASL " + login.LogSafe(mech) + " authentication failed: " + why
 		if user != "" {
 			line += ", sasl_username=" + login.LogSafe(user)

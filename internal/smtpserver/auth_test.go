@@ -1,16 +1,24 @@
 package smtpserver
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/textproto"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/xdg-go/scram"
+
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/auth/password"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/testutil"
@@ -21,17 +29,27 @@ import (
 type subHarness struct {
 	*harness
 	accounts *testutil.Dir
+	keys     *keyDir
 	client   *tls.Config // trusts the server's certificate
 	caFile   string
 }
 
+// startSubmission also holds carol@example.org with the stored hash
+// "{PLAIN}secret"; alice has SCRAM-SHA-256 keys, bob and carol none.
 func startSubmission(t testing.TB, mode Mode, mod func(*config.Config)) *subHarness {
 	t.Helper()
 	serverTLS, clientTLS, caFile := testutil.LocalTLS(t)
 	box := func(u string) directory.Mailbox {
 		return directory.Mailbox{Username: u, PasswordHash: testutil.SecretHash(t), Active: true}
 	}
-	accounts := testutil.NewDir(box("alice@example.org"), box("bob@example.org"))
+	carol := directory.Mailbox{Username: "carol@example.org", PasswordHash: "{PLAIN}" + testutil.Secret, Active: true}
+	accounts := testutil.NewDir(box("alice@example.org"), box("bob@example.org"), carol)
+	keys := newKeyDir(t, accounts)
+	k, err := password.NewSCRAMKeys(testutil.Secret, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.SetSCRAMKeys(context.Background(), "alice@example.org", testutil.SecretHash(t), k)
 	h := start(t, func(c *config.Config) {
 		c.Auth.FailureDelay = config.Duration(20 * time.Millisecond)
 		if mod != nil {
@@ -39,10 +57,52 @@ func startSubmission(t testing.TB, mode Mode, mod func(*config.Config)) *subHarn
 		}
 	}, func(o *Options) {
 		o.Mode, o.TLS = mode, serverTLS
-		o.Auth = login.New(accounts, o.Config, o.Logger)
+		o.Auth = login.New(keys, o.Config, o.Logger)
 	})
-	return &subHarness{harness: h, accounts: accounts, client: clientTLS, caFile: caFile}
+	return &subHarness{harness: h, accounts: accounts, keys: keys, client: clientTLS, caFile: caFile}
 }
+
+// keyDir adds login.KeyStore to the fake account database: SCRAM keys in
+// memory, bound to the hash they were made for, as the directory binds
+// them.
+type keyDir struct {
+	*testutil.Dir
+	mu     sync.Mutex
+	keys   map[string]keyEntry
+	secret []byte
+}
+
+type keyEntry struct {
+	forHash string
+	k       password.SCRAMKeys
+}
+
+func newKeyDir(t testing.TB, d *testutil.Dir) *keyDir {
+	return &keyDir{Dir: d, keys: map[string]keyEntry{}, secret: []byte(t.Name())}
+}
+
+func (d *keyDir) SCRAMKeys(_ context.Context, address string) (password.SCRAMKeys, error) {
+	addr, err := directory.Normalize(address)
+	if err != nil {
+		return password.SCRAMKeys{}, err
+	}
+	d.mu.Lock()
+	e, ok := d.keys[addr]
+	d.mu.Unlock()
+	if !ok || e.forHash != d.Hash(addr) {
+		return password.SCRAMKeys{}, directory.ErrNotFound
+	}
+	return e.k, nil
+}
+
+func (d *keyDir) SetSCRAMKeys(_ context.Context, address, forHash string, k password.SCRAMKeys) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.keys[address] = keyEntry{forHash, k}
+	return nil
+}
+
+func (d *keyDir) Secret(context.Context, string, int) ([]byte, error) { return d.secret, nil }
 
 // greetTLS dials, says EHLO and, on Submission, STARTTLS and EHLO again.
 // It returns the client and the last reply to EHLO.
@@ -227,4 +287,147 @@ func TestSubmissionOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSubmissionMechanisms: EHLO lists auth.mechanisms in their order,
+// and only when AUTH may be used.
+func TestSubmissionMechanisms(t *testing.T) {
+	withMechs := func(m ...string) func(*config.Config) {
+		return func(c *config.Config) { c.Auth.Mechanisms = m }
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*config.Config)
+		tls  bool
+		want string // the AUTH line, "" for none
+	}{
+		{"default before STARTTLS", nil, false, ""},
+		{"default after STARTTLS", nil, true, "250-AUTH PLAIN LOGIN SCRAM-SHA-256"},
+		{"configured order", withMechs("CRAM-MD5", "SCRAM-SHA-256", "PLAIN"), true, "250-AUTH CRAM-MD5 SCRAM-SHA-256 PLAIN"},
+		{"CRAM-MD5 not before STARTTLS", withMechs("CRAM-MD5", "SCRAM-SHA-256"), false, ""},
+		{"plaintext loopback allowed", func(c *config.Config) { c.Auth.AllowPlaintextLoopback = true }, false, "250-AUTH PLAIN LOGIN SCRAM-SHA-256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startSubmission(t, Submission, tc.mod)
+			c := greet(t, h.addr)
+			r := c.expect("EHLO client.example", "250")
+			if tc.tls {
+				r = c.starttls(h.client)
+			}
+			var got string
+			for _, l := range strings.Split(r, "\n") {
+				if strings.HasPrefix(strings.TrimSpace(l), "250-AUTH ") {
+					got = strings.TrimSpace(l)
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("AUTH line %q, want %q in:\n%s", got, tc.want, r)
+			}
+			if tc.want == "" {
+				c.expect("AUTH SCRAM-SHA-256 "+b64("n,,n=alice@example.org,r=abc"), "538 5.7.11 ")
+				c.expect("AUTH CRAM-MD5", "538 5.7.11 ")
+			}
+		})
+	}
+	// A mechanism not configured is refused even where AUTH is allowed.
+	h := startSubmission(t, Submission, withMechs("SCRAM-SHA-256"))
+	c, _ := h.greetTLS(t, Submission)
+	c.expect(plain("alice@example.org", testutil.Secret), "504 5.7.4 ")
+	c.expect("AUTH LOGIN", "504 5.7.4 ")
+}
+
+// scramSMTP runs AUTH SCRAM-SHA-256 with the xdg-go/scram client and
+// returns the final reply.
+func scramSMTP(t *testing.T, c *client, user, pw string) string {
+	t.Helper()
+	sc, err := scram.SHA256.NewClient(user, pw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := sc.NewConversation()
+	first, _ := conv.Step("")
+	r := c.expect("AUTH SCRAM-SHA-256 "+b64(first), "")
+	for strings.HasPrefix(r, "334 ") {
+		ch, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(r, "334 "))
+		if err != nil {
+			t.Fatalf("challenge %q: %v", r, err)
+		}
+		resp, err := conv.Step(string(ch))
+		if err != nil {
+			t.Fatalf("client: %v", err)
+		}
+		c.write(b64(resp) + "\r\n")
+		r = c.expect("", "")
+	}
+	if strings.HasPrefix(r, "235 ") && !conv.Valid() {
+		t.Fatalf("server signature not verified")
+	}
+	return r
+}
+
+func TestSubmissionSCRAM(t *testing.T) {
+	h := startSubmission(t, Submissions, nil)
+	for _, tc := range []struct {
+		name, user, pw, want, log string
+	}{
+		{"ok", "alice@example.org", testutil.Secret, "235 2.0.0 Authentication succeeded", "auth: login: user=<alice@example.org>, rip=127.0.0.1, method=SCRAM-SHA-256, service=submission"},
+		{"wrong password", "alice@example.org", "wrong", "535 5.7.8 Error: authentication failed: authentication failure",
+			"warning: unknown[127.0.0.1]: SASL SCRAM-SHA-256 authentication failed: authentication failure, sasl_username=alice@example.org"},
+		{"unknown user", "nobody@example.org", testutil.Secret, "535 5.7.8 ", "reason=unknown user"},
+		{"no keys yet", "bob@example.org", testutil.Secret, "535 5.7.8 ", "reason=no SCRAM-SHA-256 keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := h.greetTLS(t, Submissions)
+			if r := scramSMTP(t, c, tc.user, tc.pw); !strings.HasPrefix(r, tc.want) {
+				t.Fatalf("got %q, want %q", r, tc.want)
+			}
+			h.waitLog(t, tc.log)
+			if strings.HasPrefix(tc.want, "235") {
+				if got := c.send(tc.user, []string{"bob@example.org"}, simpleBody); !strings.HasPrefix(got, "250 ") {
+					t.Fatalf("DATA: %q", got)
+				}
+				h.waitLog(t, "sasl_method=SCRAM-SHA-256, sasl_username=alice@example.org")
+			}
+		})
+	}
+	// After a PLAIN login bob has keys, and SCRAM works for him.
+	c, _ := h.greetTLS(t, Submissions)
+	c.expect(plain("bob@example.org", testutil.Secret), "235 ")
+	c, _ = h.greetTLS(t, Submissions)
+	if r := scramSMTP(t, c, "bob@example.org", testutil.Secret); !strings.HasPrefix(r, "235 ") {
+		t.Fatalf("bob after a PLAIN login: %q", r)
+	}
+	// A client requiring channel binding is told it is not supported.
+	c, _ = h.greetTLS(t, Submissions)
+	c.expect("AUTH SCRAM-SHA-256 "+b64("p=tls-exporter,,n=alice@example.org,r=abc"), "535 5.7.8 Error: authentication failed: channel-binding-not-supported")
+	// The client may cancel at any step.
+	c.expect("AUTH SCRAM-SHA-256", "334 ")
+	c.expect(b64("n,,n=alice@example.org,r=abc"), "334 ")
+	c.expect("*", "501 5.0.0 ")
+}
+
+func TestSubmissionCRAMMD5(t *testing.T) {
+	h := startSubmission(t, Submission, func(c *config.Config) { c.Auth.Mechanisms = []string{"CRAM-MD5", "PLAIN"} })
+	answer := func(user, pw string) string {
+		c, _ := h.greetTLS(t, Submission)
+		r := c.expect("AUTH CRAM-MD5", "334 ")
+		ch, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(r, "334 "))
+		if err != nil || !strings.HasPrefix(string(ch), "<") || !strings.HasSuffix(string(ch), "@"+testConfig().Hostname+">") {
+			t.Fatalf("challenge %q (%v)", ch, err)
+		}
+		m := hmac.New(md5.New, []byte(pw))
+		m.Write(ch)
+		return c.expect(b64(user+" "+hex.EncodeToString(m.Sum(nil))), "")
+	}
+	if r := answer("carol@example.org", testutil.Secret); !strings.HasPrefix(r, "235 2.0.0 ") {
+		t.Fatalf("carol: %q", r)
+	}
+	if r := answer("carol@example.org", "wrong"); !strings.HasPrefix(r, "535 5.7.8 ") {
+		t.Fatalf("carol, wrong password: %q", r)
+	}
+	if r := answer("alice@example.org", testutil.Secret); !strings.HasPrefix(r, "535 5.7.8 ") {
+		t.Fatalf("alice (argon2id): %q", r)
+	}
+	h.waitLog(t, "reason=stored password scheme ARGON2ID cannot do CRAM-MD5")
+	h.waitLog(t, "SASL CRAM-MD5 authentication failed: authentication failure, sasl_username=alice@example.org")
 }
