@@ -19,8 +19,8 @@ commands:
   check-config                  validate the config file
   domain add NAME [--alias-of OTHER] [--inactive] [--backup-mx] [--description TEXT]
   domain list | domain del NAME [--force]
-  user add ADDRESS [--password-file F] [--quota 2G] [--name NAME] [--inactive]
-  user passwd ADDRESS [--password-file F] | user quota ADDRESS SIZE
+  user add ADDRESS [--password-file F | --password-hash H] [--quota 2G] [--name NAME] [--inactive]
+  user passwd ADDRESS [--password-file F | --password-hash H] | user quota ADDRESS SIZE
   user del ADDRESS [--purge] | user list [DOMAIN]
   alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
   alias list [DOMAIN] | alias del ADDRESS
