@@ -159,7 +159,7 @@ func (r *Runner) attemptAll(stop, ctx context.Context, e Entry, pending []Rcpt) 
 			warned = true
 		}
 	}
-	return left, r.q.record(ctx, e.ID, now, outs, next, warned)
+	return left, r.q.record(ctx, e.ID, now, outs, next, e.NextAttempt, warned)
 }
 
 // rcptOf returns the pending recipient an outcome is about, with the

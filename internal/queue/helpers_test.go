@@ -86,8 +86,9 @@ type sink struct {
 	mu       sync.Mutex
 	msgs     []sunk
 	rcptErr  map[string]*smtp.SMTPError
-	hold     time.Duration // how long DATA takes
-	cur, top int           // concurrent sessions in DATA, and the most seen
+	hold     time.Duration   // how long DATA takes
+	cur, top int             // concurrent sessions in DATA, and the most seen
+	onRcpt   func(to string) // called at each RCPT before it is answered
 }
 
 type sunk struct {
@@ -130,6 +131,12 @@ func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	hook := ss.s.onRcpt
+	ss.s.mu.Unlock()
+	if hook != nil {
+		hook(to)
+	}
 	ss.s.mu.Lock()
 	e := ss.s.rcptErr[to]
 	ss.s.mu.Unlock()

@@ -46,7 +46,7 @@ func (r *Runner) finish(ctx context.Context, id string) error {
 		if err := r.notify(ctx, e, kindFailure, bounced, body); err != nil {
 			// Keep the message so that the notification is not lost.
 			next := r.o.Now().Add(r.o.MinBackoff)
-			if rerr := r.q.record(ctx, id, r.o.Now(), nil, next, false); rerr != nil {
+			if rerr := r.q.record(ctx, id, r.o.Now(), nil, next, e.NextAttempt, false); rerr != nil {
 				return rerr
 			}
 			return errors.New("non-delivery notification: " + err.Error())

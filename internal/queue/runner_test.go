@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,6 +71,33 @@ func TestRunnerRetriesWithBackoff(t *testing.T) {
 	if n := len(e.sink.messages()); n != 1 {
 		t.Errorf("sink got %d messages", n)
 	}
+}
+
+// TestRunnerFlushDuringDelivery: a flush that arrives while the message is
+// being delivered is not undone by that attempt's backoff: the message is
+// tried again at once.
+func TestRunnerFlushDuringDelivery(t *testing.T) {
+	e := newEnv(t)
+	e.sink.setRcptErr("b@example.net", reply(451, "try later"))
+	r := e.start(t, e.options())
+	id := enqueue(t, e.q, "a@sender.test", e.clock.Now(), "b@example.net")
+	waitFor(t, "first deferral", func() bool { return rcptState(t, e.q, id, "b@example.net").Attempts == 1 })
+
+	entered, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.sink.mu.Lock()
+	e.sink.onRcpt = func(string) { once.Do(func() { close(entered); <-resume }) }
+	e.sink.mu.Unlock()
+	e.clock.Advance(6 * time.Minute)
+	r.Kick()
+	<-entered // the second attempt is in flight
+	if _, err := e.q.Flush(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	waitFor(t, "third attempt without waiting for the backoff", func() bool {
+		return rcptState(t, e.q, id, "b@example.net").Attempts >= 3
+	})
 }
 
 func TestBackoff(t *testing.T) {

@@ -58,9 +58,11 @@ func (q *Queue) dueIDs(ctx context.Context, now time.Time, limit int) ([]string,
 }
 
 // record stores one pass over a message: each recipient's outcome and
-// when to try next (zero: leave as is). warned marks a delay notification
-// as sent.
-func (q *Queue) record(ctx context.Context, id string, at time.Time, outs []outcome, next time.Time, warned bool) error {
+// when to try next (zero: leave as is). seen is the next attempt time the
+// pass started from: when a flush or release changed it meanwhile, that
+// request stands and next is not written. warned marks a delay
+// notification as sent.
+func (q *Queue) record(ctx context.Context, id string, at time.Time, outs []outcome, next, seen time.Time, warned bool) error {
 	err := q.db.Batch(ctx, func(tx *sql.Tx) error {
 		for _, o := range outs {
 			if _, err := tx.ExecContext(ctx, `UPDATE queue_rcpt SET status=?, attempts=attempts+1, last_error=?, dsn=?, relay=?, last_attempt=?
@@ -69,7 +71,11 @@ func (q *Queue) record(ctx context.Context, id string, at time.Time, outs []outc
 			}
 		}
 		if !next.IsZero() {
-			if _, err := tx.ExecContext(ctx, `UPDATE queue_message SET next_attempt=? WHERE id=?`, next.Unix(), id); err != nil {
+			var was int64
+			if !seen.IsZero() {
+				was = seen.Unix()
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE queue_message SET next_attempt=? WHERE id=? AND next_attempt=?`, next.Unix(), id, was); err != nil {
 				return err
 			}
 		}
