@@ -31,4 +31,13 @@
 //
 // Offsets and sizes are those of the stored bytes, so that BODYSTRUCTURE
 // sizes, RFC822.SIZE and the BODY[...] data agree.
+//
+// NewCache makes what a mail index keeps so that the common requests need
+// no file (cache.go): the ENVELOPE as written for IMAP4rev1 clients, and
+// the header fields of the envelope plus those clients list messages by
+// (References, Content-Type, priorities, List-*), with their original
+// bytes: parsed alone they answer the envelope, HEADER.FIELDS of those
+// names and header searches on them exactly as the message does (fuzzed).
+// A header that does not end within 64 KB, or cached data over 16 KB,
+// is not cached.
 package imapmsg

@@ -20,4 +20,12 @@
 // until the client is told. Parsing and formatting of the wire protocol
 // live in imapwire, MIME structure in imapmsg, mail and folders in store.
 // This package keeps no state beyond live sessions.
+//
+// FETCH and SEARCH read the index in chunks of 500 messages, one query
+// each (store.MessagesWith), and answer ENVELOPE, HEADER.FIELDS of the
+// usual fields and the header search keys from the index's header cache
+// (imapmsg.Cache) without opening message files; the file is read only
+// for the rest, or for messages without a valid cache, whose cache is
+// then made and stored (a one-time cost for mail indexed before the
+// cache). Nothing of it stays in the session between commands.
 package imapserver

@@ -41,34 +41,45 @@ func (s *session) cmdFetch(c *imapwire.Command) result {
 		idx = kept
 	}
 	seen := s.implicitSeen(idx, items)
-	// Sizes, dates and files come from the store, in one query for all
-	// the messages, and only when an item needs them: UID, FLAGS and
-	// MODSEQ are in the view.
-	var rows []store.Msg
-	if needsRow(items) && len(idx) > 0 {
-		var err error
-		if rows, err = s.srv.o.Store.MessagesByUID(s.ctx, s.acct, s.sel.name, s.uidsOf(idx)); err != nil {
-			return s.storeFail("FETCH", err, false)
-		}
+	// Sizes, dates, files and header caches come from the store, one
+	// query per chunk of messages, and only when an item needs them:
+	// UID, FLAGS and MODSEQ are in the view.
+	rowsFor := s.fetchRows(items)
+	var fills *cacheFills
+	if usesCache(items) {
+		fills = &cacheFills{s: s}
 	}
 	var gone, badCTE bool
-	k := 0
-	for _, i := range idx {
-		st := s.sel.state(i)
-		var row *store.Msg
-		for k < len(rows) && rows[k].UID < int64(st.uid) {
-			k++
+	for len(idx) > 0 {
+		chunk := idx[:min(len(idx), fetchChunk)]
+		idx = idx[len(chunk):]
+		var rows []store.Msg
+		if rowsFor != nil {
+			var err error
+			if rows, err = rowsFor(s.uidsOf(chunk)); err != nil {
+				fills.flush()
+				return s.storeFail("FETCH", err, false)
+			}
 		}
-		if k < len(rows) && rows[k].UID == int64(st.uid) {
-			row = &rows[k]
+		k := 0
+		for _, i := range chunk {
+			st := s.sel.state(i)
+			var row *store.Msg
+			for k < len(rows) && rows[k].UID < int64(st.uid) {
+				k++
+			}
+			if k < len(rows) && rows[k].UID == int64(st.uid) {
+				row = &rows[k]
+			}
+			err := s.fetchOne(uint32(i+1), st, row, fills, items, seen[int64(st.uid)])
+			switch {
+			case errors.Is(err, errUnknownCTE):
+				badCTE = true
+			case err != nil:
+				gone = true
+			}
 		}
-		err := s.fetchOne(uint32(i+1), st, row, items, seen[int64(st.uid)])
-		switch {
-		case errors.Is(err, errUnknownCTE):
-			badCTE = true
-		case err != nil:
-			gone = true
-		}
+		fills.flush()
 	}
 	switch {
 	case badCTE:
@@ -131,8 +142,56 @@ func setsSeen(it imapwire.FetchItem) bool {
 	return false
 }
 
+// fetchChunk is how many messages a FETCH reads from the index at once:
+// enough to make the per-query cost small, few enough to keep the rows
+// (with their header caches) small in memory.
+const fetchChunk = 500
+
+// rowsFunc reads the index rows of the messages uids of the selected
+// mailbox.
+type rowsFunc func(uids []int64) ([]store.Msg, error)
+
+// fetchRows returns how a FETCH of items reads the index rows: what the
+// header cache answers from the cache, the rest (sizes, dates, files)
+// from the message rows; nil when the view has all the items need.
+func (s *session) fetchRows(items []imapwire.FetchItem) rowsFunc {
+	var parts store.Parts
+	for _, it := range items {
+		switch {
+		case it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size:
+			parts |= store.PartMeta
+		case fromCache(it) && it.Kind == imapwire.FetchEnvelope && !s.w.UTF8:
+			parts |= store.PartEnvelope
+		case fromCache(it):
+			parts |= store.PartFields
+		case needsContent(it):
+			parts |= store.PartFile
+		}
+	}
+	if parts == 0 {
+		return nil
+	}
+	return s.rowsWith(parts)
+}
+
+// rowsWith returns a rowsFunc reading parts.
+func (s *session) rowsWith(parts store.Parts) rowsFunc {
+	st, acct, name := s.srv.o.Store, s.acct, s.sel.name
+	return func(uids []int64) ([]store.Msg, error) { return st.MessagesWith(s.ctx, acct, name, uids, parts) }
+}
+
+// usesCache reports whether an item may be answered from the header cache.
+func usesCache(items []imapwire.FetchItem) bool {
+	for _, it := range items {
+		if fromCache(it) {
+			return true
+		}
+	}
+	return false
+}
+
 // needsRow reports whether items need more of a message than the view
-// holds: its size, internal date or file.
+// holds: its size, internal date, header cache or file.
 func needsRow(items []imapwire.FetchItem) bool {
 	for _, it := range items {
 		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || needsContent(it) {
@@ -191,31 +250,37 @@ func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]
 
 // fetchOne writes the FETCH response of one message: msg is its state in
 // the view, row its index entry, which must be there when needsRow(items)
-// (it is not when another session expunged the message). Everything that
-// can fail is read before the response starts, except the streaming of
-// message text, whose failure breaks the connection anyway.
-func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, items []imapwire.FetchItem, seenSet bool) error {
+// (it is not when another session expunged the message); fills collects
+// header caches made from files. Everything that can fail is read before
+// the response starts, except the streaming of message text, whose
+// failure breaks the connection anyway.
+func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, fills *cacheFills, items []imapwire.FetchItem, seenSet bool) error {
 	if row == nil && needsRow(items) {
 		return errGone
 	}
 	var c *content
-	pieces := make([]piece, len(items))
-	for k, it := range items {
+	var buf [4]piece
+	pieces := buf[:0]
+	if len(items) > len(buf) {
+		pieces = make([]piece, 0, len(items))
+	}
+	for _, it := range items {
 		if !needsContent(it) {
+			pieces = append(pieces, piece{})
 			continue
 		}
 		if c == nil {
-			var err error
-			if c, err = s.openContent(*row); err != nil {
-				return errGone
-			}
+			c = s.newContent(row, fills)
 			defer c.close()
 		}
 		p, err := prepare(c, it)
-		if err != nil {
+		if errors.Is(err, errUnknownCTE) {
 			return err
 		}
-		pieces[k] = p
+		if err != nil {
+			return errGone
+		}
+		pieces = append(pieces, p)
 	}
 	w := s.w.Untagged().Num(seq).Atom("FETCH").Open()
 	var hasFlags, hasModSeq bool

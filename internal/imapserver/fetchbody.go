@@ -3,7 +3,9 @@ package imapserver
 import (
 	"bytes"
 	"io"
+	"strings"
 
+	"mailwarden/internal/imapmsg"
 	"mailwarden/internal/imapwire"
 )
 
@@ -37,10 +39,31 @@ func clipBytes(b []byte, p *imapwire.Partial) []byte {
 	return b[off : off+n]
 }
 
-// prepare reads what one item needs, reading no more of the file than
-// it must.
+// fromCache reports whether the header cache answers it: ENVELOPE, and
+// HEADER.FIELDS of the message (not of a part) when all the fields named
+// are cached ones.
+func fromCache(it imapwire.FetchItem) bool {
+	switch it.Kind {
+	case imapwire.FetchEnvelope:
+		return true
+	case imapwire.FetchBodySection:
+		sec := it.Section
+		return len(sec.Part) == 0 && strings.EqualFold(sec.Specifier, "HEADER.FIELDS") && imapmsg.CachedFields(sec.Fields)
+	}
+	return false
+}
+
+// prepare reads what one item needs, from the header cache when it can,
+// else reading no more of the file than it must.
 func prepare(c *content, it imapwire.FetchItem) (piece, error) {
 	sec := it.Section
+	if c.cacheValid() && fromCache(it) {
+		if it.Kind == imapwire.FetchEnvelope {
+			return piece{}, nil
+		}
+		b, _ := c.cachedMessage().Section(nil, sec.Specifier, sec.Fields)
+		return piece{data: clipBytes(b, it.Partial)}, nil
+	}
 	switch it.Kind {
 	case imapwire.FetchEnvelope:
 		_, err := c.headerMessage()
@@ -68,6 +91,9 @@ func prepare(c *content, it imapwire.FetchItem) (piece, error) {
 	if len(sec.Part) == 0 && c.full == nil {
 		switch sec.Specifier {
 		case "":
+			if err := c.open(); err != nil {
+				return piece{}, err
+			}
 			off, n := clip(c.size, it.Partial)
 			return piece{stream: true, off: off, n: n}, nil
 		case "TEXT":
@@ -98,8 +124,12 @@ func prepare(c *content, it imapwire.FetchItem) (piece, error) {
 func (p piece) write(w *imapwire.Writer, c *content, it imapwire.FetchItem) {
 	switch it.Kind {
 	case imapwire.FetchEnvelope:
-		m, _ := c.headerMessage()
 		w.Atom("ENVELOPE")
+		if c.cacheValid() {
+			imapmsg.WriteCachedEnvelope(w, *c.row.Cache)
+			return
+		}
+		m, _ := c.headerMessage()
 		m.WriteEnvelope(w)
 		return
 	case imapwire.FetchBody:

@@ -27,6 +27,7 @@ func FuzzSession(f *testing.F) {
 		"a GETQUOTAROOT INBOX\r\nb STATUS INBOX (MESSAGES HIGHESTMODSEQ)",
 		"a ENABLE UTF8=ACCEPT IMAP4rev2\r\nb CREATE \"Größe\"\r\nc LIST \"\" *",
 		"a CLOSE\r\nb UNSELECT\r\nc EXAMINE Trash",
+		"a UID FETCH 1:* (RFC822.SIZE BODY.PEEK[HEADER.FIELDS (From SUBJECT)]<0.5> BODY[HEADER.FIELDS (Received)])\r\nb SEARCH SENTSINCE 1-Jan-2020 CC x",
 	}
 	for _, s := range seeds {
 		f.Add(s)

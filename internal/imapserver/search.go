@@ -39,33 +39,46 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 			mt.saved[u] = true
 		}
 	}
-	// Sizes, dates and files come from the store, in one query, and only
-	// when a key needs them.
-	var rows []store.Msg
-	if usesRow(&key) && s.sel.count() > 0 {
-		var err error
-		all := make([]int64, s.sel.count())
-		for i := range all {
-			all[i] = s.sel.uid(i)
-		}
-		if rows, err = s.srv.o.Store.MessagesByUID(s.ctx, s.acct, s.sel.name, all); err != nil {
-			return s.storeFail("SEARCH", err, false)
+	// Sizes, dates, files and header caches come from the store, one
+	// query per chunk of messages, and only when a key needs them.
+	var rowsFor rowsFunc
+	if parts := searchParts(&key); parts != 0 {
+		rowsFor = s.rowsWith(parts)
+		if parts&store.PartFields != 0 {
+			mt.fills = &cacheFills{s: s}
 		}
 	}
 	var hits []int
-	k := 0
-	for i := range s.sel.count() {
-		mt.seq, mt.msg, mt.row, mt.failed = uint32(i+1), s.sel.state(i), nil, false
-		for k < len(rows) && rows[k].UID < int64(mt.msg.uid) {
-			k++
+	uids := make([]int64, 0, min(s.sel.count(), fetchChunk))
+	for start := 0; start < s.sel.count(); start += fetchChunk {
+		end := min(start+fetchChunk, s.sel.count())
+		var rows []store.Msg
+		if rowsFor != nil {
+			uids = uids[:0]
+			for i := start; i < end; i++ {
+				uids = append(uids, s.sel.uid(i))
+			}
+			var err error
+			if rows, err = rowsFor(uids); err != nil {
+				mt.fills.flush()
+				return s.storeFail("SEARCH", err, false)
+			}
 		}
-		if k < len(rows) && rows[k].UID == int64(mt.msg.uid) {
-			mt.row = &rows[k]
+		k := 0
+		for i := start; i < end; i++ {
+			mt.seq, mt.msg, mt.row, mt.failed = uint32(i+1), s.sel.state(i), nil, false
+			for k < len(rows) && rows[k].UID < int64(mt.msg.uid) {
+				k++
+			}
+			if k < len(rows) && rows[k].UID == int64(mt.msg.uid) {
+				mt.row = &rows[k]
+			}
+			if mt.match(&key) {
+				hits = append(hits, i)
+			}
+			mt.close()
 		}
-		if mt.match(&key) {
-			hits = append(hits, i)
-		}
-		mt.close()
+		mt.fills.flush()
 	}
 	ret := a.Return
 	esearch := a.ESearch || s.rev2

@@ -39,23 +39,30 @@ func cheapFirst(k *imapwire.SearchKey) {
 	}
 }
 
-// usesRow reports whether the program needs more of a message than the
-// view holds: its internal date, size or file.
-func usesRow(k *imapwire.SearchKey) bool {
+// searchParts returns what the program needs of the messages beyond the
+// view: internal dates and sizes, the header cache's fields for header
+// keys on cached fields, the files for the other content keys.
+func searchParts(k *imapwire.SearchKey) store.Parts {
 	switch k.Op {
 	case imapwire.SearchBefore, imapwire.SearchOn, imapwire.SearchSince,
 		imapwire.SearchLarger, imapwire.SearchSmaller:
-		return true
-	}
-	if cost(k) > 0 {
-		return true
-	}
-	for i := range k.Children {
-		if usesRow(&k.Children[i]) {
-			return true
+		return store.PartMeta
+	case imapwire.SearchBody, imapwire.SearchText:
+		return store.PartFile
+	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
+		// Without a Date: field, the internal date stands in.
+		return store.PartFields | store.PartMeta
+	case imapwire.SearchHeader:
+		if imapmsg.CachedField(k.Field) {
+			return store.PartFields
 		}
+		return store.PartFile
 	}
-	return false
+	var p store.Parts
+	for i := range k.Children {
+		p |= searchParts(&k.Children[i])
+	}
+	return p
 }
 
 // usesModSeq reports whether the program has a MODSEQ key (RFC 7162
@@ -72,15 +79,18 @@ func usesModSeq(k *imapwire.SearchKey) bool {
 	return false
 }
 
-// matcher evaluates a search program against one message, opening its
-// file only when a key needs it. row is the message's index entry, read
-// when the program needs it; without it (another session expunged the
-// message) date, size and content keys do not match.
+// matcher evaluates a search program against one message, answering
+// header keys from the index's header cache when it holds the field and
+// opening the file only when a key needs more. row is the message's
+// index entry, read when the program needs it; without it (another
+// session expunged the message) date, size and content keys do not
+// match.
 type matcher struct {
 	s      *session
 	seq    uint32
 	msg    msgState
 	row    *store.Msg
+	fills  *cacheFills
 	c      *content
 	failed bool // the file could not be read: content keys do not match
 	saved  map[int64]bool
@@ -91,27 +101,28 @@ func (mt *matcher) close() {
 	mt.c = nil
 }
 
-func (mt *matcher) open() bool {
-	if mt.c == nil && !mt.failed {
-		if mt.row == nil {
-			mt.failed = true
-			return false
-		}
-		c, err := mt.s.openContent(*mt.row)
-		if err != nil {
-			mt.failed = true
-			return false
-		}
-		mt.c = c
+// content returns the message's content, nil without a row.
+func (mt *matcher) content() *content {
+	if mt.c == nil && mt.row != nil {
+		mt.c = mt.s.newContent(mt.row, mt.fills)
 	}
-	return mt.c != nil
+	return mt.c
 }
 
-func (mt *matcher) head() *imapmsg.Message {
-	if !mt.open() {
+// head returns what answers a search on the header field named field:
+// the cached fields when they include it, else the header from the file.
+func (mt *matcher) head(field string) *imapmsg.Message {
+	c := mt.content()
+	if c == nil {
 		return nil
 	}
-	m, err := mt.c.headerMessage()
+	if c.cacheValid() && imapmsg.CachedField(field) {
+		return c.cachedMessage()
+	}
+	if mt.failed {
+		return nil
+	}
+	m, err := c.headerMessage()
 	if err != nil {
 		mt.failed = true
 		return nil
@@ -120,10 +131,11 @@ func (mt *matcher) head() *imapmsg.Message {
 }
 
 func (mt *matcher) full() *imapmsg.Message {
-	if !mt.open() {
+	c := mt.content()
+	if c == nil || mt.failed {
 		return nil
 	}
-	m, err := mt.c.message()
+	m, err := c.message()
 	if err != nil {
 		mt.failed = true
 		return nil
@@ -139,7 +151,7 @@ func day(t time.Time) time.Time {
 
 // sentDate is the Date: header's date, or the internal date without one.
 func (mt *matcher) sentDate() (time.Time, bool) {
-	m := mt.head()
+	m := mt.head("Date")
 	if m == nil {
 		return time.Time{}, false
 	}
@@ -203,7 +215,7 @@ func (mt *matcher) match(k *imapwire.SearchKey) bool {
 		}
 		return !d.Before(k.Date)
 	case imapwire.SearchHeader:
-		m := mt.head()
+		m := mt.head(k.Field)
 		return m != nil && m.HeaderContains(k.Field, k.Value)
 	case imapwire.SearchBody:
 		m := mt.full()

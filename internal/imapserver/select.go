@@ -39,7 +39,7 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 		s.condstore = true
 	}
 	s.pollEvents() // stale: the snapshot below is newer
-	msgs, info, err := s.srv.o.Store.Messages(s.ctx, s.acct, name)
+	msgs, info, err := s.srv.o.Store.View(s.ctx, s.acct, name)
 	if err != nil {
 		return s.storeFail(c.Name, err, false)
 	}

@@ -74,7 +74,8 @@ func (s *Store) Append(ctx context.Context, a Account, folder string, flags []st
 	}
 	flags = normFlags(flags)
 	dir := folderDir(s.MailboxPath(a.Maildir), folder)
-	rel, size, err := s.writeFile(dir, s.uniqueName(now), func(w io.Writer) error {
+	tap := &headerTap{}
+	rel, size, err := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
 		_, err := io.Copy(w, body.Reader())
 		return err
 	}, flags, date)
@@ -82,13 +83,14 @@ func (s *Store) Append(ctx context.Context, a Account, folder string, flags []st
 		return 0, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
 	}
 	var modseq int64
+	cache := tap.cache(size)
 	err = s.syncDirs(dir, rel)
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
 			if err := checkQuotaTx(ctx, tx, a.Username, quota, size); err != nil {
 				return err
 			}
-			uid, modseq, validity, err = insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags))
+			uid, modseq, validity, err = insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags), cache)
 			return err
 		})
 	}

@@ -63,12 +63,21 @@ func (t *transfer) source(i int) string {
 }
 
 // insertAll adds the transferred messages to the target folder, with
-// their flags and internal dates, and returns the new UIDs.
+// their flags, internal dates and header caches, and returns the new
+// UIDs. For a move, it runs before the sources are expunged, whose cache
+// rows go with them.
 func (t *transfer) insertAll(ctx context.Context, tx *sql.Tx, username string) (validity int64, dst []int64, top int64, err error) {
+	toID, err := folderID(ctx, tx, username, t.to)
+	if err != nil {
+		return 0, nil, 0, err
+	}
 	dst = make([]int64, len(t.msgs))
 	for i, m := range t.msgs {
-		dst[i], top, validity, err = insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags))
+		dst[i], top, validity, err = insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags), nil)
 		if err != nil {
+			return 0, nil, 0, err
+		}
+		if err := copyCache(ctx, tx, t.fromID, m.UID, toID, dst[i]); err != nil {
 			return 0, nil, 0, err
 		}
 	}
@@ -186,10 +195,10 @@ func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
 			var err error
-			if srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs); err != nil {
+			if validity, dst, dstTop, err = t.insertAll(ctx, tx, a.Username); err != nil {
 				return err
 			}
-			validity, dst, dstTop, err = t.insertAll(ctx, tx, a.Username)
+			srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs)
 			return err
 		})
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailwarden/internal/imapmsg"
 )
 
 // ErrOverQuota is returned (wrapped) when a mailbox cannot take a message.
@@ -64,6 +66,7 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 	type written struct {
 		dir, rel string
 		size     int64
+		cache    *imapmsg.Cache
 	}
 	files := make([]written, 0, len(targets))
 	cleanup := func() {
@@ -79,7 +82,13 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 		}
 		dir := folderDir(s.MailboxPath(t.Maildir), t.Folder)
 		head := "Return-Path: <" + returnPath + ">\r\nDelivered-To: " + t.DeliveredTo + "\r\n"
-		rel, size, err := s.writeFile(dir, s.uniqueName(now), func(w io.Writer) error {
+		// The header is read once, from the first copy: the others differ
+		// only in Delivered-To, a field the cache does not keep.
+		var tap *headerTap
+		if len(files) == 0 || strings.ContainsAny(t.DeliveredTo, "\r\n") {
+			tap = &headerTap{}
+		}
+		rel, size, err := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
 			if _, err := io.WriteString(w, head); err != nil {
 				return err
 			}
@@ -93,7 +102,13 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 			cleanup()
 			return nil, fmt.Errorf("store: deliver to %s: %w", t.Username, err)
 		}
-		files = append(files, written{dir, rel, size})
+		w := written{dir: dir, rel: rel, size: size}
+		if tap != nil {
+			w.cache = tap.cache(size)
+		} else {
+			w.cache = files[0].cache
+		}
+		files = append(files, w)
 	}
 	if s.fsync {
 		for _, f := range files {
@@ -106,7 +121,7 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 	out := make([]Delivered, len(targets))
 	err := s.db.Batch(ctx, func(tx *sql.Tx) error {
 		for i, t := range targets {
-			uid, modseq, _, err := insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "")
+			uid, modseq, _, err := insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "", files[i].cache)
 			if err != nil {
 				return err
 			}
@@ -144,9 +159,9 @@ func (s *Store) publishDelivered(ds []Delivered) {
 }
 
 // insertMessage assigns the next UID and MODSEQ of a folder to a new
-// message and counts it against the quota. It also returns the folder's
-// UIDVALIDITY (for UIDPLUS).
-func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string) (uid, modseq, validity int64, err error) {
+// message, stores its header cache (unless nil) and counts it against
+// the quota. It also returns the folder's UIDVALIDITY (for UIDPLUS).
+func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string, cache *imapmsg.Cache) (uid, modseq, validity int64, err error) {
 	var id int64
 	err = tx.QueryRowContext(ctx, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
 		WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`, username, folder).Scan(&id, &uid, &modseq, &validity)
@@ -158,6 +173,9 @@ func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename s
 	}
 	if _, err = tx.ExecContext(ctx, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename)
 		VALUES (?,?,?,?,?,?,?)`, id, uid, modseq, size, date, flags, filename); err != nil {
+		return 0, 0, 0, err
+	}
+	if err = insertCache(ctx, tx, id, uid, size, date, cache); err != nil {
 		return 0, 0, 0, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`, size, username)
@@ -194,7 +212,8 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // mtime (the internal date) unless mtime is zero, and renames it into
 // new/ (no flags) or cur/ with the Maildir info of flags. It returns the
 // path relative to dir and the size. The caller fsyncs the directory.
-func (s *Store) writeFile(dir, unique string, write func(io.Writer) error, flags []string, mtime time.Time) (string, int64, error) {
+// tap, unless nil, keeps the header of what is written.
+func (s *Store) writeFile(dir, unique string, tap *headerTap, write func(io.Writer) error, flags []string, mtime time.Time) (string, int64, error) {
 	tmp := filepath.Join(dir, "tmp", unique)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -206,7 +225,12 @@ func (s *Store) writeFile(dir, unique string, write func(io.Writer) error, flags
 		return "", 0, err
 	}
 	cw := &countWriter{w: f}
-	if err := write(cw); err != nil {
+	var w io.Writer = cw
+	if tap != nil {
+		tap.w = cw
+		w = tap
+	}
+	if err := write(w); err != nil {
 		return fail(err)
 	}
 	if !mtime.IsZero() {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"mailwarden/internal/imapmsg"
 )
 
 // ImportStats counts what Import did: folders found in the source tree,
@@ -23,6 +25,7 @@ type importItem struct {
 	flags      []string
 	uid        int64  // from dovecot-uidlist, 0 if unknown
 	name       string // in the source folder, for ordering
+	cache      *imapmsg.Cache
 }
 
 // Import copies the Dovecot Maildir++ tree at dir (INBOX at the root,
@@ -178,7 +181,8 @@ func (s *Store) importFile(srcDir, rel, dst string, keywords map[rune]string) (i
 		return importItem{}, err
 	}
 	flags := importFlags(rel, keywords)
-	out, size, err := s.writeFile(dst, importKey(baseName(rel)), func(w io.Writer) error {
+	tap := &headerTap{}
+	out, size, err := s.writeFile(dst, importKey(baseName(rel)), tap, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 64*1024)
 		if _, err := io.Copy(&crlfWriter{w: bw}, in); err != nil {
 			return err
@@ -188,7 +192,7 @@ func (s *Store) importFile(srcDir, rel, dst string, keywords map[rune]string) (i
 	if err != nil {
 		return importItem{}, fmt.Errorf("copy %s: %w", p, err)
 	}
-	return importItem{rel: out, size: size, date: info.ModTime().Unix(), flags: flags, name: rel}, nil
+	return importItem{rel: out, size: size, date: info.ModTime().Unix(), flags: flags, name: rel, cache: tap.cache(size)}, nil
 }
 
 // indexImported adds the copied items to the index. When the folder is
@@ -245,6 +249,9 @@ func indexImported(ctx context.Context, tx *sql.Tx, username, folder string, id 
 				VALUES (?,?,?,?,?,?,?)`, id, it.uid, first+int64(i), it.size, it.date, joinFlags(it.flags), it.rel); err != nil {
 				return 0, 0, err
 			}
+			if err := insertCache(ctx, tx, id, it.uid, it.size, it.date, it.cache); err != nil {
+				return 0, 0, err
+			}
 			size += it.size
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE quota2 SET bytes=bytes+?, messages=messages+? WHERE username=?`, size, len(withUID), username); err != nil {
@@ -253,7 +260,7 @@ func indexImported(ctx context.Context, tx *sql.Tx, username, folder string, id 
 		top = first + int64(len(withUID)) - 1
 	}
 	for _, it := range without {
-		if _, top, _, err = insertMessage(ctx, tx, username, folder, it.rel, it.size, it.date, joinFlags(it.flags)); err != nil {
+		if _, top, _, err = insertMessage(ctx, tx, username, folder, it.rel, it.size, it.date, joinFlags(it.flags), it.cache); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"mailwarden/internal/imapmsg"
 )
 
 // Msg is one message of a folder as the index knows it.
@@ -17,6 +19,9 @@ type Msg struct {
 	InternalDate      time.Time
 	Flags             []string // system flags and keywords, e.g. `\Seen`, `$Junk`, sorted
 	File              string   // relative to the folder directory, e.g. "cur/<base>:2,S"
+	// Cache is the message's header cache, read by MessagesWithCache
+	// only: nil when the index has none (see cache.go).
+	Cache *imapmsg.Cache
 }
 
 // FlagOp is how StoreFlags combines the given flags with a message's.
@@ -105,17 +110,10 @@ func (s *Store) Messages(ctx context.Context, a Account, folder string) ([]Msg, 
 	var msgs []Msg
 	var fi FolderInfo
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		var id, sub int64
-		err := tx.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq
-			FROM mail_folder WHERE username=? AND name=?`, a.Username, folder).Scan(
-			&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNoFolder
-		}
+		id, err := folderRow(ctx, tx, a.Username, folder, &fi)
 		if err != nil {
 			return err
 		}
-		fi.Subscribed = sub != 0
 		msgs, err = selectUIDs(ctx, tx, id, nil, true)
 		return err
 	})
@@ -131,6 +129,76 @@ func (s *Store) Messages(ctx context.Context, a Account, folder string) ([]Msg, 
 		if hasFlag(m.Flags, `\Deleted`) {
 			fi.Deleted++
 		}
+	}
+	return msgs, fi, nil
+}
+
+// folderRow reads a folder's row (not its counts) into fi and returns its id.
+func folderRow(ctx context.Context, tx *sql.Tx, username, folder string, fi *FolderInfo) (int64, error) {
+	var id, sub int64
+	err := tx.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq
+		FROM mail_folder WHERE username=? AND name=?`, username, folder).Scan(
+		&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNoFolder
+	}
+	fi.Subscribed = sub != 0
+	return id, err
+}
+
+// View returns what an IMAP session keeps of a folder it selects: each
+// message's UID, MODSEQ and flags, sorted by UID (other fields are left
+// zero; messages with the same flags share one Flags slice, which must
+// not be modified), and the folder's state, read in one transaction. It
+// reads fewer columns than Messages and allocates per distinct flag set
+// rather than per message: SELECT of a large folder is mostly this.
+func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, FolderInfo, error) {
+	folder, err := canonName(folder)
+	if err != nil {
+		return nil, FolderInfo{}, err
+	}
+	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+		return nil, FolderInfo{}, err
+	}
+	var msgs []Msg
+	var fi FolderInfo
+	err = s.readTx(ctx, func(tx *sql.Tx) error {
+		id, err := folderRow(ctx, tx, a.Username, folder, &fi)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, size, flags FROM mail_message WHERE folder_id=? ORDER BY uid`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		sets := map[string][]string{}
+		for rows.Next() {
+			var m Msg
+			var flags sql.RawBytes
+			if err := rows.Scan(&m.UID, &m.ModSeq, &m.Size, &flags); err != nil {
+				return err
+			}
+			fl, ok := sets[string(flags)]
+			if !ok {
+				fl = splitFlags(string(flags))
+				sets[string(flags)] = fl
+			}
+			m.Flags = fl
+			fi.Messages++
+			fi.Size += m.Size
+			if !hasFlag(fl, `\Seen`) {
+				fi.Unseen++
+			}
+			if hasFlag(fl, `\Deleted`) {
+				fi.Deleted++
+			}
+			msgs = append(msgs, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, FolderInfo{}, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
 	}
 	return msgs, fi, nil
 }

@@ -154,7 +154,8 @@ func (s *Store) recoverFolder(ctx context.Context, a Account, id int64, name str
 			if err != nil {
 				continue
 			}
-			if _, _, _, err := insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flagsFromInfo(infoOf(rel))); err != nil {
+			cache := fileCache(filepath.Join(dir, rel))
+			if _, _, _, err := insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flagsFromInfo(infoOf(rel)), cache); err != nil {
 				return err
 			}
 			st.Added++

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"mailwarden/internal/sqldb"
+)
+
+var benchStore struct {
+	once sync.Once
+	s    *Store
+	a    Account
+	uids []int64
+	err  error
+}
+
+// benchMailbox returns a store whose INBOX holds 10,000 imported
+// messages with headers like bench/imap.sh's, made once per test binary.
+func benchMailbox(b *testing.B) (*Store, Account, []int64) {
+	bs := &benchStore
+	bs.once.Do(func() {
+		dir, err := os.MkdirTemp("", "storebench")
+		if err != nil {
+			bs.err = err
+			return
+		}
+		db, err := sqldb.Open(context.Background(), filepath.Join(dir, "t.db"))
+		if err != nil {
+			bs.err = err
+			return
+		}
+		bs.s, bs.err = New(db, Options{Root: filepath.Join(dir, "mail"), Hostname: "mx.test"})
+		if bs.err != nil {
+			return
+		}
+		bs.a = Account{Username: "u@x.test", Maildir: "x.test/u/"}
+		src := filepath.Join(dir, "src")
+		for _, d := range []string{"cur", "new", "tmp"} {
+			os.MkdirAll(filepath.Join(src, d), 0o700)
+		}
+		for i := range 10000 {
+			msg := fmt.Sprintf("Received: from mx%d.example.org (mx.example.org [192.0.2.1])\r\n\tby mail.bench.test with ESMTPS id %X\r\n\tfor <u0@bench.test>; Mon, 15 Jan 2024 08:30:12 +0000\r\n"+
+				"Return-Path: <alice.smith@example.org>\r\nDate: Mon, 15 Jan 2024 08:30:12 +0000\r\nFrom: Alice Smith <alice.smith@example.org>\r\n"+
+				"To: Bench User <u0@bench.test>\r\nSubject: Weekly report meeting budget %d\r\nMessage-ID: <%d.%d@example.org>\r\n"+
+				"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nlorem ipsum\r\n", i, i*7919, i, i, i)
+			os.WriteFile(filepath.Join(src, "cur", fmt.Sprintf("%d.M%dP1.host:2,S", 1600000000+i, i)), []byte(msg), 0o600)
+		}
+		if _, bs.err = bs.s.Import(context.Background(), bs.a, src); bs.err != nil {
+			return
+		}
+		msgs, _, err := bs.s.Messages(context.Background(), bs.a, "INBOX")
+		bs.err = err
+		for _, m := range msgs {
+			bs.uids = append(bs.uids, m.UID)
+		}
+	})
+	if bs.err != nil {
+		b.Fatal(bs.err)
+	}
+	return bs.s, bs.a, bs.uids
+}
+
+// BenchmarkIndexReads times reading a 10,000-message folder the ways an
+// IMAP session does: SELECT (Messages, View), then 500 messages at a time
+// the rows FETCH and SEARCH read (MessagesWith).
+func BenchmarkIndexReads(b *testing.B) {
+	s, a, uids := benchMailbox(b)
+	ctx := context.Background()
+	chunked := func(f func([]int64) ([]Msg, error)) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				for i := 0; i < len(uids); i += 500 {
+					if _, err := f(uids[i:min(i+500, len(uids))]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	b.Run("Messages", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.Messages(ctx, a, "INBOX"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("View", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.View(ctx, a, "INBOX"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, p := range []struct {
+		name  string
+		parts Parts
+	}{{"Meta", PartMeta}, {"Envelope", PartEnvelope}, {"Fields", PartFields}, {"MetaFields", PartMeta | PartFields}} {
+		b.Run(p.name, chunked(func(u []int64) ([]Msg, error) { return s.MessagesWith(ctx, a, "INBOX", u, p.parts) }))
+	}
+}
+
+func BenchmarkCacheQueryShapes(b *testing.B) {
+	s, a, uids := benchMailbox(b)
+	ctx := context.Background()
+	id, _ := folderID(ctx, s.db.Read, a.Username, "INBOX")
+	run := func(q string, ncol int) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				for i := 0; i < len(uids); i += 500 {
+					u := uids[i:min(i+500, len(uids))]
+					rows, err := s.db.Read.QueryContext(ctx, q, id, u[0], u[len(u)-1])
+					if err != nil {
+						b.Fatal(err)
+					}
+					vals := make([]any, ncol)
+					for j := range vals {
+						vals[j] = new(sql.RawBytes)
+					}
+					for rows.Next() {
+						if err := rows.Scan(vals...); err != nil {
+							b.Fatal(err)
+						}
+					}
+					rows.Close()
+				}
+			}
+		}
+	}
+	b.Run("join", run(`SELECT m.uid, m.size, m.internal_date, m.filename, CASE WHEN c.uid IS NULL THEN 0 WHEN c.envelope IS NULL THEN 1 ELSE 2 END, c.envelope
+		FROM mail_message m LEFT JOIN mail_cache c ON c.folder_id=m.folder_id AND c.uid=m.uid AND c.version=1
+		WHERE m.folder_id=? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`, 6))
+	b.Run("join-noCASE", run(`SELECT m.uid, m.size, m.internal_date, m.filename, c.version, c.envelope
+		FROM mail_message m LEFT JOIN mail_cache c ON c.folder_id=m.folder_id AND c.uid=m.uid
+		WHERE m.folder_id=? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`, 6))
+	b.Run("cache-only", run(`SELECT uid, version, envelope FROM mail_cache WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 3))
+	b.Run("message-only", run(`SELECT uid, size, internal_date, filename FROM mail_message WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 4))
+	b.Run("message-uid", run(`SELECT uid FROM mail_message WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 1))
+}
