@@ -30,9 +30,11 @@ const (
 //     without UTF8=ACCEPT (default MaxQuoted), parentheses included.
 //   - Fields is the top-level header fields whose names CachedField
 //     accepts, in their order, each with its original bytes (folding and
-//     line end included): parsed alone it gives the same envelope, the
-//     same HEADER.FIELDS of those names and the same header search
-//     results as the whole message (FromCache).
+//     line end included; a last line without one gets it as
+//     HEADER.FIELDS adds it), then an empty line: parsed alone it gives
+//     the same envelope, the same HEADER.FIELDS of those names and the
+//     same header search results as the whole message (FromCache). It is
+//     never empty.
 //
 // A Cache that is not Valid holds nothing: the message could not be
 // cached and must be read. A reader may load only the part it needs:
@@ -127,12 +129,24 @@ func NewCache(prefix []byte, complete bool) Cache {
 	if n > maxCacheData {
 		return Cache{}
 	}
-	fields := make([]byte, 0, n)
+	fields := make([]byte, 0, n+4)
 	for i := range h.fields {
 		if f := &h.fields[i]; f.value >= 0 && cachedName(h.raw[f.start:f.nameEnd]) {
 			fields = append(fields, h.raw[f.start:f.end]...)
 		}
 	}
+	// Only the header's last line may lack its line end: end it as
+	// header.fieldsSubset does, so that HEADER.FIELDS is the same.
+	if len(fields) > 0 {
+		switch fields[len(fields)-1] {
+		case '\n':
+		case '\r':
+			fields = append(fields, '\n')
+		default:
+			fields = append(fields, '\r', '\n')
+		}
+	}
+	fields = append(fields, '\r', '\n')
 	env := renderEnvelope(fields)
 	if len(env)+len(fields) > maxCacheData {
 		return Cache{}

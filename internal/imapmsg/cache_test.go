@@ -116,7 +116,7 @@ func TestCacheKeepsOnlyCachedFields(t *testing.T) {
 		"In-Reply-To: <20240108083010.1A2B3@app.example.org>\r\n" +
 		"List-Id: Weekly <weekly.lists.example.org>\r\n" +
 		"List-Unsubscribe: <mailto:unsubscribe@lists.example.org>\r\n" +
-		"Content-Type: multipart/alternative; boundary=\"==b==\"\r\n"
+		"Content-Type: multipart/alternative; boundary=\"==b==\"\r\n\r\n"
 	if string(c.Fields) != want {
 		t.Fatalf("fields:\n%s\nwant:\n%s", c.Fields, want)
 	}

@@ -158,8 +158,10 @@ func (s *session) fetchRows(items []imapwire.FetchItem) rowsFunc {
 	var parts store.Parts
 	for _, it := range items {
 		switch {
-		case it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size:
-			parts |= store.PartMeta
+		case it.Kind == imapwire.FetchInternalDate:
+			parts |= store.PartDate
+		case it.Kind == imapwire.FetchRFC822Size:
+			parts |= store.PartSize
 		case fromCache(it) && it.Kind == imapwire.FetchEnvelope && !s.w.UTF8:
 			parts |= store.PartEnvelope
 		case fromCache(it):

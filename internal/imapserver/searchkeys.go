@@ -44,14 +44,15 @@ func cheapFirst(k *imapwire.SearchKey) {
 // keys on cached fields, the files for the other content keys.
 func searchParts(k *imapwire.SearchKey) store.Parts {
 	switch k.Op {
-	case imapwire.SearchBefore, imapwire.SearchOn, imapwire.SearchSince,
-		imapwire.SearchLarger, imapwire.SearchSmaller:
-		return store.PartMeta
+	case imapwire.SearchBefore, imapwire.SearchOn, imapwire.SearchSince:
+		return store.PartDate
+	case imapwire.SearchLarger, imapwire.SearchSmaller:
+		return store.PartSize
 	case imapwire.SearchBody, imapwire.SearchText:
 		return store.PartFile
 	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
 		// Without a Date: field, the internal date stands in.
-		return store.PartFields | store.PartMeta
+		return store.PartFields | store.PartDate
 	case imapwire.SearchHeader:
 		if imapmsg.CachedField(k.Field) {
 			return store.PartFields

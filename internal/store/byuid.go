@@ -13,10 +13,9 @@ import (
 type Parts int
 
 const (
-	// PartMeta is the size and the internal date.
-	PartMeta Parts = 1 << iota
-	// PartFile is the file name (with the size and internal date).
-	PartFile
+	PartSize Parts = 1 << iota // Msg.Size
+	PartDate                   // Msg.InternalDate
+	PartFile                   // Msg.File, with the size and internal date
 	// PartEnvelope and PartFields are those of the header cache (Msg.Cache).
 	PartEnvelope
 	PartFields
@@ -34,9 +33,10 @@ const (
 // caller needs. The cache row repeats the size and internal date (both
 // never change), so that SEARCH SINCE ... SUBJECT ... or FETCH
 // (RFC822.SIZE ENVELOPE) of messages that all have a cache is one query
-// over the cache alone; message rows are read, in one more query over the
-// UID range, only for PartFile, for messages without a valid cache, or
-// when no cache part is asked for.
+// over the cache alone, of the columns asked for (each costs); message
+// rows are read, in one more query over the UID range, only for
+// PartFile, for messages without a valid cache, or when no cache part is
+// asked for.
 func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids []int64, parts Parts) ([]Msg, error) {
 	folder, err := canonName(folder)
 	if err != nil {

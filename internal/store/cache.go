@@ -82,9 +82,10 @@ func fileCache(path string) *imapmsg.Cache {
 }
 
 // cacheColumns returns the envelope and fields columns of c: NULL, NULL
-// when it is not valid (a valid one has an envelope).
+// when it is not valid; neither NULL nor empty when it is (a valid cache
+// has both, never empty: readers tell validity from either).
 func cacheColumns(c imapmsg.Cache) (env, fields any) {
-	if !c.Valid || len(c.Envelope) == 0 {
+	if !c.Valid || len(c.Envelope) == 0 || len(c.Fields) == 0 {
 		return nil, nil
 	}
 	return c.Envelope, c.Fields
@@ -158,18 +159,24 @@ func (s *Store) FillCache(ctx context.Context, a Account, folder string, fills [
 }
 
 // readCaches reads the header caches (of the current version) of the
-// messages uids, sorted, of a folder: the cache parts asked for, and the
-// size and internal date with PartMeta.
+// messages uids, sorted, of a folder: the cache parts asked for, with
+// the size and internal date for PartSize and PartDate. A cache is valid
+// when the blob read is not NULL: both are NULL or neither, and neither
+// is empty (cacheColumns).
 func readCaches(ctx context.Context, tx *sql.Tx, folderID int64, uids []int64, parts Parts) ([]Msg, error) {
-	cols := "uid, envelope IS NOT NULL"
-	if parts&PartMeta != 0 {
-		cols += ", size, internal_date"
-	}
-	if parts&PartEnvelope != 0 {
-		cols += ", envelope"
-	}
-	if parts&PartFields != 0 {
-		cols += ", fields"
+	var m Msg
+	var date int64
+	var e, f sql.RawBytes
+	cols, dest := "uid", []any{&m.UID}
+	for _, c := range []struct {
+		part Parts
+		col  string
+		dest any
+	}{{PartSize, "size", &m.Size}, {PartDate, "internal_date", &date}, {PartEnvelope, "envelope", &e}, {PartFields, "fields", &f}} {
+		if parts&c.part != 0 {
+			cols += ", " + c.col
+			dest = append(dest, c.dest)
+		}
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM mail_cache
 		WHERE folder_id=? AND uid BETWEEN ? AND ? AND version=? ORDER BY uid`,
@@ -182,20 +189,6 @@ func readCaches(ctx context.Context, tx *sql.Tx, folderID int64, uids []int64, p
 	out := make([]Msg, 0, n)
 	caches := make([]imapmsg.Cache, 0, n) // Msg.Cache points into it: never grown
 	var arena []byte                      // the cached bytes: a few allocations for all
-	var m Msg
-	var date int64
-	var e, f sql.RawBytes
-	dest := []any{&m.UID, new(bool)}
-	valid := dest[1].(*bool)
-	if parts&PartMeta != 0 {
-		dest = append(dest, &m.Size, &date)
-	}
-	if parts&PartEnvelope != 0 {
-		dest = append(dest, &e)
-	}
-	if parts&PartFields != 0 {
-		dest = append(dest, &f)
-	}
 	k := 0
 	for rows.Next() {
 		m, date, e, f = Msg{}, 0, nil, nil
@@ -208,16 +201,16 @@ func readCaches(ctx context.Context, tx *sql.Tx, folderID int64, uids []int64, p
 		if k == len(uids) || uids[k] != m.UID || len(caches) == cap(caches) {
 			continue
 		}
-		if parts&PartMeta != 0 {
+		if parts&PartDate != 0 {
 			m.InternalDate = time.Unix(date, 0)
 		}
-		c := imapmsg.Cache{Valid: *valid}
+		c := imapmsg.Cache{Valid: e != nil || f != nil}
 		if c.Valid {
 			if cap(arena)-len(arena) < len(e)+len(f) {
 				arena = make([]byte, 0, max(64<<10, len(e)+len(f)))
 			}
-			c.Envelope, arena = keep(arena, e, parts&PartEnvelope != 0)
-			c.Fields, arena = keep(arena, f, parts&PartFields != 0)
+			c.Envelope, arena = keep(arena, e)
+			c.Fields, arena = keep(arena, f)
 		}
 		caches = append(caches, c)
 		m.Cache = &caches[len(caches)-1]
@@ -226,10 +219,10 @@ func readCaches(ctx context.Context, tx *sql.Tx, folderID int64, uids []int64, p
 	return out, rows.Err()
 }
 
-// keep copies b to the end of arena, which has room, and returns the
-// copy (non-nil when read, even if empty) and the arena.
-func keep(arena, b []byte, read bool) ([]byte, []byte) {
-	if !read {
+// keep copies b, unless nil, to the end of arena, which has room, and
+// returns the copy and the arena.
+func keep(arena, b []byte) ([]byte, []byte) {
+	if b == nil {
 		return nil, arena
 	}
 	i := len(arena)

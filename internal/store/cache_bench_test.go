@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,8 +74,8 @@ func BenchmarkIndexReads(b *testing.B) {
 	chunked := func(f func([]int64) ([]Msg, error)) func(b *testing.B) {
 		return func(b *testing.B) {
 			for b.Loop() {
-				for i := 0; i < len(uids); i += 500 {
-					if _, err := f(uids[i:min(i+500, len(uids))]); err != nil {
+				for i := 0; i < len(uids); i += benchChunk {
+					if _, err := f(uids[i:min(i+benchChunk, len(uids))]); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -100,45 +99,8 @@ func BenchmarkIndexReads(b *testing.B) {
 	for _, p := range []struct {
 		name  string
 		parts Parts
-	}{{"Meta", PartMeta}, {"Envelope", PartEnvelope}, {"Fields", PartFields}, {"MetaFields", PartMeta | PartFields}} {
+	}{{"Meta", PartSize | PartDate}, {"Envelope", PartEnvelope}, {"Fields", PartFields}, {"DateFields", PartDate | PartFields}} {
 		b.Run(p.name, chunked(func(u []int64) ([]Msg, error) { return s.MessagesWith(ctx, a, "INBOX", u, p.parts) }))
 	}
 }
-
-func BenchmarkCacheQueryShapes(b *testing.B) {
-	s, a, uids := benchMailbox(b)
-	ctx := context.Background()
-	id, _ := folderID(ctx, s.db.Read, a.Username, "INBOX")
-	run := func(q string, ncol int) func(b *testing.B) {
-		return func(b *testing.B) {
-			for b.Loop() {
-				for i := 0; i < len(uids); i += 500 {
-					u := uids[i:min(i+500, len(uids))]
-					rows, err := s.db.Read.QueryContext(ctx, q, id, u[0], u[len(u)-1])
-					if err != nil {
-						b.Fatal(err)
-					}
-					vals := make([]any, ncol)
-					for j := range vals {
-						vals[j] = new(sql.RawBytes)
-					}
-					for rows.Next() {
-						if err := rows.Scan(vals...); err != nil {
-							b.Fatal(err)
-						}
-					}
-					rows.Close()
-				}
-			}
-		}
-	}
-	b.Run("join", run(`SELECT m.uid, m.size, m.internal_date, m.filename, CASE WHEN c.uid IS NULL THEN 0 WHEN c.envelope IS NULL THEN 1 ELSE 2 END, c.envelope
-		FROM mail_message m LEFT JOIN mail_cache c ON c.folder_id=m.folder_id AND c.uid=m.uid AND c.version=1
-		WHERE m.folder_id=? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`, 6))
-	b.Run("join-noCASE", run(`SELECT m.uid, m.size, m.internal_date, m.filename, c.version, c.envelope
-		FROM mail_message m LEFT JOIN mail_cache c ON c.folder_id=m.folder_id AND c.uid=m.uid
-		WHERE m.folder_id=? AND m.uid BETWEEN ? AND ? ORDER BY m.uid`, 6))
-	b.Run("cache-only", run(`SELECT uid, version, envelope FROM mail_cache WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 3))
-	b.Run("message-only", run(`SELECT uid, size, internal_date, filename FROM mail_message WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 4))
-	b.Run("message-uid", run(`SELECT uid FROM mail_message WHERE folder_id=? AND uid BETWEEN ? AND ? ORDER BY uid`, 1))
-}
+var benchChunk = 500
