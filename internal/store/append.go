@@ -90,7 +90,7 @@ func (s *Store) Append(ctx context.Context, a Account, folder string, flags []st
 			if err := checkQuotaTx(ctx, tx, a.Username, quota, size); err != nil {
 				return err
 			}
-			uid, modseq, validity, err = insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags), cache)
+			uid, modseq, validity, err = s.insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags), cache)
 			return err
 		})
 	}

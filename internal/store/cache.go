@@ -99,12 +99,13 @@ func insertCache(ctx context.Context, tx *sql.Tx, folderID, uid, size, date int6
 		return nil
 	}
 	env, fields := cacheColumns(*c)
-	_, err := tx.ExecContext(ctx, `INSERT INTO mail_cache(folder_id, uid, version, size, internal_date, envelope, fields) VALUES (?,?,?,?,?,?,?)
-		ON CONFLICT(folder_id, uid) DO UPDATE SET version=excluded.version, size=excluded.size,
-			internal_date=excluded.internal_date, envelope=excluded.envelope, fields=excluded.fields`,
-		folderID, uid, imapmsg.CacheVersion, size, date, env, fields)
+	_, err := tx.ExecContext(ctx, insertCacheSQL, folderID, uid, imapmsg.CacheVersion, size, date, env, fields)
 	return err
 }
+
+const insertCacheSQL = `INSERT INTO mail_cache(folder_id, uid, version, size, internal_date, envelope, fields) VALUES (?,?,?,?,?,?,?)
+	ON CONFLICT(folder_id, uid) DO UPDATE SET version=excluded.version, size=excluded.size,
+		internal_date=excluded.internal_date, envelope=excluded.envelope, fields=excluded.fields`
 
 // copyCache gives message toUID of folder toID the cache row of message
 // fromUID of folder fromID, if it has one.

@@ -66,14 +66,14 @@ func (t *transfer) source(i int) string {
 // their flags, internal dates and header caches, and returns the new
 // UIDs. For a move, it runs before the sources are expunged, whose cache
 // rows go with them.
-func (t *transfer) insertAll(ctx context.Context, tx *sql.Tx, username string) (validity int64, dst []int64, top int64, err error) {
+func (t *transfer) insertAll(ctx context.Context, s *Store, tx *sql.Tx, username string) (validity int64, dst []int64, top int64, err error) {
 	toID, err := folderID(ctx, tx, username, t.to)
 	if err != nil {
 		return 0, nil, 0, err
 	}
 	dst = make([]int64, len(t.msgs))
 	for i, m := range t.msgs {
-		dst[i], top, validity, err = insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags), nil)
+		dst[i], top, validity, err = s.insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags), nil)
 		if err != nil {
 			return 0, nil, 0, err
 		}
@@ -145,7 +145,7 @@ func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int
 				return err
 			}
 			var err error
-			validity, dst, top, err = t.insertAll(ctx, tx, a.Username)
+			validity, dst, top, err = t.insertAll(ctx, s, tx, a.Username)
 			return err
 		})
 	}
@@ -195,7 +195,7 @@ func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
 			var err error
-			if validity, dst, dstTop, err = t.insertAll(ctx, tx, a.Username); err != nil {
+			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, a.Username); err != nil {
 				return err
 			}
 			srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs)

@@ -121,7 +121,7 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 	out := make([]Delivered, len(targets))
 	err := s.db.Batch(ctx, func(tx *sql.Tx) error {
 		for i, t := range targets {
-			uid, modseq, _, err := insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "", files[i].cache)
+			uid, modseq, _, err := s.insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "", files[i].cache)
 			if err != nil {
 				return err
 			}
@@ -161,25 +161,52 @@ func (s *Store) publishDelivered(ds []Delivered) {
 // insertMessage assigns the next UID and MODSEQ of a folder to a new
 // message, stores its header cache (unless nil) and counts it against
 // the quota. It also returns the folder's UIDVALIDITY (for UIDPLUS).
-func insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string, cache *imapmsg.Cache) (uid, modseq, validity int64, err error) {
+func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string, cache *imapmsg.Cache) (uid, modseq, validity int64, err error) {
 	var id int64
-	err = tx.QueryRowContext(ctx, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
-		WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`, username, folder).Scan(&id, &uid, &modseq, &validity)
+	err = tx.StmtContext(ctx, s.stmts.nextUID).QueryRowContext(ctx, username, folder).Scan(&id, &uid, &modseq, &validity)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, 0, fmt.Errorf("folder %q of %s: %w", folder, username, ErrNoFolder)
 	}
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if _, err = tx.ExecContext(ctx, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename)
-		VALUES (?,?,?,?,?,?,?)`, id, uid, modseq, size, date, flags, filename); err != nil {
+	if _, err = tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, id, uid, modseq, size, date, flags, filename); err != nil {
 		return 0, 0, 0, err
 	}
-	if err = insertCache(ctx, tx, id, uid, size, date, cache); err != nil {
-		return 0, 0, 0, err
+	if cache != nil {
+		env, fields := cacheColumns(*cache)
+		if _, err = tx.StmtContext(ctx, s.stmts.insertCache).ExecContext(ctx, id, uid, imapmsg.CacheVersion, size, date, env, fields); err != nil {
+			return 0, 0, 0, err
+		}
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`, size, username)
+	_, err = tx.StmtContext(ctx, s.stmts.addQuota).ExecContext(ctx, size, username)
 	return uid, modseq, validity, err
+}
+
+// writeStmts are the statements every new message runs, prepared once
+// (New) on the single write connection, so that a delivery parses no
+// SQL; database/sql prepares them again should the connection change.
+type writeStmts struct {
+	nextUID, insertMsg, insertCache, addQuota *sql.Stmt
+}
+
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		st    **sql.Stmt
+		query string
+	}{
+		{&w.nextUID, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
+			WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`},
+		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename) VALUES (?,?,?,?,?,?,?)`},
+		{&w.insertCache, insertCacheSQL},
+		{&w.addQuota, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`},
+	} {
+		var err error
+		if *p.st, err = db.PrepareContext(ctx, p.query); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // uniqueName returns a Dovecot-style unique base name (time, microseconds,

@@ -151,7 +151,7 @@ func (s *Store) importFolder(ctx context.Context, a Account, f sourceFolder) (n,
 	if err == nil {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			kept, top, err = indexImported(ctx, tx, a.Username, f.name, id, list, items)
+			kept, top, err = s.indexImported(ctx, tx, a.Username, f.name, id, list, items)
 			return err
 		})
 	}
@@ -200,7 +200,7 @@ func (s *Store) importFile(srcDir, rel, dst string, keywords map[rune]string) (i
 // UIDVALIDITY and the items their UIDs (unless that would repeat a UID
 // under the folder's current UIDVALIDITY); the rest get new UIDs, in name
 // order. It returns how many UIDs were kept and the new HIGHESTMODSEQ.
-func indexImported(ctx context.Context, tx *sql.Tx, username, folder string, id int64, list *uidList, items []importItem) (kept int, top int64, err error) {
+func (s *Store) indexImported(ctx context.Context, tx *sql.Tx, username, folder string, id int64, list *uidList, items []importItem) (kept int, top int64, err error) {
 	var count, validity, uidnext int64
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_message WHERE folder_id=?`, id).Scan(&count); err != nil {
 		return 0, 0, err
@@ -260,7 +260,7 @@ func indexImported(ctx context.Context, tx *sql.Tx, username, folder string, id 
 		top = first + int64(len(withUID)) - 1
 	}
 	for _, it := range without {
-		if _, top, _, err = insertMessage(ctx, tx, username, folder, it.rel, it.size, it.date, joinFlags(it.flags), it.cache); err != nil {
+		if _, top, _, err = s.insertMessage(ctx, tx, username, folder, it.rel, it.size, it.date, joinFlags(it.flags), it.cache); err != nil {
 			return 0, 0, err
 		}
 	}

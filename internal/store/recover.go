@@ -155,7 +155,7 @@ func (s *Store) recoverFolder(ctx context.Context, a Account, id int64, name str
 				continue
 			}
 			cache := fileCache(filepath.Join(dir, rel))
-			if _, _, _, err := insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flagsFromInfo(infoOf(rel)), cache); err != nil {
+			if _, _, _, err := s.insertMessage(ctx, tx, a.Username, name, rel, info.Size(), info.ModTime().Unix(), flagsFromInfo(infoOf(rel)), cache); err != nil {
 				return err
 			}
 			st.Added++

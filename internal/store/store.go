@@ -28,6 +28,7 @@ type Store struct {
 	ensured sync.Map // username -> struct{}: folders and directories exist
 	hub     hub
 	locks   locks
+	stmts   writeStmts
 }
 
 // Options configure a Store.
@@ -46,7 +47,11 @@ func New(db *sqldb.DB, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Store{db: db, root: o.Root, fsync: o.Fsync, host: safeHost(o.Hostname), pid: strconv.Itoa(os.Getpid()), log: o.Logger}, nil
+	s := &Store{db: db, root: o.Root, fsync: o.Fsync, host: safeHost(o.Hostname), pid: strconv.Itoa(os.Getpid()), log: o.Logger}
+	if err := s.stmts.prepare(context.Background(), db.Write); err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return s, nil
 }
 
 // DefaultFolders are made with every mailbox; the second field is the
