@@ -410,13 +410,22 @@ mw_side() {
   t1=$(date +%s.%N)
   echo "mailwarden import-maildir: $out ($(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2fs", b-a}'))"
   echo "import=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2fs", b-a}')" >> "$M/res"
-  "$W/bin/mailwarden" -config "$M/mw.toml" serve 2>> "$M/server.log" &
-  pid=$!; echo "$pid" >> "$W/pids"; echo "$pid" > "$M/pid"
-  if ! wait_port "$mwport" "$pid"; then
+  # The port is picked again just before the start (the import takes
+  # seconds, other programs bind ports meanwhile), and once more if taken.
+  local try
+  for try in 1 2 3; do
+    mwport=$(free_port)
+    sed -i "s/^imap = .*/imap = [\"127.0.0.1:$mwport\"]/" "$M/mw.toml"
+    "$W/bin/mailwarden" -config "$M/mw.toml" serve 2>> "$M/server.log" &
+    pid=$!; echo "$pid" >> "$W/pids"; echo "$pid" > "$M/pid"
+    wait_port "$mwport" "$pid" && break
+    wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+    if [ "$try" -lt 3 ] && tail -3 "$M/server.log" | grep -q "address already in use"; then continue; fi
     echo "mailwarden: nothing listens on imap 127.0.0.1:$mwport (is internal/imapserver wired in cmd/mailwarden/serve.go?)" >&2
     tail -5 "$M/server.log" >&2
     return 1
-  fi
+  done
   bench mailwarden "$mwport" mw_mem
   kill -TERM "$pid"; wait "$pid" || true
   forget_pid "$pid"
