@@ -128,6 +128,7 @@ func (w *Writer) quotable(s string) bool {
 
 func quote(s string) string {
 	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
@@ -144,9 +145,30 @@ func quote(s string) string {
 // than MaxQuoted.
 func (w *Writer) String(s string) *Writer {
 	if w.quotable(s) {
-		return w.token(quote(s))
+		return w.quoted(s)
 	}
 	return w.Literal([]byte(s))
+}
+
+// quoted writes s as a quoted string straight into the buffer (this is
+// most of what ENVELOPE output is made of).
+func (w *Writer) quoted(s string) *Writer {
+	if w.needSP {
+		w.raw(" ")
+	}
+	w.raw(`"`)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			w.raw(s[start:i])
+			w.raw("\\")
+			start = i
+		}
+	}
+	w.raw(s[start:])
+	w.raw(`"`)
+	w.needSP = true
+	return w
 }
 
 // NString writes s, or NIL when ok is false.
