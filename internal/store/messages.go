@@ -100,37 +100,55 @@ func (s *Store) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // Messages returns all messages of a folder sorted by UID and the folder's
 // state, read in one transaction.
 func (s *Store) Messages(ctx context.Context, a Account, folder string) ([]Msg, FolderInfo, error) {
-	folder, err := canonName(folder)
+	var msgs []Msg
+	fi, err := s.readFolder(ctx, a, folder, func(tx *sql.Tx, id int64, fi *FolderInfo) error {
+		var err error
+		msgs, err = selectUIDs(ctx, tx, id, nil, true)
+		for _, m := range msgs {
+			fi.count(m)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, FolderInfo{}, err
 	}
-	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
-		return nil, FolderInfo{}, err
+	return msgs, fi, nil
+}
+
+// readFolder runs fn in one read transaction on the selected folder's
+// row (folder name checked, the mailbox made if it is new).
+func (s *Store) readFolder(ctx context.Context, a Account, folder string, fn func(tx *sql.Tx, id int64, fi *FolderInfo) error) (FolderInfo, error) {
+	folder, err := canonName(folder)
+	if err != nil {
+		return FolderInfo{}, err
 	}
-	var msgs []Msg
+	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+		return FolderInfo{}, err
+	}
 	var fi FolderInfo
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		id, err := folderRow(ctx, tx, a.Username, folder, &fi)
 		if err != nil {
 			return err
 		}
-		msgs, err = selectUIDs(ctx, tx, id, nil, true)
-		return err
+		return fn(tx, id, &fi)
 	})
 	if err != nil {
-		return nil, FolderInfo{}, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
+		return FolderInfo{}, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
 	}
-	for _, m := range msgs {
-		fi.Messages++
-		fi.Size += m.Size
-		if !hasFlag(m.Flags, `\Seen`) {
-			fi.Unseen++
-		}
-		if hasFlag(m.Flags, `\Deleted`) {
-			fi.Deleted++
-		}
+	return fi, nil
+}
+
+// count adds m to the folder's totals.
+func (fi *FolderInfo) count(m Msg) {
+	fi.Messages++
+	fi.Size += m.Size
+	if !hasFlag(m.Flags, `\Seen`) {
+		fi.Unseen++
 	}
-	return msgs, fi, nil
+	if hasFlag(m.Flags, `\Deleted`) {
+		fi.Deleted++
+	}
 }
 
 // folderRow reads a folder's row (not its counts) into fi and returns its id.
@@ -153,20 +171,8 @@ func folderRow(ctx context.Context, tx *sql.Tx, username, folder string, fi *Fol
 // reads fewer columns than Messages and allocates per distinct flag set
 // rather than per message: SELECT of a large folder is mostly this.
 func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, FolderInfo, error) {
-	folder, err := canonName(folder)
-	if err != nil {
-		return nil, FolderInfo{}, err
-	}
-	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
-		return nil, FolderInfo{}, err
-	}
 	var msgs []Msg
-	var fi FolderInfo
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		id, err := folderRow(ctx, tx, a.Username, folder, &fi)
-		if err != nil {
-			return err
-		}
+	fi, err := s.readFolder(ctx, a, folder, func(tx *sql.Tx, id int64, fi *FolderInfo) error {
 		rows, err := tx.QueryContext(ctx, `SELECT uid, modseq, size, flags FROM mail_message WHERE folder_id=? ORDER BY uid`, id)
 		if err != nil {
 			return err
@@ -185,20 +191,13 @@ func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, Fold
 				sets[string(flags)] = fl
 			}
 			m.Flags = fl
-			fi.Messages++
-			fi.Size += m.Size
-			if !hasFlag(fl, `\Seen`) {
-				fi.Unseen++
-			}
-			if hasFlag(fl, `\Deleted`) {
-				fi.Deleted++
-			}
+			fi.count(m)
 			msgs = append(msgs, m)
 		}
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, FolderInfo{}, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
+		return nil, FolderInfo{}, err
 	}
 	return msgs, fi, nil
 }
