@@ -71,3 +71,65 @@ mx.dsn.test. A 127.0.0.4
 		t.Errorf("the MX hosts received %d and %d messages, want 1 each", len(plain.received()), len(withDSN.received()))
 	}
 }
+
+// pyNullSender sends one message with the null reverse path, as a
+// bounce arriving from elsewhere would be.
+const pyNullSender = `
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+s.sendmail("<>", [sys.argv[2]], b"From: MAILER-DAEMON@elsewhere.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <nullsender@e2e.test>\r\n\r\nyour mail bounced\r\n")
+s.quit()
+`
+
+// TestOutboundDoubleBounce: a notification that cannot be delivered (null
+// sender, 5xx from the remote MX) goes to 2bounce_notice_recipient as a
+// failure report from double-bounce@hostname, with the failed notification
+// attached; it is not bounced back to anyone else.
+func TestOutboundDoubleBounce(t *testing.T) {
+	requireTool(t, python)
+	k, port := startSink(t)
+	dns := dnstest.New(t, "remote.test. MX 10 mx.remote.test.\nmx.remote.test. A 127.0.0.2\n")
+	const pm = "hostmaster@out.test"
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"",
+		"[outbound]", fmt.Sprintf("smtp_port = %d", port),
+		"[queue]", fmt.Sprintf("2bounce_notice_recipient = %q", pm)}}, func(s *server) {
+		s.admin("domain", "add", "out.test")
+		s.addUser(pm)
+	})
+	if out, err := exec.Command(python, "-c", pyNullSender, fmt.Sprint(s.Port), "bad-gone@remote.test").CombinedOutput(); err != nil {
+		t.Fatalf("smtplib: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var reports [][]byte
+	for time.Now().Before(deadline) {
+		if reports = s.reports(pm); len(reports) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(reports) != 1 {
+		t.Fatalf("%s got %d reports, want 1; log:\n%s", pm, len(reports), s.Log())
+	}
+	d, out := parseDSN(t, reports[0])
+	var failed map[string]string
+	for _, f := range d.Fields {
+		if f["Action"] == "failed" {
+			failed = f
+		}
+	}
+	if d.ReportType != "delivery-status" || failed == nil || !strings.Contains(failed["Final-Recipient"], "bad-gone@remote.test") ||
+		!strings.Contains(string(reports[0]), "your mail bounced") {
+		t.Fatalf("postmaster copy as Python reads it: %s", out)
+	}
+	var rp string
+	for _, f := range s.inbox(pm) {
+		rp = f.Headers.Get("Return-Path")
+	}
+	if !strings.Contains(rp, "double-bounce@mx.test.example") {
+		t.Errorf("Return-Path of the postmaster copy: %q", rp)
+	}
+	if len(k.received()) != 0 {
+		t.Errorf("the remote MX accepted something: %+v", k.received())
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "postmaster copy (double bounce) to <"+pm+">") }, "double bounce log line")
+}
