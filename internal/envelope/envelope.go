@@ -7,14 +7,64 @@ import (
 	"time"
 )
 
-// Recipient is one RCPT TO with its DSN parameters (RFC 3461).
+// Recipient is one RCPT TO with its parameters (RFC 3461 DSN) and, once
+// delivery targets have been chosen, its own status.
 type Recipient struct {
-	Address string // as given (after source-route stripping)
-	Notify  []string
-	ORCPT   string
+	// Address is the forward-path as given (source route stripped), with a
+	// quoted local part kept quoted: "x@inner.test"@remote.test stays so
+	// (RFC 5321 4.1.2), because the next hop needs it that way.
+	Address string
+	Notify  []string // NEVER, or some of SUCCESS, FAILURE, DELAY
+	ORCPT   string   // "rfc822;addr" (decoded xtext), "" when not given
 }
 
-// Envelope is a message in flight.
+// Client is what the server knows of the SMTP client.
+type Client struct {
+	IP            netip.Addr
+	Port          int
+	Host          string // verified reverse DNS name, "unknown" when none
+	HostConfirmed bool   // Host resolves back to IP (forward-confirmed rDNS)
+	ReverseHost   string // the PTR name even when not confirmed, "" when none
+	Helo          string
+	TLSVersion    string // "TLSv1.3", "" in plaintext
+	TLSCipher     string // "TLS_AES_128_GCM_SHA256"
+	AuthUser      string // SASL user (mailbox name), "" when not authenticated
+	AuthMech      string // its SASL mechanism
+	Service       string // "smtp", "submission", "submissions", "pickup"
+}
+
+// HeaderOp is what a HeaderEdit does.
+type HeaderOp int
+
+const (
+	// Prepend adds Field at the top of the header (above the trace).
+	Prepend HeaderOp = iota
+	// Append adds Field at the end of the header.
+	Append
+	// Remove deletes every field named Name.
+	Remove
+	// Replace deletes every field named Name, then appends Field.
+	Replace
+)
+
+// HeaderEdit is one change to the message header made by a check or
+// filter; the body is never copied to apply one.
+type HeaderEdit struct {
+	Op    HeaderOp
+	Name  string // field name, for Remove and Replace
+	Field string // the whole field "Name: value", CRLF folded, no final CRLF
+}
+
+// Verdict records what one check said at one stage.
+type Verdict struct {
+	Stage  string // "connect", "helo", "mail", "rcpt", "data", "end-of-data"
+	Check  string // its name, e.g. "reject_unauth_destination"
+	Action string // "reject", "defer", "discard", "hold", "prepend", "filter", ...
+	Reply  string // the SMTP reply it produced, "" when none
+}
+
+// Envelope is a message in flight: created at connect, filled in by every
+// stage, handed to delivery and stored whole by the queue.
 type Envelope struct {
 	ID         string // queue id, Postfix style
 	From       string // reverse-path; "" is the null sender
@@ -26,14 +76,26 @@ type Envelope struct {
 	Helo       string
 	AuthUser   string
 	TLS        string // e.g. "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256", "" when plaintext
-	Protocol   string // "ESMTP", "ESMTPS", "ESMTPSA", "SMTP", "LMTP"
+	Protocol   string // "ESMTP", "ESMTPS", "ESMTPSA", "SMTP", "LMTP", "local"
 
-	EnvID    string // DSN ENVID
-	Ret      string // DSN RET: FULL or HDRS
-	Body8    bool   // BODY=8BITMIME
-	SMTPUTF8 bool
+	// Client holds the rest of the client facts (port, FCrDNS, TLS
+	// details, SASL mechanism, service); the fields above stay for the
+	// code that reads them.
+	Client Client
+
+	EnvID     string // DSN ENVID
+	Ret       string // DSN RET: FULL or HDRS
+	Body8     bool   // BODY=8BITMIME
+	SMTPUTF8  bool
+	AuthParam string // MAIL FROM AUTH= (RFC 4954 5), decoded; "" when absent or <>
 
 	Size int64 // bytes of body as received
+
+	// Header holds the edits checks and filters made, in order; the
+	// writer applies them when the message is stored or queued.
+	Header []HeaderEdit
+	// Verdicts are what the checks said, in order.
+	Verdicts []Verdict
 }
 
 var idCounter atomic.Uint32
