@@ -13,7 +13,8 @@ import (
 // Exchange is one login by a challenge-response mechanism (SCRAM-SHA-256,
 // CRAM-MD5), which verifies the client's proof itself against credentials
 // it asks for. Exchange does the rest of what Check does: the per-IP
-// lockout, the failure count and delay, inactive mailboxes, made-up
+// lockout (the attempt counts as a failure from Lookup until Succeed), the
+// failure count and delay, inactive mailboxes, made-up
 // credentials for unknown users, and the log lines. A mechanism calls
 // Lookup once it has the user name, then Succeed or Fail exactly once.
 // It is not safe for concurrent use.
@@ -27,6 +28,7 @@ type Exchange struct {
 	mb       directory.Mailbox
 	known    bool
 	problem  string // why a known user cannot log in with this mechanism
+	attempt  uint64 // reserved by Lookup; see Authenticator.begin
 	finished bool
 }
 
@@ -47,17 +49,20 @@ func (e *Exchange) who() string {
 // locked out or the directory failed; the exchange is over then.
 func (e *Exchange) Lookup(ctx context.Context, username string) (string, error) {
 	e.user = username
-	e.a.mu.Lock()
-	locked := e.a.ips.locked(clientKey(e.ip), e.a.now())
-	e.a.mu.Unlock()
-	if locked {
-		e.finished = true
-		e.a.log.Debug("auth: failed: " + e.who() + ", reason=client locked out, too many recent failures")
-		return "", ErrTemporary
+	if e.attempt == 0 {
+		id, ok := e.a.begin(e.cfg, clientKey(e.ip))
+		if !ok {
+			e.finished = true
+			e.a.log.Debug("auth: failed: " + e.who() + ", reason=client locked out, too many recent failures")
+			return "", ErrTemporary
+		}
+		e.attempt = id
 	}
+	id := e.attempt
 	mb, err := e.a.dir.Mailbox(ctx, username)
 	if err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrBadAddress) {
 		e.finished = true
+		e.a.releaseAttempt(clientKey(e.ip), id)
 		e.a.log.Warn("auth: failed: " + e.who() + ", reason=directory lookup failed: " + err.Error())
 		return "", &tempError{err}
 	}
@@ -91,6 +96,7 @@ func (e *Exchange) SCRAMKeys(ctx context.Context) (password.SCRAMKeys, error) {
 			return k, nil
 		case err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrBadAddress):
 			e.finished = true
+			e.a.releaseAttempt(clientKey(e.ip), e.attempt)
 			e.a.log.Warn("auth: failed: " + e.who() + ", reason=SCRAM key lookup failed: " + err.Error())
 			return password.SCRAMKeys{}, &tempError{err}
 		}
@@ -101,6 +107,7 @@ func (e *Exchange) SCRAMKeys(ctx context.Context) (password.SCRAMKeys, error) {
 	k, err = e.a.fakeSCRAM(ctx, e.user, e.cfg.Auth.SCRAMIterations)
 	if err != nil {
 		e.finished = true
+		e.a.releaseAttempt(clientKey(e.ip), e.attempt)
 		e.a.log.Warn("auth: failed: " + e.who() + ", reason=secret unavailable: " + err.Error())
 		return password.SCRAMKeys{}, &tempError{err}
 	}
@@ -125,8 +132,9 @@ func (e *Exchange) Succeed(ctx context.Context) (directory.Mailbox, error) {
 		reason = "mailbox disabled"
 	}
 	if reason != "" {
-		return directory.Mailbox{}, e.a.failed(ctx, e.cfg, clientKey(e.ip), e.ip, e.who(), reason)
+		return directory.Mailbox{}, e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.who(), reason)
 	}
+	e.a.releaseAttempt(clientKey(e.ip), e.attempt)
 	e.a.log.Info("auth: login: " + e.who())
 	return e.mb, nil
 }
@@ -146,5 +154,5 @@ func (e *Exchange) Fail(ctx context.Context, reason string) error {
 	case e.problem != "":
 		reason = e.problem
 	}
-	return e.a.failed(ctx, e.cfg, clientKey(e.ip), e.ip, e.who(), reason)
+	return e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.who(), reason)
 }

@@ -3,6 +3,7 @@ package login
 import (
 	"container/list"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -10,20 +11,33 @@ import (
 // the failure times, so some tens of MB at worst.
 const defaultMaxEntries = 100_000
 
-// limiter counts failed logins per client in a sliding window. Its memory
-// is bounded: past maxEntries it forgets the client touched least recently.
-// It is not safe for concurrent use; Authenticator locks around it.
+// limiter counts login attempts per client in a sliding window. An
+// attempt counts as a failure from the moment it starts (begin) and stops
+// counting only when it succeeds (release), so parallel guesses are capped
+// exactly like serial ones: no more than max passwords of one client are
+// ever being checked or failed within a window. Its memory is bounded:
+// past maxEntries it forgets the client touched least recently. It is not
+// safe for concurrent use; Authenticator locks around it.
 type limiter struct {
 	maxEntries int
 	entries    map[netip.Addr]*list.Element // of *ipEntry
 	lru        list.List                    // front: least recently touched
+	lastID     uint64
 }
 
 type ipEntry struct {
 	key         netip.Addr
-	fails       []time.Time // within the window, oldest first
+	attempts    []attempt // within the window: failed ones and those in progress
 	lockedUntil time.Time
 	touched     time.Time
+}
+
+// attempt is one counted login attempt: started at (still in progress) or
+// failed at.
+type attempt struct {
+	id     uint64
+	at     time.Time
+	failed bool
 }
 
 func newLimiter(maxEntries int) *limiter {
@@ -52,24 +66,71 @@ func (l *limiter) locked(key netip.Addr, now time.Time) bool {
 	return now.Before(el.Value.(*ipEntry).lockedUntil)
 }
 
-// fail records a failed login of key at now. When that makes max failures
-// within window, key is locked until window after now and fail returns
-// true (once per lockout).
-func (l *limiter) fail(key netip.Addr, now time.Time, max int, window time.Duration) bool {
+// begin reserves an attempt of key at now and returns its id (never 0).
+// It refuses (false) while key is locked out, and while the failures and
+// attempts in progress within window already number max.
+func (l *limiter) begin(key netip.Addr, now time.Time, max int, window time.Duration) (uint64, bool) {
 	l.sweep(now, window)
-	e := l.touch(key, now)
-	cut := 0
-	for cut < len(e.fails) && !e.fails[cut].After(now.Add(-window)) {
-		cut++
+	if l.locked(key, now) {
+		return 0, false
 	}
-	e.fails = append(e.fails[:0], e.fails[cut:]...)
-	e.fails = append(e.fails, now)
-	if len(e.fails) < max {
+	e := l.touch(key, now)
+	e.prune(now, window)
+	if len(e.attempts) >= max {
+		return 0, false
+	}
+	l.lastID++
+	e.attempts = append(e.attempts, attempt{id: l.lastID, at: now})
+	return l.lastID, true
+}
+
+// release forgets attempt id of key: it succeeded, or it ended before any
+// password was checked. An id no longer held (the lockout cleared it, or
+// the entry was evicted) is ignored.
+func (l *limiter) release(key netip.Addr, id uint64) {
+	if el, ok := l.entries[key]; ok {
+		e := el.Value.(*ipEntry)
+		e.attempts = slices.DeleteFunc(e.attempts, func(a attempt) bool { return a.id == id })
+	}
+}
+
+// fail records that attempt id of key (0: one never reserved) failed at
+// now. When that makes max failures within window (attempts in progress
+// do not lock, they only hold their slot), key is locked until window
+// after now, every attempt it held is forgotten, and fail returns true
+// (once per lockout).
+func (l *limiter) fail(key netip.Addr, id uint64, now time.Time, max int, window time.Duration) bool {
+	l.sweep(now, window)
+	if l.locked(key, now) {
+		return false // reserved before the lockout, which already counted it
+	}
+	e := l.touch(key, now)
+	e.prune(now, window)
+	i := slices.IndexFunc(e.attempts, func(a attempt) bool { return id != 0 && a.id == id })
+	if i >= 0 {
+		e.attempts[i].at, e.attempts[i].failed = now, true
+	} else {
+		e.attempts = append(e.attempts, attempt{at: now, failed: true})
+	}
+	failed := 0
+	for _, a := range e.attempts {
+		if a.failed {
+			failed++
+		}
+	}
+	if failed < max {
 		return false
 	}
-	e.fails = e.fails[:0]
+	e.attempts = e.attempts[:0]
 	e.lockedUntil = now.Add(window)
 	return true
+}
+
+// prune drops the attempts made or failed a window or longer before now;
+// an attempt abandoned half-way (the client went away) ages out so.
+func (e *ipEntry) prune(now time.Time, window time.Duration) {
+	cut := now.Add(-window)
+	e.attempts = slices.DeleteFunc(e.attempts, func(a attempt) bool { return !a.at.After(cut) })
 }
 
 // touch finds or makes key's entry and marks it most recently used,

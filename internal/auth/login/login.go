@@ -101,8 +101,9 @@ func New(dir Directory, cfg func() *config.Config, log *slog.Logger) *Authentica
 // auth.failure_delay (cut short when ctx ends); an error for which
 // errors.Is(err, ErrTemporary) holds when ip has had auth.max_failures
 // failures within auth.failure_window (until that window has passed after
-// the last counted one; no password is checked meanwhile) or when the
-// directory fails. Unknown users cost the same hash computation as known
+// the last counted one; no password is checked meanwhile), when that many
+// of its attempts are failed or still running (each attempt counts as a
+// failure from its start until it succeeds), or when the directory fails. Unknown users cost the same hash computation as known
 // ones, so timing does not tell them apart. A successful login with a hash
 // that password.NeedsRehash is stored again as password.Hash (best effort;
 // not a {CRAM-MD5} or {PLAIN} one while CRAM-MD5 is in auth.mechanisms, as
@@ -116,10 +117,8 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 	key := clientKey(ip)
 	who := "user=<" + LogSafe(username) + ">, rip=" + IPString(ip) + ", method=" + LogSafe(mech) + ", service=" + LogSafe(service)
 
-	a.mu.Lock()
-	locked := a.ips.locked(key, a.now())
-	a.mu.Unlock()
-	if locked {
+	id, ok := a.begin(cfg, key)
+	if !ok {
 		a.log.Debug("auth: failed: " + who + ", reason=client locked out, too many recent failures")
 		return directory.Mailbox{}, ErrTemporary
 	}
@@ -127,6 +126,7 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 	mb, err := a.dir.Mailbox(ctx, username)
 	known := err == nil
 	if err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrBadAddress) {
+		a.releaseAttempt(key, id)
 		a.log.Warn("auth: failed: " + who + ", reason=directory lookup failed: " + err.Error())
 		return directory.Mailbox{}, &tempError{err}
 	}
@@ -135,6 +135,7 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 		stored = a.dummyHash()
 	}
 	if err := a.acquire(ctx); err != nil {
+		a.releaseAttempt(key, id)
 		return directory.Mailbox{}, &tempError{err}
 	}
 	ok, verr := password.Verify(stored, pw)
@@ -155,8 +156,9 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 		reason = "empty password"
 	}
 	if reason != "" {
-		return directory.Mailbox{}, a.failed(ctx, cfg, key, ip, who, reason)
+		return directory.Mailbox{}, a.failed(ctx, cfg, key, id, ip, who, reason)
 	}
+	a.releaseAttempt(key, id)
 	if password.NeedsRehash(mb.PasswordHash) && !(enabled(cfg, "CRAM-MD5") && password.CanCRAMMD5(mb.PasswordHash)) {
 		if h, ok := a.rehash(ctx, mb, pw, who); ok {
 			mb.PasswordHash = h
@@ -169,12 +171,31 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 	return mb, nil
 }
 
-// failed counts a failure, logs it, waits out the failure delay and
-// returns ErrFailed.
-func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key, ip netip.Addr, who, reason string) error {
+// begin reserves a login attempt of the client key before anything is
+// checked, so that it counts as a failure while it runs: a client sending
+// many guesses in parallel is capped by auth.max_failures exactly as one
+// sending them in turn. It is false when the client is locked out or has
+// that many failures and attempts in progress within auth.failure_window.
+func (a *Authenticator) begin(cfg *config.Config, key netip.Addr) (uint64, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ips.begin(key, a.now(), cfg.Auth.MaxFailures, cfg.Auth.FailureWindow.D())
+}
+
+// releaseAttempt stops counting attempt id of key: it succeeded, or ended
+// (directory down, client gone) before a password was checked.
+func (a *Authenticator) releaseAttempt(key netip.Addr, id uint64) {
+	a.mu.Lock()
+	a.ips.release(key, id)
+	a.mu.Unlock()
+}
+
+// failed counts attempt id (0: one not reserved) as failed, logs it,
+// waits out the failure delay and returns ErrFailed.
+func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key netip.Addr, id uint64, ip netip.Addr, who, reason string) error {
 	window := cfg.Auth.FailureWindow.D()
 	a.mu.Lock()
-	lockedNow := a.ips.fail(key, a.now(), cfg.Auth.MaxFailures, window)
+	lockedNow := a.ips.fail(key, id, a.now(), cfg.Auth.MaxFailures, window)
 	a.mu.Unlock()
 	a.log.Info("auth: failed: " + who + ", reason=" + reason)
 	if lockedNow {
@@ -214,6 +235,14 @@ func (a *Authenticator) rehash(ctx context.Context, mb directory.Mailbox, pw, wh
 	}
 	a.log.Info("auth: rehashed: " + who + ", scheme=" + from + " -> " + password.Scheme(h))
 	return h, true
+}
+
+// SetClock replaces the clock the failure window and lockouts are
+// measured with (time.Now by default); for tests of the services.
+func (a *Authenticator) SetClock(now func() time.Time) {
+	a.mu.Lock()
+	a.now = now
+	a.mu.Unlock()
 }
 
 func (a *Authenticator) acquire(ctx context.Context) error {

@@ -290,3 +290,82 @@ func TestExchangeWithoutKeyStore(t *testing.T) {
 		t.Fatalf("second Succeed: %v", err)
 	}
 }
+
+// TestParallelGuessesCapped: many wrong passwords from one client at once
+// get no more than auth.max_failures checked, by Check and by Exchange
+// alike; the rest are refused as temporary failures.
+func TestParallelGuessesCapped(t *testing.T) {
+	for _, how := range []string{"Check", "Exchange"} {
+		t.Run(how, func(t *testing.T) {
+			f := newFixture(t, nil) // MaxFailures 3
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			counts := map[string]int{}
+			gate := make(chan struct{})
+			for range 30 {
+				wg.Go(func() {
+					<-gate
+					var err error
+					if how == "Check" {
+						_, err = f.a.Check(ctx, "pop3", "PLAIN", "alice@example.org", "wrong", ip1)
+					} else {
+						e := f.a.Begin("submission", "CRAM-MD5", ip1)
+						if _, err = e.Lookup(ctx, "alice@example.org"); err == nil {
+							err = e.Fail(ctx, "digest mismatch")
+						}
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case errors.Is(err, ErrFailed):
+						counts["failed"]++
+					case errors.Is(err, ErrTemporary):
+						counts["refused"]++
+					default:
+						t.Errorf("err %v", err)
+					}
+				})
+			}
+			close(gate)
+			wg.Wait()
+			if counts["failed"] != 3 || counts["refused"] != 27 {
+				t.Fatalf("%v, want 3 failed and 27 refused", counts)
+			}
+			if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); !errors.Is(err, ErrTemporary) {
+				t.Fatalf("right password while locked out: %v", err)
+			}
+			f.advance(10*time.Minute + time.Second)
+			if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); err != nil {
+				t.Fatalf("right password after the window: %v", err)
+			}
+		})
+	}
+}
+
+// TestAttemptReleased: a success, and a directory failure, give the
+// attempt's slot back; only failures lock.
+func TestAttemptReleased(t *testing.T) {
+	f := newFixture(t, nil) // MaxFailures 3
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); err != nil {
+			t.Fatalf("login %d: %v", i, err)
+		}
+		e := f.a.Begin("imap", "CRAM-MD5", ip1)
+		e.Lookup(ctx, "alice@example.org")
+		if _, err := e.Succeed(ctx); err != nil {
+			t.Fatalf("exchange %d: %v", i, err)
+		}
+	}
+	f.dir.Fail(errors.New("db gone"))
+	for i := range 5 {
+		if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); !errors.Is(err, ErrTemporary) {
+			t.Fatalf("directory down %d: %v", i, err)
+		}
+	}
+	f.dir.Fail(nil)
+	if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); err != nil {
+		t.Fatalf("after the directory came back: %v", err)
+	}
+}
