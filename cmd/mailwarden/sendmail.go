@@ -1,37 +1,34 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"mime"
 	"net/mail"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"mailwarden/internal/config"
-	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
-	"mailwarden/internal/mlog"
+	"mailwarden/internal/pickup"
 	"mailwarden/internal/queue"
 )
 
 // Exit codes of sendmail (sysexits.h).
 const (
-	exOK       = 0
-	exUsage    = 64 // EX_USAGE: bad command line or address
-	exDataErr  = 65 // EX_DATAERR: bad message (too large, unreadable)
-	exNoUser   = 67 // EX_NOUSER: unknown local recipient
-	exTempFail = 75 // EX_TEMPFAIL: try again later
+	exOK          = 0
+	exUsage       = 64 // EX_USAGE: bad command line or address
+	exDataErr     = 65 // EX_DATAERR: bad message (too large, unreadable)
+	exNoUser      = 67 // EX_NOUSER: unknown local recipient
+	exUnavailable = 69 // EX_UNAVAILABLE: refused for another reason
+	exTempFail    = 75 // EX_TEMPFAIL: try again later
+	exNoPerm      = 77 // EX_NOPERM: refused by policy
 )
 
 const sendmailUsage = "usage: mailwarden sendmail [-t] [-i] [-f sender] [-F fullname] [-N dsn] [-R ret] [-V envid] [rcpt ...]"
@@ -63,10 +60,11 @@ type sendmailOpts struct {
 }
 
 // sendmail is `mailwarden sendmail`: the Postfix sendmail(1) interface for
-// scripts and cron. It reads a message from stdin and hands it to the same
-// router as the server: local mailboxes get it at once, other recipients go
-// to the queue, where the running server's runner picks it up. It returns
-// a sendmail exit status.
+// scripts and cron. It reads a message from stdin and hands it to the
+// running server over its local socket, which checks and delivers it as
+// it does mail from an SMTP client (a refusal comes back at once); when
+// the server is not running the message waits in the maildrop until it
+// starts (package pickup). It returns a sendmail exit status.
 func (c *cli) sendmail(args []string) int {
 	o, cfgPath, err := parseSendmail(args)
 	if err == nil {
@@ -209,9 +207,8 @@ func (o *sendmailOpts) setArg(opt byte, val string, cfgPath *string) error {
 
 // smRcpt is a recipient and where it came from.
 type smRcpt struct {
-	addr      string
-	qualified bool // a bare name that got @hostname
-	header    bool // from a header (-t)
+	addr   string
+	header bool // from a header (-t)
 }
 
 func (c *cli) sendmailRun(o *sendmailOpts, cfgPath string) error {
@@ -219,25 +216,11 @@ func (c *cli) sendmailRun(o *sendmailOpts, cfgPath string) error {
 	if err != nil {
 		return smFail(exTempFail, "%v", err)
 	}
-	ctx := context.Background()
-	if o.mode == 'i' {
+	switch o.mode {
+	case 'i':
 		return nil // aliases live in the database: nothing to rebuild
-	}
-	e, err := openData(ctx, cfg)
-	if err != nil {
-		return smFail(exTempFail, "%v", err)
-	}
-	defer e.close()
-	q, err := queue.New(e.db, filepath.Join(cfg.DataDir, "queue"), cfg.Delivery.Fsync)
-	if err != nil {
-		return smFail(exTempFail, "%v", err)
-	}
-	if o.mode == 'p' {
-		es, err := q.List(ctx)
-		if err != nil {
-			return smFail(exTempFail, "%v", err)
-		}
-		return mailq(c.stdout, es)
+	case 'p':
+		return c.sendmailMailq(cfg)
 	}
 	if !o.headers && len(o.rcpts) == 0 {
 		return smFail(exUsage, "no recipients: give them on the command line or use -t")
@@ -259,15 +242,13 @@ func (c *cli) sendmailRun(o *sendmailOpts, cfgPath string) error {
 	var rcpts []smRcpt
 	for _, a := range o.rcpts {
 		for _, r := range addrList(a) {
-			rcpts = append(rcpts, qualify(r, cfg.Hostname, false))
+			rcpts = append(rcpts, smRcpt{qualify(r, cfg.Hostname), false})
 		}
 	}
 
-	spoolDir := filepath.Join(cfg.DataDir, "spool")
-	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
-		return smFail(exTempFail, "spool: %v", err)
-	}
-	sp := envelope.NewSpool(spoolDir, 256<<10, int64(cfg.SMTP.MessageSizeLimit))
+	// The message is read whole first: its size and 8-bit data go into
+	// MAIL, and the maildrop needs it when the server is not running.
+	sp := envelope.NewSpool(os.TempDir(), 256<<10, int64(cfg.SMTP.MessageSizeLimit))
 	defer sp.Close()
 	h, err := readMessage(c.stdin, sp, o.dotOK)
 	switch {
@@ -282,298 +263,148 @@ func (c *cli) sendmailRun(o *sendmailOpts, cfgPath string) error {
 			hdr = h.resent
 		}
 		for _, r := range hdr {
-			rcpts = append(rcpts, qualify(r, cfg.Hostname, true))
+			rcpts = append(rcpts, smRcpt{qualify(r, cfg.Hostname), true})
 		}
 		if len(rcpts) == 0 {
 			return smFail(exUsage, "no recipient addresses found in the message header")
 		}
 	}
 
-	// Resolve everything before delivering anything.
-	env := &envelope.Envelope{ID: envelope.NewID(), From: sender, Received: time.Now(), Protocol: "local",
-		EnvID: o.envID, Ret: o.ret, Body8: h.eightBit}
-	e.dir.SetRelayDomains(cfg.IsRelayDomain)
-	routed, err := resolveRcpts(ctx, e.dir, cfg, rcpts, o.notify, c.stderr)
-	if err != nil {
-		return err
-	}
-	for _, r := range routed {
-		env.Recipients = append(env.Recipients, r.Rcpt)
-		env.SMTPUTF8 = env.SMTPUTF8 || !isASCII(r.Rcpt.Address)
-	}
-	env.SMTPUTF8 = env.SMTPUTF8 || !isASCII(sender)
-	env.Size = sp.Size()
-
-	name := o.fullName
-	if name == "" {
-		name = os.Getenv("NAME")
-	}
-	if name == "" {
-		name = gecos
-	}
-	from := sender
-	if from == "" {
-		from = login + "@" + cfg.Hostname
-	}
-	trace := localTrace(env, cfg.Hostname, h, (&mail.Address{Name: name, Address: from}).String())
-
-	logger, closeLog := sendmailLogger(cfg)
-	defer closeLog()
-	mlog.Component(logger, "sendmail").Info(fmt.Sprintf("%s: uid=%d from=<%s>", env.ID, os.Getuid(), sender))
-	router := &delivery.Router{Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
-	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: routed}
-	err = router.Deliver(ctx, msg)
-	if errors.Is(err, delivery.ErrOverQuota) {
-		// Every mailbox is full: keep the message in the queue, which
-		// retries local deliveries, rather than lose a cron job's report.
-		qr := make([]queue.Rcpt, len(routed))
-		for i, r := range routed {
-			qr[i] = queue.Rcpt{Address: r.Dest.Address, Notify: strings.Join(r.Rcpt.Notify, ","), Kind: queue.KindLocal, LastError: "552 5.2.2 mailbox full"}
+	env := &pickup.Envelope{From: sender, Ret: o.ret, EnvID: o.envID, Body8: h.eightBit, SMTPUTF8: !isASCII(sender)}
+	seen := map[string]bool{}
+	var from []bool // per envelope recipient: it came from the header
+	for _, r := range rcpts {
+		if seen[strings.ToLower(r.addr)] {
+			continue
 		}
-		err = q.Enqueue(ctx, env, trace, sp, qr)
+		seen[strings.ToLower(r.addr)] = true
+		if strings.ContainsAny(r.addr, "\x00\r\n<> ") {
+			if r.header {
+				return smFail(exDataErr, "recipient in the message header: bad address %q", r.addr)
+			}
+			return smFail(exUsage, "recipient: bad address %q", r.addr)
+		}
+		env.Rcpts = append(env.Rcpts, pickup.Rcpt{Addr: r.addr, Notify: o.notify})
+		env.SMTPUTF8 = env.SMTPUTF8 || !isASCII(r.addr)
+		from = append(from, r.header)
 	}
+
+	// The From field a message lacks (Postfix's cleanup adds it from the
+	// sender and the full name); Date and Message-ID come from the server.
+	var head []byte
+	if !h.from {
+		name := o.fullName
+		if name == "" {
+			name = os.Getenv("NAME")
+		}
+		if name == "" {
+			name = gecos
+		}
+		addr := sender
+		if addr == "" {
+			addr = login + "@" + cfg.Hostname
+		}
+		head = []byte("From: " + (&mail.Address{Name: name, Address: addr}).String() + "\r\n")
+	}
+	posted, err := pickup.Post(cfg.DataDir, "localhost", env, smMessage{head, sp})
 	if err != nil {
-		return smFail(exTempFail, "%s: not delivered: %v", env.ID, err)
+		return postError(err, from, c.stderr)
+	}
+	if posted.Outcome == nil {
+		return nil // in the maildrop: the server takes it when it starts
+	}
+	return postError(nil, from, c.stderr, posted.Outcome.Rcpts...)
+}
+
+// smMessage is the message with the fields sendmail adds in front.
+type smMessage struct {
+	head []byte
+	sp   *envelope.Spool
+}
+
+func (m smMessage) Reader() io.Reader {
+	return io.MultiReader(bytes.NewReader(m.head), m.sp.Reader())
+}
+
+func (m smMessage) Size() int64 { return int64(len(m.head)) + m.sp.Size() }
+
+// postError turns the server's refusal into sendmail's report: every
+// refused recipient on stderr, and the exit status of the last (as
+// sendmail(1) and Postfix's sendmail report, sysexits.h).
+func postError(err error, fromHeader []bool, stderr io.Writer, rcpts ...pickup.Reply) error {
+	if err != nil {
+		var re *pickup.ReplyError
+		if errors.As(err, &re) {
+			return smFail(exitFor(re.Reply, false), "%s; nothing delivered", re.Reply)
+		}
+		return smFail(exTempFail, "%v; nothing delivered", err)
+	}
+	var last *smError
+	for i, r := range rcpts {
+		if r.Code < 400 {
+			continue
+		}
+		if last != nil {
+			fmt.Fprintf(stderr, "mailwarden sendmail: %s\n", last.msg)
+		}
+		last = smFail(exitFor(r, fromHeader[i]), "%s", r)
+	}
+	if last != nil {
+		last.msg += "; nothing delivered"
+		return last
 	}
 	return nil
 }
 
-// resolveRcpts routes every recipient through the directory. Unknown local
-// recipients are all reported, then EX_NOUSER is returned.
-func resolveRcpts(ctx context.Context, dir *directory.Directory, cfg *config.Config, rcpts []smRcpt, notify []string, stderr io.Writer) ([]delivery.Routed, error) {
-	var routed []delivery.Routed
-	seenRcpt := map[string]bool{}
-	seenDest := map[string]bool{}
-	var unknown []string
-	for _, r := range rcpts {
-		key := strings.ToLower(r.addr)
-		if seenRcpt[key] {
-			continue
+// exitFor maps a refusal to a sysexits.h status: unknown users
+// EX_NOUSER, bad addresses EX_USAGE (EX_DATAERR for one from the
+// header), a message too large EX_DATAERR, policy EX_NOPERM, anything
+// temporary EX_TEMPFAIL, the rest EX_UNAVAILABLE.
+func exitFor(r pickup.Reply, fromHeader bool) int {
+	switch {
+	case r.Temporary():
+		return exTempFail
+	case r.Enhanced == "5.1.3" || r.Code == 501:
+		if fromHeader {
+			return exDataErr
 		}
-		seenRcpt[key] = true
-		res, err := dir.Resolve(ctx, r.addr, cfg.RecipientDelimiter)
-		switch {
-		case errors.Is(err, directory.ErrUnknownUser):
-			unknown = append(unknown, fmt.Sprintf("<%s>: unknown user", r.addr))
-			continue
-		case errors.Is(err, directory.ErrBadAddress):
-			if r.header {
-				return nil, smFail(exDataErr, "recipient in the message header: %v", err)
-			}
-			return nil, smFail(exUsage, "recipient: %v", err)
-		case err != nil:
-			return nil, smFail(exTempFail, "<%s>: %v", r.addr, err)
-		}
-		if r.qualified && res.Class == directory.Foreign {
-			unknown = append(unknown, fmt.Sprintf("<%s>: unknown user (%s is not a mail domain here: give a full address, or add the domain and an alias)", r.addr, cfg.Hostname))
-			continue
-		}
-		for _, d := range res.Destinations {
-			dk := fmt.Sprint(d.Kind) + strings.ToLower(d.Address)
-			if seenDest[dk] {
-				continue
-			}
-			seenDest[dk] = true
-			routed = append(routed, delivery.Routed{Rcpt: envelope.Recipient{Address: r.addr, Notify: notify}, Dest: d})
-		}
+		return exUsage
+	case strings.HasPrefix(r.Enhanced, "5.1."):
+		return exNoUser
+	case r.Enhanced == "5.3.4" || r.Enhanced == "5.6.0":
+		return exDataErr
+	case strings.HasPrefix(r.Enhanced, "5.7."):
+		return exNoPerm
 	}
-	if len(unknown) > 0 {
-		for _, u := range unknown[:len(unknown)-1] {
-			fmt.Fprintf(stderr, "mailwarden sendmail: %s\n", u)
-		}
-		return nil, smFail(exNoUser, "%s; nothing delivered", unknown[len(unknown)-1])
+	return exUnavailable
+}
+
+// sendmailMailq is -bp: the queue as `mailq` shows it.
+func (c *cli) sendmailMailq(cfg *config.Config) error {
+	ctx := context.Background()
+	e, err := openData(ctx, cfg)
+	if err != nil {
+		return smFail(exTempFail, "%v", err)
 	}
-	return routed, nil
+	defer e.close()
+	q, err := queue.New(e.db, filepath.Join(cfg.DataDir, "queue"), cfg.Delivery.Fsync)
+	if err != nil {
+		return smFail(exTempFail, "%v", err)
+	}
+	es, err := q.List(ctx)
+	if err != nil {
+		return smFail(exTempFail, "%v", err)
+	}
+	return mailq(c.stdout, es)
 }
 
 // qualify turns a bare name ("root") into name@hostname, as Postfix's
 // append_at_myorigin does.
-func qualify(addr, hostname string, header bool) smRcpt {
+func qualify(addr, hostname string) string {
 	if !strings.Contains(addr, "@") {
-		return smRcpt{addr: addr + "@" + hostname, qualified: true, header: header}
+		return addr + "@" + hostname
 	}
-	return smRcpt{addr: addr, header: header}
-}
-
-// addrList returns the addresses of a header value or command-line
-// argument. It accepts RFC 5322 lists (with display names, groups and any
-// charset in encoded words) and, failing that, plain comma-separated
-// addresses, bare names included ("root").
-func addrList(s string) []string {
-	if strings.TrimSpace(s) == "" {
-		return nil
-	}
-	p := mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil }}}
-	var out []string
-	if l, err := p.ParseList(s); err == nil {
-		for _, a := range l {
-			out = append(out, a.Address)
-		}
-		return out
-	}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if i := strings.LastIndexByte(part, '<'); i >= 0 {
-			if j := strings.IndexByte(part[i:], '>'); j > 0 {
-				part = part[i+1 : i+j]
-			}
-		}
-		if i := strings.IndexByte(part, ':'); i >= 0 && !strings.Contains(part[:i], "@") {
-			part = part[i+1:] // group name
-		}
-		if part = strings.TrimSpace(strings.TrimSuffix(part, ";")); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
-// msgHeader is what readMessage learned from the header.
-type msgHeader struct {
-	date, msgID, from bool
-	rcpts             []string // To, Cc, Bcc
-	resent            []string // Resent-To, Resent-Cc, Resent-Bcc
-	eightBit          bool
-}
-
-// readMessage copies the message from r to sp with CRLF line ends, without
-// Bcc and Resent-Bcc fields and without a leading mbox "From " line. Unless
-// dotOK, a line of a single "." ends the message.
-func readMessage(r io.Reader, sp *envelope.Spool, dotOK bool) (*msgHeader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	h := &msgHeader{}
-	var field []byte // the current header field, continuation lines included
-	inHeader, first := true, true
-	flush := func() error {
-		if field == nil {
-			return nil
-		}
-		name, value, _ := bytes.Cut(field, []byte(":"))
-		keep := true
-		switch strings.ToLower(string(name)) {
-		case "date":
-			h.date = true
-		case "message-id":
-			h.msgID = true
-		case "from":
-			h.from = true
-		case "to", "cc":
-			h.rcpts = append(h.rcpts, addrList(unfold(value))...)
-		case "bcc":
-			h.rcpts = append(h.rcpts, addrList(unfold(value))...)
-			keep = false
-		case "resent-to", "resent-cc":
-			h.resent = append(h.resent, addrList(unfold(value))...)
-		case "resent-bcc":
-			h.resent = append(h.resent, addrList(unfold(value))...)
-			keep = false
-		}
-		var err error
-		if keep {
-			_, err = sp.Write(field)
-		}
-		field = nil
-		return err
-	}
-	for {
-		line, rerr := br.ReadBytes('\n')
-		if rerr != nil && rerr != io.EOF {
-			return nil, rerr
-		}
-		if len(line) == 0 && rerr == io.EOF {
-			break
-		}
-		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
-		if !dotOK && len(line) == 1 && line[0] == '.' {
-			break
-		}
-		for _, b := range line {
-			if b >= 0x80 {
-				h.eightBit = true
-				break
-			}
-		}
-		if first && bytes.HasPrefix(line, []byte("From ")) {
-			first = false
-			continue // mbox separator
-		}
-		first = false
-		line = append(line, '\r', '\n')
-		if inHeader {
-			switch {
-			case field != nil && (line[0] == ' ' || line[0] == '\t'):
-				field = append(field, line...)
-				continue
-			case isFieldStart(line):
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				field = append([]byte(nil), line...)
-				continue
-			}
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			inHeader = false
-			if len(line) > 2 { // the body starts without an empty line: add one
-				if _, err := sp.Write([]byte("\r\n")); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if _, err := sp.Write(line); err != nil {
-			return nil, err
-		}
-		if rerr == io.EOF {
-			break
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	return h, nil
-}
-
-// isFieldStart reports whether line begins a header field ("Name:").
-func isFieldStart(line []byte) bool {
-	i := bytes.IndexByte(line, ':')
-	if i <= 0 {
-		return false
-	}
-	for _, b := range line[:i] {
-		if b <= ' ' || b > '~' {
-			return false
-		}
-	}
-	return true
-}
-
-func unfold(v []byte) string {
-	return strings.NewReplacer("\r\n", "", "\n", "").Replace(string(v))
-}
-
-// localTrace builds the Received field of a local submission and the Date,
-// Message-ID and From fields the message lacks.
-func localTrace(env *envelope.Envelope, hostname string, h *msgHeader, from string) []byte {
-	const dateFmt = "Mon, 2 Jan 2006 15:04:05 -0700 (MST)"
-	b := make([]byte, 0, 256)
-	b = append(b, "Received: by "+hostname+" (Mailwarden) with "+env.Protocol+" id "+env.ID+"; "...)
-	b = env.Received.AppendFormat(b, dateFmt)
-	b = append(b, "\r\n"...)
-	if !h.date {
-		b = append(b, "Date: "...)
-		b = env.Received.AppendFormat(b, dateFmt)
-		b = append(b, "\r\n"...)
-	}
-	if !h.msgID {
-		b = append(b, "Message-ID: <"+env.ID+"."...)
-		b = env.Received.UTC().AppendFormat(b, "20060102150405")
-		b = append(b, "@"+hostname+">\r\n"...)
-	}
-	if !h.from {
-		b = append(b, "From: "+from+"\r\n"...)
-	}
-	return b
+	return addr
 }
 
 // invoker returns the login name and full name of the calling Unix user.
@@ -595,17 +426,6 @@ func invoker() (login, name string) {
 		name = ""
 	}
 	return login, name
-}
-
-// sendmailLogger writes to the configured mail log file, if any; sendmail
-// never writes its log to stderr (cron would mail it back).
-func sendmailLogger(cfg *config.Config) (*slog.Logger, func()) {
-	if cfg.Log.File != "" {
-		if l, closer, err := newLogger(cfg, io.Discard); err == nil {
-			return l, func() { closer.Close() }
-		}
-	}
-	return slog.New(slog.DiscardHandler), func() {}
 }
 
 func isASCII(s string) bool {

@@ -8,17 +8,31 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"log/slog"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/queue"
 )
 
 // smSetup makes a data dir with domain test.example and mailboxes alice
-// and bob, and returns the config path.
+// and bob, starts local submission and returns the config path.
 func smSetup(t *testing.T) string {
+	cfgPath, _ := smSetupStop(t)
+	return cfgPath
+}
+
+// smSetupStop is smSetup that also returns the function stopping the
+// server.
+func smSetupStop(t *testing.T) (string, func()) {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "mailwarden.toml")
@@ -40,7 +54,44 @@ func smSetup(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	return cfgPath
+	return cfgPath, smServe(t, cfgPath)
+}
+
+// smServe runs the server's local submission (socket and maildrop
+// picker, the code `serve` runs) on cfgPath's data dir until the test
+// ends.
+func smServe(t *testing.T, cfgPath string) (stop func()) {
+	t.Helper()
+	e := smOpen(t, cfgPath)
+	var current atomic.Pointer[config.Config]
+	current.Store(e.cfg)
+	q, err := queue.New(e.db, filepath.Join(e.cfg.DataDir, "queue"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool := filepath.Join(e.cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	router := &delivery.Router{Store: e.store, Queue: q, Log: slog.New(slog.DiscardHandler)}
+	p, err := startPickup(e, e.cfg, &current, router, slog.New(slog.DiscardHandler), spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	p.start(&wg)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			p.stop()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			p.srv.Shutdown(ctx)
+			wg.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func smOpen(t *testing.T, cfgPath string) *env {
@@ -122,7 +173,7 @@ func TestSendmailPlain(t *testing.T) {
 		checkCRLF(t, msg)
 		h := header(msg)
 		for _, re := range []string{
-			`(?m)^Received: by mx\.test\.example \(Mailwarden\) with local id [0-9B-Z]{14}; .+\r$`,
+			`(?m)^Received: by mx\.test\.example \(Mailwarden, from userid ` + strconv.Itoa(os.Getuid()) + `\)\r\n\twith local id [0-9B-Z]{14}; .+\r$`,
 			`(?m)^Date: .+\r$`,
 			`(?m)^Message-ID: <[0-9B-Z]+\.\d{14}@mx\.test\.example>\r$`,
 			`(?m)^From: "Cron Daemon" <[^@>]+@mx\.test\.example>\r$`,
@@ -200,7 +251,7 @@ func TestSendmailQueuesForeign(t *testing.T) {
 	defer body.Close()
 	var b bytes.Buffer
 	b.ReadFrom(body)
-	if !strings.HasPrefix(b.String(), "Received: by mx.test.example (Mailwarden) with local id "+es[0].ID+"; ") {
+	if !strings.HasPrefix(b.String(), "Received: by mx.test.example (Mailwarden, from userid "+strconv.Itoa(os.Getuid())+")\r\n\twith local id "+es[0].ID+"; ") {
 		t.Errorf("queued message: %q", b.String())
 	}
 	// The local copy went straight to the mailbox.
@@ -233,7 +284,8 @@ func TestSendmailSender(t *testing.T) {
 func TestSendmailUnknownUser(t *testing.T) {
 	cfg := smSetup(t)
 	code, errs := smRun(t, cfg, "Subject: x\n\nx\n", "alice@test.example", "nobody@test.example", "carol@remote.example")
-	if code != exNoUser || !strings.Contains(errs, "<nobody@test.example>: unknown user") {
+	// The server's reply to RCPT, as an SMTP client gets it.
+	if code != exNoUser || !strings.Contains(errs, "550 5.1.1 <nobody@test.example>: Recipient address rejected: User unknown") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
 	if n := len(smMail(t, cfg, "alice@test.example")); n != 0 {
@@ -316,5 +368,42 @@ func TestAddrList(t *testing.T) {
 		if got := addrList(in); !slices.Equal(got, want) {
 			t.Errorf("addrList(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestSendmailMaildrop: with the server stopped, sendmail leaves the
+// message in the maildrop and exits 0; the server delivers it when it
+// starts, with the uid of the file's owner in the Received field.
+func TestSendmailMaildrop(t *testing.T) {
+	cfg, stop := smSetupStop(t)
+	stop()
+	code, errs := smRun(t, cfg, "Subject: later\n\nwhile you were out\n", "-N", "delay,failure", "alice@test.example")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	e := smOpen(t, cfg)
+	files, _ := filepath.Glob(filepath.Join(e.cfg.DataDir, "maildrop", "*"))
+	var drops []string
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			drops = append(drops, f)
+		}
+	}
+	if len(drops) != 1 || len(smMail(t, cfg, "alice@test.example")) != 0 {
+		t.Fatalf("maildrop holds %q, alice has %d messages; want one file and none", drops, len(smMail(t, cfg, "alice@test.example")))
+	}
+	smServe(t, cfg)
+	var msg string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ms := smMail(t, cfg, "alice@test.example"); len(ms) == 1 {
+			msg = ms[0]
+			break
+		}
+	}
+	if !strings.Contains(msg, "(Mailwarden, from userid "+strconv.Itoa(os.Getuid())+")\r\n") || !strings.HasSuffix(msg, "\r\n\r\nwhile you were out\r\n") {
+		t.Fatalf("delivered from the maildrop: %q", msg)
+	}
+	if _, err := os.Stat(drops[0]); !os.IsNotExist(err) {
+		t.Errorf("maildrop file still there after delivery: %v", err)
 	}
 }

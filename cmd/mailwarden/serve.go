@@ -183,7 +183,13 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
 			TLS: certs.Config(), Logger: mlog.Component(logger, component), SpoolDir: spoolDir, Mode: m, Auth: auth})
 	}
+	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), spoolDir)
+	if err != nil {
+		return err
+	}
+	defer pick.stop()
 	services := []service{
+		{"pickup", nil, pick.srv},
 		{"smtp", cfg.Listen.SMTP, smtpd},
 		{"submission", cfg.Listen.Submission, sub(smtpserver.Submission, "submission")},
 		{"submissions", cfg.Listen.Submissions, sub(smtpserver.Submissions, "submissions")},
@@ -196,6 +202,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	if err := startServices(services, &wg, mainLog); err != nil {
 		return err
 	}
+	pick.start(&wg)
 	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", version, cfg.Path))
 	if ready != nil {
 		ready()
@@ -212,6 +219,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		mainLog.Info("terminating on signal " + sig.String())
 		break
 	}
+	pick.stop() // no new maildrop sessions during the shutdown
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var swg sync.WaitGroup

@@ -56,6 +56,7 @@ type conn struct {
 	cfg    *config.Config // the config this connection started with
 	ip     netip.Addr
 	host   string // reverse DNS name, "unknown" for now
+	uid    int    // Pickup: the local user (PeerUID); -1 otherwise
 	client string // "host[ip]" for logs
 	banner []byte // "220 <banner>\r\n"
 	idle   time.Duration
@@ -82,8 +83,15 @@ type conn struct {
 
 func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
 	host := "unknown" // reverse DNS comes with the resolver (later issue)
+	uid := -1
+	if s.mode == Pickup {
+		host = "localhost"
+		if p, ok := raw.(peerUID); ok {
+			uid = p.PeerUID()
+		}
+	}
 	c := &conn{
-		Conn: raw, srv: s, cfg: cfg, ip: ip, host: host,
+		Conn: raw, srv: s, cfg: cfg, ip: ip, host: host, uid: uid,
 		client: host + "[" + ip.String() + "]",
 		banner: []byte("220 " + cfg.BannerText() + "\r\n"),
 		idle:   cfg.SMTP.Timeout.D(),

@@ -82,7 +82,7 @@ func (s *session) Data(r io.Reader) error {
 		EnvID: t.envID, Ret: t.ret, Body8: t.body8, SMTPUTF8: t.utf8, Size: sp.Size(),
 	}
 	trace := s.received(env)
-	if c.srv.mode.submit() {
+	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = s.addMissing(trace, env, &hdr)
 	}
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}

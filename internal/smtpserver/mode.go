@@ -20,7 +20,17 @@ const (
 	Submission
 	// Submissions is port 465 (RFC 8314): Submission over implicit TLS.
 	Submissions
+	// Pickup is local submission, as Postfix's pickup: `mailwarden
+	// sendmail` on the unix socket and the maildrop picker. The peer is a
+	// local user (its uid comes from the connection, PeerUID): it may
+	// relay, needs no TLS or AUTH, and the Received field names the uid
+	// with protocol "local".
+	Pickup
 )
+
+// peerUID is what a Pickup connection says about its sender: the uid of
+// the socket peer (SO_PEERCRED) or of the maildrop file's owner.
+type peerUID interface{ PeerUID() int }
 
 // service names the mode in logs and to the login package (Postfix
 // master.cf service names).
@@ -30,6 +40,8 @@ func (m Mode) service() string {
 		return "submission"
 	case Submissions:
 		return "submissions"
+	case Pickup:
+		return "pickup"
 	}
 	return "smtp"
 }
@@ -41,7 +53,7 @@ func (m Mode) submit() bool { return m == Submission || m == Submissions }
 // (Postfix permit_sasl_authenticated, permit_mynetworks,
 // reject_unauth_destination). MX sessions are never authenticated.
 func (m Mode) mayRelay(cfg *config.Config, ip netip.Addr, authed bool) bool {
-	return authed || m.permitMyNetworks(cfg) && ip.IsValid() && cfg.InMyNetworks(ip)
+	return m == Pickup || authed || m.permitMyNetworks(cfg) && ip.IsValid() && cfg.InMyNetworks(ip)
 }
 
 // permitMyNetworks reports whether clients in mynetworks are trusted
@@ -56,6 +68,9 @@ func (m Mode) permitMyNetworks(cfg *config.Config) bool {
 
 // protocol is the RFC 3848 "with" keyword for the Received header.
 func (m Mode) protocol(esmtp, tls, authed bool) string {
+	if m == Pickup {
+		return "local"
+	}
 	p := "SMTP"
 	if esmtp {
 		p = "ESMTP"

@@ -17,6 +17,9 @@ import (
 // "for" only names a single recipient, so a copy does not reveal the others.
 func (s *session) received(env *envelope.Envelope) []byte {
 	b := make([]byte, 0, 256)
+	if s.c.srv.mode == Pickup {
+		return s.receivedLocal(b, env)
+	}
 	b = append(b, "Received: from "...)
 	b = appendClean(b, env.Helo)
 	b = append(b, " ("...)
@@ -43,6 +46,28 @@ func (s *session) received(env *envelope.Envelope) []byte {
 		b = appendClean(b, env.Recipients[0].Address)
 		b = append(b, '>')
 	}
+	b = append(b, "; "...)
+	b = env.Received.AppendFormat(b, "Mon, 2 Jan 2006 15:04:05 -0700 (MST)")
+	return append(b, "\r\n"...)
+}
+
+// receivedLocal is the trace of a local submission, as Postfix's pickup
+// writes it:
+//
+//	Received: by hostname (Mailwarden, from userid 1000)
+//		with local id QUEUEID; Mon, 2 Jan 2006 15:04:05 +0000 (UTC)
+func (s *session) receivedLocal(b []byte, env *envelope.Envelope) []byte {
+	b = append(b, "Received: by "...)
+	b = append(b, s.c.cfg.Hostname...)
+	b = append(b, " (Mailwarden"...)
+	if s.c.uid >= 0 {
+		b = append(b, ", from userid "...)
+		b = strconv.AppendInt(b, int64(s.c.uid), 10)
+	}
+	b = append(b, ")\r\n\twith "...)
+	b = append(b, env.Protocol...)
+	b = append(b, " id "...)
+	b = append(b, env.ID...)
 	b = append(b, "; "...)
 	b = env.Received.AppendFormat(b, "Mon, 2 Jan 2006 15:04:05 -0700 (MST)")
 	return append(b, "\r\n"...)

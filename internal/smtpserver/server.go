@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,9 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) accept(raw net.Conn) {
 	cfg := s.o.Config()
 	ip := netserve.AddrOf(raw.RemoteAddr())
+	if s.mode == Pickup { // a unix socket or pipe: no IP; limits count it as loopback
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
 	c := newConn(raw, s, cfg, ip)
 	lim := netserve.Limits{Total: cfg.SMTP.MaxConnections, PerIP: cfg.SMTP.MaxConnectionsPerIP}
 	switch _, res := s.ns.Admit(ip, lim, func() *conn { return c }); res {

@@ -166,6 +166,12 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		c.srv.log.Warn("recipient lookup <" + to + ">: " + err.Error())
 		return s.reject(cmdRcpt, &t, to, rcptError(451, 4, 3, 0, to, "Temporary lookup failure"))
 	}
+	// A bare name qualified by sendmail with our host name, which is no
+	// mail domain here: relaying it would loop back to us.
+	if c.srv.mode == Pickup && res.Class == directory.Foreign && strings.EqualFold(domainOf(to), c.cfg.Hostname) {
+		return s.reject(cmdRcpt, &t, to, rcptError(550, 5, 1, 1, to, "Recipient address rejected: "+c.cfg.Hostname+
+			" is not a mail domain here (give a full address, or add the domain and an alias)"))
+	}
 	// Never an open relay: a foreign domain needs a client allowed to relay.
 	if res.Class == directory.Foreign && !c.srv.mode.mayRelay(c.cfg, c.ip, user != "") {
 		return s.reject(cmdRcpt, &t, to, rcptError(554, 5, 7, 1, to, "Relay access denied"))
@@ -193,6 +199,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Unlock()
 	if newID {
 		line := id + ": client=" + c.client
+		if c.uid >= 0 { // Postfix pickup: "uid=N from=<sender>"
+			line = id + ": uid=" + strconv.Itoa(c.uid) + " from=<" + t.from + ">"
+		}
 		if user, mech := s.authUser(); user != "" {
 			line += ", sasl_method=" + mech + ", sasl_username=" + user
 		}
@@ -329,4 +338,9 @@ func rcptError(code, a, b, c int, addr, text string) *smtp.SMTPError {
 func replyLine(e *smtp.SMTPError) string {
 	ec := e.EnhancedCode
 	return strconv.Itoa(e.Code) + " " + strconv.Itoa(ec[0]) + "." + strconv.Itoa(ec[1]) + "." + strconv.Itoa(ec[2]) + " " + e.Message
+}
+
+// domainOf returns the part of addr after the last '@'.
+func domainOf(addr string) string {
+	return addr[strings.LastIndexByte(addr, '@')+1:]
 }
