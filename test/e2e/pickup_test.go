@@ -272,7 +272,9 @@ func TestMaildropCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(bad, 0o744) // complete: the picker wakes on this change
-	s.waitLog(func(l string) bool { return strings.Contains(l, "0123456789abcdef0123456789abcdef: pickup: corrupt maildrop file") }, "the corrupt file's log line")
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "0123456789abcdef0123456789abcdef: pickup: corrupt maildrop file")
+	}, "the corrupt file's log line")
 	if _, err := os.Stat(filepath.Join(s.DataDir, "maildrop", "corrupt", filepath.Base(bad))); err != nil {
 		t.Errorf("corrupt file not moved aside: %v", err)
 	}
