@@ -62,18 +62,23 @@ type TLS struct {
 
 // SMTP holds the limits and knobs of the SMTP listeners (Postfix smtpd_*).
 type SMTP struct {
-	Banner                string   `toml:"banner"`
-	MessageSizeLimit      Size     `toml:"message_size_limit"`
-	MaxRecipients         int      `toml:"max_recipients"`
-	MaxConnections        int      `toml:"max_connections"`
-	MaxConnectionsPerIP   int      `toml:"max_connections_per_ip"`
-	MaxLineLength         int      `toml:"max_line_length"`
-	HardErrorLimit        int      `toml:"hard_error_limit"`
-	JunkCommandLimit      int      `toml:"junk_command_limit"`
-	MaxMessagesPerSession int      `toml:"max_messages_per_session"`
-	Timeout               Duration `toml:"timeout"`
-	SessionTimeout        Duration `toml:"session_timeout"`
-	DisableVRFYCommand    bool     `toml:"disable_vrfy_command"`
+	Banner              string `toml:"banner"`
+	MessageSizeLimit    Size   `toml:"message_size_limit"`
+	MaxRecipients       int    `toml:"max_recipients"`
+	MaxConnections      int    `toml:"max_connections"`
+	MaxConnectionsPerIP int    `toml:"max_connections_per_ip"`
+	// MaxConnectionsPerNetwork bounds the connections from one IPv4 /24
+	// or IPv6 /64 outside mynetworks; ReservedConnections of
+	// MaxConnections are for clients in mynetworks only.
+	MaxConnectionsPerNetwork int      `toml:"max_connections_per_network"`
+	ReservedConnections      int      `toml:"reserved_connections"`
+	MaxLineLength            int      `toml:"max_line_length"`
+	HardErrorLimit           int      `toml:"hard_error_limit"`
+	JunkCommandLimit         int      `toml:"junk_command_limit"`
+	MaxMessagesPerSession    int      `toml:"max_messages_per_session"`
+	Timeout                  Duration `toml:"timeout"`
+	SessionTimeout           Duration `toml:"session_timeout"`
+	DisableVRFYCommand       bool     `toml:"disable_vrfy_command"`
 	// PermitMyNetworks lets clients in mynetworks relay through port 25
 	// (permit_mynetworks in Postfix smtpd_relay_restrictions).
 	PermitMyNetworks bool `toml:"permit_mynetworks"`
@@ -122,9 +127,12 @@ type Auth struct {
 
 // IMAP holds the IMAP server's limits.
 type IMAP struct {
-	MaxConnections      int      `toml:"max_connections"`
-	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
-	IdleTimeout         Duration `toml:"idle_timeout"`
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// As in SMTP.
+	MaxConnectionsPerNetwork int      `toml:"max_connections_per_network"`
+	ReservedConnections      int      `toml:"reserved_connections"`
+	IdleTimeout              Duration `toml:"idle_timeout"`
 	// AppendLimit is the largest APPEND accepted (0: smtp.message_size_limit).
 	AppendLimit Size `toml:"append_limit"`
 	// MaxLineLength bounds a command line, literals excluded.
@@ -133,9 +141,12 @@ type IMAP struct {
 
 // POP3 holds the POP3 server's limits.
 type POP3 struct {
-	MaxConnections      int      `toml:"max_connections"`
-	MaxConnectionsPerIP int      `toml:"max_connections_per_ip"`
-	Timeout             Duration `toml:"timeout"`
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// As in SMTP.
+	MaxConnectionsPerNetwork int      `toml:"max_connections_per_network"`
+	ReservedConnections      int      `toml:"reserved_connections"`
+	Timeout                  Duration `toml:"timeout"`
 }
 
 // DNS selects the resolvers Mailwarden queries.
@@ -217,19 +228,21 @@ func Default() *Config {
 			SMTP: []string{"0.0.0.0:25"},
 		},
 		SMTP: SMTP{
-			Banner:                "$hostname ESMTP",
-			MessageSizeLimit:      25 << 20,
-			MaxRecipients:         1000,
-			MaxConnections:        500,
-			MaxConnectionsPerIP:   50,
-			MaxLineLength:         64 << 10,
-			HardErrorLimit:        20,
-			JunkCommandLimit:      100,
-			MaxMessagesPerSession: 1000,
-			Timeout:               Duration(5 * time.Minute),
-			SessionTimeout:        Duration(time.Hour),
-			DisableVRFYCommand:    true,
-			PermitMyNetworks:      true,
+			Banner:                   "$hostname ESMTP",
+			MessageSizeLimit:         25 << 20,
+			MaxRecipients:            1000,
+			MaxConnections:           10000,
+			MaxConnectionsPerIP:      50,
+			MaxConnectionsPerNetwork: 1000,
+			ReservedConnections:      100,
+			MaxLineLength:            64 << 10,
+			HardErrorLimit:           20,
+			JunkCommandLimit:         100,
+			MaxMessagesPerSession:    1000,
+			Timeout:                  Duration(5 * time.Minute),
+			SessionTimeout:           Duration(time.Hour),
+			DisableVRFYCommand:       true,
+			PermitMyNetworks:         true,
 		},
 		Submission: Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Delivery:   Delivery{Fsync: true},
@@ -241,15 +254,19 @@ func Default() *Config {
 			SCRAMIterations: 10000,
 		},
 		IMAP: IMAP{
-			MaxConnections:      1000,
-			MaxConnectionsPerIP: 50,
-			IdleTimeout:         Duration(30 * time.Minute),
-			MaxLineLength:       64 << 10,
+			MaxConnections:           10000,
+			MaxConnectionsPerIP:      50,
+			MaxConnectionsPerNetwork: 1000,
+			ReservedConnections:      100,
+			IdleTimeout:              Duration(30 * time.Minute),
+			MaxLineLength:            64 << 10,
 		},
 		POP3: POP3{
-			MaxConnections:      500,
-			MaxConnectionsPerIP: 20,
-			Timeout:             Duration(10 * time.Minute),
+			MaxConnections:           5000,
+			MaxConnectionsPerIP:      20,
+			MaxConnectionsPerNetwork: 500,
+			ReservedConnections:      50,
+			Timeout:                  Duration(10 * time.Minute),
 		},
 		DNS: DNS{Timeout: Duration(5 * time.Second)},
 		Outbound: Outbound{

@@ -141,9 +141,24 @@ func (c *Config) validate() []*keyedError {
 		{"imap.max_connections_per_ip", c.IMAP.MaxConnectionsPerIP},
 		{"pop3.max_connections", c.POP3.MaxConnections},
 		{"pop3.max_connections_per_ip", c.POP3.MaxConnectionsPerIP},
+		{"smtp.max_connections_per_network", c.SMTP.MaxConnectionsPerNetwork},
+		{"imap.max_connections_per_network", c.IMAP.MaxConnectionsPerNetwork},
+		{"pop3.max_connections_per_network", c.POP3.MaxConnectionsPerNetwork},
 	} {
 		if f.v < 1 {
 			bad(f.key, "must be at least 1, got %d", f.v)
+		}
+	}
+	for _, f := range []struct {
+		key           string
+		reserved, max int
+	}{
+		{"smtp.reserved_connections", c.SMTP.ReservedConnections, c.SMTP.MaxConnections},
+		{"imap.reserved_connections", c.IMAP.ReservedConnections, c.IMAP.MaxConnections},
+		{"pop3.reserved_connections", c.POP3.ReservedConnections, c.POP3.MaxConnections},
+	} {
+		if f.reserved < 0 || f.reserved >= f.max && f.max > 0 {
+			bad(f.key, "must be at least 0 and less than max_connections (%d), got %d", f.max, f.reserved)
 		}
 	}
 	if c.Auth.FailureDelay.D() < 0 || c.Auth.FailureWindow.D() <= 0 {

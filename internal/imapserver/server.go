@@ -64,7 +64,8 @@ func (s *Server) Serve(l net.Listener) error { return s.ns.Serve(l, s.accept) }
 func (s *Server) accept(raw net.Conn) {
 	cfg := s.o.Config()
 	ip := netserve.AddrOf(raw.RemoteAddr())
-	lim := netserve.Limits{Total: cfg.IMAP.MaxConnections, PerIP: cfg.IMAP.MaxConnectionsPerIP}
+	lim := netserve.Limits{Total: cfg.IMAP.MaxConnections, PerIP: cfg.IMAP.MaxConnectionsPerIP,
+		PerNetwork: cfg.IMAP.MaxConnectionsPerNetwork, Reserved: cfg.IMAP.ReservedConnections, Trusted: cfg.InMyNetworks(ip)}
 	sess, res := s.ns.Admit(ip, lim, func() *session { return newSession(s, cfg, raw, ip) })
 	switch res {
 	case netserve.Closing:

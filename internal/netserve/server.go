@@ -18,10 +18,41 @@ const (
 	pollInterval  = 20 * time.Millisecond
 )
 
-// Limits are the most connections a Server takes at once, in total and
-// from one client IP.
+// Limits are the most connections a Server takes at once, and what the
+// client at hand may use of them. One class of clients must not be able to
+// shut out the others: PerIP and PerNetwork stay well below Total, and
+// Reserved slots of Total are kept for Trusted clients (mynetworks), so a
+// flood from strangers cannot lock out the operator's own hosts.
 type Limits struct {
-	Total, PerIP int
+	// Total is the most connections at once, from everybody.
+	Total int
+	// PerIP is the most from one client IP.
+	PerIP int
+	// PerNetwork is the most from one client network (see NetworkOf)
+	// outside Trusted clients; 0 means no such limit.
+	PerNetwork int
+	// Reserved of Total are for Trusted clients only: others are refused
+	// once Total-Reserved connections are open (at most Total-1 count).
+	Reserved int
+	// Trusted says the client at hand may use the reserved slots, and is
+	// not counted against or held to PerNetwork.
+	Trusted bool
+}
+
+// NetworkOf is the network a client IP is counted in for
+// Limits.PerNetwork: its /24 for IPv4, its /64 for IPv6 (what one site or
+// one host commonly holds).
+func NetworkOf(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap().WithZone("")
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	return p
 }
 
 // Result is what Admit did with a connection.
@@ -43,8 +74,9 @@ type Server[C comparable] struct {
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
-	conns     map[C]netip.Addr // live connection -> client IP
+	conns     map[C]client // live connection -> who
 	perIP     map[netip.Addr]int
+	perNet    map[netip.Prefix]int // clients not Trusted when admitted
 
 	refusing atomic.Int64 // goroutines telling over-limit clients so
 }
@@ -55,9 +87,16 @@ func New[C comparable](log *slog.Logger, closed error) *Server[C] {
 	return &Server[C]{
 		log: log, closed: closed,
 		listeners: map[net.Listener]struct{}{},
-		conns:     map[C]netip.Addr{},
+		conns:     map[C]client{},
 		perIP:     map[netip.Addr]int{},
+		perNet:    map[netip.Prefix]int{},
 	}
+}
+
+// client is what a live connection counts against.
+type client struct {
+	ip  netip.Addr
+	net netip.Prefix // zero when not counted per network (Trusted)
 }
 
 // Serve accepts on l and hands each connection to handle, on the accept
@@ -111,17 +150,32 @@ func (s *Server[C]) Closing() bool {
 // Release gives its slot back.
 func (s *Server[C]) Admit(ip netip.Addr, lim Limits, newConn func() C) (C, Result) {
 	var c C
+	cl := client{ip: ip}
+	if !lim.Trusted && lim.PerNetwork > 0 {
+		cl.net = NetworkOf(ip)
+	}
+	total := lim.Total
+	if !lim.Trusted {
+		// A reserve of all slots would shut everybody else out: at
+		// least one stays open to all.
+		total -= max(min(lim.Reserved, lim.Total-1), 0)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closing:
 		return c, Closing
-	case len(s.conns) >= lim.Total || s.perIP[ip] >= lim.PerIP:
+	case len(s.conns) >= total || s.perIP[ip] >= lim.PerIP:
+		return c, TooMany
+	case cl.net.IsValid() && s.perNet[cl.net] >= lim.PerNetwork:
 		return c, TooMany
 	}
 	c = newConn()
-	s.conns[c] = ip
+	s.conns[c] = cl
 	s.perIP[ip]++
+	if cl.net.IsValid() {
+		s.perNet[cl.net]++
+	}
 	return c, Admitted
 }
 
@@ -159,13 +213,18 @@ func (s *Server[C]) Refuse(raw net.Conn, reply string) {
 func (s *Server[C]) Release(c C) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ip, ok := s.conns[c]
+	cl, ok := s.conns[c]
 	if !ok {
 		return
 	}
 	delete(s.conns, c)
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
+	if s.perIP[cl.ip]--; s.perIP[cl.ip] <= 0 {
+		delete(s.perIP, cl.ip)
+	}
+	if cl.net.IsValid() {
+		if s.perNet[cl.net]--; s.perNet[cl.net] <= 0 {
+			delete(s.perNet, cl.net)
+		}
 	}
 }
 

@@ -80,7 +80,8 @@ func (s *Server) Serve(l net.Listener) error { return s.ns.Serve(l, s.accept) }
 func (s *Server) accept(raw net.Conn) {
 	cfg := s.o.Config()
 	ip := netserve.AddrOf(raw.RemoteAddr())
-	lim := netserve.Limits{Total: cfg.POP3.MaxConnections, PerIP: cfg.POP3.MaxConnectionsPerIP}
+	lim := netserve.Limits{Total: cfg.POP3.MaxConnections, PerIP: cfg.POP3.MaxConnectionsPerIP,
+		PerNetwork: cfg.POP3.MaxConnectionsPerNetwork, Reserved: cfg.POP3.ReservedConnections, Trusted: cfg.InMyNetworks(ip)}
 	sess, res := s.ns.Admit(ip, lim, func() *session { return newSession(s, cfg, raw, ip) })
 	switch res {
 	case netserve.Closing:

@@ -17,7 +17,7 @@ func TestConnectionLimits(t *testing.T) {
 		mod  func(*config.Config)
 	}{
 		{"per IP", func(c *config.Config) { c.POP3.MaxConnectionsPerIP = 2 }},
-		{"total", func(c *config.Config) { c.POP3.MaxConnections = 2 }},
+		{"total", func(c *config.Config) { c.POP3.MaxConnections, c.POP3.ReservedConnections = 2, 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := start(t, tc.mod)

@@ -117,7 +117,8 @@ func (s *Server) accept(raw net.Conn) {
 		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
 	c := newConn(raw, s, cfg, ip)
-	lim := netserve.Limits{Total: cfg.SMTP.MaxConnections, PerIP: cfg.SMTP.MaxConnectionsPerIP}
+	lim := netserve.Limits{Total: cfg.SMTP.MaxConnections, PerIP: cfg.SMTP.MaxConnectionsPerIP,
+		PerNetwork: cfg.SMTP.MaxConnectionsPerNetwork, Reserved: cfg.SMTP.ReservedConnections, Trusted: cfg.InMyNetworks(ip)}
 	switch _, res := s.ns.Admit(ip, lim, func() *conn { return c }); res {
 	case netserve.Closing:
 		raw.Close()
