@@ -21,6 +21,9 @@ func TestParseErrorsCarryLines(t *testing.T) {
 		{"bad listen", "[listen]\nsmtp = [\"nope\"]\n", "f.toml:2: listen.smtp"},
 		{"cert without key", "[tls]\ncert_file = \"/x\"\n", "f.toml:2: tls.cert_file"},
 		{"tiny line length", "[smtp]\nmax_line_length = 10\n", "f.toml:2: smtp.max_line_length"},
+		{"reserve not below total", "[imap]\nmax_connections = 100\nreserved_connections = 100\n", "f.toml:3: imap.reserved_connections"},
+		{"negative reserve", "[pop3]\nreserved_connections = -1\n", "f.toml:2: pop3.reserved_connections"},
+		{"no per-network room", "[smtp]\nmax_connections_per_network = 0\n", "f.toml:2: smtp.max_connections_per_network"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

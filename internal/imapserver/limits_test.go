@@ -3,6 +3,8 @@ package imapserver
 import (
 	"bufio"
 	"net"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,4 +62,52 @@ func TestLiteralPlusAppendRefused(t *testing.T) {
 		t.Fatalf("got %q", tagged)
 	}
 	c.ok("NOOP")
+}
+
+// TestConnectionClasses: per-network caps and the reserve for mynetworks
+// (127.0.0.1/32 here): strangers from 127.0.0.2-.14 fill what is theirs,
+// and a client from mynetworks still gets in.
+func TestConnectionClasses(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*config.Config)
+		// for 127.0.0.99 (same /24 as the flood), 127.0.1.99 (another
+		// /24) and 127.0.0.1 (mynetworks)
+		want [3]bool
+	}{
+		{"per network", func(c *config.Config) { c.IMAP.MaxConnectionsPerNetwork = 20 }, [3]bool{false, true, true}},
+		{"reserve", func(c *config.Config) { c.IMAP.MaxConnections, c.IMAP.ReservedConnections = 25, 5 }, [3]bool{false, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := start(t, func(c *config.Config) {
+				c.Networks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+				tc.mod(c)
+			})
+			greet := func(src string) string {
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+				conn, err := d.Dial("tcp", h.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { conn.Close() })
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				l, _ := bufio.NewReader(conn).ReadString('\n')
+				return l
+			}
+			admitted := 0
+			for i := range 40 {
+				if strings.HasPrefix(greet("127.0.0."+strconv.Itoa(2+i%13)), "* OK ") {
+					admitted++
+				}
+			}
+			if admitted != 20 {
+				t.Fatalf("%d of 40 flood connections admitted, want 20", admitted)
+			}
+			for i, src := range []string{"127.0.0.99", "127.0.1.99", "127.0.0.1"} {
+				if got := strings.HasPrefix(greet(src), "* OK "); got != tc.want[i] {
+					t.Errorf("client %s admitted=%v, want %v", src, got, tc.want[i])
+				}
+			}
+		})
+	}
 }
