@@ -85,21 +85,58 @@ func (d *DataReader) Nul() int { return d.nul }
 // Normalized reports whether a bare CR or bare LF was rewritten as CRLF.
 func (d *DataReader) Normalized() bool { return d.normalized }
 
-// Read implements io.Reader.
+// Read implements io.Reader. When p has room for the output of a whole
+// input chunk (2*r.Size()+8 bytes; io.Copy's 32 KB buffer does), the text is
+// written straight into p; otherwise it goes through an internal buffer.
 func (d *DataReader) Read(p []byte) (int, error) {
-	for d.off >= len(d.out) {
-		if d.done {
-			return 0, d.endErr()
-		}
-		if d.err != nil {
-			return 0, d.err
-		}
-		d.out, d.off = d.out[:0], 0
-		d.fill(len(p))
+	if d.off < len(d.out) {
+		n := copy(p, d.out[d.off:])
+		d.off += n
+		return n, nil
 	}
-	n := copy(p, d.out[d.off:])
-	d.off += n
+	if d.done {
+		return 0, d.endErr()
+	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	room := d.room()
+	if len(p) >= room {
+		own := d.out
+		d.out = p[:0:len(p)]
+		d.fill(len(p), room)
+		n := len(d.out)
+		d.out, d.off = own[:0], 0
+		if n == 0 {
+			return 0, d.finalErr()
+		}
+		return n, nil
+	}
+	if d.out == nil {
+		d.out = make([]byte, 0, 2*room)
+	}
+	d.out, d.off = d.out[:0], 0
+	d.fill(min(len(p), cap(d.out)), room)
+	if len(d.out) == 0 {
+		return 0, d.finalErr()
+	}
+	n := copy(p, d.out)
+	d.off = n
 	return n, nil
+}
+
+// room is the most output one input chunk can produce: every byte may
+// double (bare CR or LF to CRLF), plus a held "." and a pending CRLF.
+func (d *DataReader) room() int { return 2*d.r.Size() + 8 }
+
+func (d *DataReader) finalErr() error {
+	if d.done {
+		return d.endErr()
+	}
+	return d.err
 }
 
 // Drain reads and discards the rest of the data, through the end marker. It
@@ -119,17 +156,16 @@ func (d *DataReader) endErr() error {
 	return io.EOF
 }
 
-// fill processes input chunks until want bytes of output are ready, the end
-// marker is found or the input fails.
-func (d *DataReader) fill(want int) {
-	for len(d.out) < want && !d.done {
+// fill processes input chunks into d.out until it holds want bytes, the
+// next chunk might not fit in its capacity, the end marker is found or the
+// input fails. While the size limit discards everything it keeps going, so
+// it returns with output or at the end.
+func (d *DataReader) fill(want, room int) {
+	for !d.done && d.err == nil && (len(d.out) < want || len(d.out) == 0) && len(d.out)+room <= cap(d.out) {
 		chunk, err := d.r.ReadSlice('\n')
 		d.feed(chunk)
-		if err != nil && err != bufio.ErrBufferFull {
-			if !d.done {
-				d.err = errUnexpectedEOF(err)
-			}
-			return
+		if err != nil && err != bufio.ErrBufferFull && !d.done {
+			d.err = errUnexpectedEOF(err)
 		}
 	}
 }

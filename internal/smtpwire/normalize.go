@@ -1,6 +1,9 @@
 package smtpwire
 
-import "io"
+import (
+	"bytes"
+	"io"
+)
 
 // Normalizer is an io.Writer for the contents of BDAT chunks (RFC 3030: no
 // dot-stuffing, so no end marker to protect). It writes to W what it is
@@ -26,13 +29,15 @@ func NewNormalizer(w io.Writer) *Normalizer {
 }
 
 // Write normalizes p and writes the result to W. It returns len(p) unless W
-// failed; after a failure every call returns that error.
+// failed; after a failure every call returns that error. Lines that need no
+// change are found with bytes.IndexByte and passed on without copying when
+// the whole of p is clean.
 func (n *Normalizer) Write(p []byte) (int, error) {
 	if n.err != nil {
 		return 0, n.err
 	}
 	out := n.buf[:0]
-	start := 0 // first byte of the current unchanged run
+	start := 0 // first byte of p not yet copied to out
 	i := 0
 	if n.pendingCR && len(p) > 0 {
 		n.pendingCR = false
@@ -43,7 +48,51 @@ func (n *Normalizer) Write(p []byte) (int, error) {
 			n.normalized = true
 		}
 	}
-	for ; i < len(p); i++ {
+	for i < len(p) {
+		end := len(p) // end of this line, LF excluded
+		lf := bytes.IndexByte(p[i:], '\n')
+		if lf >= 0 {
+			end = i + lf
+		}
+		body := p[i:end]
+		if lf >= 0 && len(body) > 0 && body[len(body)-1] == '\r' {
+			body = body[:len(body)-1]
+		}
+		if bytes.IndexByte(body, '\r') < 0 && bytes.IndexByte(body, 0) < 0 {
+			// Common case: a clean line (or tail) ending in CRLF or bare LF.
+			if lf >= 0 && len(body) == end-i {
+				out = append(out, p[start:end]...)
+				out = append(out, '\r', '\n')
+				n.normalized = true
+				start = end + 1
+			}
+			i = end + 1
+			continue
+		}
+		stop := len(p)
+		if lf >= 0 {
+			stop = end + 1
+		}
+		out, start = n.slow(p, i, stop, out, start)
+		i = stop
+	}
+	if len(out) == 0 && start == 0 {
+		return len(p), n.flush(p)
+	}
+	out = append(out, p[min(start, len(p)):]...)
+	n.buf = out[:0]
+	if cap(n.buf) > 64<<10 {
+		n.buf = nil // do not keep a huge buffer after a huge Write
+	}
+	if err := n.flush(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// slow normalizes p[i:stop] byte by byte: a line with a CR or NUL inside.
+func (n *Normalizer) slow(p []byte, i, stop int, out []byte, start int) ([]byte, int) {
+	for ; i < stop; i++ {
 		switch p[i] {
 		case '\r':
 			if i+1 == len(p) {
@@ -69,15 +118,7 @@ func (n *Normalizer) Write(p []byte) (int, error) {
 			start = i + 1
 		}
 	}
-	out = append(out, p[start:]...)
-	n.buf = out[:0]
-	if cap(n.buf) > 64<<10 {
-		n.buf = nil // do not keep a huge buffer after a huge Write
-	}
-	if err := n.flush(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return out, start
 }
 
 func (n *Normalizer) flush(out []byte) error {

@@ -127,8 +127,7 @@ func parsePath(s string, rcpt bool) (Path, bool) {
 	if hasCtl(s) {
 		return Path{}, false
 	}
-	utf := !isASCII(s)
-	if utf && !validUTF8(s) {
+	if !isASCII(s) && !validUTF8(s) {
 		return Path{}, false
 	}
 	if s[0] == '@' {
@@ -153,7 +152,7 @@ func parsePath(s string, rcpt bool) (Path, bool) {
 	if !validDomainOrLiteral(domain) {
 		return Path{}, false
 	}
-	return Path{Addr: s, Local: local, Domain: domain, UTF8: utf}, true
+	return Path{Addr: s, Local: local, Domain: domain, UTF8: !isASCII(s)}, true
 }
 
 // splitMailbox splits Local-part "@" Domain, checking the local part.

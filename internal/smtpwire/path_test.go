@@ -39,6 +39,7 @@ func TestParseMail(t *testing.T) {
 		{`FROM:<"a\"b\\ c"@c.test>`, Path{Addr: `"a\"b\\ c"@c.test`, Local: `"a\"b\\ c"`, Domain: "c.test"}, nil, ""},
 		{`FROM:<"">`, Path{}, nil, "501 5.1.7"},
 		{"FROM:<@a.example,@b.example:user@c.example>", Path{Addr: "user@c.example", Local: "user", Domain: "c.example"}, nil, ""},
+		{"FROM:<@ü.example:user@c.example>", Path{Addr: "user@c.example", Local: "user", Domain: "c.example"}, nil, ""},
 		{"FROM:<@a.example:user@c.example>", Path{Addr: "user@c.example", Local: "user", Domain: "c.example"}, nil, ""},
 		{"FROM:<a@[192.0.2.1]>", Path{Addr: "a@[192.0.2.1]", Local: "a", Domain: "[192.0.2.1]"}, nil, ""},
 		{"FROM:<a@[IPv6:2001:db8::1]>", Path{Addr: "a@[IPv6:2001:db8::1]", Local: "a", Domain: "[IPv6:2001:db8::1]"}, nil, ""},
