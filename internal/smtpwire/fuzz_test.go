@@ -308,3 +308,43 @@ func FuzzNormalizer(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReadLine(f *testing.F) {
+	for _, s := range []string{"EHLO a\r\nQUIT\r\n", "a\nb\r\r\n", strings.Repeat("x", 70) + "\r\nNOOP\r\n", "partial"} {
+		f.Add([]byte(s), uint8(0), uint8(20))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, bufSize, max uint8) {
+		// Reference: lines end at LF, one CR before it is removed.
+		var want []string
+		rest := data
+		for {
+			i := bytes.IndexByte(rest, '\n')
+			if i < 0 {
+				break
+			}
+			want = append(want, string(bytes.TrimSuffix(rest[:i], []byte("\r"))))
+			rest = rest[i+1:]
+		}
+		r := bufio.NewReaderSize(bytes.NewReader(data), int(bufSize)+16)
+		for _, w := range want {
+			got, err := ReadLine(r, int(max))
+			if len(w) > int(max) {
+				if err != ErrLineTooLong {
+					t.Fatalf("%q: line %q over %d: got %q, %v", data, w, max, got, err)
+				}
+				continue
+			}
+			if err != nil || string(got) != w {
+				t.Fatalf("%q: got %q, %v; want %q", data, got, err, w)
+			}
+		}
+		got, err := ReadLine(r, int(max))
+		if want := io.EOF; len(rest) > 0 {
+			if err != io.ErrUnexpectedEOF {
+				t.Fatalf("%q: trailing %q: got %q, %v", data, rest, got, err)
+			}
+		} else if err != want {
+			t.Fatalf("%q: at the end got %q, %v", data, got, err)
+		}
+	})
+}
