@@ -168,6 +168,15 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		MaxLifetime: cfg.Queue.MaximalQueueLifetime.D(), BounceLifetime: cfg.Queue.BounceQueueLifetime.D(),
 		DelayWarning: cfg.Queue.DelayWarningTime.D(), DestinationConcurrency: cfg.Queue.DestinationConcurrencyLimit,
 		Concurrency: cfg.Queue.ConcurrencyLimit})
+	// Changes other processes (import-maildir, admin commands, other
+	// nodes) commit reach this process's IDLE sessions through SQL.
+	feed, err := e.store.NewFeed(ctx)
+	if err != nil {
+		return err
+	}
+	fctx, stopFeed := context.WithCancel(ctx)
+	defer stopFeed()
+	go feed.Run(fctx, changePollInterval, changePruneInterval)
 	rctx, stopRunner := context.WithCancel(ctx)
 	runnerDone := make(chan struct{})
 	go func() {
@@ -239,6 +248,13 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	mainLog.Info("daemon stopped")
 	return nil
 }
+
+// How often the server reads mail_change for changes made by other
+// processes, and how often it prunes rows older than an hour.
+const (
+	changePollInterval  = time.Second
+	changePruneInterval = 10 * time.Minute
+)
 
 // reload re-reads the config file and certificates after SIGHUP. Listener
 // addresses and data_dir take effect at the next restart.

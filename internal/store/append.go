@@ -91,7 +91,10 @@ func (s *Store) Append(ctx context.Context, a Account, folder string, flags []st
 				return err
 			}
 			uid, modseq, validity, err = s.insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags), cache)
-			return err
+			if err != nil {
+				return err
+			}
+			return s.noteChange(ctx, tx, a.Username, folder, EventAdded, modseq)
 		})
 	}
 	if err != nil {
@@ -186,8 +189,10 @@ func (s *Store) Expunge(ctx context.Context, a Account, folder string, uids []in
 	var top int64
 	err = s.db.Batch(ctx, func(tx *sql.Tx) error {
 		var err error
-		top, err = expungeRows(ctx, tx, a.Username, id, msgs)
-		return err
+		if top, err = expungeRows(ctx, tx, a.Username, id, msgs); err != nil {
+			return err
+		}
+		return s.noteChange(ctx, tx, a.Username, folder, EventExpunged, top)
 	})
 	if err != nil {
 		for i, g := range gone {

@@ -145,8 +145,10 @@ func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int
 				return err
 			}
 			var err error
-			validity, dst, top, err = t.insertAll(ctx, s, tx, a.Username)
-			return err
+			if validity, dst, top, err = t.insertAll(ctx, s, tx, a.Username); err != nil {
+				return err
+			}
+			return s.noteChange(ctx, tx, a.Username, t.to, EventAdded, top)
 		})
 	}
 	if err != nil {
@@ -198,8 +200,13 @@ func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int
 			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, a.Username); err != nil {
 				return err
 			}
-			srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs)
-			return err
+			if srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs); err != nil {
+				return err
+			}
+			if err := s.noteChange(ctx, tx, a.Username, t.from, EventExpunged, srcTop); err != nil {
+				return err
+			}
+			return s.noteChange(ctx, tx, a.Username, t.to, EventAdded, dstTop)
 		})
 	}
 	if err != nil {

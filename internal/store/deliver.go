@@ -127,6 +127,11 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 			}
 			out[i] = Delivered{Target: t, UID: uid, ModSeq: modseq, Size: files[i].size}
 		}
+		for _, ev := range deliveredEvents(out) {
+			if err := s.noteChange(ctx, tx, ev.Username, ev.Folder, EventAdded, ev.ModSeq); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -139,6 +144,13 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 
 // publishDelivered sends one EventAdded per username and folder.
 func (s *Store) publishDelivered(ds []Delivered) {
+	for _, ev := range deliveredEvents(ds) {
+		s.publish(ev)
+	}
+}
+
+// deliveredEvents returns one EventAdded per username and folder of ds.
+func deliveredEvents(ds []Delivered) []Event {
 	type key struct{ user, folder string }
 	evs := map[key]*Event{}
 	var order []key
@@ -153,9 +165,11 @@ func (s *Store) publishDelivered(ds []Delivered) {
 		ev.UIDs = append(ev.UIDs, d.UID)
 		ev.ModSeq = max(ev.ModSeq, d.ModSeq)
 	}
-	for _, k := range order {
-		s.publish(*evs[k])
+	out := make([]Event, len(order))
+	for i, k := range order {
+		out[i] = *evs[k]
 	}
+	return out
 }
 
 // insertMessage assigns the next UID and MODSEQ of a folder to a new

@@ -78,6 +78,12 @@ func (s *Store) RenameFolder(ctx context.Context, a Account, from, to string) er
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_folder_rename(username, src, dst) VALUES (?,?,?)`, a.Username, src, dst); err != nil {
 				return err
 			}
+			if err := s.noteChange(ctx, tx, a.Username, m.old, EventFolders, 0); err != nil {
+				return err
+			}
+			if err := s.noteChange(ctx, tx, a.Username, m.new, EventFolders, 0); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -179,6 +185,9 @@ func (s *Store) renameInbox(ctx context.Context, a Account, to string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE mail_message SET folder_id=? WHERE folder_id=?`, id, inbox); err != nil {
 			return err
 		}
+		if err := s.noteChange(ctx, tx, a.Username, to, EventFolders, 0); err != nil {
+			return err
+		}
 		if len(msgs) == 0 {
 			return nil
 		}
@@ -192,7 +201,7 @@ func (s *Store) renameInbox(ctx context.Context, a Account, to string) error {
 			}
 		}
 		top = first + int64(len(msgs)) - 1
-		return nil
+		return s.noteChange(ctx, tx, a.Username, "INBOX", EventExpunged, top)
 	})
 	if err != nil {
 		return fmt.Errorf("store: rename INBOX to %q of %s: %w", to, a.Username, err)
@@ -268,7 +277,10 @@ func (s *Store) DeleteFolder(ctx context.Context, a Account, name string) error 
 				return err
 			}
 		}
-		return subtractQuota(ctx, tx, a.Username, size, n)
+		if err := subtractQuota(ctx, tx, a.Username, size, n); err != nil {
+			return err
+		}
+		return s.noteChange(ctx, tx, a.Username, name, EventFolders, 0)
 	})
 	if err != nil {
 		if moved {

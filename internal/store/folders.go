@@ -286,7 +286,10 @@ func (s *Store) createFolder(ctx context.Context, a Account, name, use string, s
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO mail_folder(username, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)
 			VALUES (?,?,?,1,1,?,?)`, a.Username, name, uv, use, sub)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.noteChange(ctx, tx, a.Username, name, EventFolders, 0)
 	})
 	if err != nil && !errors.Is(err, ErrFolderExists) {
 		return fmt.Errorf("store: create %q of %s: %w", name, a.Username, err)

@@ -151,8 +151,10 @@ func (s *Store) importFolder(ctx context.Context, a Account, f sourceFolder) (n,
 	if err == nil {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			kept, top, err = s.indexImported(ctx, tx, a.Username, f.name, id, list, items)
-			return err
+			if kept, top, err = s.indexImported(ctx, tx, a.Username, f.name, id, list, items); err != nil || len(items) == 0 {
+				return err
+			}
+			return s.noteChange(ctx, tx, a.Username, f.name, EventAdded, top)
 		})
 	}
 	if err != nil {

@@ -379,7 +379,7 @@ func (s *Store) StoreFlags(ctx context.Context, a Account, folder string, uids [
 			changed = append(changed, m.UID)
 			top = m.ModSeq
 		}
-		return nil
+		return s.noteChange(ctx, tx, a.Username, folder, EventFlags, top)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: store flags in %q of %s: %w", folder, a.Username, err)

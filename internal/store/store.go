@@ -22,6 +22,7 @@ type Store struct {
 	fsync   bool
 	host    string
 	pid     string
+	origin  string // this process in mail_change rows
 	log     *slog.Logger
 	seq     atomic.Uint64
 	dirs    dirSyncer
@@ -47,7 +48,7 @@ func New(db *sqldb.DB, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Store{db: db, root: o.Root, fsync: o.Fsync, host: safeHost(o.Hostname), pid: strconv.Itoa(os.Getpid()), log: o.Logger}
+	s := &Store{db: db, root: o.Root, fsync: o.Fsync, host: safeHost(o.Hostname), pid: strconv.Itoa(os.Getpid()), origin: newOrigin(), log: o.Logger}
 	if err := s.stmts.prepare(context.Background(), db.Write); err != nil {
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}

@@ -20,7 +20,7 @@ type memBody []byte
 func (b memBody) Reader() io.Reader { return bytes.NewReader(b) }
 func (b memBody) Size() int64       { return int64(len(b)) }
 
-func newTestStore(t *testing.T) (*Store, *sqldb.DB) {
+func newTestStore(t testing.TB) (*Store, *sqldb.DB) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqldb.Open(context.Background(), filepath.Join(dir, "t.db"))

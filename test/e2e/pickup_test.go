@@ -288,3 +288,24 @@ func TestMaildropCorrupt(t *testing.T) {
 		t.Fatal("the server died")
 	}
 }
+
+// TestImportMaildirWakesIDLE: import-maildir is another process; the
+// server learns of its changes through the mail_change table and an IMAP
+// client idling on INBOX is told.
+func TestImportMaildirWakesIDLE(t *testing.T) {
+	const user = "imp@pick.test"
+	s := startServer(t, options{}, func(s *server) {
+		s.admin("domain", "add", "pick.test")
+		s.addUser(user)
+	})
+	src := filepath.Join(s.Dir, "old-maildir")
+	makeMaildirTree(t, src, map[string]int{"INBOX": 3}, 0, func(int) string { return "" })
+	wait := s.idleWatch(user)
+	if out := s.admin("import-maildir", user, src); !strings.Contains(out, "imported 3 messages") {
+		t.Fatalf("import-maildir said %q", out)
+	}
+	r := wait()
+	if r.Push != "* 3 EXISTS" || r.Count != 3 {
+		t.Errorf("IDLE saw %+v after the import, want * 3 EXISTS", r)
+	}
+}
