@@ -143,7 +143,11 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	current.Store(cfg)
 	e.dir.SetRelayDomains(func(d string) bool { return current.Load().IsRelayDomain(d) })
 	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
-	router := &delivery.Router{Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
+	// One local delivery path: the SMTP sessions (through the router) and
+	// the queue runner (Queued) file copies through the same Local.
+	local := &delivery.Local{Store: e.store, Folder: delivery.Inbox, Dir: e.dir,
+		Delims: func() string { return current.Load().RecipientDelimiter }, Log: mlog.Component(logger, "local")}
+	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
 	smtpd := smtpserver.New(smtpserver.Options{
 		Config:    current.Load,
 		Resolver:  e.dir,
@@ -161,9 +165,8 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
 			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Implicit: implicit})
 	}
-	sl := queue.StoreLocal{Dir: e.dir, Store: e.store, Delims: func() string { return current.Load().RecipientDelimiter }}
 	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
-		Local: sl.Deliver, Route: sl.Route, Logger: mlog.Component(logger, "smtp"),
+		Local: local.Queued, Route: local.Route, Logger: mlog.Component(logger, "smtp"),
 		MinBackoff: cfg.Queue.MinimalBackoffTime.D(), MaxBackoff: cfg.Queue.MaximalBackoffTime.D(),
 		MaxLifetime: cfg.Queue.MaximalQueueLifetime.D(), BounceLifetime: cfg.Queue.BounceQueueLifetime.D(),
 		DelayWarning: cfg.Queue.DelayWarningTime.D(), DestinationConcurrency: cfg.Queue.DestinationConcurrencyLimit,

@@ -1,6 +1,13 @@
-// Package delivery hands an accepted message to its destinations: local
-// mailboxes through the store (Maildir + index) and everything else to the
-// queue. Deliver returns nil only when every copy is durable, so the SMTP
-// server may then say 250. It does not speak SMTP and does not decide
-// policy; it runs after the session has accepted the message.
+// Package delivery hands an accepted message to its destinations. Every
+// destination is a Target taking the message as a small transaction
+// (Start, AddRcpt, Body, Commit or Abort): the local store (Local), the
+// queue (Queue, and Hold, the queue on hold), a next hop over SMTP or LMTP
+// (NextHop) and Discard. The Router chooses a target per recipient and
+// nothing else; the targets of one message commit together through one
+// Group, a single SQL transaction, so every copy becomes durable or none
+// does. Deliver returns nil only then, and the SMTP server may say 250.
+// Local is the one local delivery path: the router (SMTP sessions,
+// pickup) and the queue runner (Local.Queued) both use it, with the
+// folder chosen by a FolderFunc. It does not speak SMTP to clients and
+// does not decide policy; it runs after the session accepted the message.
 package delivery

@@ -1,10 +1,11 @@
 package delivery
 
 import (
-	"mailwarden/internal/store"
+	"io"
 
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/store"
 )
 
 // ErrOverQuota is returned (wrapped) when a mailbox has no room for a message.
@@ -14,6 +15,10 @@ var ErrOverQuota = store.ErrOverQuota
 type Routed struct {
 	Rcpt envelope.Recipient
 	Dest directory.Destination
+	// Defer, when set, is why this copy waits in the queue instead of
+	// being delivered now ("552 5.2.2 mailbox full"): the router sets it
+	// when a target put the recipient off (see DeferError).
+	Defer string
 }
 
 // Message is an accepted message ready to be handed over.
@@ -21,6 +26,13 @@ type Message struct {
 	Env *envelope.Envelope
 	// Trace is prepended to every copy (the Received: header, CRLF-terminated).
 	Trace []byte
-	Body  *envelope.Spool
+	Body  Body
 	Rcpts []Routed
+}
+
+// Body is a message that can be read more than once (envelope.Spool,
+// a queue file).
+type Body interface {
+	Reader() io.Reader
+	Size() int64
 }

@@ -3,12 +3,16 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
+
+	"mailwarden/internal/envelope"
 )
 
 // ErrNotFound is returned (wrapped) for a queue id that is not queued.
@@ -30,6 +34,12 @@ type Entry struct {
 	Body8       bool
 	SMTPUTF8    bool
 	Rcpts       []Rcpt
+	// Env is the envelope as the session left it (client facts, HELO, TLS,
+	// protocol, DSN parameters, header edits, verdicts). For a message
+	// queued before the queue kept it whole, it is rebuilt from the
+	// columns above. Its Header edits are already applied to the queued
+	// body file.
+	Env *envelope.Envelope
 }
 
 // Pending returns the recipients still waiting for delivery.
@@ -43,7 +53,7 @@ func (e Entry) Pending() []Rcpt {
 	return out
 }
 
-const entryCols = `id, sender, size, arrival, held, next_attempt, client, auth_user, envid, ret, warned, body8, smtputf8`
+const entryCols = `id, sender, size, arrival, held, next_attempt, client, auth_user, envid, ret, warned, body8, smtputf8, envelope`
 
 // entries loads messages (all when id is "") with every recipient, oldest
 // first.
@@ -62,8 +72,9 @@ func (q *Queue) entries(ctx context.Context, id string) ([]Entry, error) {
 		var e Entry
 		var arrival, next int64
 		var held, warned, body8, utf8 int
+		var whole string
 		if err := rows.Scan(&e.ID, &e.Sender, &e.Size, &arrival, &held, &next, &e.Client, &e.AuthUser,
-			&e.EnvID, &e.Ret, &warned, &body8, &utf8); err != nil {
+			&e.EnvID, &e.Ret, &warned, &body8, &utf8, &whole); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -71,6 +82,7 @@ func (q *Queue) entries(ctx context.Context, id string) ([]Entry, error) {
 		if next > 0 {
 			e.NextAttempt = time.Unix(next, 0)
 		}
+		e.Env = loadEnvelope(e, whole)
 		byID[e.ID] = len(out)
 		out = append(out, e)
 	}
@@ -106,6 +118,29 @@ func (q *Queue) entries(ctx context.Context, id string) ([]Entry, error) {
 		}
 	}
 	return out, rows.Err()
+}
+
+// loadEnvelope decodes the stored envelope, or rebuilds what the columns
+// of a row written before the queue kept it whole hold (client host and
+// address included).
+func loadEnvelope(e Entry, whole string) *envelope.Envelope {
+	if whole != "" {
+		env := new(envelope.Envelope)
+		if err := json.Unmarshal([]byte(whole), env); err == nil {
+			return env
+		}
+	}
+	env := &envelope.Envelope{ID: e.ID, From: e.Sender, Received: e.Arrival, AuthUser: e.AuthUser,
+		EnvID: e.EnvID, Ret: e.Ret, Body8: e.Body8, SMTPUTF8: e.SMTPUTF8, Size: e.Size}
+	// "host[ip]", as Insert writes it.
+	if host, rest, ok := strings.Cut(e.Client, "["); ok {
+		if ip, err := netip.ParseAddr(strings.TrimSuffix(rest, "]")); err == nil {
+			env.ClientIP, env.ClientHost = ip, host
+			env.Client.IP, env.Client.Host = ip, host
+		}
+	}
+	env.Client.AuthUser = e.AuthUser
+	return env
 }
 
 // List returns every queued message with its recipients (in every state),

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailwarden/internal/dsn"
+	"mailwarden/internal/envelope"
 	"mailwarden/internal/store"
 )
 
@@ -274,6 +275,7 @@ func allOutcomes(rcpts []Rcpt, o outcome) []outcome {
 }
 
 func (r *Runner) deliverLocal(ctx context.Context, e Entry, rcpts []Rcpt, body *fileBody) []outcome {
+	env := localEnvelope(e)
 	out := make([]outcome, len(rcpts))
 	for i, rc := range rcpts {
 		o := outcome{rcpt: rc.Address, relay: "local", status: StatusSent, code: 250, enhanced: "2.0.0",
@@ -282,7 +284,7 @@ func (r *Runner) deliverLocal(ctx context.Context, e Entry, rcpts []Rcpt, body *
 		if r.o.Local == nil {
 			err = &LocalError{Code: 451, Enhanced: "4.3.5", Err: errors.New("local delivery is not configured")}
 		} else {
-			err = r.o.Local(ctx, e.Sender, rc.Address, body)
+			err = r.o.Local(ctx, env, rc.Address, body)
 		}
 		var le *LocalError
 		switch {
@@ -298,6 +300,19 @@ func (r *Runner) deliverLocal(ctx context.Context, e Entry, rcpts []Rcpt, body *
 		out[i] = o
 	}
 	return out
+}
+
+// localEnvelope is the envelope a queued local copy is delivered with:
+// the stored one without its header edits, which the queued body file
+// already carries.
+func localEnvelope(e Entry) *envelope.Envelope {
+	env := &envelope.Envelope{ID: e.ID, From: e.Sender, Received: e.Arrival}
+	if e.Env != nil {
+		c := *e.Env
+		env = &c
+	}
+	env.Header = nil
+	return env
 }
 
 func statusOf(code int) string {

@@ -8,14 +8,17 @@ import (
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/dnsx"
+	"mailwarden/internal/envelope"
 )
 
-// LocalFunc delivers one queued copy to a local mailbox. body holds the
-// whole message as queued (trace header included). It returns nil when the
+// LocalFunc delivers one queued copy to a local mailbox. env is the
+// envelope as queued, without header edits (they are applied to body
+// already); body holds the whole message as queued (trace header
+// included). It returns nil when the
 // copy is durable, a *LocalError to say exactly what failed, an error
 // wrapping store.ErrOverQuota for a full mailbox (retried), or any other
 // error (retried as a temporary failure).
-type LocalFunc func(ctx context.Context, from, rcpt string, body Body) error
+type LocalFunc func(ctx context.Context, env *envelope.Envelope, rcpt string, body Body) error
 
 // RouteFunc tells where a notification to addr goes: KindLocal or
 // KindRemote.

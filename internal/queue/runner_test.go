@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"mailwarden/internal/envelope"
 	"mailwarden/internal/store"
 )
 
@@ -217,7 +218,7 @@ func ptr[T any](v T) *T { return &v }
 func TestRunnerSuccessNotice(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
-	o.Local = func(context.Context, string, string, Body) error { return nil }
+	o.Local = func(context.Context, *envelope.Envelope, string, Body) error { return nil }
 	e.start(t, o)
 	enqueueRcpts(t, e.q, "a@sender.test", time.Now(),
 		Rcpt{Address: "box@local.test", Kind: KindLocal, Notify: "SUCCESS,FAILURE", ORCPT: "rfc822;Box@Local.test"},
@@ -317,12 +318,12 @@ func TestRunnerLocal(t *testing.T) {
 			var calls atomic.Int32
 			var got atomic.Value
 			o := e.options()
-			o.Local = func(_ context.Context, from, rcpt string, body Body) error {
+			o.Local = func(_ context.Context, env *envelope.Envelope, rcpt string, body Body) error {
 				n := int(calls.Add(1)) - 1
 				if err := tc.errs[min(n, len(tc.errs)-1)]; err != nil {
 					return err
 				}
-				got.Store(from + " " + rcpt + " " + readAll(t, body.Reader()))
+				got.Store(env.From + " " + rcpt + " " + readAll(t, body.Reader()))
 				return nil
 			}
 			r := e.start(t, o)

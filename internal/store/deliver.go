@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailwarden/internal/imapmsg"
+	"mailwarden/internal/sqldb"
 )
 
 // ErrOverQuota is returned (wrapped) when a mailbox cannot take a message.
@@ -61,34 +62,72 @@ func (s *Store) CheckQuota(ctx context.Context, username string, quota, size int
 // Delivered-To, then trace, then the body, and makes all of them durable
 // (file fsync, rename into new/, directory fsync, index commit) before it
 // returns. On error no copy is left behind in the index or in new/. Each
-// target folder's watchers get an EventAdded after the commit.
+// target folder's watchers get an EventAdded after the commit. It is
+// Prepare, then Index in a transaction of its own, then Committed.
 func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target, trace []byte, body Body) ([]Delivered, error) {
-	type written struct {
-		dir, rel string
-		size     int64
-		cache    *imapmsg.Cache
+	p, err := s.Prepare(ctx, returnPath, targets, trace, body)
+	if err != nil {
+		return nil, err
 	}
-	files := make([]written, 0, len(targets))
-	cleanup := func() {
-		for _, f := range files {
-			os.Remove(filepath.Join(f.dir, f.rel))
-		}
+	if err := s.db.Batch(ctx, func(tx *sql.Tx) error { return p.Index(ctx, tx) }); err != nil {
+		p.Abort()
+		return nil, fmt.Errorf("store: index: %w", err)
 	}
-	now := time.Now()
+	return p.Committed(), nil
+}
+
+// Pending is a delivery whose files are written and synced but whose
+// index rows are not committed: the caller runs Index inside a write
+// transaction (which may carry other rows too, such as the queue's, so
+// that every copy of a message becomes durable together), then Committed
+// when it committed or Abort when it did not. A crash in between leaves
+// files without rows, which Recover indexes (a copy that was never
+// acknowledged, so at most a duplicate, never a loss).
+type Pending struct {
+	s       *Store
+	targets []Target
+	files   []pendingFile
+	now     time.Time
+	out     []Delivered
+}
+
+type pendingFile struct {
+	dir, rel string
+	size     int64
+	cache    *imapmsg.Cache
+}
+
+// DB is the database the store's index lives in: a caller that commits
+// Pending rows together with others must use this one.
+func (s *Store) DB() *sqldb.DB { return s.db }
+
+// Prepare writes one copy per target as Deliver does (files fsync'd and in
+// new/, directories fsync'd) without touching the index. A target folder
+// other than INBOX must exist in the index (see HasFolder); its directory
+// is made when missing.
+func (s *Store) Prepare(ctx context.Context, returnPath string, targets []Target, trace []byte, body Body) (*Pending, error) {
+	p := &Pending{s: s, targets: targets, files: make([]pendingFile, 0, len(targets)), now: time.Now()}
 	for _, t := range targets {
 		if err := s.EnsureMailbox(ctx, t.Username, t.Maildir); err != nil {
-			cleanup()
+			p.Abort()
 			return nil, err
 		}
-		dir := folderDir(s.MailboxPath(t.Maildir), t.Folder)
+		root := s.MailboxPath(t.Maildir)
+		if t.Folder != "INBOX" {
+			if err := s.makeFolderDir(root, t.Folder); err != nil {
+				p.Abort()
+				return nil, fmt.Errorf("store: deliver to %s: %w", t.Username, err)
+			}
+		}
+		dir := folderDir(root, t.Folder)
 		head := "Return-Path: <" + returnPath + ">\r\nDelivered-To: " + t.DeliveredTo + "\r\n"
 		// The header is read once, from the first copy: the others differ
 		// only in Delivered-To, a field the cache does not keep.
 		var tap *headerTap
-		if len(files) == 0 || strings.ContainsAny(t.DeliveredTo, "\r\n") {
+		if len(p.files) == 0 || strings.ContainsAny(t.DeliveredTo, "\r\n") {
 			tap = &headerTap{}
 		}
-		rel, size, err := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
+		rel, size, err := s.writeFile(dir, s.uniqueName(p.now), tap, func(w io.Writer) error {
 			if _, err := io.WriteString(w, head); err != nil {
 				return err
 			}
@@ -99,47 +138,73 @@ func (s *Store) Deliver(ctx context.Context, returnPath string, targets []Target
 			return err
 		}, nil, time.Time{})
 		if err != nil {
-			cleanup()
+			p.Abort()
 			return nil, fmt.Errorf("store: deliver to %s: %w", t.Username, err)
 		}
-		w := written{dir: dir, rel: rel, size: size}
+		f := pendingFile{dir: dir, rel: rel, size: size}
 		if tap != nil {
-			w.cache = tap.cache(size)
+			f.cache = tap.cache(size)
 		} else {
-			w.cache = files[0].cache
+			f.cache = p.files[0].cache
 		}
-		files = append(files, w)
+		p.files = append(p.files, f)
 	}
 	if s.fsync {
-		for _, f := range files {
+		for _, f := range p.files {
 			if err := s.dirs.sync(filepath.Join(f.dir, "new")); err != nil {
-				cleanup()
+				p.Abort()
 				return nil, fmt.Errorf("store: fsync %s: %w", f.dir, err)
 			}
 		}
 	}
-	out := make([]Delivered, len(targets))
-	err := s.db.Batch(ctx, func(tx *sql.Tx) error {
-		for i, t := range targets {
-			uid, modseq, _, err := s.insertMessage(ctx, tx, t.Username, t.Folder, files[i].rel, files[i].size, now.Unix(), "", files[i].cache)
-			if err != nil {
-				return err
-			}
-			out[i] = Delivered{Target: t, UID: uid, ModSeq: modseq, Size: files[i].size}
+	return p, nil
+}
+
+// Index adds the index rows of every copy inside tx (a transaction on
+// DB's write side). It may run again after a rolled-back attempt.
+func (p *Pending) Index(ctx context.Context, tx *sql.Tx) error {
+	out := make([]Delivered, len(p.targets))
+	for i, t := range p.targets {
+		f := p.files[i]
+		uid, modseq, _, err := p.s.insertMessage(ctx, tx, t.Username, t.Folder, f.rel, f.size, p.now.Unix(), "", f.cache)
+		if err != nil {
+			return fmt.Errorf("store: index %s: %w", t.Username, err)
 		}
-		for _, ev := range deliveredEvents(out) {
-			if err := s.noteChange(ctx, tx, ev.Username, ev.Folder, EventAdded, ev.ModSeq); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("store: index: %w", err)
+		out[i] = Delivered{Target: t, UID: uid, ModSeq: modseq, Size: f.size}
 	}
-	s.publishDelivered(out)
-	return out, nil
+	// Other processes' IMAP sessions learn of the copies from mail_change,
+	// written in the same transaction.
+	for _, ev := range deliveredEvents(out) {
+		if err := p.s.noteChange(ctx, tx, ev.Username, ev.Folder, EventAdded, ev.ModSeq); err != nil {
+			return err
+		}
+	}
+	p.out = out
+	return nil
+}
+
+// Committed tells each target folder's watchers about the new messages
+// (after Index's transaction committed) and returns the copies.
+func (p *Pending) Committed() []Delivered {
+	p.s.publishDelivered(p.out)
+	return p.out
+}
+
+// Abort removes the files of a delivery whose rows were not committed.
+func (p *Pending) Abort() {
+	for _, f := range p.files {
+		os.Remove(filepath.Join(f.dir, f.rel))
+	}
+	p.files = nil
+}
+
+// HasFolder reports whether username has a folder of that name.
+func (s *Store) HasFolder(ctx context.Context, username, folder string) (bool, error) {
+	_, err := folderID(ctx, s.db.Read, username, folder)
+	if errors.Is(err, ErrNoFolder) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // publishDelivered sends one EventAdded per username and folder.

@@ -1,0 +1,185 @@
+package delivery
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"mailwarden/internal/envelope"
+)
+
+// maxEditHeader bounds how much of the message header is read to apply
+// header edits (Postfix header_size_limit is 100 KB a field; this is the
+// whole header). Fields past it are left as they are, and appended fields
+// go before them.
+const maxEditHeader = 1 << 20
+
+// Compose returns what every copy of a message holds: the fields the
+// envelope's edits prepend, the trace, the message header with the other
+// edits applied (in order), then the rest of body, streamed from it and
+// never copied. Without edits it is trace then body. The edits apply to
+// the sender's header, never to the trace (our own Received: field).
+func Compose(env *envelope.Envelope, trace []byte, body Body) (Body, error) {
+	if len(env.Header) == 0 {
+		return &composed{head: trace, body: body}, nil
+	}
+	fields, used, err := readHeader(body.Reader())
+	if err != nil {
+		return nil, fmt.Errorf("delivery: read header: %w", err)
+	}
+	var top [][]byte
+	for _, e := range env.Header {
+		f := fieldBytes(e.Field)
+		if f == nil && e.Op != envelope.Remove {
+			if e.Op == envelope.Replace {
+				fields = removeFields(fields, e.Name)
+			}
+			continue
+		}
+		switch e.Op {
+		case envelope.Prepend:
+			top = append(top, f)
+		case envelope.Append:
+			fields = append(fields, f)
+		case envelope.Remove:
+			fields = removeFields(fields, e.Name)
+		case envelope.Replace:
+			fields = append(removeFields(fields, e.Name), f)
+		default:
+			return nil, fmt.Errorf("delivery: unknown header edit %d", e.Op)
+		}
+	}
+	var head bytes.Buffer
+	for _, f := range top {
+		head.Write(f)
+	}
+	head.Write(trace)
+	for _, f := range fields {
+		head.Write(f)
+	}
+	return &composed{head: head.Bytes(), body: body, skip: used}, nil
+}
+
+// composed is head, then body from byte skip on.
+type composed struct {
+	head []byte
+	body Body
+	skip int64
+}
+
+func (c *composed) Size() int64 { return int64(len(c.head)) + c.body.Size() - c.skip }
+
+func (c *composed) Reader() io.Reader {
+	r := c.body.Reader()
+	if c.skip > 0 {
+		if s, ok := r.(io.Seeker); ok {
+			if _, err := s.Seek(c.skip, io.SeekCurrent); err != nil {
+				return errReader{err}
+			}
+		} else if _, err := io.CopyN(io.Discard, r, c.skip); err != nil {
+			return errReader{err}
+		}
+	}
+	if len(c.head) == 0 {
+		return r
+	}
+	return io.MultiReader(bytes.NewReader(c.head), r)
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// readHeader reads the header fields (each with its folded lines and line
+// ends) up to the empty line that ends the header, a line that cannot be
+// part of a header, the end of the message or maxEditHeader bytes. It
+// returns them and how many bytes they took; the empty line and whatever
+// follows are the rest of the message.
+func readHeader(r io.Reader) ([][]byte, int64, error) {
+	br := bufio.NewReaderSize(r, 4096)
+	var fields [][]byte
+	var used int64
+	var cur []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: gather it whole.
+			long := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull && len(long) < maxEditHeader {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			return nil, 0, err
+		}
+		end := len(line) == 0 || line[0] == '\r' || line[0] == '\n' || err != nil && !bytes.HasSuffix(line, []byte("\n"))
+		cont := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
+		switch {
+		case end, !cont && bytes.IndexByte(line, ':') <= 0, used+int64(len(cur))+int64(len(line)) > maxEditHeader:
+			// The header ends here (or is too long to edit further): the
+			// line is left to the rest, with the field before it.
+			if cont && cur != nil {
+				return fields, used, nil // keep a field whole: drop the unfinished one back into the rest
+			}
+			if cur != nil {
+				fields = append(fields, cur)
+				used += int64(len(cur))
+			}
+			return fields, used, nil
+		case cont && cur != nil:
+			cur = append(cur, line...)
+		default:
+			if cur != nil {
+				fields = append(fields, cur)
+				used += int64(len(cur))
+			}
+			cur = append([]byte(nil), line...)
+		}
+	}
+}
+
+// removeFields drops every field named name (case-insensitive).
+func removeFields(fields [][]byte, name string) [][]byte {
+	out := fields[:0]
+	for _, f := range fields {
+		n, _, _ := bytes.Cut(f, []byte(":"))
+		if !strings.EqualFold(strings.TrimRight(string(n), " \t"), name) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// fieldBytes makes a header field safe to write: CRLF line ends, every
+// line after the first folded (starts with a space or tab), no NUL, and a
+// final CRLF. A value from a table or a client can thus never add a field
+// of its own or end the header (RFC 5322 2.2.3). Something that is not a
+// field (no name before its colon, RFC 5322 2.2) gives nil: it is left out.
+func fieldBytes(field string) []byte {
+	field = strings.ReplaceAll(field, "\x00", "")
+	name, _, ok := strings.Cut(field, ":")
+	if !ok || name == "" || strings.IndexFunc(name, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return nil
+	}
+	field = strings.TrimRight(field, "\r\n")
+	lines := strings.FieldsFunc(field, func(r rune) bool { return r == '\r' || r == '\n' })
+	var b bytes.Buffer
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if i > 0 {
+			b.WriteString("\r\n")
+			if l[0] != ' ' && l[0] != '\t' {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(l)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
