@@ -82,6 +82,21 @@ type SMTP struct {
 	// PermitMyNetworks lets clients in mynetworks relay through port 25
 	// (permit_mynetworks in Postfix smtpd_relay_restrictions).
 	PermitMyNetworks bool `toml:"permit_mynetworks"`
+	// MinDataRate is the slowest a DATA body or BDAT chunk may arrive,
+	// in bytes per second, after one timeout's grace (0: no minimum).
+	MinDataRate Size `toml:"min_data_rate"`
+	// QueueMinfree is Postfix's queue_minfree: the free space the spool
+	// needs before MAIL is accepted (0: 1.5 × message_size_limit).
+	QueueMinfree Size `toml:"queue_minfree"`
+	// AuthorizedXclientHosts and AuthorizedXforwardHosts are Postfix's
+	// smtpd_authorized_xclient_hosts and smtpd_authorized_xforward_hosts:
+	// networks (CIDR or address) that may send XCLIENT and XFORWARD.
+	AuthorizedXclientHosts  []string `toml:"authorized_xclient_hosts"`
+	AuthorizedXforwardHosts []string `toml:"authorized_xforward_hosts"`
+
+	// parsed forms of the host lists
+	XclientNets  []netip.Prefix `toml:"-"`
+	XforwardNets []netip.Prefix `toml:"-"`
 }
 
 // Submission holds the rules of ports 587 and 465 (Postfix master.cf
@@ -243,6 +258,7 @@ func Default() *Config {
 			SessionTimeout:           Duration(time.Hour),
 			DisableVRFYCommand:       true,
 			PermitMyNetworks:         true,
+			MinDataRate:              1 << 10,
 		},
 		Submission: Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Delivery:   Delivery{Fsync: true},
@@ -311,6 +327,17 @@ func (c *Config) BannerText() string {
 func (c *Config) IsRelayDomain(domain string) bool {
 	for _, d := range c.RelayDomains {
 		if strings.EqualFold(d, domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// InNets reports whether ip is inside one of nets.
+func InNets(nets []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range nets {
+		if p.Contains(ip) {
 			return true
 		}
 	}

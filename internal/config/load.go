@@ -84,6 +84,23 @@ func (c *Config) validate() []*keyedError {
 		}
 		c.Networks = append(c.Networks, p)
 	}
+	c.SMTP.XclientNets, c.SMTP.XforwardNets = nil, nil
+	for _, n := range c.SMTP.AuthorizedXclientHosts {
+		p, err := parseNetwork(n)
+		if err != nil {
+			bad("smtp.authorized_xclient_hosts", "%v", err)
+			continue
+		}
+		c.SMTP.XclientNets = append(c.SMTP.XclientNets, p)
+	}
+	for _, n := range c.SMTP.AuthorizedXforwardHosts {
+		p, err := parseNetwork(n)
+		if err != nil {
+			bad("smtp.authorized_xforward_hosts", "%v", err)
+			continue
+		}
+		c.SMTP.XforwardNets = append(c.SMTP.XforwardNets, p)
+	}
 	if len(c.RecipientDelimiter) > 4 || strings.ContainsAny(c.RecipientDelimiter, "@ \t<>") {
 		bad("recipient_delimiter", "must be a few characters such as \"+\" or \"+-\", got %q", c.RecipientDelimiter)
 	}

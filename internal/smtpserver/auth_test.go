@@ -151,8 +151,8 @@ func TestSubmissionEHLO(t *testing.T) {
 		auth     string // reply to AUTH PLAIN with a good password
 	}{
 		{"before STARTTLS", nil, false, false, "530 5.7.0 Must issue a STARTTLS command first", "538 5.7.11 "},
-		{"after STARTTLS", nil, true, true, "530 5.7.0 Authentication required", "235 2.0.0 "},
-		{"plaintext loopback allowed", loopbackPlain, false, true, "530 5.7.0 Authentication required", "235 2.0.0 "},
+		{"after STARTTLS", nil, true, true, "530 5.7.0 Authentication required", "235 2.7.0 "},
+		{"plaintext loopback allowed", loopbackPlain, false, true, "530 5.7.0 Authentication required", "235 2.7.0 "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startSubmission(t, Submission, tc.mod)
@@ -181,7 +181,7 @@ func TestSubmissionEHLO(t *testing.T) {
 
 func TestSubmissionAuth(t *testing.T) {
 	type step struct{ send, want string }
-	ok := "235 2.0.0 Authentication succeeded"
+	ok := "235 2.7.0 Authentication successful"
 	failed := "535 5.7.8 Error: authentication failed: authentication failure"
 	for _, tc := range []struct {
 		name    string
@@ -205,7 +205,7 @@ func TestSubmissionAuth(t *testing.T) {
 		{"malformed", nil, []step{{"AUTH PLAIN " + b64("alice@example.org"), failed}}, "", ""},
 		{"directory down", errors.New("database is locked"), []step{{plain("alice@example.org", testutil.Secret), "454 4.7.0 Temporary authentication failure"}}, "",
 			"SASL PLAIN authentication failed: temporary failure"},
-		{"cancel", nil, []step{{"AUTH LOGIN", "334 "}, {"*", "501 5.0.0 "}}, "", ""},
+		{"cancel", nil, []step{{"AUTH LOGIN", "334 "}, {"*", "501 5.7.0 Authentication aborted"}}, "", ""},
 		{"unknown mechanism", nil, []step{{"AUTH CRAM-MD5", "504 5.7.4 "}}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,7 +236,7 @@ func TestSubmissionAuth(t *testing.T) {
 			}
 			mech := strings.Fields(tc.steps[0].send)[1]
 			h.waitLog(t, m.env.ID+": client=unknown[127.0.0.1], sasl_method="+strings.ToUpper(mech)+", sasl_username="+tc.user)
-			h.waitLog(t, "disconnect from unknown[127.0.0.1] ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=8")
+			h.waitLog(t, "disconnect from unknown[127.0.0.1] ehlo=2 starttls=1 auth=1/2 mail=1 rcpt=1 data=1 quit=1 commands=8/9") // the refused second AUTH counts
 		})
 	}
 }
@@ -370,7 +370,7 @@ func TestSubmissionSCRAM(t *testing.T) {
 	for _, tc := range []struct {
 		name, user, pw, want, log string
 	}{
-		{"ok", "alice@example.org", testutil.Secret, "235 2.0.0 Authentication succeeded", "auth: login: user=<alice@example.org>, rip=127.0.0.1, method=SCRAM-SHA-256, service=submission"},
+		{"ok", "alice@example.org", testutil.Secret, "235 2.7.0 Authentication successful", "auth: login: user=<alice@example.org>, rip=127.0.0.1, method=SCRAM-SHA-256, service=submission"},
 		{"wrong password", "alice@example.org", "wrong", "535 5.7.8 Error: authentication failed: authentication failure",
 			"warning: unknown[127.0.0.1]: SASL SCRAM-SHA-256 authentication failed: authentication failure, sasl_username=alice@example.org"},
 		{"unknown user", "nobody@example.org", testutil.Secret, "535 5.7.8 ", "reason=unknown user"},
@@ -403,7 +403,7 @@ func TestSubmissionSCRAM(t *testing.T) {
 	// The client may cancel at any step.
 	c.expect("AUTH SCRAM-SHA-256", "334 ")
 	c.expect(b64("n,,n=alice@example.org,r=abc"), "334 ")
-	c.expect("*", "501 5.0.0 ")
+	c.expect("*", "501 5.7.0 Authentication aborted")
 }
 
 func TestSubmissionCRAMMD5(t *testing.T) {
@@ -419,7 +419,7 @@ func TestSubmissionCRAMMD5(t *testing.T) {
 		m.Write(ch)
 		return c.expect(b64(user+" "+hex.EncodeToString(m.Sum(nil))), "")
 	}
-	if r := answer("carol@example.org", testutil.Secret); !strings.HasPrefix(r, "235 2.0.0 ") {
+	if r := answer("carol@example.org", testutil.Secret); !strings.HasPrefix(r, "235 2.7.0 ") {
 		t.Fatalf("carol: %q", r)
 	}
 	if r := answer("carol@example.org", "wrong"); !strings.HasPrefix(r, "535 5.7.8 ") {

@@ -1,7 +1,7 @@
 package smtpserver
 
 import (
-	"bytes"
+	"bufio"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -10,79 +10,67 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"mailwarden/internal/config"
+	"mailwarden/internal/policy"
+	"mailwarden/internal/smtpwire"
 )
 
 // writeGrace lets a last reply (421) out after the session deadline.
 const writeGrace = 10 * time.Second
 
-// cmd indexes the command counters of the disconnect line, in Postfix order.
-type cmd int
-
-const (
-	cmdHelo cmd = iota
-	cmdEhlo
-	cmdStarttls
-	cmdAuth
-	cmdMail
-	cmdRcpt
-	cmdData
-	cmdBdat
-	cmdRset
-	cmdQuit
-	numCmds
-)
-
-var cmdNames = [numCmds]string{"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "quit"}
-
-var (
-	ehloReply = []byte("250-Hello ")       // go-smtp's first EHLO reply line
-	heloReply = []byte("250 2.0.0 Hello ") // go-smtp's HELO reply
-)
-
-// conn wraps one accepted connection for its whole life, across the go-smtp
-// sessions STARTTLS creates. It replaces go-smtp's greeting with the banner,
-// keeps the idle (per read) and session deadlines, counts what it can see
-// of the commands for the disconnect line and lets the server drain or
-// close it.
+// conn is one client connection, from accept to close, across STARTTLS.
+// One goroutine (serve) reads commands and writes replies; drain and
+// forceClose may be called from Shutdown.
 type conn struct {
-	net.Conn
-	srv    *Server
-	cfg    *config.Config // the config this connection started with
-	ip     netip.Addr
-	host   string // reverse DNS name, "unknown" for now
-	uid    int    // Pickup: the local user (PeerUID); -1 otherwise
-	client string // "host[ip]" for logs
-	banner []byte // "220 <banner>\r\n"
-	idle   time.Duration
+	srv   *Server
+	cfg   *config.Config // the config this connection started with
+	lists *policy.Lists
+	raw   net.Conn // the accepted connection
+	nc    net.Conn // raw, or the TLS connection over it
+	rd    deadlineReader
+	br    *bufio.Reader
+	bw    *bufio.Writer
 
-	greeted bool        // only the goroutine go-smtp writes from touches it
-	esmtp   atomic.Bool // last greeting was EHLO (RFC 3848 protocol)
+	ip      netip.Addr
+	port    int
+	host    string // reverse DNS name, "unknown" for now
+	uid     int    // Pickup: the local user (PeerUID); -1 otherwise
+	client  string // "host[ip]" for logs
+	mynets  bool   // ip is in mynetworks
+	idle    time.Duration
+	sessEnd time.Time
+
+	// session state, reset by STARTTLS and XCLIENT
+	helo        string
+	esmtp       bool
+	heloSeen    bool
+	tls         string // "TLSv1.3 with cipher ...", "" in plaintext
+	tlsState    *tls.ConnectionState
+	user        string // SASL user (the mailbox name) after AUTH
+	mech        string
+	pipelined   string // the command after which the client pipelined without leave, "" if it never did
+	xfwd        map[string]string
+	pregreet    bool            // the client talked before the greeting
+	connRefused *policy.Verdict // the client list refused the client (no delay_reject)
+
+	t   *tx // the mail transaction, nil outside one
+	cnt counters
 
 	closeOnce sync.Once
 
 	mu       sync.Mutex
-	end      time.Time // read deadline cap: session end, or now when draining
-	rdl      time.Time // read deadline last set
 	draining bool
 	inTx     bool
-	n        [2][numCmds]int // [0]: accepted, [1]: all
-	errors   int             // rejected commands (smtpd_hard_error_limit)
-	junk     int             // RSETs (smtpd_junk_command_limit)
-	msgs     int             // transactions started
-	stage    string          // last command seen, for "lost connection after X"
-	tlsSeen  bool
+	stage    string // last command seen, for "lost connection after X"
+	byUs     bool   // we ended the session: a limit or shutdown
+	quit     bool   // the client said QUIT
 	readErr  error
-	byUs     bool // we closed it: a limit or shutdown
 }
 
 func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
-	host := "unknown" // reverse DNS comes with the resolver (later issue)
+	host := "unknown" // reverse DNS comes with the resolver (access policy issue)
 	uid := -1
 	if s.mode == Pickup {
 		host = "localhost"
@@ -91,155 +79,214 @@ func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
 		}
 	}
 	c := &conn{
-		Conn: raw, srv: s, cfg: cfg, ip: ip, host: host, uid: uid,
-		client: host + "[" + ip.String() + "]",
-		banner: []byte("220 " + cfg.BannerText() + "\r\n"),
-		idle:   cfg.SMTP.Timeout.D(),
-		end:    time.Now().Add(cfg.SMTP.SessionTimeout.D()),
-		stage:  "CONNECT",
+		srv: s, cfg: cfg, lists: s.listsOf(cfg), raw: raw, nc: raw, ip: ip, host: host, uid: uid,
+		client:  host + "[" + ip.String() + "]",
+		mynets:  ip.IsValid() && cfg.InMyNetworks(ip),
+		idle:    cfg.SMTP.Timeout.D(),
+		sessEnd: time.Now().Add(cfg.SMTP.SessionTimeout.D()),
+		stage:   "CONNECT",
 	}
-	c.esmtp.Store(true)
+	if ta, ok := raw.RemoteAddr().(*net.TCPAddr); ok {
+		c.port = ta.Port
+	}
+	c.rd.c = c
+	c.rd.r = raw
+	c.br = bufio.NewReaderSize(&c.rd, 16<<10)
+	c.bw = bufio.NewWriterSize(raw, 4<<10)
 	return c
 }
 
-// connOf finds our wrapper under a go-smtp connection, TLS or not.
-func connOf(sc *smtp.Conn) *conn {
-	nc := sc.Conn()
-	if tc, ok := nc.(*tls.Conn); ok {
-		nc = tc.NetConn()
+// serve runs the session: greeting, then one command at a time until
+// QUIT, an error that ends it, or shutdown.
+func (c *conn) serve() {
+	defer c.close()
+	if c.srv.mode == Submissions {
+		// RFC 8314 3.3: TLS from the first byte.
+		if !c.startTLS() {
+			return
+		}
+	} else if pending(c.raw) {
+		// RFC 5321 4.3.1: the client must wait for the greeting.
+		c.pregreet = true
 	}
-	c, _ := nc.(*conn)
-	return c
+	if c.isDraining() {
+		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
+		return
+	}
+	req := c.request(policy.Connect)
+	if d := c.lists.AtConnect(c.srv.ctx, req); d.Refused() {
+		// Postfix smtpd_delay_reject=no: greet, then refuse every
+		// command but QUIT with the client list's verdict.
+		c.connRefused = &d.Verdict
+	}
+	c.bw.WriteString("220 " + c.cfg.BannerText() + "\r\n")
+	for {
+		if !c.flushIfIdle() {
+			return
+		}
+		line, err := c.readCommand()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		r := c.command(line)
+		if !c.send(r) || r.close {
+			return
+		}
+	}
 }
 
-// Read refreshes the idle deadline as data flows: go-smtp sets it only per
-// command line, which would bound a whole DATA transfer by one timeout.
-func (c *conn) Read(p []byte) (int, error) {
-	if c.idle > 0 {
-		now := time.Now()
-		c.mu.Lock()
-		dl := now.Add(c.idle)
-		if c.end.Before(dl) {
-			dl = c.end
-		}
-		if dl.Sub(c.rdl) > c.idle/8 {
-			c.Conn.SetReadDeadline(dl)
-			c.rdl = dl
-		}
-		c.mu.Unlock()
+// readCommand reads one command line: it must arrive within the timeout
+// as a whole (slowloris: each byte does not push the deadline).
+func (c *conn) readCommand() ([]byte, error) {
+	c.rd.dataMode = false
+	if c.br.Buffered() == 0 {
+		c.setReadDeadline(time.Now().Add(c.idle))
 	}
-	n, err := c.Conn.Read(p)
-	if err != nil {
+	line, err := smtpwire.ReadLine(c.br, c.cfg.SMTP.MaxLineLength)
+	if errors.Is(err, smtpwire.ErrLineTooLong) {
+		return nil, err
+	}
+	return line, err
+}
+
+// readFailed ends the session after a failed read: a too-long line, a
+// timeout, the client gone, or shutdown.
+func (c *conn) readFailed(err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, smtpwire.ErrLineTooLong):
+		c.send(reply{code: 500, enh: "5.5.2", text: "Error: line too long", close: true})
+		c.setByUs()
+	case c.isDraining():
+		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
+		c.setByUs()
+	case errors.As(err, &ne) && ne.Timeout():
+		c.srv.log.Info("timeout after " + c.getStage() + " from " + c.client)
+		c.send(reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true})
+		c.setByUs()
+	default:
 		c.mu.Lock()
 		if c.readErr == nil {
 			c.readErr = err
 		}
 		c.mu.Unlock()
+		c.srv.log.Info("lost connection after " + c.getStage() + " from " + c.client)
+		c.setByUs()
 	}
+}
+
+// flushIfIdle writes buffered replies unless more pipelined commands are
+// already waiting (RFC 2920: replies to a group may be sent together).
+func (c *conn) flushIfIdle() bool {
+	if c.br.Buffered() > 0 && c.bw.Available() > 512 {
+		return true
+	}
+	return c.flush()
+}
+
+func (c *conn) flush() bool {
+	if c.bw.Buffered() == 0 {
+		return true
+	}
+	c.nc.SetWriteDeadline(c.writeDeadline(time.Now().Add(c.idle)))
+	if err := c.bw.Flush(); err != nil {
+		c.mu.Lock()
+		if c.readErr == nil {
+			c.readErr = err
+		}
+		c.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// send writes a reply; a closing reply is flushed at once.
+func (c *conn) send(r reply) bool {
+	if r.code == 0 {
+		return true
+	}
+	lines := r.lines
+	if lines == nil {
+		lines = []string{r.text}
+	}
+	if err := smtpwire.WriteReply(c.bw, r.code, r.enh, lines...); err != nil {
+		return false
+	}
+	if r.close {
+		c.flush()
+		return false
+	}
+	return true
+}
+
+// setReadDeadline caps t at the session end.
+func (c *conn) setReadDeadline(t time.Time) {
+	c.mu.Lock()
+	if c.draining && !c.inTx {
+		t = time.Now()
+	}
+	if t.After(c.sessEnd) {
+		t = c.sessEnd
+	}
+	c.mu.Unlock()
+	c.nc.SetReadDeadline(t)
+}
+
+func (c *conn) writeDeadline(t time.Time) time.Time {
+	if limit := c.sessEnd.Add(writeGrace); t.After(limit) {
+		return limit
+	}
+	return t
+}
+
+// deadlineReader sits under the bufio.Reader. In DATA and BDAT it sets each
+// read's deadline: the idle timeout (Postfix smtpd_timeout per read), but
+// never later than the data phase's budget of one timeout plus what the
+// bytes so far earn at smtp.min_data_rate, so a client trickling one byte
+// at a time is cut off.
+type deadlineReader struct {
+	c        *conn
+	r        io.Reader
+	dataMode bool
+	start    time.Time
+	got      int64
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if d.dataMode {
+		c := d.c
+		now := time.Now()
+		dl := now.Add(c.idle)
+		if rate := int64(c.cfg.SMTP.MinDataRate); rate > 0 {
+			budget := d.start.Add(c.idle + time.Duration(d.got*int64(time.Second)/rate))
+			if budget.Before(dl) {
+				dl = budget
+			}
+		}
+		c.setReadDeadline(dl)
+	}
+	n, err := d.r.Read(p)
+	d.got += int64(n)
 	return n, err
 }
 
-// Write replaces the first line (go-smtp's "220 <domain> ESMTP Service
-// Ready") with the configured banner, notes HELO or EHLO from the reply and
-// puts our host name first in it as RFC 5321 4.1.1.1 wants (go-smtp says
-// "Hello <client>"; after STARTTLS the reply is encrypted below this layer
-// and keeps go-smtp's text).
-func (c *conn) Write(p []byte) (int, error) {
-	if !c.greeted {
-		c.greeted = true
-		if i := bytes.Index(p, []byte("\r\n")); i >= 0 && bytes.HasPrefix(p, []byte("220 ")) {
-			if _, err := c.Conn.Write(c.banner); err != nil {
-				return 0, err
-			}
-			if rest := p[i+2:]; len(rest) > 0 {
-				if _, err := c.Conn.Write(rest); err != nil {
-					return i + 2, err
-				}
-			}
-			return len(p), nil
-		}
-	}
-	// Only plaintext replies can match; after STARTTLS the session says.
-	if len(p) > 10 && p[0] == '2' && p[1] == '5' && p[2] == '0' {
-		switch {
-		case bytes.HasPrefix(p, ehloReply):
-			c.esmtp.Store(true)
-			c.count(cmdEhlo, true)
-			// RFC 5321 4.1.1.1: the reply starts with the server's name.
-			if _, err := c.Conn.Write([]byte("250-" + c.cfg.Hostname + "\r\n")); err != nil {
-				return 0, err
-			}
-			return len(p), nil
-		case bytes.HasPrefix(p, heloReply):
-			c.esmtp.Store(false)
-			c.count(cmdHelo, true)
-			// No enhanced code after HELO (RFC 2034 applies to EHLO sessions).
-			if _, err := c.Conn.Write([]byte("250 " + c.cfg.Hostname + "\r\n")); err != nil {
-				return 0, err
-			}
-			return len(p), nil
-		}
-	}
-	return c.Conn.Write(p)
+// startData puts the reader in data mode for a DATA body or BDAT chunk.
+func (c *conn) startData() {
+	c.rd.dataMode = true
+	c.rd.start = time.Now()
+	c.rd.got = 0
 }
 
-// SetReadDeadline caps t at the session end.
-func (c *conn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.IsZero() || t.After(c.end) {
-		t = c.end
-	}
-	c.rdl = t
-	return c.Conn.SetReadDeadline(t)
-}
-
-// SetWriteDeadline caps t shortly after the session end.
-func (c *conn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	limit := c.end.Add(writeGrace)
-	c.mu.Unlock()
-	if t.IsZero() || t.After(limit) {
-		t = limit
-	}
-	return c.Conn.SetWriteDeadline(t)
-}
-
-// SetDeadline sets both.
-func (c *conn) SetDeadline(t time.Time) error {
-	if err := c.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return c.SetWriteDeadline(t)
-}
-
-// Close closes the connection; the first call logs the disconnect.
-func (c *conn) Close() error {
-	err := c.Conn.Close()
-	c.closeOnce.Do(c.finish)
-	return err
-}
-
-func (c *conn) finish() {
-	c.srv.ns.Release(c)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var ne net.Error
-	switch err := c.readErr; {
-	case c.byUs:
-	case err == nil:
-		// go-smtp closed without a read error: QUIT (or its own
-		// syntax-error limit, which looks the same from here).
-		c.n[0][cmdQuit]++
-		c.n[1][cmdQuit]++
-	case errors.As(err, &ne) && ne.Timeout():
-		if !c.draining {
-			c.srv.log.Info("timeout after " + c.stage + " from " + c.client)
-		}
-	case errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne):
-		c.srv.log.Info("lost connection after " + c.stage + " from " + c.client)
-	}
-	c.srv.log.Info(c.summary())
+// close closes the connection once and logs the disconnect.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.flush()
+		c.nc.Close()
+		c.raw.Close()
+		c.srv.ns.Release(c)
+		c.srv.log.Info(c.summary())
+	})
 }
 
 // summary is Postfix's "disconnect from host[ip] ehlo=1 mail=1 ... commands=N".
@@ -249,12 +296,14 @@ func (c *conn) summary() string {
 	b.WriteString(c.client)
 	ok, all := 0, 0
 	for k := range numCmds {
-		if c.n[1][k] == 0 {
+		if c.cnt.n[1][k] == 0 {
 			continue
 		}
-		writeCount(&b, cmdNames[k], c.n[0][k], c.n[1][k])
-		ok += c.n[0][k]
-		all += c.n[1][k]
+		writeCount(&b, cmdNames[k], c.cnt.n[0][k], c.cnt.n[1][k])
+		if k != cmdUnknown {
+			ok += c.cnt.n[0][k]
+		}
+		all += c.cnt.n[1][k]
 	}
 	writeCount(&b, "commands", ok, all)
 	return b.String()
@@ -271,63 +320,58 @@ func writeCount(b *strings.Builder, name string, ok, all int) {
 	}
 }
 
-// count records one command and whether it was accepted.
-func (c *conn) count(k cmd, ok bool) {
-	c.mu.Lock()
-	if ok {
-		c.n[0][k]++
-	}
-	c.n[1][k]++
-	c.mu.Unlock()
-}
-
 func (c *conn) setStage(stage string) {
 	c.mu.Lock()
 	c.stage = stage
 	c.mu.Unlock()
 }
 
-// beginTx starts a transaction unless the server is draining or the session
-// has had its messages (smtpd max messages per session).
-func (c *conn) beginTx() (draining, tooMany bool) {
+func (c *conn) getStage() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stage
+}
+
+func (c *conn) setByUs() {
+	c.mu.Lock()
+	c.byUs = true
+	c.mu.Unlock()
+}
+
+// beginTx starts a transaction unless the server is draining.
+func (c *conn) beginTx() (draining bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.draining {
-		return true, false
+		return true
 	}
-	if c.msgs >= c.cfg.SMTP.MaxMessagesPerSession {
-		return false, true
-	}
-	c.msgs++
 	c.inTx = true
-	return false, false
+	return false
 }
 
-// endTx ends a transaction; a draining server then ends the session.
+// endTx ends a transaction; a draining server then ends the session at
+// the next read.
 func (c *conn) endTx() {
+	c.t, c.xfwd = nil, nil
 	c.mu.Lock()
 	c.inTx = false
-	if c.draining {
-		c.cutReadsLocked()
-	}
+	draining := c.draining
 	c.mu.Unlock()
+	if draining {
+		c.nc.SetReadDeadline(time.Now())
+	}
 }
 
-// drain ends the session at its next read unless a transaction is under way,
-// in which case endTx does it. go-smtp then answers 421 and closes.
+// drain ends the session at its next read unless a transaction is under
+// way, in which case endTx does it. The session then answers 421.
 func (c *conn) drain() {
 	c.mu.Lock()
 	c.draining = true
-	if !c.inTx {
-		c.cutReadsLocked()
-	}
+	inTx := c.inTx
 	c.mu.Unlock()
-}
-
-func (c *conn) cutReadsLocked() {
-	c.end = time.Now()
-	c.rdl = c.end
-	c.Conn.SetReadDeadline(c.end)
+	if !inTx {
+		c.raw.SetReadDeadline(time.Now())
+	}
 }
 
 func (c *conn) isDraining() bool {
@@ -338,68 +382,6 @@ func (c *conn) isDraining() bool {
 
 // forceClose closes the connection under a running session.
 func (c *conn) forceClose() {
-	c.noQuit()
-	c.Close()
-}
-
-// noQuit notes that go-smtp will close the connection on its own, so the
-// close is not a QUIT.
-func (c *conn) noQuit() {
-	c.mu.Lock()
-	c.byUs = true
-	c.mu.Unlock()
-}
-
-// closeWith writes final reply lines and closes the connection. It is safe
-// from inside go-smtp's command handlers (including Reset, which runs under
-// go-smtp's lock): it closes the net.Conn, not the smtp.Conn, and go-smtp's
-// own reply, if any, then fails to write. go-smtp flushes after every reply,
-// so nothing of its own is pending.
-func (c *conn) closeWith(sc *smtp.Conn, lines ...string) {
-	c.noQuit()
-	nc := sc.Conn()
-	nc.SetWriteDeadline(time.Now().Add(writeGrace))
-	var b []byte
-	for _, l := range lines {
-		b = append(append(b, l...), '\r', '\n')
-	}
-	nc.Write(b)
-	nc.Close()
-}
-
-// addError counts a rejected command and reports whether the session is now
-// past smtpd_hard_error_limit.
-func (c *conn) addError() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.errors++
-	return c.errors >= c.cfg.SMTP.HardErrorLimit
-}
-
-// tooManyErrors reports whether the session is past smtpd_hard_error_limit.
-func (c *conn) tooManyErrors() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.errors >= c.cfg.SMTP.HardErrorLimit
-}
-
-// delivered clears the error counters, as Postfix does after a message.
-func (c *conn) delivered(k cmd) {
-	c.mu.Lock()
-	c.n[0][k]++
-	c.n[1][k]++
-	c.errors, c.junk = 0, 0
-	c.mu.Unlock()
-}
-
-// junkCommand counts an RSET; past smtpd_junk_command_limit each one is
-// also an error.
-func (c *conn) junkCommand() {
-	c.mu.Lock()
-	c.n[0][cmdRset]++
-	c.n[1][cmdRset]++
-	if c.junk++; c.junk > c.cfg.SMTP.JunkCommandLimit {
-		c.errors++
-	}
-	c.mu.Unlock()
+	c.setByUs()
+	c.raw.Close()
 }

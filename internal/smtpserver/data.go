@@ -5,15 +5,16 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/policy"
+	"mailwarden/internal/smtpwire"
 )
 
 const (
@@ -25,108 +26,330 @@ const (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}
 
 var (
-	errTooBig      = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message size exceeds fixed limit"}
-	errLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Error: message line too long"}
-	errTooManyHops = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Too many hops"}
-	errWriteFailed = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
-	errTimeout     = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error: timeout exceeded"}
-	errLost        = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 0}, Message: "Error: connection lost"}
+	errLineTooLong = reply{code: 552, enh: "5.3.4", text: "Error: message line too long"}
+	errTooManyHops = reply{code: 554, enh: "5.4.6", text: "Too many hops"}
+	errWriteFailed = reply{code: 451, enh: "4.3.0", text: "Error: queue file write error"}
+	errNoValidRcpt = reply{code: 554, enh: "5.5.1", text: "Error: no valid recipients"}
 )
 
-// Data receives the body (DATA, or the chunks of BDAT through a pipe),
-// builds the trace and hands the message to the Deliverer. It never returns
-// nil: success is a 250 SMTPError carrying the queue id, so go-smtp cannot
-// say 250 for anything Deliver did not accept.
-func (s *session) Data(r io.Reader) error {
-	c := s.c
-	k := cmdData
-	if _, ok := r.(*io.PipeReader); ok {
-		k = cmdBdat
+// bdatState is a BDAT transfer in progress (RFC 3030).
+type bdatState struct {
+	sp  *envelope.Spool
+	nz  *smtpwire.Normalizer
+	hdr headerScan
+	err error // the first failure; later chunks are read and dropped
+}
+
+// dataStart checks what DATA and the first BDAT check: a transaction with
+// recipients, and the DATA list.
+func (c *conn) dataStart(what string) (reply, bool) {
+	t := c.t
+	if t == nil {
+		return c.rejected(what, "", "", errNeedMail), false
+	}
+	if len(t.rcpts) == 0 {
+		return c.rejectedTx(what, t, "", errNeedRcpt), false
+	}
+	if d := c.lists.AtData(c.srv.ctx, c.request(policy.Data)); d.Refused() {
+		return c.rejectedTx(what, t, "", replyOfVerdict(d.Verdict)), false
+	} else {
+		t.effects = append(t.effects, d.Effects...)
+	}
+	return reply{}, true
+}
+
+// data receives a message after DATA: dot-unstuffed, bare CR and LF
+// normalised, NUL dropped, up to message_size_limit.
+func (c *conn) data(arg string) reply {
+	c.setStage("DATA")
+	if arg != "" {
+		return reply{code: 501, enh: "5.5.4", text: "Syntax: DATA"}
+	}
+	if c.t != nil && c.t.bdat != nil {
+		return reply{code: 503, enh: "5.5.1", text: "Error: BDAT in progress"}
+	}
+	if r, ok := c.dataStart("DATA"); !ok {
+		return r
+	}
+	c.send(reply{code: 354, text: "End data with <CR><LF>.<CR><LF>"})
+	if !c.flush() {
+		return reply{close: true}
 	}
 	c.srv.inflight.Add(1)
 	defer c.srv.inflight.Add(-1)
-	s.mu.Lock()
-	t := s.t
-	s.afterData = true
-	s.mu.Unlock()
+	sp := envelope.NewSpool(c.srv.o.SpoolDir, spoolMemory, 0)
+	defer sp.Close()
+	c.startData()
+	dr := smtpwire.NewDataReader(c.br, c.cfg.SMTP.MaxLineLength, int64(c.cfg.SMTP.MessageSizeLimit))
+	hdr, rerr, werr := spoolBody(sp, dr)
+	c.rd.dataMode = false
+	if r, ok := c.bodyError(rerr, werr); !ok {
+		return r
+	}
+	if dr.Normalized() || dr.Nul() > 0 {
+		c.srv.log.Info(c.t.id + ": bare CR or LF normalised, " + strconv.Itoa(dr.Nul()) + " NUL dropped, from " + c.client)
+	}
+	return c.finish("DATA", sp, &hdr)
+}
+
+// bodyError maps a failure to read or spool the body to its reply; ok
+// when there was none.
+func (c *conn) bodyError(rerr, werr error) (reply, bool) {
+	t := c.t
+	var ne net.Error
+	switch {
+	case rerr == nil && werr == nil:
+		return reply{}, true
+	case errors.Is(rerr, smtpwire.ErrTooLarge), errors.Is(werr, envelope.ErrTooLarge):
+		c.endTx()
+		return c.rejectedTx("END-OF-MESSAGE", t, "", errTooBig), false
+	case errors.Is(rerr, smtpwire.ErrLineTooLong):
+		c.endTx()
+		return c.rejectedTx("END-OF-MESSAGE", t, "", errLineTooLong), false
+	case werr != nil && (rerr == nil || rerr == io.EOF):
+		c.srv.log.Error(t.id + ": spool: " + werr.Error())
+		c.endTx()
+		return c.rejectedTx("END-OF-MESSAGE", t, "", errWriteFailed), false
+	case errors.As(rerr, &ne) && ne.Timeout():
+		c.srv.log.Info("timeout after DATA from " + c.client)
+		c.setByUs()
+		return reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true}, false
+	}
+	c.srv.log.Info("lost connection after DATA from " + c.client)
+	c.setByUs()
+	return reply{close: true}, false
+}
+
+// bdat receives one chunk: "BDAT size [LAST]" then exactly size octets
+// (RFC 3030 2), never dot-stuffed, normalised like DATA.
+func (c *conn) bdat(arg string) reply {
+	c.setStage("BDAT")
+	f := strings.Fields(arg)
+	if len(f) == 0 || len(f) > 2 || (len(f) == 2 && !strings.EqualFold(f[1], "LAST")) {
+		// The chunk's length is unknown: its octets would be read as
+		// commands. End the session.
+		c.setByUs()
+		return reply{code: 501, enh: "5.5.4", text: "Syntax: BDAT count [LAST]", close: true}
+	}
+	size, err := strconv.ParseUint(f[0], 10, 63)
+	if err != nil {
+		c.setByUs()
+		return reply{code: 501, enh: "5.5.4", text: "Syntax: BDAT count [LAST]", close: true}
+	}
+	last := len(f) == 2
+	t := c.t
+	if t == nil || t.failed {
+		// RFC 3030 2: the chunk is read even when it is refused.
+		if !c.skip(int64(size)) {
+			return reply{close: true}
+		}
+		if t == nil {
+			return c.rejected("BDAT", "", "", errNeedMail)
+		}
+		if last {
+			c.endTx()
+		}
+		return reply{code: 503, enh: "5.5.1", text: "Error: previous BDAT failed"}
+	}
+	if t.bdat == nil {
+		if r, ok := c.dataStart("BDAT"); !ok {
+			if !c.skip(int64(size)) {
+				return reply{close: true}
+			}
+			t.failed = !last
+			if last {
+				c.endTx()
+			}
+			return r
+		}
+		sp := envelope.NewSpool(c.srv.o.SpoolDir, spoolMemory, int64(c.cfg.SMTP.MessageSizeLimit))
+		t.bdat = &bdatState{sp: sp}
+		t.bdat.nz = smtpwire.NewNormalizer(&hopWriter{h: &t.bdat.hdr, w: sp})
+	}
+	b := t.bdat
+	c.srv.inflight.Add(1)
+	defer c.srv.inflight.Add(-1)
+	werr, rerr := c.copyChunk(b.nz, int64(size))
+	if rerr != nil {
+		b.sp.Close()
+		r, _ := c.bodyError(rerr, nil)
+		return r
+	}
+	if werr != nil {
+		b.sp.Close()
+		t.bdat = nil
+		r, _ := c.bodyError(nil, werr) // logs and ends the transaction
+		if !last {
+			// RFC 3030 2: later chunks up to LAST are read and refused.
+			t.failed = true
+			c.t = t
+			c.beginTx()
+		}
+		return r
+	}
+	if !last {
+		return reply{code: 250, enh: "2.0.0", text: "Ok: " + strconv.FormatUint(size, 10) + " octets received"}
+	}
+	if err := b.nz.Close(); err != nil {
+		b.sp.Close()
+		r, _ := c.bodyError(nil, err)
+		return r
+	}
+	defer b.sp.Close()
+	return c.finish("BDAT", b.sp, &b.hdr)
+}
+
+// copyChunk copies n octets of a BDAT chunk to w. After a write error it
+// reads on and drops the rest, so the session stays in step; a read
+// error ends the session.
+func (c *conn) copyChunk(w io.Writer, n int64) (werr, rerr error) {
+	c.startData()
+	defer func() { c.rd.dataMode = false }()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for n > 0 {
+		k := int64(len(buf))
+		if n < k {
+			k = n
+		}
+		m, err := io.ReadFull(c.br, buf[:k])
+		n -= int64(m)
+		if werr == nil && m > 0 {
+			_, werr = w.Write(buf[:m])
+		}
+		if err != nil {
+			return werr, err
+		}
+	}
+	return werr, nil
+}
+
+// skip reads and drops n octets of a refused chunk.
+func (c *conn) skip(n int64) bool {
+	c.startData()
+	defer func() { c.rd.dataMode = false }()
+	m, err := io.CopyN(io.Discard, c.br, n)
+	if m < n {
+		c.bodyError(err, nil)
+		return false
+	}
+	return true
+}
+
+// hopWriter feeds the header scanner on the way into the spool.
+type hopWriter struct {
+	h *headerScan
+	w io.Writer
+}
+
+func (hw *hopWriter) Write(p []byte) (int, error) {
+	if !hw.h.done {
+		hw.h.feed(p)
+	}
+	return hw.w.Write(p)
+}
+
+// finish runs the end-of-data checks on the spooled message, builds the
+// envelope and trace, hands it to the Deliverer and answers.
+func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
+	c.setStage("END-OF-MESSAGE")
+	t := c.t
+	defer c.endTx()
+	if hdr.n > maxHops {
+		return c.rejectedTx("END-OF-MESSAGE", t, "", errTooManyHops)
+	}
+	if len(t.routed) == 0 {
+		return errNoValidRcpt
+	}
 	if t.id == "" {
 		t.id = envelope.NewID()
 	}
-	c.setStage(strings.ToUpper(cmdNames[k]))
-	sp := envelope.NewSpool(c.srv.o.SpoolDir, spoolMemory, int64(c.cfg.SMTP.MessageSizeLimit))
-	defer sp.Close()
-	hdr, rerr, werr := spoolBody(sp, r)
-	if hdr.n > maxHops {
-		return s.reject(k, &t, "", errTooManyHops)
+	env := c.envelope(t, sp.Size())
+	req := c.request(policy.EndOfData)
+	req.Env, req.Size = env, sp.Size()
+	d := c.lists.AtEndOfData(c.srv.ctx, req)
+	if d.Refused() {
+		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
 	}
-	if e := s.bodyError(&t, rerr, werr); e != nil {
-		if e == errLineTooLong {
-			c.noQuit() // go-smtp closes the connection after this reply
+	effects := append(t.effects, d.Effects...)
+	if d.Action != policy.Dunno {
+		effects = append(effects, d.Verdict)
+	}
+	discard := false
+	for _, v := range effects {
+		env.Verdicts = append(env.Verdicts, v.Record(policy.EndOfData))
+		switch v.Action {
+		case policy.Prepend:
+			env.Header = append(env.Header, envelope.HeaderEdit{Op: envelope.Prepend, Field: v.Arg})
+		case policy.Discard:
+			discard = true
 		}
-		if e == errTooBig || e == errLineTooLong || e == errWriteFailed {
-			return s.reject(k, &t, "", e)
-		}
-		c.count(k, false)
-		return e
 	}
-	c.setStage("END-OF-MESSAGE")
-	if len(t.routed) == 0 { // BDAT raced with RSET: nothing to deliver to
-		c.count(k, false)
-		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: no valid recipients"}
-	}
-
-	user, _ := s.authUser()
-	env := &envelope.Envelope{
-		ID: t.id, From: t.from, Recipients: t.rcpts, Received: time.Now(),
-		ClientIP: c.ip, ClientHost: c.host, Helo: t.helo, AuthUser: user, TLS: s.tls, Protocol: t.proto,
-		EnvID: t.envID, Ret: t.ret, Body8: t.body8, SMTPUTF8: t.utf8, Size: sp.Size(),
-	}
-	trace := s.received(env)
+	trace := c.received(env)
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
-		trace = s.addMissing(trace, env, &hdr)
+		trace = c.addMissing(trace, env, hdr)
+	}
+	c.srv.log.Info(t.id + ": from=<" + t.from + ">, size=" + strconv.FormatInt(int64(len(trace))+sp.Size(), 10) +
+		", nrcpt=" + strconv.Itoa(len(t.rcpts)) + " (queue active)")
+	if discard {
+		c.srv.log.Info(t.id + ": discard: END-OF-MESSAGE from " + c.client + ": " + t.from)
+		c.delivered()
+		return reply{code: 250, enh: "2.0.0", text: "Ok: queued as " + t.id}
 	}
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
-	c.srv.log.Info(t.id + ": from=<" + t.from + ">, size=" + strconv.FormatInt(int64(len(msg.Trace))+sp.Size(), 10) +
-		", nrcpt=" + strconv.Itoa(len(t.rcpts)) + " (queue active)")
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())
 	err := c.srv.o.Deliverer.Deliver(ctx, msg)
 	cancel()
 	switch {
 	case errors.Is(err, delivery.ErrOverQuota):
 		if c.cfg.Delivery.OverQuotaTempfail {
-			return s.reject(k, &t, "", &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full"})
+			return c.rejectedTx("END-OF-MESSAGE", t, "", reply{code: 452, enh: "4.2.2", text: "Mailbox full"})
 		}
-		return s.reject(k, &t, "", &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Message: "Mailbox full"})
+		return c.rejectedTx("END-OF-MESSAGE", t, "", reply{code: 552, enh: "5.2.2", text: "Mailbox full"})
 	case err != nil:
 		c.srv.log.Error(t.id + ": deliver: " + err.Error())
-		return s.reject(k, &t, "", errWriteFailed)
+		return c.rejectedTx("END-OF-MESSAGE", t, "", errWriteFailed)
 	}
-	c.delivered(k)
-	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + t.id}
+	c.delivered()
+	return reply{code: 250, enh: "2.0.0", text: "Ok: queued as " + t.id}
 }
 
-// bodyError maps a failure to read or spool the body to its reply; nil
-// when there was none.
-func (s *session) bodyError(t *tx, rerr, werr error) *smtp.SMTPError {
-	var ne net.Error
-	switch {
-	case werr == nil && rerr == nil:
-		return nil
-	case errors.Is(werr, envelope.ErrTooLarge), errors.Is(rerr, smtp.ErrDataTooLarge):
-		return errTooBig
-	case werr != nil:
-		s.c.srv.log.Error(t.id + ": spool: " + werr.Error())
-		return errWriteFailed
-	case errors.Is(rerr, smtp.ErrTooLongLine):
-		return errLineTooLong
-	case errors.As(rerr, &ne) && ne.Timeout():
-		return errTimeout
+// delivered clears the error counters, as Postfix does after a message.
+func (c *conn) delivered() {
+	c.cnt.errors, c.cnt.junk = 0, 0
+}
+
+// envelope builds the message's envelope from the session and transaction.
+func (c *conn) envelope(t *tx, size int64) *envelope.Envelope {
+	env := &envelope.Envelope{
+		ID: t.id, From: t.from, Recipients: t.rcpts, Received: time.Now(),
+		ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls, Protocol: t.proto,
+		EnvID: t.mp.EnvID, Ret: t.mp.Ret, Body8: t.mp.Body == "8BITMIME", SMTPUTF8: t.mp.SMTPUTF8,
+		AuthParam: t.mp.Auth, Size: size,
+		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, Helo: c.helo,
+			AuthUser: c.user, AuthMech: c.mech, Service: c.srv.mode.service()},
 	}
-	return errLost // the client went away, or RSET aborted BDAT
+	if x := c.xfwd; x != nil { // XFORWARD: the original client's facts
+		if a, err := netip.ParseAddr(strings.TrimPrefix(x["ADDR"], "IPV6:")); err == nil {
+			env.ClientIP = a
+		}
+		if n := x["NAME"]; n != "" && n != "[UNAVAILABLE]" {
+			env.ClientHost = n
+		}
+		if h := x["HELO"]; h != "" && h != "[UNAVAILABLE]" {
+			env.Helo = h
+		}
+	}
+	if st := c.tlsState; st != nil {
+		env.Client.TLSVersion, env.Client.TLSCipher = tlsVersion(st.Version), cipherName(st.CipherSuite)
+	}
+	return env
 }
 
 // spoolBody copies the body into sp and scans its header (Received fields,
-// Date, Message-ID), stopping early past maxHops.
+// Date, Message-ID). It reads to the end even past maxHops, so the
+// session stays in step.
 func spoolBody(sp *envelope.Spool, r io.Reader) (h headerScan, rerr, werr error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -135,19 +358,17 @@ func spoolBody(sp *envelope.Spool, r io.Reader) (h headerScan, rerr, werr error)
 		n, err := r.Read(buf)
 		if n > 0 {
 			if !h.done {
-				if h.feed(buf[:n]); h.n > maxHops {
-					return h, nil, nil
-				}
+				h.feed(buf[:n])
 			}
-			if _, werr := sp.Write(buf[:n]); werr != nil {
-				return h, nil, werr
+			if werr == nil {
+				_, werr = sp.Write(buf[:n])
 			}
 		}
 		if err == io.EOF {
-			return h, nil, nil
+			return h, nil, werr
 		}
 		if err != nil {
-			return h, err, nil
+			return h, err, werr
 		}
 	}
 }

@@ -119,7 +119,7 @@ func TestBDAT(t *testing.T) {
 	c.expect("MAIL FROM:<s@sender.example>", "250")
 	c.expect("RCPT TO:<alice@example.org>", "250")
 	c.write("BDAT 14\r\nSubject: x\r\n\r\n")
-	c.expect("", "250 2.0.0 Continue")
+	c.expect("", "250 2.0.0 Ok: 14 octets received")
 	c.write("BDAT 7 LAST\r\nhello\r\n")
 	c.expect("", "250 2.0.0 Ok: queued as ")
 	c.expect("MAIL FROM:<s@sender.example>", "250")
@@ -133,7 +133,7 @@ func TestBDAT(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].body != "Subject: x\r\n\r\nhello\r\n" {
 		t.Fatalf("deliveries %+v", msgs)
 	}
-	h.waitLog(t, "ehlo=1 mail=2 rcpt=2 bdat=1 ") // go-smtp resets after its own 552: seen as rset
+	h.waitLog(t, "ehlo=1 mail=2 rcpt=2 bdat=2/3 quit=1 commands=8/9")
 }
 
 func TestOverQuotaAtData(t *testing.T) {
@@ -187,10 +187,12 @@ func TestLineTooLong(t *testing.T) {
 	c.expect("RCPT TO:<alice@example.org>", "250")
 	c.expect("DATA", "354")
 	c.write("Subject: x\r\n\r\n" + strings.Repeat("z", 2000) + "\r\n.\r\n")
-	c.expect("", "500 ")
+	c.expect("", "552 5.3.4 Error: message line too long")
 	if len(h.del.delivered()) != 0 {
 		t.Error("delivered")
 	}
+	// The whole message was read: the session goes on in step.
+	c.expect("NOOP", "250 2.0.0 Ok")
 }
 
 func TestHopCounter(t *testing.T) {

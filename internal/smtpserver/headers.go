@@ -74,7 +74,7 @@ func (h *headerScan) field(name string) {
 // lacks (RFC 6409 8.2, 8.3) to the trace that is prepended to it, as
 // Postfix's cleanup does for submission. The Message-ID is
 // <QUEUEID.YYYYMMDDhhmmss@hostname>, unique as the queue id is.
-func (s *session) addMissing(trace []byte, env *envelope.Envelope, h *headerScan) []byte {
+func (c *conn) addMissing(trace []byte, env *envelope.Envelope, h *headerScan) []byte {
 	if !h.date {
 		trace = append(trace, "Date: "...)
 		trace = env.Received.AppendFormat(trace, "Mon, 2 Jan 2006 15:04:05 -0700 (MST)")
@@ -86,7 +86,7 @@ func (s *session) addMissing(trace []byte, env *envelope.Envelope, h *headerScan
 		trace = append(trace, '.')
 		trace = env.Received.UTC().AppendFormat(trace, "20060102150405")
 		trace = append(trace, '@')
-		trace = append(trace, s.c.cfg.Hostname...)
+		trace = append(trace, c.cfg.Hostname...)
 		trace = append(trace, ">\r\n"...)
 	}
 	return trace

@@ -1,10 +1,8 @@
 package smtpserver
 
 import (
-	"crypto/tls"
-	"strconv"
-
 	"mailwarden/internal/envelope"
+	"strconv"
 )
 
 // received builds the trace header of RFC 5321 4.4 the way Postfix writes it:
@@ -15,10 +13,10 @@ import (
 //		for <rcpt>; Mon, 2 Jan 2006 15:04:05 +0000 (UTC)
 //
 // "for" only names a single recipient, so a copy does not reveal the others.
-func (s *session) received(env *envelope.Envelope) []byte {
+func (c *conn) received(env *envelope.Envelope) []byte {
 	b := make([]byte, 0, 256)
-	if s.c.srv.mode == Pickup {
-		return s.receivedLocal(b, env)
+	if c.srv.mode == Pickup {
+		return c.receivedLocal(b, env)
 	}
 	b = append(b, "Received: from "...)
 	b = appendClean(b, env.Helo)
@@ -36,7 +34,7 @@ func (s *session) received(env *envelope.Envelope) []byte {
 		b = append(b, ")\r\n"...)
 	}
 	b = append(b, "\tby "...)
-	b = append(b, s.c.cfg.Hostname...)
+	b = append(b, c.cfg.Hostname...)
 	b = append(b, " (Mailwarden) with "...)
 	b = append(b, env.Protocol...)
 	b = append(b, " id "...)
@@ -56,13 +54,13 @@ func (s *session) received(env *envelope.Envelope) []byte {
 //
 //	Received: by hostname (Mailwarden, from userid 1000)
 //		with local id QUEUEID; Mon, 2 Jan 2006 15:04:05 +0000 (UTC)
-func (s *session) receivedLocal(b []byte, env *envelope.Envelope) []byte {
+func (c *conn) receivedLocal(b []byte, env *envelope.Envelope) []byte {
 	b = append(b, "Received: by "...)
-	b = append(b, s.c.cfg.Hostname...)
+	b = append(b, c.cfg.Hostname...)
 	b = append(b, " (Mailwarden"...)
-	if s.c.uid >= 0 {
+	if c.uid >= 0 {
 		b = append(b, ", from userid "...)
-		b = strconv.AppendInt(b, int64(s.c.uid), 10)
+		b = strconv.AppendInt(b, int64(c.uid), 10)
 	}
 	b = append(b, ")\r\n\twith "...)
 	b = append(b, env.Protocol...)
@@ -85,22 +83,4 @@ func appendClean(b []byte, s string) []byte {
 		}
 	}
 	return b
-}
-
-// tlsInfo describes a TLS session the way Postfix logs it.
-func tlsInfo(st tls.ConnectionState) string {
-	var v string
-	switch st.Version {
-	case tls.VersionTLS13:
-		v = "TLSv1.3"
-	case tls.VersionTLS12:
-		v = "TLSv1.2"
-	case tls.VersionTLS11:
-		v = "TLSv1.1"
-	case tls.VersionTLS10:
-		v = "TLSv1"
-	default:
-		v = "TLS 0x" + strconv.FormatUint(uint64(st.Version), 16)
-	}
-	return v + " with cipher " + tls.CipherSuiteName(st.CipherSuite)
 }

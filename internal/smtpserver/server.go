@@ -4,22 +4,18 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/policy"
 )
 
 // Resolver finds where a recipient goes (directory.Directory implements it).
@@ -46,9 +42,12 @@ type Options struct {
 
 	// Mode is the service: MX (the zero value), Submission or Submissions.
 	Mode Mode
-	// Auth checks AUTH PLAIN/LOGIN passwords; required for Submission and
+	// Auth checks AUTH passwords; required for Submission and
 	// Submissions, unused by MX.
 	Auth *login.Authenticator
+	// Lists returns the restriction lists for a config; nil means
+	// policy.Defaults for the Mode.
+	Lists func(cfg *config.Config) *policy.Lists
 }
 
 // check reports options a Server cannot run with.
@@ -79,11 +78,17 @@ type Server struct {
 	ctx    context.Context // canceled when Shutdown gives up waiting
 	cancel context.CancelFunc
 	ns     *netserve.Server[*conn]
+	disk   diskCheck
 
-	mu  sync.Mutex
-	gen *generation // for new connections; nil before the first and after Shutdown
+	lists atomic.Pointer[listsFor] // built once per config
 
-	inflight atomic.Int64 // Data calls running
+	inflight atomic.Int64 // messages being received or delivered
+}
+
+// listsFor caches the restriction lists of one config.
+type listsFor struct {
+	cfg   *config.Config
+	lists *policy.Lists
 }
 
 // New returns a server for o.Mode.
@@ -107,9 +112,41 @@ func (s *Server) Serve(l net.Listener) error {
 	return s.ns.Serve(l, s.accept)
 }
 
+// listsOf returns the restriction lists for cfg, built once per config.
+func (s *Server) listsOf(cfg *config.Config) *policy.Lists {
+	if lf := s.lists.Load(); lf != nil && lf.cfg == cfg {
+		return lf.lists
+	}
+	var ls *policy.Lists
+	if s.o.Lists != nil {
+		ls = s.o.Lists(cfg)
+	} else {
+		ls = policy.Defaults(s.mode.service(), cfg, s.deps(cfg))
+	}
+	s.lists.Store(&listsFor{cfg: cfg, lists: ls})
+	return ls
+}
+
+// deps gives the built-in checks the server's lookups.
+func (s *Server) deps(cfg *config.Config) policy.Deps {
+	return policy.Deps{
+		Resolve: func(ctx context.Context, addr string) (directory.Resolution, error) {
+			return s.o.Resolver.Resolve(ctx, addr, cfg.RecipientDelimiter)
+		},
+		QuotaFull: func(ctx context.Context, m directory.Mailbox, size int64) (bool, error) {
+			err := s.o.Deliverer.CheckQuota(ctx, m, size)
+			if errors.Is(err, delivery.ErrOverQuota) {
+				return true, nil
+			}
+			return false, err
+		},
+		Log: s.log,
+	}
+}
+
 // accept applies the connection limits (Postfix anvil's
-// smtpd_client_connection_count_limit and the process limit), then hands
-// the connection to go-smtp.
+// smtpd_client_connection_count_limit and the process limit), then starts
+// the session.
 func (s *Server) accept(raw net.Conn) {
 	cfg := s.o.Config()
 	ip := netserve.AddrOf(raw.RemoteAddr())
@@ -133,24 +170,7 @@ func (s *Server) accept(raw net.Conn) {
 		return
 	}
 	s.log.Info("connect from " + c.client)
-	var nc net.Conn = c
-	if s.mode == Submissions {
-		// RFC 8314 3.3: TLS from the first byte; go-smtp does the
-		// handshake under its read timeout before the greeting.
-		nc = tls.Server(c, s.o.TLS)
-	}
-	for {
-		g := s.generation(cfg)
-		if g == nil {
-			c.forceClose()
-			return
-		}
-		select {
-		case g.ln.ch <- nc:
-			return
-		case <-g.ln.done: // retired by a reload or shutdown: ask again
-		}
-	}
+	go c.serve()
 }
 
 // Shutdown stops accepting, lets sessions finish until ctx ends, then closes
@@ -158,12 +178,6 @@ func (s *Server) accept(raw net.Conn) {
 // in progress may complete first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns := s.ns.Close()
-	s.mu.Lock()
-	if s.gen != nil {
-		s.gen.ln.Close()
-		s.gen = nil
-	}
-	s.mu.Unlock()
 	for _, c := range conns {
 		c.drain()
 	}
@@ -176,96 +190,4 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return err
-}
-
-// A generation is one go-smtp server built from one config. go-smtp reads
-// its limits from shared fields, so a reload starts a new generation for
-// new connections instead of changing fields under running sessions.
-type generation struct {
-	cfg *config.Config
-	srv *smtp.Server
-	ln  *handoff
-}
-
-// generation returns the go-smtp server for cfg, nil after Shutdown.
-func (s *Server) generation(cfg *config.Config) *generation {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ns.Closing() {
-		return nil
-	}
-	if s.gen != nil && s.gen.cfg == cfg {
-		return s.gen
-	}
-	if s.gen != nil {
-		s.gen.ln.Close() // its sessions go on; it takes no new ones
-	}
-	srv := smtp.NewServer(backend{s})
-	srv.Domain = cfg.Hostname
-	srv.MaxMessageBytes = int64(cfg.SMTP.MessageSizeLimit)
-	srv.MaxRecipients = cfg.SMTP.MaxRecipients
-	srv.MaxLineLength = cfg.SMTP.MaxLineLength
-	srv.ReadTimeout = cfg.SMTP.Timeout.D()
-	srv.WriteTimeout = cfg.SMTP.Timeout.D()
-	srv.TLSConfig = s.o.TLS
-	srv.EnableSMTPUTF8 = true
-	// RFC 3461: NOTIFY, ORCPT, RET and ENVID are kept with the message and
-	// honoured by the queue's delivery status notifications.
-	srv.EnableDSN = true
-	// Submission sessions decide themselves whether AUTH may be offered
-	// without TLS (login.PlaintextAllowed); MX sessions never offer it.
-	srv.AllowInsecureAuth = s.mode.submit()
-	srv.ErrorLog = errorLog{s.log}
-	g := &generation{cfg: cfg, srv: srv, ln: &handoff{ch: make(chan net.Conn), done: make(chan struct{})}}
-	s.gen = g
-	go srv.Serve(g.ln) // returns when g.ln is closed
-	return g
-}
-
-// handoff is the net.Listener a generation's go-smtp server accepts from.
-type handoff struct {
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func (h *handoff) Accept() (net.Conn, error) {
-	select {
-	case c := <-h.ch:
-		return c, nil
-	case <-h.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (h *handoff) Close() error {
-	h.once.Do(func() { close(h.done) })
-	return nil
-}
-
-func (h *handoff) Addr() net.Addr { return &net.TCPAddr{} }
-
-// backend creates go-smtp sessions.
-type backend struct{ s *Server }
-
-func (b backend) NewSession(sc *smtp.Conn) (smtp.Session, error) {
-	c := connOf(sc)
-	if c == nil {
-		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: internal error"}
-	}
-	return c.newSession(sc)
-}
-
-// errorLog sends go-smtp's own messages (connection errors, panics) to slog.
-type errorLog struct{ l *slog.Logger }
-
-func (e errorLog) Printf(format string, v ...any) { e.log(fmt.Sprintf(format, v...)) }
-func (e errorLog) Println(v ...any)               { e.log(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
-
-func (e errorLog) log(msg string) {
-	if strings.Contains(msg, "panic") {
-		e.l.Error(msg)
-		return
-	}
-	e.l.Debug(msg)
 }

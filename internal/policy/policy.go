@@ -1,0 +1,258 @@
+package policy
+
+import (
+	"context"
+	"strconv"
+
+	"mailwarden/internal/directory"
+	"mailwarden/internal/envelope"
+)
+
+// Stage is an SMTP stage a check list runs at.
+type Stage int
+
+// The stages, in the order a session meets them.
+const (
+	Connect Stage = iota
+	Helo
+	Mail
+	Rcpt
+	Data      // the DATA or first BDAT command, before the body
+	EndOfData // the body is spooled, before the final reply
+)
+
+var stageNames = [...]string{"connect", "helo", "mail", "rcpt", "data", "end-of-data"}
+
+func (s Stage) String() string {
+	if int(s) < len(stageNames) {
+		return stageNames[s]
+	}
+	return "stage" + strconv.Itoa(int(s))
+}
+
+// Action is what a Verdict asks for (Postfix access(5) actions).
+type Action int
+
+const (
+	// Dunno: no opinion; the list goes on.
+	Dunno Action = iota
+	// Permit (OK): this list accepts; evaluation goes on with the next list.
+	Permit
+	// Reject: a 5xx (or the code given) ends the evaluation.
+	Reject
+	// Defer: a 4xx ends the evaluation.
+	Defer
+	// Discard: accept and drop the whole message; ends the evaluation.
+	Discard
+	// Hold: the message goes to the hold queue; the list goes on.
+	Hold
+	// Prepend: Arg is a header field to add; the list goes on.
+	Prepend
+	// Redirect: Arg replaces every recipient; the list goes on.
+	Redirect
+	// BCC: Arg is added as a recipient; the list goes on.
+	BCC
+	// Filter: Arg names the next hop ("transport:destination"); the list goes on.
+	Filter
+	// Warn: Arg is logged; the list goes on.
+	Warn
+)
+
+var actionNames = [...]string{"dunno", "permit", "reject", "defer", "discard", "hold", "prepend", "redirect", "bcc", "filter", "warn"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return "action" + strconv.Itoa(int(a))
+}
+
+// final reports whether a ends the evaluation of a list.
+func (a Action) final() bool { return a == Permit || a == Reject || a == Defer || a == Discard }
+
+// Verdict is what one check says.
+type Verdict struct {
+	Action   Action
+	Code     int    // Reject, Defer: the reply code (550, 451...)
+	Enhanced string // "5.7.1"
+	Text     string // the reply text
+	Arg      string // Prepend: the field; Redirect, BCC: the address; Filter: the next hop; Hold, Discard, Warn: a reason
+	Check    string // the check that said it (List.Eval fills it in)
+}
+
+// Reply formats a Reject or Defer verdict as an SMTP reply line.
+func (v Verdict) Reply() string {
+	if v.Code == 0 {
+		return ""
+	}
+	s := strconv.Itoa(v.Code)
+	if v.Enhanced != "" {
+		s += " " + v.Enhanced
+	}
+	if v.Text != "" {
+		s += " " + v.Text
+	}
+	return s
+}
+
+// Record is the envelope's note of a verdict.
+func (v Verdict) Record(st Stage) envelope.Verdict {
+	return envelope.Verdict{Stage: st.String(), Check: v.Check, Action: v.Action.String(), Reply: v.Reply()}
+}
+
+// Request is what a check looks at. The engine fills in what the stage
+// knows; later stages know more.
+type Request struct {
+	Stage Stage
+	// Env holds the client facts and the transaction so far (sender,
+	// accepted recipients).
+	Env *envelope.Envelope
+	// Service is "smtp", "submission", "submissions" or "pickup".
+	Service string
+	// MyNetworks reports whether the client is in mynetworks.
+	MyNetworks bool
+	// TLS reports whether the session is encrypted (or the client is
+	// otherwise trusted with plaintext, as loopback may be).
+	TLS bool
+	// Sender is the MAIL FROM address (Mail stage and later).
+	Sender string
+	// Recipient is the address being checked at the Rcpt stage, and
+	// Resolution where it goes.
+	Recipient  string
+	Resolution *directory.Resolution
+	// Size is the declared SIZE at MAIL, then the spooled size.
+	Size int64
+}
+
+// Check is one named check.
+type Check interface {
+	Name() string
+	Check(ctx context.Context, r *Request) Verdict
+}
+
+// Func makes a Check of a function.
+func Func(name string, f func(ctx context.Context, r *Request) Verdict) Check {
+	return funcCheck{name, f}
+}
+
+type funcCheck struct {
+	name string
+	f    func(context.Context, *Request) Verdict
+}
+
+func (c funcCheck) Name() string                                  { return c.name }
+func (c funcCheck) Check(ctx context.Context, r *Request) Verdict { return c.f(ctx, r) }
+
+// List is an ordered restriction list.
+type List []Check
+
+// Eval runs the list in order with Postfix's semantics: a final verdict
+// (permit, reject, defer, discard) ends it and is returned; side effects
+// (prepend, hold, redirect, bcc, filter, warn) are passed to effect, in
+// order, and the list goes on. An empty list, or one that runs out,
+// returns Dunno.
+func (l List) Eval(ctx context.Context, r *Request, effect func(Verdict)) Verdict {
+	for _, c := range l {
+		v := c.Check(ctx, r)
+		if v.Action == Dunno {
+			continue
+		}
+		v.Check = c.Name()
+		if v.Action.final() {
+			return v
+		}
+		if effect != nil {
+			effect(v)
+		}
+	}
+	return Verdict{}
+}
+
+// Lists are the restriction lists of one SMTP service, by Postfix's names:
+// Client is smtpd_client_restrictions, Helo smtpd_helo_restrictions,
+// Sender smtpd_sender_restrictions, Relay smtpd_relay_restrictions,
+// Recipient smtpd_recipient_restrictions, Data smtpd_data_restrictions
+// and EndOfData smtpd_end_of_data_restrictions.
+type Lists struct {
+	Client, Helo, Sender, Relay, Recipient, Data, EndOfData List
+	// DelayReject is smtpd_delay_reject: client, HELO and sender lists run
+	// at RCPT instead of their own stage, so a rejection names the
+	// recipient and a client cannot tell why it was refused early.
+	DelayReject bool
+}
+
+// Decision is the outcome of a stage: the final verdict (Dunno or
+// Permit when the stage passed) and the side effects collected.
+type Decision struct {
+	Verdict
+	Effects []Verdict
+}
+
+// Refused reports whether the stage ended in reject or defer.
+func (d Decision) Refused() bool { return d.Action == Reject || d.Action == Defer }
+
+// run evaluates lists in order: Permit ends one list and goes on to the
+// next; reject, defer and discard end everything.
+func run(ctx context.Context, r *Request, lists ...List) Decision {
+	var d Decision
+	effect := func(v Verdict) { d.Effects = append(d.Effects, v) }
+	for _, l := range lists {
+		v := l.Eval(ctx, r, effect)
+		if v.Action == Dunno || v.Action == Permit {
+			if v.Action == Permit {
+				d.Verdict = v
+			}
+			continue
+		}
+		d.Verdict = v
+		return d
+	}
+	return d
+}
+
+// AtConnect runs the client list when it is not delayed.
+func (ls *Lists) AtConnect(ctx context.Context, r *Request) Decision {
+	if ls.DelayReject {
+		return Decision{}
+	}
+	return run(ctx, r, ls.Client)
+}
+
+// AtHelo runs the HELO list when it is not delayed.
+func (ls *Lists) AtHelo(ctx context.Context, r *Request) Decision {
+	if ls.DelayReject {
+		return Decision{}
+	}
+	return run(ctx, r, ls.Helo)
+}
+
+// AtMail runs the sender list when it is not delayed.
+func (ls *Lists) AtMail(ctx context.Context, r *Request) Decision {
+	if ls.DelayReject {
+		return Decision{}
+	}
+	return run(ctx, r, ls.Sender)
+}
+
+// AtRcpt runs, for one recipient, the delayed client, HELO and sender
+// lists, then the relay and recipient lists.
+func (ls *Lists) AtRcpt(ctx context.Context, r *Request) Decision {
+	if ls.DelayReject {
+		return run(ctx, r, ls.Client, ls.Helo, ls.Sender, ls.Relay, ls.Recipient)
+	}
+	return run(ctx, r, ls.Relay, ls.Recipient)
+}
+
+// AtData runs the DATA list.
+func (ls *Lists) AtData(ctx context.Context, r *Request) Decision { return run(ctx, r, ls.Data) }
+
+// AtEndOfData runs the end-of-data list.
+func (ls *Lists) AtEndOfData(ctx context.Context, r *Request) Decision {
+	return run(ctx, r, ls.EndOfData)
+}
+
+// Empty reports whether no list has a check (the engine may skip building
+// Requests).
+func (ls *Lists) Empty() bool {
+	return len(ls.Client)+len(ls.Helo)+len(ls.Sender)+len(ls.Relay)+len(ls.Recipient)+len(ls.Data)+len(ls.EndOfData) == 0
+}

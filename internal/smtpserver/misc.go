@@ -1,0 +1,90 @@
+package smtpserver
+
+import (
+	"crypto/tls"
+	"net"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"mailwarden/internal/config"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// pending reports whether the client has sent data the server has not
+// read yet, without blocking or consuming it (SIOCINQ, which is TIOCINQ).
+func pending(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+	})
+	return n > 0
+}
+
+// tlsVersion names a TLS version the way Postfix logs it.
+func tlsVersion(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return "TLS 0x" + strconv.FormatUint(uint64(v), 16)
+}
+
+func cipherName(id uint16) string { return tls.CipherSuiteName(id) }
+
+// tlsInfo describes a TLS session the way Postfix logs it.
+func tlsInfo(st tls.ConnectionState) string {
+	return tlsVersion(st.Version) + " with cipher " + cipherName(st.CipherSuite)
+}
+
+// diskCheck answers "is there room for another message?" (Postfix
+// queue_minfree), reading the file system's free space at most once a
+// second.
+type diskCheck struct {
+	mu    sync.Mutex
+	at    time.Time
+	dir   string
+	free  uint64
+	valid bool
+}
+
+// ok reports whether dir's file system has at least smtp.queue_minfree
+// bytes free (1.5 × message_size_limit when that key is 0). A file
+// system that cannot be asked is assumed to have room.
+func (d *diskCheck) ok(dir string, cfg *config.Config) bool {
+	need := uint64(cfg.SMTP.QueueMinfree)
+	if need == 0 {
+		need = uint64(cfg.SMTP.MessageSizeLimit) * 3 / 2
+	}
+	if dir == "" || need == 0 {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if now := time.Now(); d.dir != dir || now.Sub(d.at) > time.Second {
+		var st unix.Statfs_t
+		d.dir, d.at, d.valid = dir, now, unix.Statfs(dir, &st) == nil
+		if d.valid {
+			d.free = st.Bavail * uint64(st.Bsize)
+		}
+	}
+	return !d.valid || d.free >= need
+}
