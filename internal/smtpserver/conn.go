@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,14 +102,18 @@ func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
 // QUIT, an error that ends it, or shutdown.
 func (c *conn) serve() {
 	defer c.close()
+	defer func() {
+		// One broken session must not take the server down.
+		if v := recover(); v != nil {
+			c.srv.log.Error("panic serving " + c.client + ": " + fmt.Sprint(v) + "\n" + string(debug.Stack()))
+			c.setByUs()
+		}
+	}()
 	if c.srv.mode == Submissions {
 		// RFC 8314 3.3: TLS from the first byte.
 		if !c.startTLS() {
 			return
 		}
-	} else if pending(c.raw) {
-		// RFC 5321 4.3.1: the client must wait for the greeting.
-		c.pregreet = true
 	}
 	if c.isDraining() {
 		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
@@ -115,9 +121,13 @@ func (c *conn) serve() {
 	}
 	req := c.request(policy.Connect)
 	if d := c.lists.AtConnect(c.srv.ctx, req); d.Refused() {
-		// Postfix smtpd_delay_reject=no: greet, then refuse every
-		// command but QUIT with the client list's verdict.
+		// Postfix smtpd_delay_reject=no: greet, then refuse MAIL and
+		// RCPT with the client list's verdict.
 		c.connRefused = &d.Verdict
+	}
+	if c.srv.mode != Submissions && pending(c.raw) {
+		// RFC 5321 4.3.1: the client must wait for the greeting.
+		c.pregreet = true
 	}
 	c.bw.WriteString("220 " + c.cfg.BannerText() + "\r\n")
 	for {
