@@ -403,7 +403,15 @@ func TestSendmailMaildrop(t *testing.T) {
 	if !strings.Contains(msg, "(Mailwarden, from userid "+strconv.Itoa(os.Getuid())+")\r\n") || !strings.HasSuffix(msg, "\r\n\r\nwhile you were out\r\n") {
 		t.Fatalf("delivered from the maildrop: %q", msg)
 	}
-	if _, err := os.Stat(drops[0]); !os.IsNotExist(err) {
-		t.Errorf("maildrop file still there after delivery: %v", err)
+	// The picker removes the file once it has read the 250, which comes
+	// after the copy is in the mailbox.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err := os.Stat(drops[0])
+		if os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("maildrop file still there after delivery: %v", err)
+		}
 	}
 }

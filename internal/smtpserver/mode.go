@@ -1,10 +1,6 @@
 package smtpserver
 
-import (
-	"net/netip"
-
-	"mailwarden/internal/config"
-)
+import ()
 
 // Mode is the kind of service a Server offers on its listeners.
 type Mode int
@@ -48,23 +44,6 @@ func (m Mode) service() string {
 
 // submit reports whether m is a message submission service (RFC 6409).
 func (m Mode) submit() bool { return m == Submission || m == Submissions }
-
-// mayRelay reports whether a client may send to a foreign domain
-// (Postfix permit_sasl_authenticated, permit_mynetworks,
-// reject_unauth_destination). MX sessions are never authenticated.
-func (m Mode) mayRelay(cfg *config.Config, ip netip.Addr, authed bool) bool {
-	return m == Pickup || authed || m.permitMyNetworks(cfg) && ip.IsValid() && cfg.InMyNetworks(ip)
-}
-
-// permitMyNetworks reports whether clients in mynetworks are trusted
-// without AUTH on this service (smtp.permit_mynetworks or
-// submission.permit_mynetworks).
-func (m Mode) permitMyNetworks(cfg *config.Config) bool {
-	if m.submit() {
-		return cfg.Submission.PermitMyNetworks
-	}
-	return cfg.SMTP.PermitMyNetworks
-}
 
 // protocol is the RFC 3848 "with" keyword for the Received header.
 func (m Mode) protocol(esmtp, tls, authed bool) string {
