@@ -122,6 +122,9 @@ type Request struct {
 	Resolution *directory.Resolution
 	// Size is the declared SIZE at MAIL, then the spooled size.
 	Size int64
+	// Pipelined reports that the client talked before the greeting or
+	// sent commands ahead without PIPELINING (reject_unauth_pipelining).
+	Pipelined bool
 }
 
 // Check is one named check.
@@ -195,6 +198,13 @@ func (d Decision) Refused() bool { return d.Action == Reject || d.Action == Defe
 // next; reject, defer and discard end everything.
 func run(ctx context.Context, r *Request, lists ...List) Decision {
 	var d Decision
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 {
+		return d
+	}
 	effect := func(v Verdict) { d.Effects = append(d.Effects, v) }
 	for _, l := range lists {
 		v := l.Eval(ctx, r, effect)

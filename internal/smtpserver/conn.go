@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/envelope"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/smtpwire"
 )
@@ -57,8 +58,10 @@ type conn struct {
 	pregreet    bool            // the client talked before the greeting
 	connRefused *policy.Verdict // the client list refused the client (no delay_reject)
 
-	t   *tx // the mail transaction, nil outside one
-	cnt counters
+	t      *tx               // the mail transaction, nil outside one
+	req    policy.Request    // reused for every check-list run
+	reqEnv envelope.Envelope // its envelope
+	cnt    counters
 
 	closeOnce sync.Once
 

@@ -42,10 +42,14 @@ var (
 	errTooManyRcpt = reply{code: 452, enh: "4.5.3", text: "Error: too many recipients"}
 )
 
-// request builds the policy request of a stage from the session.
+// request fills the connection's one policy request for a stage. Checks
+// must not keep it: it is reused by the next stage.
 func (c *conn) request(st policy.Stage) *policy.Request {
-	env := &envelope.Envelope{ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls}
-	r := &policy.Request{Stage: st, Env: env, Service: c.srv.mode.service(), MyNetworks: c.mynets, TLS: c.plaintextOK()}
+	env := &c.reqEnv
+	*env = envelope.Envelope{ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls}
+	r := &c.req
+	*r = policy.Request{Stage: st, Env: env, Service: c.srv.mode.service(), MyNetworks: c.mynets, TLS: c.plaintextOK(),
+		Pipelined: c.pipelined != ""}
 	if t := c.t; t != nil {
 		env.From, env.Recipients, env.ID = t.from, t.rcpts, t.id
 		r.Sender = t.from
