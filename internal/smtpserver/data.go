@@ -53,7 +53,7 @@ func (c *conn) dataStart(what string) (reply, bool) {
 	if d := c.lists.AtData(c.srv.ctx, c.request(policy.Data)); d.Refused() {
 		return c.rejectedTx(what, t, "", replyOfVerdict(d.Verdict)), false
 	} else {
-		t.effects = append(t.effects, d.Effects...)
+		t.note(policy.Data, d)
 	}
 	return reply{}, true
 }
@@ -272,31 +272,14 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	if d.Refused() {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
 	}
-	effects := append(t.effects, d.Effects...)
-	if d.Action != policy.Dunno {
-		effects = append(effects, d.Verdict)
-	}
-	discard := false
-	for _, v := range effects {
-		env.Verdicts = append(env.Verdicts, v.Record(policy.EndOfData))
-		switch v.Action {
-		case policy.Prepend:
-			env.Header = append(env.Header, envelope.HeaderEdit{Op: envelope.Prepend, Field: v.Arg})
-		case policy.Discard:
-			discard = true
-		}
-	}
+	t.note(policy.EndOfData, d)
+	env.Verdicts, env.Header = t.verdicts, t.headers
 	trace := c.received(env)
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = c.addMissing(trace, env, hdr)
 	}
 	c.srv.log.Info(t.id + ": from=<" + t.from + ">, size=" + strconv.FormatInt(int64(len(trace))+sp.Size(), 10) +
 		", nrcpt=" + strconv.Itoa(len(t.rcpts)) + " (queue active)")
-	if discard {
-		c.srv.log.Info(t.id + ": discard: END-OF-MESSAGE from " + c.client + ": " + t.from)
-		c.delivered()
-		return reply{code: 250, enh: "2.0.0", text: "Ok: queued as " + t.id}
-	}
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())
 	err := c.srv.o.Deliverer.Deliver(ctx, msg)

@@ -21,16 +21,17 @@ const lookupTimeout = 20 * time.Second
 
 // tx is one mail transaction (MAIL to end of data).
 type tx struct {
-	id      string // queue id, given at the first accepted RCPT
-	from    string
-	mp      smtpwire.MailParams
-	proto   string
-	rcpts   []envelope.Recipient
-	routed  []delivery.Routed
-	seen    map[string]struct{} // destinations already routed, past the first
-	effects []policy.Verdict    // side effects of the checks (prepend, hold...)
-	bdat    *bdatState          // BDAT in progress
-	failed  bool                // a BDAT chunk failed: the rest are read and dropped
+	id       string // queue id, given at the first accepted RCPT
+	from     string
+	mp       smtpwire.MailParams
+	proto    string
+	rcpts    []envelope.Recipient
+	routed   []delivery.Routed
+	seen     map[string]struct{}   // destinations already routed, past the first
+	verdicts []envelope.Verdict    // what the checks said that sticks: discard, hold, prepend...
+	headers  []envelope.HeaderEdit // fields checks asked to add
+	bdat     *bdatState            // BDAT in progress
+	failed   bool                  // a BDAT chunk failed: the rest are read and dropped
 }
 
 var (
@@ -111,7 +112,7 @@ func (c *conn) mail(arg string) reply {
 		c.endTx()
 		return c.rejectedTx("MAIL", t, "", replyOfVerdict(d.Verdict))
 	} else {
-		c.t.effects = append(c.t.effects, d.Effects...)
+		c.t.note(policy.Mail, d)
 	}
 	return reply{code: 250, enh: "2.1.0", text: "Ok"}
 }
@@ -165,7 +166,7 @@ func (c *conn) rcpt(arg string) reply {
 		// implicit smtpd_reject_unlisted_recipient.
 		return c.rejectedTx("RCPT", t, to, reply{code: 550, enh: "5.1.1", text: "<" + to + ">: Recipient address rejected: User unknown in virtual mailbox table"})
 	}
-	t.effects = append(t.effects, d.Effects...)
+	t.note(policy.Rcpt, d)
 	rcpt := envelope.Recipient{Address: to, ORCPT: rp.ORCPT, Notify: rp.Notify}
 	t.rcpts = append(t.rcpts, rcpt)
 	for _, dst := range res.Destinations {
@@ -183,6 +184,24 @@ func (c *conn) rcpt(arg string) reply {
 		c.srv.log.Info(line)
 	}
 	return reply{code: 250, enh: "2.1.5", text: "Ok"}
+}
+
+// note keeps what a stage's checks decided beyond accept or refuse: the
+// side effects, and a final discard (Postfix DISCARD takes the whole
+// message). Permit is not kept: it only ends a list.
+func (t *tx) note(st policy.Stage, d policy.Decision) {
+	keep := func(v policy.Verdict) {
+		t.verdicts = append(t.verdicts, v.Record(st))
+		if v.Action == policy.Prepend && v.Arg != "" {
+			t.headers = append(t.headers, envelope.HeaderEdit{Op: envelope.Prepend, Field: v.Arg})
+		}
+	}
+	for _, v := range d.Effects {
+		keep(v)
+	}
+	if d.Action != policy.Dunno && d.Action != policy.Permit {
+		keep(d.Verdict)
+	}
 }
 
 // route adds a destination once: two RCPTs reaching one mailbox deliver one

@@ -1,0 +1,84 @@
+package smtpserver
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/policy"
+)
+
+// The engine asks each stage's list and applies what it says: a refusal
+// is the reply (logged as Postfix does), side effects and a discard reach
+// the Deliverer in the envelope.
+func TestCheckStages(t *testing.T) {
+	say := func(name string, v policy.Verdict) policy.Check {
+		return policy.Func(name, func(context.Context, *policy.Request) policy.Verdict { return v })
+	}
+	byHelo := policy.Func("check_helo_access", func(_ context.Context, r *policy.Request) policy.Verdict {
+		if r.Env.Helo == "bad.example" {
+			return policy.Verdict{Action: policy.Reject, Code: 550, Enhanced: "5.7.1", Text: "<bad.example>: Helo command rejected: go away"}
+		}
+		return policy.Verdict{}
+	})
+	lists := func(ls *policy.Lists) func(*Options) {
+		return func(o *Options) {
+			o.Lists = func(cfg *config.Config) *policy.Lists {
+				d := policy.Defaults("smtp", cfg, policy.Deps{})
+				ls.Relay, ls.Recipient = d.Relay, d.Recipient
+				return ls
+			}
+		}
+	}
+	t.Run("delayed HELO reject comes at RCPT", func(t *testing.T) {
+		h := start(t, nil, lists(&policy.Lists{DelayReject: true, Helo: policy.List{byHelo}}))
+		c := dial(t, h.addr)
+		c.expect("", "220 ")
+		c.expect("EHLO bad.example", "250-")
+		c.expect("MAIL FROM:<s@sender.example>", "250")
+		c.expect("RCPT TO:<alice@example.org>", "550 5.7.1 <bad.example>: Helo command rejected: go away")
+		h.waitLog(t, "NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.7.1 <bad.example>: Helo command rejected: go away; from=<s@sender.example> to=<alice@example.org> proto=ESMTP helo=<bad.example>")
+	})
+	t.Run("immediate HELO reject", func(t *testing.T) {
+		h := start(t, nil, lists(&policy.Lists{Helo: policy.List{byHelo}}))
+		c := dial(t, h.addr)
+		c.expect("", "220 ")
+		c.expect("EHLO bad.example", "550 5.7.1 ")
+	})
+	t.Run("prepend, hold and discard reach the envelope", func(t *testing.T) {
+		h := start(t, nil, lists(&policy.Lists{
+			Sender:    policy.List{say("check_sender_access", policy.Verdict{Action: policy.Prepend, Arg: "X-Checked: yes"})},
+			Data:      policy.List{say("check_data", policy.Verdict{Action: policy.Hold, Arg: "look at it"})},
+			EndOfData: policy.List{say("body_checks", policy.Verdict{Action: policy.Discard, Arg: "spam"})},
+		}))
+		c := greet(t, h.addr)
+		if got := c.send("s@sender.example", []string{"alice@example.org"}, simpleBody); !strings.HasPrefix(got, "250 2.0.0 Ok: queued as ") {
+			t.Fatalf("DATA: %q", got)
+		}
+		m := h.del.delivered()[0]
+		var acts []string
+		for _, v := range m.env.Verdicts {
+			acts = append(acts, v.Stage+":"+v.Check+":"+v.Action)
+		}
+		if strings.Join(acts, " ") != "mail:check_sender_access:prepend data:check_data:hold end-of-data:body_checks:discard" {
+			t.Errorf("verdicts %v", acts)
+		}
+		if len(m.env.Header) != 1 || m.env.Header[0].Field != "X-Checked: yes" {
+			t.Errorf("header edits %+v", m.env.Header)
+		}
+	})
+	t.Run("end-of-data reject", func(t *testing.T) {
+		h := start(t, nil, lists(&policy.Lists{
+			EndOfData: policy.List{say("body_checks", policy.Verdict{Action: policy.Reject, Code: 550, Enhanced: "5.7.1", Text: "no thanks"})},
+		}))
+		c := greet(t, h.addr)
+		if got := c.send("s@sender.example", []string{"alice@example.org"}, simpleBody); got != "550 5.7.1 no thanks" {
+			t.Fatalf("DATA: %q", got)
+		}
+		if len(h.del.delivered()) != 0 {
+			t.Fatal("delivered")
+		}
+		h.waitLog(t, ": reject: END-OF-MESSAGE from unknown[127.0.0.1]: 550 5.7.1 no thanks; from=<s@sender.example> proto=ESMTP helo=<client.example>")
+	})
+}
