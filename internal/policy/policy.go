@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"io"
 	"strconv"
 
 	"mailwarden/internal/directory"
@@ -122,9 +123,18 @@ type Request struct {
 	Resolution *directory.Resolution
 	// Size is the declared SIZE at MAIL, then the spooled size.
 	Size int64
+	// Body is the spooled message (EndOfData only): the message as
+	// received, header first, without the trace the server adds.
+	Body Body
 	// Pipelined reports that the client talked before the greeting or
 	// sent commands ahead without PIPELINING (reject_unauth_pipelining).
 	Pipelined bool
+}
+
+// Body is a spooled message a check may read as often as it needs.
+type Body interface {
+	Reader() io.Reader
+	Size() int64
 }
 
 // Check is one named check.

@@ -267,7 +267,7 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	}
 	env := c.envelope(t, sp.Size())
 	req := c.request(policy.EndOfData)
-	req.Env, req.Size = env, sp.Size()
+	req.Env, req.Size, req.Body = env, sp.Size(), sp
 	d := c.lists.AtEndOfData(c.srv.ctx, req)
 	if d.Refused() {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
