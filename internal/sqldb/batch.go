@@ -3,32 +3,62 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 )
+
+var errAbandoned = errors.New("sqldb: batch: abandoned by its caller")
 
 // Batch runs fn in a write transaction shared with other concurrent callers
 // (group commit): one COMMIT, and so one fsync, serves everyone waiting.
 // Each fn runs inside its own SAVEPOINT, so one failing fn is rolled back
 // alone. Batch returns after the shared transaction committed (nil) or
 // failed; fn must not keep tx.
+//
+// Batch honours ctx while fn waits for its turn: a stalled database (the
+// write lock held elsewhere, a batch ahead that does not finish) makes it
+// return ctx's error as soon as ctx ends, and fn never runs. Once fn has
+// started, Batch waits for the transaction's outcome, so an error always
+// means fn's writes were not committed; fn should pass ctx to its
+// statements so that they stop early too.
 func (db *DB) Batch(ctx context.Context, fn func(*sql.Tx) error) error {
 	db.batchOnce.Do(db.startBatcher)
 	req := &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.batchCh <- req:
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("sqldb: batch: waiting for the writer: %w", ctx.Err())
 	case <-db.closed:
 		return fmt.Errorf("sqldb: closed")
 	}
-	return <-req.done
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(reqPending, reqAbandoned) {
+			return fmt.Errorf("sqldb: batch: waiting for the writer: %w", ctx.Err())
+		}
+		return <-req.done // fn is running: its outcome is moments away
+	}
 }
 
+// A request's state: the batcher moves it from pending to running just
+// before fn runs, its caller from pending to abandoned when ctx ends
+// first. Whichever moves first wins.
+const (
+	reqPending int32 = iota
+	reqRunning
+	reqAbandoned
+)
+
 type batchReq struct {
-	ctx  context.Context
-	fn   func(*sql.Tx) error
-	done chan error
+	ctx   context.Context
+	fn    func(*sql.Tx) error
+	done  chan error // buffered: the batcher never waits for a caller
+	state atomic.Int32
 }
 
 type batcher struct {
@@ -77,11 +107,20 @@ func (db *DB) runBatches() {
 }
 
 func (db *DB) runBatch(reqs []*batchReq) {
+	// Callers that gave up while the batch ahead ran need no transaction.
+	reqs = slices.DeleteFunc(reqs, func(r *batchReq) bool { return r.state.Load() == reqAbandoned })
+	if len(reqs) == 0 {
+		return
+	}
 	errs := make([]error, len(reqs))
 	err := db.Tx(context.Background(), func(tx *sql.Tx) error {
 		for i, r := range reqs {
+			if !r.state.CompareAndSwap(reqPending, reqRunning) {
+				errs[i] = errAbandoned // nobody reads it
+				continue
+			}
 			if err := r.ctx.Err(); err != nil {
-				errs[i] = err
+				errs[i] = fmt.Errorf("sqldb: batch: %w", err)
 				continue
 			}
 			if _, err := tx.Exec("SAVEPOINT batch_item"); err != nil {
