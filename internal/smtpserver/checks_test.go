@@ -82,3 +82,44 @@ func TestCheckStages(t *testing.T) {
 		h.waitLog(t, ": reject: END-OF-MESSAGE from unknown[127.0.0.1]: 550 5.7.1 no thanks; from=<s@sender.example> proto=ESMTP helo=<client.example>")
 	})
 }
+
+// REDIRECT replaces the recipients, BCC adds one, as Postfix's access
+// actions do.
+func TestRedirectAndBCC(t *testing.T) {
+	say := func(name string, v policy.Verdict) policy.Check {
+		return policy.Func(name, func(context.Context, *policy.Request) policy.Verdict { return v })
+	}
+	h := start(t, nil, func(o *Options) {
+		o.Lists = func(cfg *config.Config) *policy.Lists {
+			d := policy.Defaults("smtp", cfg, policy.Deps{})
+			d.Sender = policy.List{say("check_sender_access", policy.Verdict{Action: policy.BCC, Arg: "bob@example.org"})}
+			d.DelayReject = false
+			return d
+		}
+	})
+	c := greet(t, h.addr)
+	if got := c.send("s@sender.example", []string{"alice@example.org"}, simpleBody); !strings.HasPrefix(got, "250 2.0.0 Ok: queued as ") {
+		t.Fatalf("DATA: %q", got)
+	}
+	var got []string
+	for _, r := range h.del.delivered()[0].rcpts {
+		got = append(got, r.Dest.Address)
+	}
+	if strings.Join(got, ",") != "alice@example.org,bob@example.org" {
+		t.Errorf("BCC: delivered to %v", got)
+	}
+	h2 := start(t, nil, func(o *Options) {
+		o.Lists = func(cfg *config.Config) *policy.Lists {
+			d := policy.Defaults("smtp", cfg, policy.Deps{})
+			d.Data = policy.List{say("check_data", policy.Verdict{Action: policy.Redirect, Arg: "bob@example.org"})}
+			return d
+		}
+	})
+	c = greet(t, h2.addr)
+	if got := c.send("s@sender.example", []string{"alice@example.org"}, simpleBody); !strings.HasPrefix(got, "250 2.0.0 Ok: queued as ") {
+		t.Fatalf("DATA: %q", got)
+	}
+	if r := h2.del.delivered()[0].rcpts; len(r) != 1 || r[0].Dest.Address != "bob@example.org" {
+		t.Errorf("REDIRECT: delivered to %+v", r)
+	}
+}

@@ -274,6 +274,9 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	}
 	t.note(policy.EndOfData, d)
 	env.Verdicts, env.Header = t.verdicts, t.headers
+	if r, ok := c.redirect(t, append(t.effects, d.Effects...), d.Verdict); !ok {
+		return c.rejectedTx("END-OF-MESSAGE", t, "", r)
+	}
 	trace := c.received(env)
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = c.addMissing(trace, env, hdr)
@@ -296,6 +299,35 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	}
 	c.delivered()
 	return reply{code: 250, enh: "2.0.0", text: "Ok: queued as " + t.id}
+}
+
+// redirect applies REDIRECT (every recipient replaced by one address)
+// and BCC (one address added) verdicts, as Postfix's cleanup does: the new
+// address is resolved like a RCPT, without the relay check (the verdict
+// came from our own configuration).
+func (c *conn) redirect(t *tx, effects []policy.Verdict, final policy.Verdict) (reply, bool) {
+	all := append(effects[:len(effects):len(effects)], final)
+	for _, v := range all {
+		if v.Action != policy.Redirect && v.Action != policy.BCC || v.Arg == "" {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.srv.ctx, lookupTimeout)
+		res, err := c.srv.o.Resolver.Resolve(ctx, v.Arg, c.cfg.RecipientDelimiter)
+		cancel()
+		if err != nil || len(res.Destinations) == 0 {
+			c.srv.log.Warn(t.id + ": " + v.Action.String() + " to <" + v.Arg + "> (" + v.Check + "): cannot resolve it")
+			return reply{code: 451, enh: "4.3.0", text: "Error: queue file write error"}, false
+		}
+		rcpt := envelope.Recipient{Address: v.Arg}
+		if v.Action == policy.Redirect {
+			t.routed, t.seen = nil, nil
+		}
+		for _, d := range res.Destinations {
+			t.route(rcpt, d)
+		}
+		c.srv.log.Info(t.id + ": " + v.Action.String() + ": " + v.Check + " to <" + v.Arg + ">")
+	}
+	return reply{}, true
 }
 
 // delivered clears the error counters, as Postfix does after a message.

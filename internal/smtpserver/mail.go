@@ -30,6 +30,7 @@ type tx struct {
 	seen     map[string]struct{}   // destinations already routed, past the first
 	verdicts []envelope.Verdict    // what the checks said that sticks: discard, hold, prepend...
 	headers  []envelope.HeaderEdit // fields checks asked to add
+	effects  []policy.Verdict      // sticking verdicts before end of data, as said (redirect, bcc)
 	bdat     *bdatState            // BDAT in progress
 	failed   bool                  // a BDAT chunk failed: the rest are read and dropped
 }
@@ -192,6 +193,9 @@ func (c *conn) rcpt(arg string) reply {
 func (t *tx) note(st policy.Stage, d policy.Decision) {
 	keep := func(v policy.Verdict) {
 		t.verdicts = append(t.verdicts, v.Record(st))
+		if st != policy.EndOfData {
+			t.effects = append(t.effects, v)
+		}
 		if v.Action == policy.Prepend && v.Arg != "" {
 			t.headers = append(t.headers, envelope.HeaderEdit{Op: envelope.Prepend, Field: v.Arg})
 		}
