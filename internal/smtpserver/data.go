@@ -20,7 +20,7 @@ import (
 const (
 	spoolMemory = 256 << 10 // body bytes kept in memory before a temp file
 	maxHops     = 100       // RFC 5321 6.3: Received fields before a loop is assumed
-	copyBuffer  = 32 << 10
+	copyBuffer  = 64 << 10  // room for the DataReader to write a whole bufio chunk straight in (2×16 KB + 8)
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}

@@ -88,6 +88,8 @@ type fakeDeliverer struct {
 	err   error
 	msgs  []delivered
 	calls int
+	// discard: read the body and keep nothing (benchmarks)
+	discard bool
 }
 
 func (f *fakeDeliverer) CheckQuota(_ context.Context, m directory.Mailbox, size int64) error {
@@ -100,6 +102,10 @@ func (f *fakeDeliverer) CheckQuota(_ context.Context, m directory.Mailbox, size 
 }
 
 func (f *fakeDeliverer) Deliver(_ context.Context, msg *delivery.Message) error {
+	if f.discard {
+		_, err := io.Copy(io.Discard, msg.Body.Reader())
+		return err
+	}
 	body, err := io.ReadAll(msg.Body.Reader())
 	if err != nil {
 		return err
