@@ -100,7 +100,7 @@ type Envelope struct {
 
 var idCounter atomic.Uint32
 
-// NewID returns a new queue id: 12 upper-case characters, time-ordered,
+// NewID returns a new queue id: 14 upper-case characters, time-ordered,
 // unique within one data directory (time in microseconds, a counter and
 // random bits).
 func NewID() string {
@@ -109,18 +109,15 @@ func NewID() string {
 	rand.Read(r[:])
 	n := uint64(time.Now().UnixMicro())
 	c := uint64(idCounter.Add(1))
-	var b [16]byte
-	i := len(b)
-	for k := 0; k < 10; k++ {
-		i--
-		b[i] = alphabet[n%uint64(len(alphabet))]
+	var b [14]byte
+	for k := 9; k >= 0; k-- {
+		b[k] = alphabet[n%uint64(len(alphabet))]
 		n /= uint64(len(alphabet))
 	}
 	tail := (c<<16 | uint64(r[0])<<8 | uint64(r[1])) % (31 * 31 * 31 * 31)
-	out := string(b[i:])
-	for k := 0; k < 4; k++ {
-		out += string(alphabet[tail%31])
+	for k := 10; k < 14; k++ {
+		b[k] = alphabet[tail%31]
 		tail /= 31
 	}
-	return out
+	return string(b[:])
 }
