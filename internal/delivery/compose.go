@@ -85,7 +85,38 @@ func (c *composed) Reader() io.Reader {
 	if len(c.head) == 0 {
 		return r
 	}
-	return io.MultiReader(bytes.NewReader(c.head), r)
+	return &headReader{head: c.head, rest: r}
+}
+
+// headReader reads head, then rest. Its WriteTo lets io.Copy write both
+// without a copy buffer (the rest is usually a bytes.Reader or a
+// SectionReader of the spool file).
+type headReader struct {
+	head []byte
+	rest io.Reader
+}
+
+func (h *headReader) Read(p []byte) (int, error) {
+	if len(h.head) > 0 {
+		n := copy(p, h.head)
+		h.head = h.head[n:]
+		return n, nil
+	}
+	return h.rest.Read(p)
+}
+
+func (h *headReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	if len(h.head) > 0 {
+		n, err := w.Write(h.head)
+		total += int64(n)
+		h.head = h.head[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err := io.Copy(w, h.rest)
+	return total + n, err
 }
 
 type errReader struct{ err error }
