@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pyIdleWatch logs in over IMAPS, selects INBOX, starts IDLE and prints
@@ -307,5 +308,44 @@ func TestImportMaildirWakesIDLE(t *testing.T) {
 	r := wait()
 	if r.Push != "* 3 EXISTS" || r.Count != 3 {
 		t.Errorf("IDLE saw %+v after the import, want * 3 EXISTS", r)
+	}
+}
+
+// TestMaildropBounce: a recipient the server refuses when it picks up a
+// maildrop file (sendmail could not ask while the server was down) gets
+// the sender a non-delivery report, as Postfix bounces mail that postdrop
+// accepted; the other recipient gets the message and the file goes.
+func TestMaildropBounce(t *testing.T) {
+	s := startServer(t, options{}, func(s *server) {
+		s.admin("domain", "add", "pick.test")
+		s.addUser("sender@pick.test")
+		s.addUser("known@pick.test")
+	})
+	s.stop()
+	if code, errs := s.sendmail("Subject: to two\n\nhello\n", "-f", "sender@pick.test", "known@pick.test", "ghost@pick.test"); code != 0 {
+		t.Fatalf("sendmail with the server stopped: exit %d: %s", code, errs)
+	}
+	s.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && (len(s.inbox("sender@pick.test")) == 0 || len(s.inbox("known@pick.test")) == 0 || len(maildropFiles(t, s)) > 0) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(s.inbox("known@pick.test")); n != 1 {
+		t.Fatalf("known@ has %d messages, want 1", n)
+	}
+	bounces := s.inbox("sender@pick.test")
+	if len(bounces) != 1 {
+		t.Fatalf("sender has %d messages, want the bounce", len(bounces))
+	}
+	b := string(bounces[0].Data)
+	if !strings.HasPrefix(b, "Return-Path: <>\r\n") || !strings.Contains(b, "Final-Recipient: rfc822; ghost@pick.test") ||
+		!strings.Contains(b, "Status: 5.1.1") || !strings.Contains(b, "Subject: to two") {
+		t.Errorf("bounce:\n%s", b)
+	}
+	if n := len(maildropFiles(t, s)); n != 0 {
+		t.Errorf("maildrop still holds %d files", n)
+	}
+	if !strings.Contains(s.Log(), "to=<ghost@pick.test>, status=bounced (550 5.1.1") {
+		t.Errorf("no bounced line in the log:\n%s", s.Log())
 	}
 }
