@@ -170,6 +170,8 @@ func TestSendmailServerStopped(t *testing.T) {
 		s.admin("domain", "add", "pick.test")
 		s.addUser(user)
 	})
+	// serve installs its SIGTERM handler after the ports accept.
+	s.waitLog(func(l string) bool { return strings.Contains(l, "daemon started") }, "daemon started")
 	s.stop()
 	if _, err := os.Stat(filepath.Join(s.DataDir, "run", "submit.sock")); !os.IsNotExist(err) {
 		t.Errorf("the socket outlived the server: %v", err)
@@ -321,6 +323,8 @@ func TestMaildropBounce(t *testing.T) {
 		s.addUser("sender@pick.test")
 		s.addUser("known@pick.test")
 	})
+	// serve installs its SIGTERM handler after the ports accept.
+	s.waitLog(func(l string) bool { return strings.Contains(l, "daemon started") }, "daemon started")
 	s.stop()
 	if code, errs := s.sendmail("Subject: to two\n\nhello\n", "-f", "sender@pick.test", "known@pick.test", "ghost@pick.test"); code != 0 {
 		t.Fatalf("sendmail with the server stopped: exit %d: %s", code, errs)
