@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mailwarden/internal/event"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -30,7 +31,7 @@ type pickupService struct {
 }
 
 // startPickup prepares the directories and binds the socket; start serves.
-func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Config], router *delivery.Router, log *slog.Logger, spoolDir string) (*pickupService, error) {
+func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Config], router *delivery.Router, log *slog.Logger, events event.Publisher, spoolDir string) (*pickupService, error) {
 	notes, err := pickup.Prepare(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -45,7 +46,7 @@ func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Conf
 	sock.OnError = func(err error) { log.Warn(err.Error()) }
 	p := &pickupService{
 		srv: smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
-			Logger: log, SpoolDir: spoolDir, Mode: smtpserver.Pickup}),
+			Logger: log, Events: events, SpoolDir: spoolDir, Mode: smtpserver.Pickup}),
 		sock: sock,
 		pipe: pickup.NewPipeListener(),
 		log:  log,

@@ -21,6 +21,7 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/dnsx"
+	"mailwarden/internal/event"
 	"mailwarden/internal/imapserver"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/pop3server"
@@ -55,34 +56,41 @@ func (c *cli) serve(args []string) error {
 	return c.serveConfig(cfg, nil)
 }
 
-// newLogger builds the mail log for cfg.
-func newLogger(cfg *config.Config, fallback io.Writer) (*slog.Logger, io.Closer, error) {
+// mailLog is the event bus with the log writer subscribed, and a slog
+// logger publishing free-text notes onto it.
+type mailLog struct {
+	bus    *event.Bus
+	w      *mlog.Writer
+	logger *slog.Logger
+}
+
+// openMailLog builds the mail log for cfg; stderr is where it goes when
+// neither [log] file nor syslog is set.
+func openMailLog(cfg *config.Config, stderr io.Writer) (*mailLog, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("log.level: %w", err)
 	}
-	w, closer := fallback, io.Closer(io.NopCloser(nil))
-	if cfg.Log.File != "" {
-		f, err := os.OpenFile(cfg.Log.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-		if err != nil {
-			return nil, nil, fmt.Errorf("log.file: %w", err)
-		}
-		w, closer = f, f
+	w, err := mlog.Open(mlog.Options{Host: cfg.Hostname, Name: cfg.Log.SyslogName, Level: lvl,
+		JSON: cfg.Log.Format == "json", File: cfg.Log.File, Syslog: cfg.Log.Syslog, Stderr: stderr})
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), closer, nil
-	}
-	return slog.New(mlog.New(w, cfg.Hostname, lvl)), closer, nil
+	bus := event.NewBus(w)
+	return &mailLog{bus: bus, w: w, logger: mlog.NewLogger(bus, lvl)}, nil
 }
+
+func (m *mailLog) Close() error { return m.w.Close() }
 
 // serveConfig runs the server until SIGTERM/SIGINT. ready, when not nil,
 // is called once every listener is up.
 func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
-	logger, logCloser, err := newLogger(cfg, c.stderr)
+	ml, err := openMailLog(cfg, c.stderr)
 	if err != nil {
 		return err
 	}
-	defer logCloser.Close()
+	defer ml.Close()
+	logger, bus := ml.logger, ml.bus
 	mainLog := mlog.Component(logger, "master")
 	ctx := context.Background()
 	e, err := openData(ctx, cfg)
@@ -146,27 +154,28 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	// One local delivery path: the SMTP sessions (through the router) and
 	// the queue runner (Queued) file copies through the same Local.
 	local := &delivery.Local{Store: e.store, Folder: delivery.Inbox, Dir: e.dir,
-		Delims: func() string { return current.Load().RecipientDelimiter }, Log: mlog.Component(logger, "local")}
-	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local")}
+		Delims: func() string { return current.Load().RecipientDelimiter }, Log: mlog.Component(logger, "local"), Events: bus}
+	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local"), Events: bus}
 	smtpd := smtpserver.New(smtpserver.Options{
 		Config:    current.Load,
 		Resolver:  e.dir,
 		Deliverer: router,
 		TLS:       certs.Config(),
 		Logger:    mlog.Component(logger, "smtpd"),
+		Events:    bus,
 		SpoolDir:  spoolDir,
 	})
 
 	pop3 := func(implicit bool) *pop3server.Server {
 		return pop3server.New(pop3server.Options{Config: current.Load, Auth: auth, Store: pop3Store{e.store},
-			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Implicit: implicit})
+			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Events: bus, Implicit: implicit})
 	}
 	imap := func(implicit bool) *imapserver.Server {
 		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
-			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Implicit: implicit})
+			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Events: bus, Implicit: implicit})
 	}
 	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
-		Local: local.Queued, Route: local.Route, Logger: mlog.Component(logger, "smtp"),
+		Local: local.Queued, Route: local.Route, Logger: mlog.Component(logger, "smtp"), Events: bus,
 		MinBackoff: cfg.Queue.MinimalBackoffTime.D(), MaxBackoff: cfg.Queue.MaximalBackoffTime.D(),
 		MaxLifetime: cfg.Queue.MaximalQueueLifetime.D(), BounceLifetime: cfg.Queue.BounceQueueLifetime.D(),
 		DelayWarning: cfg.Queue.DelayWarningTime.D(), DestinationConcurrency: cfg.Queue.DestinationConcurrencyLimit,
@@ -193,9 +202,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}()
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
-			TLS: certs.Config(), Logger: mlog.Component(logger, component), SpoolDir: spoolDir, Mode: m, Auth: auth})
+			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth})
 	}
-	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), spoolDir)
+	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), bus, spoolDir)
 	if err != nil {
 		return err
 	}
@@ -225,6 +234,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
+			if err := ml.w.Reopen(); err != nil {
+				mainLog.Error("reopening the mail log: " + err.Error())
+			}
 			reload(&current, certs, mainLog)
 			continue
 		}

@@ -35,6 +35,7 @@ type Config struct {
 	Outbound   Outbound   `toml:"outbound"`
 	Queue      Queue      `toml:"queue"`
 	Log        Log        `toml:"log"`
+	Metrics    Metrics    `toml:"metrics"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -226,6 +227,18 @@ type Log struct {
 	File string `toml:"file"`
 	// Format is "text" (Postfix-style lines) or "json".
 	Format string `toml:"format"`
+	// Syslog sends the log to the local syslog daemon (/dev/log, facility
+	// mail) as well; with File empty, only there.
+	Syslog bool `toml:"syslog"`
+	// SyslogName prefixes the program names, as Postfix's syslog_name:
+	// "mailwarden" makes "mailwarden/smtpd".
+	SyslogName string `toml:"syslog_name"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is the host:port serving /metrics; empty turns it off.
+	Listen string `toml:"listen"`
 }
 
 // Default returns the built-in defaults: what a key means when it is absent.
@@ -303,7 +316,7 @@ func Default() *Config {
 			ConcurrencyLimit:            100,
 			DoubleBounceRecipient:       "postmaster",
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log: Log{Level: "info", Format: "text", SyslogName: "mailwarden"},
 	}
 }
 

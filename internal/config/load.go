@@ -243,6 +243,14 @@ func (c *Config) validate() []*keyedError {
 	default:
 		bad("log.format", "must be text or json, got %q", c.Log.Format)
 	}
+	if n := c.Log.SyslogName; n == "" || strings.ContainsAny(n, " \t\r\n[]:") {
+		bad("log.syslog_name", "must be a name without spaces, brackets or colons, got %q", n)
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			bad("metrics.listen", "must be host:port, got %q", l)
+		}
+	}
 	return errs
 }
 

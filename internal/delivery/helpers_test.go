@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mailwarden/internal/mlog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,10 +61,10 @@ func newWorld(t *testing.T, boxes ...directory.Mailbox) *world {
 		}
 	}
 	buf := &testutil.Buffer{}
-	log := slog.New(slog.NewTextHandler(buf, nil))
+	bus, log := mlog.New(buf, "mx", slog.LevelDebug)
 	w := &world{db: db, dir: dir, store: st, queue: q, log: buf, root: root}
-	w.local = &Local{Store: st, Dir: dir, Log: log}
-	w.router = &Router{Local: w.local, Store: st, Queue: q, Log: log}
+	w.local = &Local{Store: st, Dir: dir, Log: log, Events: bus}
+	w.router = &Router{Local: w.local, Store: st, Queue: q, Log: log, Events: bus}
 	return w
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/event"
 	"mailwarden/internal/queue"
 	"mailwarden/internal/store"
 )
@@ -35,8 +36,10 @@ type Local struct {
 	// Delims returns recipient_delimiter, nil means "+".
 	Dir    *directory.Directory
 	Delims func() string
-	// Log receives the Postfix-style delivery lines; nil logs nothing.
+	// Log receives free-text warnings; nil logs nothing.
 	Log *slog.Logger
+	// Events receives one Delivery (status=sent) per copy; nil drops them.
+	Events event.Publisher
 }
 
 // Start implements Target.
@@ -140,13 +143,15 @@ func (t *localTx) Abort() {
 }
 
 func (t *localTx) log() {
-	if t.l.Log == nil {
+	if t.l.Events == nil {
 		return
 	}
-	delay := fmt.Sprintf("%.2f", time.Since(received(t.msg.Env)).Seconds())
+	delay := time.Since(received(t.msg.Env))
+	size := t.msg.Size()
 	for _, rc := range t.rcpts {
-		t.l.Log.Info(t.msg.Env.ID + ": to=<" + rc.Dest.Address + ">" + origTo(rc) + ", relay=local, delay=" + delay +
-			", dsn=2.0.0, status=sent (delivered to maildir)")
+		t.l.Events.Publish(&event.Delivery{Program: event.Virtual, QueueID: t.msg.Env.ID, To: rc.Dest.Address,
+			OrigTo: origTo(rc), Relay: "local", Delay: delay, DSN: "2.0.0", Status: event.Sent,
+			Text: "delivered to maildir", Size: size})
 	}
 }
 
@@ -157,11 +162,13 @@ func received(env *envelope.Envelope) time.Time {
 	return env.Received
 }
 
+// origTo is the orig_to= of a copy: the address the client gave, when an
+// alias changed it.
 func origTo(rc Routed) string {
 	if rc.Rcpt.Address == "" || strings.EqualFold(rc.Rcpt.Address, rc.Dest.Address) {
 		return ""
 	}
-	return ", orig_to=<" + rc.Rcpt.Address + ">"
+	return rc.Rcpt.Address
 }
 
 func (l *Local) delims() string {
@@ -195,7 +202,7 @@ func (l *Local) Queued(ctx context.Context, env *envelope.Envelope, rcpt string,
 		return &queue.LocalError{Code: 550, Enhanced: "5.1.1", Err: errors.New("no local mailbox for " + rcpt)}
 	}
 	quiet := *l
-	quiet.Log = nil // the runner logs the outcome
+	quiet.Log, quiet.Events = nil, nil // the runner logs the outcome
 	tx, _ := quiet.Start(ctx, msg)
 	for _, rc := range msg.Rcpts {
 		if err := tx.AddRcpt(ctx, rc); err != nil {

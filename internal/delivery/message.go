@@ -36,3 +36,12 @@ type Body interface {
 	Reader() io.Reader
 	Size() int64
 }
+
+// Size is the message as accepted: trace and body (Postfix's size=).
+func (m *Message) Size() int64 {
+	n := int64(len(m.Trace))
+	if m.Body != nil {
+		n += m.Body.Size()
+	}
+	return n
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mailwarden/internal/event"
 	"strings"
 	"time"
 
@@ -21,8 +22,10 @@ type NextHop struct {
 	Hop smtpclient.Hop
 	// Options returns the client settings (HELO name, timeouts, TLS).
 	Options func() smtpclient.Options
-	// Log receives one line per recipient; nil logs nothing.
+	// Log receives free-text lines; nil logs nothing.
 	Log *slog.Logger
+	// Events receives one Delivery per recipient; nil drops them.
+	Events event.Publisher
 }
 
 // HopError is a next hop's refusal of some recipients; Results holds
@@ -105,12 +108,16 @@ func (t *hopTx) Commit(ctx context.Context, g *Group) error {
 func (t *hopTx) Abort() {}
 
 func (t *hopTx) log(res []smtpclient.Result) {
-	if t.h.Log == nil {
+	if t.h.Events == nil {
 		return
 	}
-	delay := fmt.Sprintf("%.2f", time.Since(received(t.msg.Env)).Seconds())
+	delay := time.Since(received(t.msg.Env))
+	prog := event.SMTP
+	if t.h.Hop.LMTP {
+		prog = event.LMTP
+	}
 	for _, r := range res {
-		t.h.Log.Info(fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%s, dsn=%s, status=sent (%d %s %s)",
-			t.msg.Env.ID, r.Rcpt, r.Relay, delay, r.Enhanced, r.Code, r.Enhanced, r.Text))
+		t.h.Events.Publish(&event.Delivery{Program: prog, QueueID: t.msg.Env.ID, To: r.Rcpt, Relay: r.Relay, Delay: delay,
+			DSN: r.Enhanced, Status: event.Sent, Text: fmt.Sprintf("%d %s %s", r.Code, r.Enhanced, r.Text), Size: t.msg.Size()})
 	}
 }

@@ -2,12 +2,12 @@ package delivery
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"mailwarden/internal/directory"
+	"mailwarden/internal/event"
 	"mailwarden/internal/queue"
 )
 
@@ -21,6 +21,9 @@ type Queue struct {
 	// Log receives the lines for copies deferred at once (Routed.Defer)
 	// and held messages; nil logs nothing.
 	Log *slog.Logger
+	// Events receives a Delivery (status=deferred) per copy deferred at
+	// once; nil drops them.
+	Events event.Publisher
 }
 
 // Hold returns the queue target that holds what it takes.
@@ -91,20 +94,32 @@ func (t *queueTx) Abort() {
 }
 
 func (t *queueTx) log() {
-	if t.q.Log == nil {
-		return
-	}
 	id := t.msg.Env.ID
 	if t.q.Held {
-		t.q.Log.Info(id + ": hold: " + holdReason(t.msg) + "; from=<" + t.msg.Env.From + ">")
+		if t.q.Log != nil {
+			t.q.Log.Info(id + ": hold: " + holdReason(t.msg) + "; from=<" + t.msg.Env.From + ">")
+		}
 		return
 	}
-	delay := fmt.Sprintf("%.2f", time.Since(received(t.msg.Env)).Seconds())
+	if t.q.Events == nil {
+		return
+	}
+	delay := time.Since(received(t.msg.Env))
 	for _, r := range t.rcpts {
 		if r.LastError != "" {
-			t.q.Log.Info(id + ": to=<" + r.Address + ">, relay=none, delay=" + delay + ", status=deferred (" + r.LastError + ")")
+			t.q.Events.Publish(&event.Delivery{Program: event.Virtual, QueueID: id, To: r.Address, Relay: "none",
+				Delay: delay, DSN: dsnOf(r.LastError), Status: event.Deferred, Text: r.LastError, Size: t.msg.Size()})
 		}
 	}
+}
+
+// dsnOf is the enhanced code in a "452 4.2.2 text" reply, or "".
+func dsnOf(reply string) string {
+	f := strings.Fields(reply)
+	if len(f) > 1 && len(f[1]) >= 5 && f[1][1] == '.' {
+		return f[1]
+	}
+	return ""
 }
 
 // holdReason is the reply of the verdict that held the message.

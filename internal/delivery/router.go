@@ -9,6 +9,7 @@ import (
 
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/event"
 	"mailwarden/internal/queue"
 	"mailwarden/internal/store"
 )
@@ -36,6 +37,9 @@ type Router struct {
 	// choice (a FILTER verdict, a transport); returning nil leaves it to
 	// the default.
 	Choose func(msg *Message, rc Routed) Target
+	// Events receives the delivery events of the targets the router
+	// makes (local copies sent, copies deferred at once).
+	Events event.Publisher
 
 	once    sync.Once
 	queue   *Queue
@@ -46,9 +50,9 @@ type Router struct {
 func (r *Router) init() {
 	r.once.Do(func() {
 		if r.Local == nil {
-			r.Local = &Local{Store: r.Store, Log: r.Log}
+			r.Local = &Local{Store: r.Store, Log: r.Log, Events: r.Events}
 		}
-		r.queue = &Queue{Queue: r.Queue, Log: r.Log}
+		r.queue = &Queue{Queue: r.Queue, Log: r.Log, Events: r.Events}
 		r.hold = Hold(r.Queue, r.Log)
 		r.discard = &Discard{Log: r.Log}
 	})

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"encoding/base64"
 	"errors"
+	"mailwarden/internal/event"
 
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/auth/mech"
@@ -140,7 +141,8 @@ func (s *session) loggedIn(method string, mb directory.Mailbox) result {
 	s.mb, s.acct, s.authUser = mb, acct, mb.Username
 	s.events, s.stopWatch = s.srv.o.Store.Watch(mb.Username)
 	s.state = stateAuth
-	s.srv.log.Info("imap-login: Login: " + s.who())
+	s.srv.pub(&event.Login{Program: event.IMAPLogin, User: login.LogSafe(mb.Username), Method: method,
+		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 	return doneCode("CAPABILITY "+s.capabilities(), "Logged in")
 }
 
@@ -148,9 +150,13 @@ func (s *session) loggedIn(method string, mb directory.Mailbox) result {
 func (s *session) authFailed(tag string, err error) result {
 	s.authFails++
 	r := fail("AUTHENTICATIONFAILED", "Authentication failed.")
+	why := "authentication failure"
 	if errors.Is(err, login.ErrTemporary) {
 		r = fail("UNAVAILABLE", "Temporary authentication failure, try again later.")
+		why = "temporary failure"
 	}
+	s.srv.pub(&event.AuthFailed{Program: event.IMAPLogin, Client: event.Peer{IP: s.ip}, Mechanism: s.authMech,
+		Reason: why, User: login.LogSafe(s.authUser)})
 	if s.authFails < maxAuthFails {
 		return r
 	}

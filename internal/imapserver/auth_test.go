@@ -58,7 +58,7 @@ func TestLoginCapabilityAndLog(t *testing.T) {
 	h := start(t, nil)
 	c := h.dial(t)
 	c.expect("LOGIN alice@example.org secret", "OK [CAPABILITY "+postAuthCaps+"] Logged in")
-	h.waitLog(t, "imap-login: Login: user=<alice@example.org>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, secured")
+	h.waitLog(t, "imap-login: Login: user=<alice@example.org>, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1"+mpid+", secured")
 	c.expect("LOGIN alice@example.org secret", "BAD Command not allowed in this state.")
 	c.expect("LOGOUT", "* BYE Logging out", "OK Logout completed.")
 	h.waitLog(t, "imap(alice@example.org): Logged out in=")
@@ -79,7 +79,7 @@ func TestStartTLS(t *testing.T) {
 	}
 	c.expect("STARTTLS", "BAD TLS is already active.")
 	c.ok("LOGIN alice@example.org secret")
-	h.waitLog(t, "method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, TLS")
+	h.waitLog(t, "method=PLAIN, rip=127.0.0.1, lip=127.0.0.1"+mpid+", TLS")
 }
 
 func TestImplicitTLS(t *testing.T) {
@@ -245,7 +245,7 @@ func TestAuthenticateSCRAM(t *testing.T) {
 			}
 			if strings.Contains(tc.want, " OK ") {
 				c.ok("SELECT INBOX")
-				h.waitLog(t, "imap-login: Login: user=<"+tc.user+">, method=SCRAM-SHA-256, rip=127.0.0.1, lip=127.0.0.1, secured")
+				h.waitLog(t, "imap-login: Login: user=<"+tc.user+">, method=SCRAM-SHA-256, rip=127.0.0.1, lip=127.0.0.1"+mpid+", secured")
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -111,11 +112,11 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 			t.Fatal(err)
 		}
 	}
-	log := slog.New(mlog.New(h.logs, "mx", slog.LevelDebug))
+	bus, log := mlog.New(h.logs, "mx", slog.LevelDebug)
 	auth := login.New(h.dir, h.cfg.Load, mlog.Component(log, "auth"))
 	var serverTLS *tls.Config
 	serverTLS, h.clientTLS, h.caFile = testutil.LocalTLS(t)
-	o := Options{Config: h.cfg.Load, Auth: auth, Store: h.store, TLS: serverTLS, Logger: mlog.Component(log, "imap")}
+	o := Options{Config: h.cfg.Load, Auth: auth, Store: h.store, TLS: serverTLS, Events: bus, Logger: mlog.Component(log, "imap")}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -309,3 +310,6 @@ func testMessage(i int) string {
 	return "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: test " + strconv.Itoa(i) +
 		"\r\nDate: Mon, 7 Feb 2022 21:52:25 -0800\r\nMessage-ID: <" + strconv.Itoa(i) + "@example.org>\r\n\r\nHello " + strconv.Itoa(i) + "\r\n"
 }
+
+// mpid is the ", mpid=N" of Login lines: the server runs in this process.
+var mpid = ", mpid=" + strconv.Itoa(os.Getpid())

@@ -2,6 +2,8 @@ package imapserver
 
 import (
 	"fmt"
+	"mailwarden/internal/event"
+	"time"
 
 	"mailwarden/internal/auth/login"
 )
@@ -12,19 +14,14 @@ func (s *session) logEnd() {
 		s.reason = "Connection closed"
 	}
 	if s.state != stateNotAuth {
-		what := "Disconnected: " + s.reason
-		if s.reason == "Logged out" {
-			what = "Logged out"
-		}
-		s.srv.log.Info(fmt.Sprintf("imap(%s): %s in=%d out=%d", login.LogSafe(s.mb.Username), what, s.in.Load(), s.out.Load()))
+		s.srv.pub(&event.Logout{Program: event.IMAP, User: login.LogSafe(s.mb.Username), Reason: s.reason,
+			Stats: fmt.Sprintf("in=%d out=%d", s.in.Load(), s.out.Load())})
 		return
 	}
-	detail := login.NotLoggedIn(s.start, s.authFails, s.refused)
-	s.srv.log.Info("imap-login: Disconnected: " + s.reason + " (" + detail + "): " + s.who())
+	s.srv.pub(&event.LoginDisconnect{Program: event.IMAPLogin, Reason: s.reason, Failures: s.authFails, Refused: s.refused,
+		Duration: int(time.Since(s.start).Seconds()), User: login.LogSafe(s.authUser), Method: s.authMech,
+		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 }
-
-// who is the "user=<x>, method=M, rip=.., lip=.., TLS" part of log lines.
-func (s *session) who() string { return login.Client(s.authUser, s.authMech, s.ip, s.lip, s.tls) }
 
 // logError records an unexpected store error of a command.
 func (s *session) logError(cmd string, err error) {

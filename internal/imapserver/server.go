@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"mailwarden/internal/event"
 	"net"
 
 	"mailwarden/internal/auth/login"
@@ -15,11 +16,14 @@ import (
 
 // Options configures a Server.
 type Options struct {
-	Config   func() *config.Config // current config; read per connection
-	Auth     *login.Authenticator
-	Store    *store.Store
-	TLS      *tls.Config // nil: no STARTTLS (and Implicit is impossible)
-	Logger   *slog.Logger
+	Config func() *config.Config // current config; read per connection
+	Auth   *login.Authenticator
+	Store  *store.Store
+	TLS    *tls.Config // nil: no STARTTLS (and Implicit is impossible)
+	Logger *slog.Logger
+	// Events receives the typed mail events (logins, disconnects); nil
+	// drops them.
+	Events   event.Publisher
 	Implicit bool // imaps (993): TLS from the first byte
 }
 
@@ -71,7 +75,7 @@ func (s *Server) accept(raw net.Conn) {
 	case netserve.Closing:
 		raw.Close()
 	case netserve.TooMany:
-		s.log.Warn("imap-login: Disconnected: Too many connections: rip=" + login.IPString(ip))
+		s.pub(&event.TooManyConnections{Program: event.IMAPLogin, Client: event.Peer{IP: ip}, Limit: lim.PerIP})
 		// With implicit TLS a plaintext reply would be garbage; just close.
 		reply := "* BYE [UNAVAILABLE] Too many connections, try again later.\r\n"
 		if s.o.Implicit {
@@ -79,6 +83,7 @@ func (s *Server) accept(raw net.Conn) {
 		}
 		s.ns.Refuse(raw, reply)
 	default:
+		s.pub(&event.Connect{Program: event.IMAPLogin, Client: event.Peer{IP: ip}})
 		go sess.run()
 	}
 }
@@ -93,4 +98,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ns.Wait(ctx, func(sess *session) { sess.raw.Close() }, nil)
 	s.cancel()
 	return err
+}
+
+// pub publishes a mail event when Options.Events is set.
+func (s *Server) pub(ev event.Event) {
+	if s.o.Events != nil {
+		s.o.Events.Publish(ev)
+	}
 }

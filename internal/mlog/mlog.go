@@ -2,42 +2,44 @@ package mlog
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
+
+	"mailwarden/internal/event"
 )
 
-// Handler is a slog.Handler producing Postfix-style lines.
+// Handler is a slog.Handler that publishes each record as an event.Note,
+// so code still logging through log/slog reaches the same subscribers as
+// typed events. The "component" attribute names the program.
 type Handler struct {
-	mu        *sync.Mutex
-	w         io.Writer
-	level     slog.Leveler
-	host      string
-	pid       string
-	component string
-	attrs     string
+	pub   event.Publisher
+	level slog.Leveler
+	prog  event.Program
+	attrs string
 }
 
-// New returns a handler writing to w for the given host name.
-func New(w io.Writer, host string, level slog.Leveler) *Handler {
-	return &Handler{mu: &sync.Mutex{}, w: w, level: level, host: host, pid: strconv.Itoa(os.Getpid()), component: "mailwarden"}
+// NewHandler returns a handler publishing to pub records at or above level.
+func NewHandler(pub event.Publisher, level slog.Leveler) *Handler {
+	return &Handler{pub: pub, level: level, prog: event.Master}
+}
+
+// NewLogger returns a slog.Logger over NewHandler.
+func NewLogger(pub event.Publisher, level slog.Leveler) *slog.Logger {
+	return slog.New(NewHandler(pub, level))
 }
 
 // Enabled implements slog.Handler.
 func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
 
-// WithAttrs implements slog.Handler; "component" names the daemon part.
+// WithAttrs implements slog.Handler; "component" names the program.
 func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	n := *h
 	var b strings.Builder
 	b.WriteString(h.attrs)
 	for _, a := range as {
 		if a.Key == "component" {
-			n.component = "mailwarden/" + a.Value.String()
+			n.prog = programOf(a.Value.String())
 			continue
 		}
 		appendAttr(&b, a)
@@ -51,43 +53,24 @@ func (h *Handler) WithGroup(string) slog.Handler { return h }
 
 // Handle implements slog.Handler.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+	prog := h.prog
+	if r.NumAttrs() == 0 && h.attrs == "" {
+		h.pub.Publish(&event.Note{Program: prog, Level: r.Level, Text: r.Message})
+		return nil
+	}
 	var b strings.Builder
-	t := r.Time
-	if t.IsZero() {
-		t = time.Now()
-	}
-	b.WriteString(t.UTC().Format("2006-01-02T15:04:05.000Z"))
-	b.WriteByte(' ')
-	b.WriteString(h.host)
-	b.WriteByte(' ')
-	comp := h.component
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "component" {
-			comp = "mailwarden/" + a.Value.String()
-		}
-		return true
-	})
-	b.WriteString(comp)
-	b.WriteString("[" + h.pid + "]: ")
-	switch {
-	case r.Level >= slog.LevelError:
-		b.WriteString("error: ")
-	case r.Level >= slog.LevelWarn:
-		b.WriteString("warning: ")
-	}
 	b.WriteString(r.Message)
 	b.WriteString(h.attrs)
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key != "component" {
+		if a.Key == "component" {
+			prog = programOf(a.Value.String())
+		} else {
 			appendAttr(&b, a)
 		}
 		return true
 	})
-	b.WriteByte('\n')
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
-	return err
+	h.pub.Publish(&event.Note{Program: prog, Level: r.Level, Text: b.String()})
+	return nil
 }
 
 func appendAttr(b *strings.Builder, a slog.Attr) {
@@ -100,7 +83,23 @@ func appendAttr(b *strings.Builder, a slog.Attr) {
 	}
 }
 
-// Component returns a logger whose lines are tagged mailwarden/name.
+// programOf maps the component names used with Component to programs.
+func programOf(name string) event.Program {
+	switch name {
+	case "submission":
+		return event.Submission
+	case "submissions":
+		return event.Submissions
+	case "local":
+		return event.Virtual
+	case "sendmail":
+		return event.Pickup
+	}
+	return event.Program(name)
+}
+
+// Component returns a logger whose lines are tagged with the program name
+// ("smtpd", "qmgr", "imap" ...).
 func Component(l *slog.Logger, name string) *slog.Logger {
 	return l.With(slog.String("component", name))
 }

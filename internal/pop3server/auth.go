@@ -3,6 +3,7 @@ package pop3server
 import (
 	"encoding/base64"
 	"errors"
+	"mailwarden/internal/event"
 	"strings"
 
 	"mailwarden/internal/auth/login"
@@ -223,6 +224,12 @@ func (s *session) login(method, user, pw string) bool {
 // loginFailed answers a failed login; the third one ends the session.
 func (s *session) loginFailed(err error) bool {
 	s.authFails++
+	why := "authentication failure"
+	if errors.Is(err, login.ErrTemporary) {
+		why = "temporary failure"
+	}
+	s.srv.pub(&event.AuthFailed{Program: event.POP3Login, Client: event.Peer{IP: s.ip}, Mechanism: s.authMech,
+		Reason: why, User: login.LogSafe(s.authUser)})
 	if errors.Is(err, login.ErrTemporary) {
 		s.reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later.")
 	} else {
@@ -257,7 +264,8 @@ func (s *session) open(method string, mb directory.Mailbox) bool {
 		s.size += m.Size
 	}
 	s.state = stateTrans
-	s.srv.log.Info("pop3-login: Login: " + s.who())
+	s.srv.pub(&event.Login{Program: event.POP3Login, User: login.LogSafe(mb.Username), Method: method,
+		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 	s.reply("+OK Logged in.")
 	return true
 }

@@ -121,7 +121,7 @@ func TestLoginMethods(t *testing.T) {
 			}
 			if tc.want == "+OK Logged in." {
 				h.waitLog(t, "pop3-login: Login: user=<")
-				h.waitLog(t, ">, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1, TLS")
+				h.waitLog(t, ">, method=PLAIN, rip=127.0.0.1, lip=127.0.0.1"+mpid+", TLS")
 				c.expect("STAT", "+OK 0 0")
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,11 +52,11 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	}
 	h := &harness{store: newFakeStore(), dir: newFakeDir(t, "alice@example.org", "bob@example.org"), logs: &testutil.Buffer{}}
 	h.cfg.Store(cfg)
-	log := slog.New(mlog.New(h.logs, "mx", slog.LevelDebug))
+	bus, log := mlog.New(h.logs, "mx", slog.LevelDebug)
 	h.auth = login.New(h.dir, h.cfg.Load, mlog.Component(log, "auth"))
 	var serverTLS *tls.Config
 	serverTLS, h.clientTLS, h.caFile = testutil.LocalTLS(t)
-	o := Options{Config: h.cfg.Load, Auth: h.auth, Store: h.store, TLS: serverTLS, Logger: mlog.Component(log, "pop3")}
+	o := Options{Config: h.cfg.Load, Auth: h.auth, Store: h.store, TLS: serverTLS, Events: bus, Logger: mlog.Component(log, "pop3")}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -215,3 +217,6 @@ func newListener(t testing.TB) net.Listener {
 	}
 	return l
 }
+
+// mpid is the ", mpid=N" of Login lines: the server runs in this process.
+var mpid = ", mpid=" + strconv.Itoa(os.Getpid())

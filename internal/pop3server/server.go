@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mailwarden/internal/event"
 	"net"
 	"sync"
 
@@ -40,11 +41,14 @@ type Mailstore interface {
 
 // Options configures a Server.
 type Options struct {
-	Config   func() *config.Config // current config; read per connection
-	Auth     *login.Authenticator
-	Store    Mailstore
-	TLS      *tls.Config // nil: no STLS (and Implicit is impossible)
-	Logger   *slog.Logger
+	Config func() *config.Config // current config; read per connection
+	Auth   *login.Authenticator
+	Store  Mailstore
+	TLS    *tls.Config // nil: no STLS (and Implicit is impossible)
+	Logger *slog.Logger
+	// Events receives the typed mail events (logins, disconnects); nil
+	// drops them.
+	Events   event.Publisher
 	Implicit bool // pop3s (995): TLS from the first byte
 }
 
@@ -87,7 +91,7 @@ func (s *Server) accept(raw net.Conn) {
 	case netserve.Closing:
 		raw.Close()
 	case netserve.TooMany:
-		s.log.Warn("pop3-login: Disconnected: Too many connections: rip=" + login.IPString(ip))
+		s.pub(&event.TooManyConnections{Program: event.POP3Login, Client: event.Peer{IP: ip}, Limit: lim.PerIP})
 		// With implicit TLS a plaintext reply would be garbage; just close.
 		reply := "-ERR [SYS/TEMP] Too many connections, try again later.\r\n"
 		if s.o.Implicit {
@@ -95,6 +99,7 @@ func (s *Server) accept(raw net.Conn) {
 		}
 		s.ns.Refuse(raw, reply)
 	default:
+		s.pub(&event.Connect{Program: event.POP3Login, Client: event.Peer{IP: ip}})
 		go sess.run()
 	}
 }
@@ -147,4 +152,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.ns.Wait(ctx, func(sess *session) { sess.raw.Close() }, nil)
 	s.cancel()
 	return err
+}
+
+// pub publishes a mail event when Options.Events is set.
+func (s *Server) pub(ev event.Event) {
+	if s.o.Events != nil {
+		s.o.Events.Publish(ev)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"mailwarden/internal/event"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -244,13 +245,14 @@ func (s *session) logEnd() {
 		s.reason = "Connection closed"
 	}
 	if s.state == stateTrans {
-		s.srv.log.Info(fmt.Sprintf("pop3(%s): Disconnected: %s top=%d/%d, retr=%d/%d, del=%d/%d, size=%d",
-			login.LogSafe(s.mb.Username), s.reason, s.top.n, s.top.bytes, s.retr.n, s.retr.bytes,
-			s.expunged, len(s.msgs), s.size))
+		s.srv.pub(&event.Logout{Program: event.POP3, User: login.LogSafe(s.mb.Username), Reason: s.reason,
+			Stats: fmt.Sprintf("top=%d/%d, retr=%d/%d, del=%d/%d, size=%d",
+				s.top.n, s.top.bytes, s.retr.n, s.retr.bytes, s.expunged, len(s.msgs), s.size)})
 		return
 	}
-	detail := login.NotLoggedIn(s.start, s.authFails, s.refused)
-	s.srv.log.Info("pop3-login: Disconnected: " + s.reason + " (" + detail + "): " + s.who())
+	s.srv.pub(&event.LoginDisconnect{Program: event.POP3Login, Reason: s.reason, Failures: s.authFails, Refused: s.refused,
+		Duration: int(time.Since(s.start).Seconds()), User: login.LogSafe(s.authUser), Method: s.authMech,
+		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 }
 
 // who is the "user=<x>, method=M, rip=.., lip=.., TLS" part of log lines.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mailwarden/internal/event"
 	"os"
 	"strings"
 	"sync"
@@ -136,6 +137,7 @@ func (r *Runner) attemptAll(stop, ctx context.Context, e Entry, pending []Rcpt) 
 	}
 	left := len(pending) - len(outs) // skipped at shutdown
 	var deferred []Rcpt
+	expired := false
 	for i := range outs {
 		o := &outs[i]
 		if o.status == StatusDeferred && age >= lifetime {
@@ -146,6 +148,10 @@ func (r *Runner) attemptAll(stop, ctx context.Context, e Entry, pending []Rcpt) 
 			deferred = append(deferred, rcptOf(pending, o))
 		}
 		r.logOutcome(e, *o, age)
+		expired = expired || o.expired
+	}
+	if expired {
+		r.pub(&event.Expired{QueueID: e.ID, From: e.Sender})
 	}
 	r.notifySuccess(ctx, e, pending, outs, body)
 	var next time.Time
@@ -176,18 +182,23 @@ func rcptOf(pending []Rcpt, o *outcome) Rcpt {
 }
 
 func (r *Runner) logOutcome(e Entry, o outcome, age time.Duration) {
-	status := o.status
 	why := o.diag()
 	if o.expired {
 		why = fmt.Sprintf("message expired after %s in the queue: %s", r.lifetimeOf(e), why)
 	}
-	relay := o.relay
-	if relay == "" {
-		relay = "none"
+	st := event.Deferred
+	switch o.status {
+	case StatusSent:
+		st = event.Sent
+	case StatusBounced:
+		st = event.Bounced
 	}
-	line := fmt.Sprintf("%s: to=<%s>, relay=%s, delay=%.1f, dsn=%s, status=%s (%s)",
-		e.ID, o.rcpt, relay, age.Seconds(), o.enhanced, status, why)
-	r.o.Logger.Info(line)
+	prog := event.SMTP
+	if o.relay == "local" {
+		prog = event.Virtual
+	}
+	r.pub(&event.Delivery{Program: prog, QueueID: e.ID, To: o.rcpt, Relay: o.relay, Delay: age,
+		DSN: o.enhanced, Status: st, Text: why, Size: e.Size})
 }
 
 func (r *Runner) lifetimeOf(e Entry) time.Duration {

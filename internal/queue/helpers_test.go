@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mailwarden/internal/mlog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -209,10 +210,12 @@ sender.test. MX 10 mx.example.net.
 }
 
 func (e *env) options() RunnerOptions {
+	bus, lg := mlog.New(e.log, "mx", slog.LevelDebug)
 	return RunnerOptions{
 		Config:       func() *config.Config { return e.cfg },
 		Resolver:     e.dns.Resolver(),
-		Logger:       slog.New(slog.NewTextHandler(e.log, nil)),
+		Logger:       lg,
+		Events:       bus,
 		Now:          e.clock.Now,
 		PollInterval: 20 * time.Millisecond,
 	}

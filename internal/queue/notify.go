@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"mailwarden/internal/event"
 	"strings"
 
 	"mailwarden/internal/config"
@@ -55,7 +56,7 @@ func (r *Runner) finish(ctx context.Context, id string) error {
 	if _, err := r.q.remove(ctx, id); err != nil {
 		return err
 	}
-	r.o.Logger.Info(id + ": removed")
+	r.pub(&event.Removed{QueueID: id})
 	return nil
 }
 
@@ -164,9 +165,10 @@ func (r *Runner) notify(ctx context.Context, e Entry, kind dsn.Kind, rcpts []Rcp
 	}
 	if postmaster {
 		r.o.Logger.Warn(e.ID + ": undeliverable notification: postmaster copy (double bounce) to <" + to + ">: " + env.ID)
+		r.pub(&event.DSN{QueueID: e.ID, NewID: env.ID, Kind: dsnKind(kind), Postmaster: true})
 		return nil
 	}
-	r.o.Logger.Info(e.ID + ": sender " + kindName(kind) + " notification: " + env.ID)
+	r.pub(&event.DSN{QueueID: e.ID, NewID: env.ID, Kind: dsnKind(kind)})
 	return nil
 }
 
@@ -219,4 +221,15 @@ func dsnRecipient(rc Rcpt) dsn.Recipient {
 		}
 	}
 	return d
+}
+
+// dsnKind is the event's name for a notification kind.
+func dsnKind(k dsn.Kind) event.DSNKind {
+	switch k {
+	case kindDelay:
+		return event.Delay
+	case dsn.Success, dsn.Relayed:
+		return event.Success
+	}
+	return event.NonDelivery
 }

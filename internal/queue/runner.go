@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"log/slog"
+	"mailwarden/internal/event"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type RunnerOptions struct {
 	Route RouteFunc
 	// Logger receives the Postfix-style lines; nil discards.
 	Logger *slog.Logger
+	// Events receives the typed mail events (deliveries, DSNs, removed);
+	// nil drops them.
+	Events event.Publisher
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 
@@ -305,4 +309,11 @@ func (r *Runner) backoff(age time.Duration) time.Duration {
 func (q *Queue) SweepAfterCrash(ctx context.Context) (removed int, err error) {
 	st, err := q.sweep(ctx, time.Now(), 0)
 	return len(st.OrphanFiles), err
+}
+
+// pub publishes a mail event when RunnerOptions.Events is set.
+func (r *Runner) pub(ev event.Event) {
+	if r.o.Events != nil {
+		r.o.Events.Publish(ev)
+	}
 }

@@ -22,7 +22,8 @@ func TestRunnerDelivers(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, e.options())
 	id := enqueue(t, e.q, "a@sender.test", time.Now(), "b@example.net", "c@example.net")
-	waitFor(t, "queue empty", func() bool { return len(entries(t, e.q)) == 0 })
+	// "removed" is logged after the rows and then the file are gone.
+	waitFor(t, "queue empty", func() bool { return strings.Contains(e.log.String(), id+": removed") })
 	msgs := e.sink.messages()
 	if len(msgs) != 1 || len(msgs[0].Rcpts) != 2 || msgs[0].From != "a@sender.test" {
 		t.Fatalf("sink got %+v", msgs)
@@ -178,10 +179,11 @@ func TestRunnerBounces(t *testing.T) {
 			e.sink.setRcptErr("b@example.net", reply(*tc.reply, "no such user"))
 			id := enqueueRcpts(t, e.q, tc.sender, e.clock.Now().Add(-tc.arrival), Rcpt{Address: "b@example.net", Kind: KindRemote, Notify: tc.notify})
 			e.start(t, e.options())
-			waitFor(t, "queue empty", func() bool { return len(entries(t, e.q)) == 0 })
-			if _, err := os.Stat(e.q.Path(id)); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("queue file still there: %v", err)
-			}
+			// The rows go first, then the file (remove): wait for both.
+			waitFor(t, "queue empty and its file removed", func() bool {
+				_, err := os.Stat(e.q.Path(id))
+				return len(entries(t, e.q)) == 0 && errors.Is(err, os.ErrNotExist)
+			})
 			dsns := notifications(e.sink)
 			if tc.wantDSN == "" {
 				if len(dsns) != 0 {

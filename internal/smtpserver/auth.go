@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"mailwarden/internal/event"
 	"strings"
 	"time"
 
@@ -79,6 +80,7 @@ func (c *conn) auth(arg string) reply {
 			return c.authError(name, m.User(), errAuthFailed)
 		case done:
 			c.user, c.mech = m.Mailbox().Username, name
+			c.srv.pub(&event.AuthOK{Program: c.srv.mode.program(), Client: c.peer(), Mechanism: name, User: c.user})
 			return reply{code: 235, enh: "2.7.0", text: "Authentication successful"}
 		}
 		c.bw.WriteString("334 " + base64.StdEncoding.EncodeToString(ch) + "\r\n")
@@ -111,11 +113,8 @@ func (c *conn) authError(name, user string, r reply) reply {
 		if r.code == errAuthTemp.code {
 			why = "temporary failure"
 		}
-		line := c.client + ": SASL " + login.LogSafe(name) + " authentication failed: " + why
-		if user != "" {
-			line += ", sasl_username=" + login.LogSafe(user)
-		}
-		c.srv.log.Warn(line)
+		c.srv.pub(&event.AuthFailed{Program: c.srv.mode.program(), Client: c.peer(), Mechanism: login.LogSafe(name),
+			Reason: why, User: login.LogSafe(user)})
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package smtpserver
 import (
 	"context"
 	"errors"
+	"mailwarden/internal/event"
 	"strconv"
 	"strings"
 
@@ -90,12 +91,12 @@ func (c *conn) command(line []byte) reply {
 	case c.pregreet:
 		// RFC 5321 4.3.1: it talked before the greeting.
 		c.pregreet, c.pipelined = false, "CONNECT"
-		c.srv.log.Info("improper command pipelining after CONNECT from " + c.client + ": " + login.LogSafe(verb))
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Pipelining, After: "CONNECT", Client: c.peer(), Detail: login.LogSafe(verb)})
 	case c.pipelined == "" && c.br.Buffered() > 0 && (mustBeLast[verb] || !c.esmtp):
 		// RFC 2920 3.1: a command that must end a group, or any command of
 		// a client that was not offered PIPELINING, followed by more input.
 		c.pipelined = verb
-		c.srv.log.Info("improper command pipelining after " + verb + " from " + c.client)
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Pipelining, After: verb, Client: c.peer()})
 	}
 	switch verb {
 	case "HELO":
@@ -151,7 +152,7 @@ func (c *conn) count(k cmd, r reply) reply {
 	c.cnt.errors++
 	if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
 		c.send(r)
-		c.srv.log.Info("too many errors after " + c.getStage() + " from " + c.client)
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
 		c.setByUs()
 		return replyTooManyErrors
 	}
@@ -168,7 +169,7 @@ func (c *conn) junk(k cmd, r reply) reply {
 		c.cnt.n[0][k]++
 		c.cnt.errors++
 		if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
-			c.srv.log.Info("too many errors after " + c.getStage() + " from " + c.client)
+			c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
 			c.setByUs()
 			return replyTooManyErrors
 		}
@@ -200,7 +201,7 @@ func (c *conn) hello(arg string, ehlo bool) reply {
 	}
 	c.helo, c.esmtp, c.heloSeen = arg, ehlo, true
 	if d := c.lists.AtHelo(c.srv.ctx, c.request(policy.Helo)); d.Refused() {
-		c.logReject("HELO", "", d.Reply())
+		c.logReject("HELO", "", replyOfVerdict(d.Verdict))
 		return replyOfVerdict(d.Verdict)
 	}
 	if !ehlo {

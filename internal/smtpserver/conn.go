@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mailwarden/internal/event"
 	"net"
 	"net/netip"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -175,7 +174,7 @@ func (c *conn) readFailed(err error) {
 		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
 		c.setByUs()
 	case errors.As(err, &ne) && ne.Timeout():
-		c.srv.log.Info("timeout after " + c.getStage() + " from " + c.client)
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Timeout, After: c.getStage(), Client: c.peer()})
 		c.send(reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true})
 		c.setByUs()
 	default:
@@ -184,7 +183,7 @@ func (c *conn) readFailed(err error) {
 			c.readErr = err
 		}
 		c.mu.Unlock()
-		c.srv.log.Info("lost connection after " + c.getStage() + " from " + c.client)
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.LostConnection, After: c.getStage(), Client: c.peer()})
 		c.setByUs()
 	}
 }
@@ -298,39 +297,28 @@ func (c *conn) close() {
 		c.nc.Close()
 		c.raw.Close()
 		c.srv.ns.Release(c)
-		c.srv.log.Info(c.summary())
+		c.srv.pub(&event.Disconnect{Program: c.srv.mode.program(), Client: c.peer(), Commands: c.counts()})
 	})
 }
 
-// summary is Postfix's "disconnect from host[ip] ehlo=1 mail=1 ... commands=N".
-func (c *conn) summary() string {
-	var b strings.Builder
-	b.WriteString("disconnect from ")
-	b.WriteString(c.client)
-	ok, all := 0, 0
+// peer is the client for events.
+func (c *conn) peer() event.Peer { return event.Peer{Host: c.host, IP: c.ip} }
+
+// counts is Postfix's per-command tally of the disconnect line ("unknown"
+// counts only in the total).
+func (c *conn) counts() []event.Count {
+	out := make([]event.Count, 0, numCmds)
 	for k := range numCmds {
 		if c.cnt.n[1][k] == 0 {
 			continue
 		}
-		writeCount(&b, cmdNames[k], c.cnt.n[0][k], c.cnt.n[1][k])
-		if k != cmdUnknown {
-			ok += c.cnt.n[0][k]
+		ok := c.cnt.n[0][k]
+		if k == cmdUnknown {
+			ok = 0
 		}
-		all += c.cnt.n[1][k]
+		out = append(out, event.Count{Name: cmdNames[k], OK: ok, Total: c.cnt.n[1][k]})
 	}
-	writeCount(&b, "commands", ok, all)
-	return b.String()
-}
-
-func writeCount(b *strings.Builder, name string, ok, all int) {
-	b.WriteByte(' ')
-	b.WriteString(name)
-	b.WriteByte('=')
-	b.WriteString(strconv.Itoa(ok))
-	if ok != all {
-		b.WriteByte('/')
-		b.WriteString(strconv.Itoa(all))
-	}
+	return out
 }
 
 func (c *conn) setStage(stage string) {

@@ -90,7 +90,7 @@ func TestPerIPLimit(t *testing.T) {
 	if rest := over.rest(); rest != "" {
 		t.Errorf("after 421: %q", rest)
 	}
-	h.waitLog(t, "warning: too many connections from unknown[127.0.0.1]")
+	h.waitLog(t, "warning: Connection concurrency limit exceeded: 2 from unknown[127.0.0.1] for service smtp")
 	a.expect("QUIT", "221")
 	// The slot frees once the server has seen the close.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mailwarden/internal/event"
 	"net"
 	"net/netip"
 	"strconv"
@@ -111,11 +112,11 @@ func (c *conn) bodyError(rerr, werr error) (reply, bool) {
 		c.endTx()
 		return c.rejectedTx("END-OF-MESSAGE", t, "", errWriteFailed), false
 	case errors.As(rerr, &ne) && ne.Timeout():
-		c.srv.log.Info("timeout after DATA from " + c.client)
+		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Timeout, After: "DATA", Client: c.peer()})
 		c.setByUs()
 		return reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true}, false
 	}
-	c.srv.log.Info("lost connection after DATA from " + c.client)
+	c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.LostConnection, After: "DATA", Client: c.peer()})
 	c.setByUs()
 	return reply{close: true}, false
 }
@@ -281,8 +282,7 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = c.addMissing(trace, env, hdr)
 	}
-	c.srv.log.Info(t.id + ": from=<" + t.from + ">, size=" + strconv.FormatInt(int64(len(trace))+sp.Size(), 10) +
-		", nrcpt=" + strconv.Itoa(len(t.rcpts)) + " (queue active)")
+	c.srv.pub(&event.Received{QueueID: t.id, From: t.from, Size: int64(len(trace)) + sp.Size(), NRcpt: len(t.rcpts)})
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())
 	err := c.srv.o.Deliverer.Deliver(ctx, msg)

@@ -157,9 +157,10 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	}
 	h := &harness{dir: newFakeDir(), del: &fakeDeliverer{}, logs: &testutil.Buffer{}}
 	h.cfg.Store(cfg)
+	bus, lg := mlog.New(h.logs, "mx", slog.LevelDebug)
 	o := Options{
-		Config: h.cfg.Load, Resolver: h.dir, Deliverer: h.del,
-		Logger:   mlog.Component(slog.New(mlog.New(h.logs, "mx", slog.LevelDebug)), "smtpd"),
+		Config: h.cfg.Load, Resolver: h.dir, Deliverer: h.del, Events: bus,
+		Logger:   mlog.Component(lg, "smtpd"),
 		SpoolDir: t.TempDir(),
 	}
 	for _, f := range opts {

@@ -3,6 +3,7 @@ package smtpserver
 import (
 	"context"
 	"errors"
+	"mailwarden/internal/event"
 	"math"
 	"strconv"
 	"strings"
@@ -175,14 +176,11 @@ func (c *conn) rcpt(arg string) reply {
 	}
 	if t.id == "" {
 		t.id = envelope.NewID()
-		line := t.id + ": client=" + c.client
 		if c.uid >= 0 { // Postfix pickup: "uid=N from=<sender>"
-			line = t.id + ": uid=" + strconv.Itoa(c.uid) + " from=<" + t.from + ">"
+			c.srv.pub(&event.Submitted{QueueID: t.id, UID: c.uid, From: t.from})
+		} else {
+			c.srv.pub(&event.Queued{Program: c.srv.mode.program(), QueueID: t.id, Client: c.peer(), SASLMethod: c.mech, SASLUser: c.user})
 		}
-		if c.user != "" {
-			line += ", sasl_method=" + c.mech + ", sasl_username=" + c.user
-		}
-		c.srv.log.Info(line)
 	}
 	return reply{code: 250, enh: "2.1.5", text: "Ok"}
 }
@@ -259,40 +257,39 @@ func replyOfErr(err error) reply {
 
 // rejected logs a refused command outside a transaction.
 func (c *conn) rejected(what, from, to string, r reply) reply {
-	c.logRejectTx(what, "", from, to, c.srv.mode.protocol(c.esmtp, c.tls != "", c.user != ""), r.String())
+	c.logRejectTx(what, "", from, to, c.srv.mode.protocol(c.esmtp, c.tls != "", c.user != ""), r)
 	return r
 }
 
 // rejectedTx logs a refused command of transaction t.
 func (c *conn) rejectedTx(what string, t *tx, to string, r reply) reply {
-	c.logRejectTx(what, t.id, t.from, to, t.proto, r.String())
+	c.logRejectTx(what, t.id, t.from, to, t.proto, r)
 	return r
 }
 
 // logReject logs a refusal of a command that has no sender yet.
-func (c *conn) logReject(what, to, line string) {
-	c.logRejectTx(what, "", "", to, c.srv.mode.protocol(c.esmtp, c.tls != "", c.user != ""), line)
+func (c *conn) logReject(what, to string, r reply) {
+	c.logRejectTx(what, "", "", to, c.srv.mode.protocol(c.esmtp, c.tls != "", c.user != ""), r)
 }
 
 // logRejectTx writes Postfix's "NOQUEUE: reject: RCPT from host[ip]: 550 ...;
 // from=<s> to=<r> proto=ESMTP helo=<h>".
-func (c *conn) logRejectTx(what, id, from, to, proto, line string) {
-	var b strings.Builder
-	if id != "" {
-		b.WriteString(id)
-	} else {
-		b.WriteString("NOQUEUE")
+func (c *conn) logRejectTx(what, id, from, to, proto string, r reply) {
+	c.srv.pub(&event.Reject{Program: c.srv.mode.program(), QueueID: id, Stage: what, Client: c.peer(),
+		Code: r.code, DSN: r.enh, Text: r.text, From: from, To: to, Proto: proto, Helo: c.helo, Reason: rejectReason(r)})
+}
+
+// rejectReason names a rejection for metrics.
+func rejectReason(r reply) string {
+	switch {
+	case strings.Contains(r.text, "Relay access denied"):
+		return "reject_unauth_destination"
+	case strings.Contains(r.text, "User unknown"):
+		return "reject_unlisted_recipient"
+	case r.enh == "5.2.2" || r.enh == "4.2.2":
+		return "quota"
+	case r.code/100 == 4:
+		return "tempfail"
 	}
-	b.WriteString(": reject: ")
-	b.WriteString(what)
-	b.WriteString(" from ")
-	b.WriteString(c.client)
-	b.WriteString(": ")
-	b.WriteString(line)
-	b.WriteString("; from=<" + from + ">")
-	if to != "" {
-		b.WriteString(" to=<" + to + ">")
-	}
-	b.WriteString(" proto=" + proto + " helo=<" + c.helo + ">")
-	c.srv.log.Info(b.String())
+	return "other"
 }

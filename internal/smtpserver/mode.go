@@ -1,5 +1,7 @@
 package smtpserver
 
+import "mailwarden/internal/event"
+
 import ()
 
 // Mode is the kind of service a Server offers on its listeners.
@@ -61,4 +63,17 @@ func (m Mode) protocol(esmtp, tls, authed bool) string {
 		p += "A"
 	}
 	return p
+}
+
+// program is the mail log's program name of the service.
+func (m Mode) program() event.Program {
+	switch m {
+	case Submission:
+		return event.Submission
+	case Submissions:
+		return event.Submissions
+	case Pickup:
+		return event.Pickup
+	}
+	return event.Smtpd
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"mailwarden/internal/event"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -38,7 +39,10 @@ type Options struct {
 	Deliverer Deliverer
 	TLS       *tls.Config // nil: no STARTTLS; required for Submissions
 	Logger    *slog.Logger
-	SpoolDir  string // for envelope.NewSpool temp files
+	// Events receives the typed mail events (connect, reject, client=,
+	// from=, disconnect ...); nil drops them.
+	Events   event.Publisher
+	SpoolDir string // for envelope.NewSpool temp files
 
 	// Mode is the service: MX (the zero value), Submission or Submissions.
 	Mode Mode
@@ -161,7 +165,7 @@ func (s *Server) accept(raw net.Conn) {
 		raw.Close()
 		return
 	case netserve.TooMany:
-		s.log.Warn("too many connections from " + c.client)
+		s.pub(&event.TooManyConnections{Program: s.mode.program(), Client: c.peer(), Limit: lim.PerIP})
 		reply := "421 4.7.0 " + cfg.Hostname + " Error: too many connections from " + ip.String() + "\r\n"
 		if s.mode == Submissions {
 			reply = "" // plaintext would be garbage to a TLS client
@@ -169,7 +173,7 @@ func (s *Server) accept(raw net.Conn) {
 		s.ns.Refuse(raw, reply)
 		return
 	}
-	s.log.Info("connect from " + c.client)
+	s.pub(&event.Connect{Program: s.mode.program(), Client: c.peer()})
 	go c.serve()
 }
 
@@ -190,4 +194,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// pub publishes a mail event when Options.Events is set.
+func (s *Server) pub(ev event.Event) {
+	if s.o.Events != nil {
+		s.o.Events.Publish(ev)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -126,7 +127,7 @@ func TestSASL(t *testing.T) {
 			}
 			if tc.ok {
 				s.waitLog(func(l string) bool {
-					return strings.Contains(l, "imap-login: Login: user=<"+tc.user+">, method=SCRAM-SHA-256, rip=127.0.0.1, lip=127.0.0.1, TLS")
+					return regexp.MustCompile(`imap-login: Login: user=<` + regexp.QuoteMeta(tc.user) + `>, method=SCRAM-SHA-256, rip=127\.0\.0\.1, lip=127\.0\.0\.1, mpid=\d+, TLS`).MatchString(l)
 				}, "the IMAP SCRAM login line")
 			}
 		})

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -48,7 +49,7 @@ func newFixture(t *testing.T, mod func(*config.Config)) *fixture {
 		mod(cfg)
 	}
 	f := &fixture{dir: newDir(t), logs: &testutil.Buffer{}, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	log := mlog.Component(slog.New(mlog.New(f.logs, "mx", slog.LevelDebug)), "auth")
+	log := mlog.Component(testLogger(f.logs), "auth")
 	f.a = New(f.dir, func() *config.Config { return cfg }, log)
 	f.a.now = func() time.Time {
 		f.mu.Lock()
@@ -368,4 +369,9 @@ func TestAttemptReleased(t *testing.T) {
 	if _, err := f.a.Check(ctx, "imap", "PLAIN", "alice@example.org", "secret", ip1); err != nil {
 		t.Fatalf("after the directory came back: %v", err)
 	}
+}
+
+func testLogger(w io.Writer) *slog.Logger {
+	_, l := mlog.New(w, "mx", slog.LevelDebug)
+	return l
 }

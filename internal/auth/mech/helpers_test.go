@@ -3,6 +3,7 @@ package mech
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -104,7 +105,7 @@ func newFixture(t testing.TB, mod func(*config.Config)) *fixture {
 			t.Fatal(err)
 		}
 	}
-	log := mlog.Component(slog.New(mlog.New(f.logs, "mx", slog.LevelDebug)), "auth")
+	log := mlog.Component(testLogger(f.logs), "auth")
 	f.auth = login.New(f.dir, f.cfg.Load, log)
 	return f
 }
@@ -185,3 +186,8 @@ func needTool(t testing.TB, tool string) string {
 }
 
 func isErr(err, target error) bool { return errors.Is(err, target) }
+
+func testLogger(w io.Writer) *slog.Logger {
+	_, l := mlog.New(w, "mx", slog.LevelDebug)
+	return l
+}
