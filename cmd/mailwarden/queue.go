@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mailwarden/internal/event"
 	"path/filepath"
 	"strings"
 	"time"
@@ -33,6 +34,15 @@ func (c *cli) queueCmd(args []string) error {
 		return err
 	}
 	one := func(verb string) error { return need(pos, 1, "queue "+verb+" ID") }
+	// Administrative changes go to the mail log (file or syslog), as
+	// postsuper's do.
+	events, closeLog := adminLog(e.cfg)
+	defer closeLog()
+	logAdmin := func(a event.AdminAction, id string, n int) {
+		if n > 0 {
+			events.Publish(&event.Admin{Action: a, QueueID: id, Count: n})
+		}
+	}
 	switch args[0] {
 	case "list", "ls":
 		if err := need(pos, 0, "queue list"); err != nil {
@@ -53,8 +63,10 @@ func (c *cli) queueCmd(args []string) error {
 		switch len(pos) {
 		case 0:
 			n, err = q.FlushAll(ctx)
+			logAdmin(event.Flush, "ALL", n)
 		case 1:
 			n, err = q.Flush(ctx, pos[0])
+			logAdmin(event.Flush, pos[0], n)
 		default:
 			return fmt.Errorf("%w: queue flush [ID]", errUsage)
 		}
@@ -68,6 +80,7 @@ func (c *cli) queueCmd(args []string) error {
 			return err
 		}
 		n, err := q.Delete(ctx, pos[0])
+		logAdmin(event.Delete, pos[0], n)
 		if err != nil {
 			return err
 		}
@@ -77,11 +90,12 @@ func (c *cli) queueCmd(args []string) error {
 		if err := one(args[0]); err != nil {
 			return err
 		}
-		f, done := q.Hold, "held"
+		f, done, act := q.Hold, "held", event.Hold
 		if args[0] == "release" {
-			f, done = q.Release, "released"
+			f, done, act = q.Release, "released", event.Release
 		}
 		n, err := f(ctx, pos[0])
+		logAdmin(act, pos[0], n)
 		if err != nil {
 			return err
 		}

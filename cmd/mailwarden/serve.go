@@ -23,6 +23,7 @@ import (
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/event"
 	"mailwarden/internal/imapserver"
+	"mailwarden/internal/metrics"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
@@ -82,6 +83,18 @@ func openMailLog(cfg *config.Config, stderr io.Writer) (*mailLog, error) {
 
 func (m *mailLog) Close() error { return m.w.Close() }
 
+// adminLog is the mail log of administrative commands: the configured
+// file or syslog, never standard error (the command's own output), as
+// postsuper writes to syslog only.
+func adminLog(cfg *config.Config) (event.Publisher, func()) {
+	if cfg.Log.File != "" || cfg.Log.Syslog {
+		if ml, err := openMailLog(cfg, io.Discard); err == nil {
+			return ml.bus, func() { ml.Close() }
+		}
+	}
+	return event.Discard, func() {}
+}
+
 // serveConfig runs the server until SIGTERM/SIGINT. ready, when not nil,
 // is called once every listener is up.
 func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
@@ -117,6 +130,22 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	q, err := queue.New(e.db, filepath.Join(cfg.DataDir, "queue"), cfg.Delivery.Fsync)
 	if err != nil {
 		return err
+	}
+	if cfg.Metrics.Listen != "" {
+		// The second subscriber: counts the same events the log writes.
+		m := metrics.New(q)
+		bus.Subscribe(m)
+		ms, err := m.Listen(cfg.Metrics.Listen)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := ms.Serve(); err != nil {
+				mainLog.Error(err.Error())
+			}
+		}()
+		defer ms.Shutdown(context.Background())
+		mainLog.Info("metrics listening on " + ms.Addr().String())
 	}
 	if crashed {
 		n, err := q.SweepAfterCrash(ctx)

@@ -3,6 +3,7 @@ package mlog
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -126,5 +127,19 @@ func TestHandlerPublishesNotes(t *testing.T) {
 	l.Warn("disk low", "free", "1 MB")
 	if len(got) != 1 || got[0].Program != event.Submission || got[0].Level != slog.LevelWarn || got[0].Text != `disk low free="1 MB"` {
 		t.Fatalf("got %+v", got)
+	}
+}
+
+// BenchmarkWriterDelivery is the cost of writing one delivery line.
+func BenchmarkWriterDelivery(b *testing.B) {
+	w, err := Open(Options{Host: "mx", Stderr: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ev := &event.Delivery{Program: event.Virtual, QueueID: "5Y3J98TLD5VFMG", To: "alice@example.org", Relay: "local",
+		Delay: 20 * time.Millisecond, DSN: "2.0.0", Text: "delivered to maildir"}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Handle(ev)
 	}
 }
