@@ -35,7 +35,6 @@ type Metrics struct {
 	logins        *prometheus.CounterVec   // service, outcome
 	lost          *prometheus.CounterVec   // service, reason
 	notifications *prometheus.CounterVec   // kind
-	admin         *prometheus.CounterVec   // action
 }
 
 // New returns metrics with the Go runtime and process collectors and, when
@@ -68,7 +67,6 @@ func New(q QueueCounter) *Metrics {
 	m.logins = counter("logins_total", "Authentication attempts (SMTP AUTH, IMAP, POP3) by service and outcome (success, failure).", "service", "outcome")
 	m.lost = counter("sessions_aborted_total", "SMTP sessions ended by timeout, lost connection, the error limit or pipelining, by service and reason.", "service", "reason")
 	m.notifications = counter("notifications_total", "Delivery status notifications queued, by kind (non-delivery, delay, success, postmaster).", "kind")
-	m.admin = counter("queue_admin_total", "Queue administration actions, by action (hold, release, delete, flush).", "action")
 	// Zero series for the usual labels, so a rate() starts at the first
 	// scrape rather than at the first event.
 	for _, s := range []string{"smtp", "submission", "submissions", "imap", "pop3"} {
@@ -143,8 +141,6 @@ func (m *Metrics) Handle(ev event.Event) {
 		m.lost.WithLabelValues(e.Source().Service(), lostReason(e.Kind)).Inc()
 	case *event.DSN:
 		m.notifications.WithLabelValues(dsnKind(e)).Inc()
-	case *event.Admin:
-		m.admin.WithLabelValues(adminAction(e.Action)).Inc()
 	}
 }
 
@@ -170,18 +166,6 @@ func dsnKind(e *event.DSN) string {
 		return "success"
 	}
 	return "non-delivery"
-}
-
-func adminAction(a event.AdminAction) string {
-	switch a {
-	case event.Hold:
-		return "hold"
-	case event.Release:
-		return "release"
-	case event.Delete:
-		return "delete"
-	}
-	return "flush"
 }
 
 // queueCollector reads the queue size by state at scrape time.

@@ -80,7 +80,7 @@ func TestHandleCounts(t *testing.T) {
 		&event.Delivery{Status: event.Deferred}, &event.Delivery{Status: event.Deferred}, &event.Delivery{Status: event.Bounced},
 		&event.Expired{},
 		&event.AuthFailed{}, &event.AuthFailed{Program: event.POP3Login}, &event.AuthOK{}, &event.Login{},
-		&event.Lost{Kind: event.Timeout}, &event.DSN{}, &event.Admin{Action: event.Hold, QueueID: "A"},
+		&event.Lost{Kind: event.Timeout}, &event.DSN{}
 	} {
 		bus.Publish(ev)
 	}
@@ -109,7 +109,6 @@ func TestHandleCounts(t *testing.T) {
 		{"mailwarden_logins_total", map[string]string{"service": "imap", "outcome": "success"}, 1},
 		{"mailwarden_sessions_aborted_total", map[string]string{"service": "smtp", "reason": "timeout"}, 1},
 		{"mailwarden_notifications_total", map[string]string{"kind": "non-delivery"}, 1},
-		{"mailwarden_queue_admin_total", map[string]string{"action": "hold"}, 1},
 		{"mailwarden_queue_messages", map[string]string{"state": "active"}, 1},
 		{"mailwarden_queue_messages", map[string]string{"state": "deferred"}, 2},
 		{"mailwarden_queue_messages", map[string]string{"state": "hold"}, 3},

@@ -71,6 +71,7 @@ func moduleRoot() (string, error) {
 // aptPackage names the Debian package that provides a tool.
 var aptPackage = map[string]string{
 	"swaks": "swaks", python: "python3", "doveadm": "dovecot-core", "mkpasswd": "whois",
+	"pflogsumm": "pflogsumm", "fail2ban-regex": "fail2ban", "promtool": "prometheus",
 }
 
 // requireTool skips the test when tool is missing, or fails it under CI=true,
