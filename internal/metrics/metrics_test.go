@@ -80,7 +80,7 @@ func TestHandleCounts(t *testing.T) {
 		&event.Delivery{Status: event.Deferred}, &event.Delivery{Status: event.Deferred}, &event.Delivery{Status: event.Bounced},
 		&event.Expired{},
 		&event.AuthFailed{}, &event.AuthFailed{Program: event.POP3Login}, &event.AuthOK{}, &event.Login{},
-		&event.Lost{Kind: event.Timeout}, &event.DSN{}
+		&event.Lost{Kind: event.Timeout}, &event.DSN{},
 	} {
 		bus.Publish(ev)
 	}
