@@ -36,6 +36,10 @@ type fakeConfig struct {
 	smallBuffers bool
 	// unix listens on a unix socket (fixed buffers, no TCP autotuning).
 	unix bool
+	// lenient ends a line of DATA at CRLF, at a bare LF and at a bare CR,
+	// as the servers that SMTP smuggling abuses do, and keeps the bytes
+	// as they came in fakeMsg.raw.
+	lenient bool
 }
 
 type fakeMsg struct {
@@ -43,6 +47,7 @@ type fakeMsg struct {
 	from  string
 	rcpts []string
 	body  string
+	raw   string // with lenient: DATA as sent, final dot included
 }
 
 // fakeServer is a scripted SMTP/LMTP server on 127.0.0.1 that records
@@ -299,9 +304,15 @@ func (s *fakeSession) data() bool {
 		s.cur = nil
 		return true
 	}
-	var body strings.Builder
+	var body, raw strings.Builder
 	for {
-		l, err := s.readLine()
+		var l string
+		var err error
+		if cfg.lenient {
+			l, err = s.readLenient(&raw)
+		} else {
+			l, err = s.readLine()
+		}
 		if err != nil {
 			return false
 		}
@@ -315,7 +326,7 @@ func (s *fakeSession) data() bool {
 		m = &fakeMsg{conn: s.id}
 	}
 	s.cur = nil
-	m.body = body.String()
+	m.body, m.raw = body.String(), raw.String()
 	s.f.mu.Lock()
 	s.f.msgs = append(s.f.msgs, *m)
 	s.f.mu.Unlock()
@@ -332,6 +343,31 @@ func (s *fakeSession) data() bool {
 		return false
 	}
 	return cfg.closeAfter == 0 || s.nmsgs < cfg.closeAfter
+}
+
+// readLenient reads a line ended by CRLF, LF or CR, adding its bytes to
+// raw.
+func (s *fakeSession) readLenient(raw *strings.Builder) (string, error) {
+	_ = s.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var l strings.Builder
+	for {
+		c, err := s.br.ReadByte()
+		if err != nil {
+			return l.String(), err
+		}
+		raw.WriteByte(c)
+		switch c {
+		case '\n':
+			return l.String(), nil
+		case '\r':
+			if next, err := s.br.Peek(1); err == nil && next[0] == '\n' {
+				s.br.ReadByte()
+				raw.WriteByte('\n')
+			}
+			return l.String(), nil
+		}
+		l.WriteByte(c)
+	}
 }
 
 func or(s, def string) string {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/textproto"
 	"strings"
 )
 
@@ -190,7 +189,7 @@ func (x *txn) receive(cmd command) (sessFailure, bool) {
 // per accepted recipient for LMTP, RFC 2033 4.2).
 func (x *txn) sendBody(body io.Reader) ([]Result, sessFailure) {
 	s, c := x.s, x.s.c
-	dw := textproto.NewWriter(c.bw).DotWriter() // RFC 5321 4.5.2 dot-stuffing
+	dw := newDataWriter(c.bw) // RFC 5321 4.5.2 dot-stuffing, line ends normalised
 	_, err := io.Copy(dw, &bodyReader{r: body})
 	var be *bodyError
 	if errors.As(err, &be) {
