@@ -1,6 +1,10 @@
 package imapmsg
 
-import "strings"
+import (
+	"strings"
+
+	"mailwarden/internal/mime"
+)
 
 // address is one element of an ENVELOPE address list (RFC 9051 7.5.2).
 type address struct {
@@ -54,9 +58,10 @@ func (l *addrLexer) next() (t atok) {
 	case c == '(':
 		t.kind, t.text = 'c', l.comment()
 	case c == '"':
-		lx := lexer{s: l.s, i: l.i}
-		t.kind, t.text = 'q', lx.quoted()
-		l.i = lx.i
+		var n int
+		t.kind = 'q'
+		t.text, n = mime.QuotedString(l.s[l.i:])
+		l.i += n
 	case c == '[':
 		j := strings.IndexByte(l.s[l.i:], ']')
 		if j < 0 {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/mime"
 )
 
 // WriteBodyStructure writes the BODY (extended false) or BODYSTRUCTURE
@@ -24,77 +25,90 @@ import (
 // unterminated last line. A multipart without parts is written with one
 // empty TEXT PLAIN part, as the grammar wants at least one.
 func (m *Message) WriteBodyStructure(w *imapwire.Writer, extended bool) {
-	writeBody(w, m.raw, m.tree(), extended)
+	writeBody(w, m.tree(), extended)
 }
 
-func writeBody(w *imapwire.Writer, raw []byte, p *part, extended bool) {
-	if p.multipart {
-		writeMultipart(w, raw, p, extended)
+// usASCII is the charset parameter of a text part without one.
+var usASCII = mime.Params{{Name: "charset", Value: "US-ASCII"}}
+
+func writeBody(w *imapwire.Writer, p *mime.Part, extended bool) {
+	if p.IsMultipart() {
+		writeMultipart(w, p, extended)
 		return
 	}
 	w.Open()
-	w.String(strings.ToUpper(p.typ)).String(strings.ToUpper(p.sub))
-	params := p.params
-	if p.typ == "text" {
-		if _, ok := paramValue(params, "charset"); !ok {
-			params = append([]param{{"charset", "US-ASCII"}}, params...)
+	w.String(strings.ToUpper(p.Type())).String(strings.ToUpper(p.Subtype()))
+	params := p.Params()
+	if p.Type() == "text" {
+		if _, ok := params.Get("charset"); !ok {
+			params = append(usASCII[:1:1], params...)
 		}
 	}
 	writeParams(w, params)
-	id, ok := p.hdr.get("content-id")
+	h := p.Header()
+	id, ok := h.Get("content-id")
 	w.NString(id, ok && id != "")
-	desc, ok := p.hdr.get("content-description")
+	desc, ok := h.Get("content-description")
 	w.NString(desc, ok && desc != "")
-	enc := p.cte
+	enc := p.Encoding()
 	if enc == "" {
 		enc = "7bit"
 	}
 	w.String(strings.ToUpper(enc))
-	content := raw[p.body:p.end]
+	content := p.Content()
 	w.Num64(uint64(len(content)))
 	switch {
-	case p.msg != nil:
-		writeEnvelope(w, &p.msg.hdr)
-		writeBody(w, raw, p.msg, extended)
+	case p.Message() != nil:
+		writeEnvelope(w, p.Message().Header())
+		writeBody(w, p.Message(), extended)
 		w.Num64(uint64(lines(content)))
-	case p.typ == "text":
+	case p.Type() == "text":
 		w.Num64(uint64(lines(content)))
 	}
 	if extended {
-		md5, ok := p.hdr.get("content-md5")
+		md5, ok := h.Get("content-md5")
 		w.NString(md5, ok && md5 != "")
-		writeExtension(w, p)
+		writeExtension(w, h)
 	}
 	w.Close()
 }
 
-// emptyText is the body written for a multipart without parts.
-var emptyText = &part{typ: "text", sub: "plain", params: []param{{"charset", "US-ASCII"}}}
+// writeEmptyText writes the body of a multipart without parts: an empty
+// TEXT PLAIN part, as the grammar wants at least one.
+func writeEmptyText(w *imapwire.Writer, extended bool) {
+	w.Open()
+	w.String("TEXT").String("PLAIN")
+	writeParams(w, usASCII)
+	w.NIL().NIL().String("7BIT").Num64(0).Num64(0)
+	if extended {
+		w.NIL().NIL().NIL().NIL()
+	}
+	w.Close()
+}
 
-func writeMultipart(w *imapwire.Writer, raw []byte, p *part, extended bool) {
+func writeMultipart(w *imapwire.Writer, p *mime.Part, extended bool) {
 	w.Open()
 	adj := newAdjacent(w)
-	kids := p.children
-	if len(kids) == 0 {
-		kids = []*part{emptyText}
+	if len(p.Parts()) == 0 {
+		writeEmptyText(adj.elem(), extended)
 	}
-	for _, c := range kids {
-		writeBody(adj.elem(), raw, c, extended)
+	for _, c := range p.Parts() {
+		writeBody(adj.elem(), c, extended)
 	}
 	adj.flush()
 	w.Write([]byte{' '})
-	w.String(strings.ToUpper(p.sub))
+	w.String(strings.ToUpper(p.Subtype()))
 	if extended {
-		writeParams(w, p.params)
-		writeExtension(w, p)
+		writeParams(w, p.Params())
+		writeExtension(w, p.Header())
 	}
 	w.Close()
 }
 
 // writeExtension writes body-fld-dsp, body-fld-lang and body-fld-loc.
-func writeExtension(w *imapwire.Writer, p *part) {
-	if v, ok := p.hdr.get("content-disposition"); ok {
-		if typ, params := parseDisposition(v); typ != "" {
+func writeExtension(w *imapwire.Writer, h *mime.Header) {
+	if v, ok := h.Get("content-disposition"); ok {
+		if typ, params := mime.ParseDisposition(v); typ != "" {
 			w.Open().String(strings.ToUpper(typ))
 			writeParams(w, params)
 			w.Close()
@@ -104,40 +118,29 @@ func writeExtension(w *imapwire.Writer, p *part) {
 	} else {
 		w.NIL()
 	}
-	writeLanguage(w, p)
-	loc, ok := p.hdr.get("content-location")
+	writeLanguage(w, h)
+	loc, ok := h.Get("content-location")
 	w.NString(loc, ok && loc != "")
 }
 
 // writeParams writes a parameter list, NIL when empty.
-func writeParams(w *imapwire.Writer, params []param) {
+func writeParams(w *imapwire.Writer, params mime.Params) {
 	if len(params) == 0 {
 		w.NIL()
 		return
 	}
 	w.Open()
 	for _, p := range params {
-		w.String(strings.ToUpper(p.name)).String(p.value)
+		w.String(strings.ToUpper(p.Name)).String(p.Value)
 	}
 	w.Close()
 }
 
 // writeLanguage writes the Content-Language tags (RFC 3282): NIL, one
 // string, or a list.
-func writeLanguage(w *imapwire.Writer, p *part) {
-	v, _ := p.hdr.get("content-language")
-	var tags []string
-	l := lexer{s: v}
-	for l.i < len(l.s) && len(tags) < maxParams {
-		l.skipCFWS()
-		if t := l.token(); t != "" {
-			tags = append(tags, t)
-			continue
-		}
-		if l.i < len(l.s) {
-			l.i++ // comma or garbage
-		}
-	}
+func writeLanguage(w *imapwire.Writer, h *mime.Header) {
+	v, _ := h.Get("content-language")
+	tags := mime.ParseLanguage(v)
 	switch len(tags) {
 	case 0:
 		w.NIL()

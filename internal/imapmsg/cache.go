@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/mime"
 )
 
 // CacheVersion identifies what NewCache makes: the cached field set and
@@ -61,7 +62,7 @@ var cachedNames = map[string]bool{
 const maxNameLen = 32
 
 // cachedName reports whether name is a cached field name, comparing as
-// header.is does (ASCII letters case-insensitively, nothing else folded).
+// mime.Header.Is does (ASCII letters case-insensitively, nothing else folded).
 func cachedName[S ~string | ~[]byte](name S) bool {
 	if len(name) == 0 || len(name) > maxNameLen {
 		return false
@@ -88,23 +89,9 @@ func CachedFields(names []string) bool {
 }
 
 // HeaderEnd returns the length of the header section at the start of b,
-// its empty line included, or -1 when b holds no complete header: the
-// header ends with the first empty line (CRLF or a bare LF, as Parse
-// reads it).
-func HeaderEnd(b []byte) int {
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], '\n')
-		if j < 0 {
-			return -1
-		}
-		j += i + 1
-		if j-i == 1 || (j-i == 2 && b[i] == '\r') {
-			return j
-		}
-		i = j
-	}
-	return -1
-}
+// its empty line included, or -1 when b holds no complete header
+// (mime.HeaderEnd).
+func HeaderEnd(b []byte) int { return mime.HeaderEnd(b) }
 
 // NewCache makes the Cache of a message from prefix, the start of its
 // bytes; complete says that prefix is the whole message. The result is
@@ -119,24 +106,24 @@ func NewCache(prefix []byte, complete bool) Cache {
 	default:
 		return Cache{}
 	}
-	h, _ := parseHeader(prefix[:end], 0, end)
+	h, _ := mime.ParseHeader(prefix[:end])
 	n := 0
-	for i := range h.fields {
-		if f := &h.fields[i]; f.value >= 0 && cachedName(h.raw[f.start:f.nameEnd]) {
-			n += f.end - f.start
+	for i := range h.Len() {
+		if name := h.NameBytes(i); name != nil && cachedName(name) {
+			n += len(h.Raw(i))
 		}
 	}
 	if n > maxCacheData {
 		return Cache{}
 	}
 	fields := make([]byte, 0, n+4)
-	for i := range h.fields {
-		if f := &h.fields[i]; f.value >= 0 && cachedName(h.raw[f.start:f.nameEnd]) {
-			fields = append(fields, h.raw[f.start:f.end]...)
+	for i := range h.Len() {
+		if name := h.NameBytes(i); name != nil && cachedName(name) {
+			fields = append(fields, h.Raw(i)...)
 		}
 	}
 	// Only the header's last line may lack its line end: end it as
-	// header.fieldsSubset does, so that HEADER.FIELDS is the same.
+	// fieldsSubset does, so that HEADER.FIELDS is the same.
 	if len(fields) > 0 {
 		switch fields[len(fields)-1] {
 		case '\n':
@@ -170,7 +157,7 @@ var envBufs = sync.Pool{New: func() any {
 // client without UTF8=ACCEPT.
 func renderEnvelope(fields []byte) []byte {
 	e := envBufs.Get().(*envBuf)
-	h, _ := parseHeader(fields, 0, len(fields))
+	h, _ := mime.ParseHeader(fields)
 	writeEnvelope(imapwire.NewWriter(e.bw), &h)
 	e.bw.Flush()
 	out := bytes.Clone(e.buf.Bytes())

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/mime"
 )
 
 // adjacent writes list elements with no space between them, as the
@@ -58,11 +59,11 @@ func (m *Message) WriteEnvelope(w *imapwire.Writer) {
 	writeEnvelope(w, m.header())
 }
 
-func writeEnvelope(w *imapwire.Writer, h *header) {
+func writeEnvelope(w *imapwire.Writer, h *mime.Header) {
 	w.Open()
-	date, ok := h.get("date")
+	date, ok := h.Get("date")
 	w.NString(date, ok)
-	subject, ok := h.get("subject")
+	subject, ok := h.Get("subject")
 	if ok && w.UTF8 {
 		subject = decodeHeader(subject)
 	}
@@ -79,16 +80,16 @@ func writeEnvelope(w *imapwire.Writer, h *header) {
 	for _, name := range []string{"to", "cc", "bcc"} {
 		writeAddresses(w, addresses(h, name))
 	}
-	irt, ok := h.get("in-reply-to")
+	irt, ok := h.Get("in-reply-to")
 	w.NString(irt, ok)
-	id, ok := h.get("message-id")
+	id, ok := h.Get("message-id")
 	w.NString(id, ok)
 	w.Close()
 }
 
 // addresses parses the first field named name.
-func addresses(h *header, name string) []address {
-	v, ok := h.get(name)
+func addresses(h *mime.Header, name string) []address {
+	v, ok := h.Get(name)
 	if !ok || v == "" {
 		return nil
 	}

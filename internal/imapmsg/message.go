@@ -2,54 +2,39 @@ package imapmsg
 
 import (
 	"strings"
-	"sync"
+
+	"mailwarden/internal/mime"
 )
 
-// Message is one message's raw bytes plus a lazily built MIME tree. Parse
-// never fails: broken MIME (bad boundaries, missing headers, invalid
-// encodings, garbage) degrades to what can be read, an unreadable part
-// being text/plain. Nesting is capped at 32 levels and the tree at 10000
-// parts. A Message is safe for concurrent use.
-type Message struct {
-	raw []byte
-
-	hdrOnce sync.Once
-	hdr     header
-	body    int // offset of the top-level body
-
-	treeOnce sync.Once
-	root     *part
-}
+// Message is one stored message as internal/mime parses it: raw bytes
+// plus a lazily built MIME tree. Parse never fails; a Message is safe for
+// concurrent use.
+type Message mime.Message
 
 // Parse returns the Message of raw, which it keeps (not copied): the
 // caller must not modify raw afterwards. Nothing is parsed until needed.
-func Parse(raw []byte) *Message { return &Message{raw: raw} }
+func Parse(raw []byte) *Message { return (*Message)(mime.Parse(raw)) }
+
+// MIME returns the message as internal/mime's Message (the same value).
+func (m *Message) MIME() *mime.Message { return (*mime.Message)(m) }
 
 // Size is the size of the message in octets (RFC822.SIZE).
-func (m *Message) Size() int64 { return int64(len(m.raw)) }
+func (m *Message) Size() int64 { return m.MIME().Size() }
+
+func (m *Message) raw() []byte { return m.MIME().Bytes() }
 
 // header returns the top-level header; the envelope and the search
 // helpers need no more.
-func (m *Message) header() *header {
-	m.hdrOnce.Do(func() { m.hdr, m.body = parseHeader(m.raw, 0, len(m.raw)) })
-	return &m.hdr
-}
+func (m *Message) header() *mime.Header { return m.MIME().Header() }
 
 // tree returns the root entity of the MIME tree.
-func (m *Message) tree() *part {
-	m.treeOnce.Do(func() {
-		h := m.header()
-		ps := parser{raw: m.raw}
-		m.root = ps.entityWith(*h, 0, m.body, len(m.raw), 0, false)
-	})
-	return m.root
-}
+func (m *Message) tree() *mime.Part { return m.MIME().Root() }
 
 // messageParts returns the numbered parts of a message entity (RFC 9051 6.4.5):
 // the parts of a multipart, else the entity itself as part 1.
-func messageParts(p *part, one *[1]*part) []*part {
-	if p.multipart {
-		return p.children
+func messageParts(p *mime.Part, one *[1]*mime.Part) []*mime.Part {
+	if p.IsMultipart() {
+		return p.Parts()
 	}
 	one[0] = p
 	return one[:]
@@ -58,8 +43,8 @@ func messageParts(p *part, one *[1]*part) []*part {
 // find returns the entity numbered path, or nil. Part N of a multipart is
 // its Nth child; the parts of a message/rfc822 entity are those of the
 // message it holds; a non-multipart message has only part 1, its body.
-func (m *Message) find(path []uint32) *part {
-	var one [1]*part
+func (m *Message) find(path []uint32) *mime.Part {
+	var one [1]*mime.Part
 	cur := m.tree()
 	parts := messageParts(cur, &one)
 	for i, n := range path {
@@ -71,10 +56,10 @@ func (m *Message) find(path []uint32) *part {
 			break
 		}
 		switch {
-		case cur.multipart:
-			parts = cur.children
-		case cur.msg != nil:
-			parts = messageParts(cur.msg, &one)
+		case cur.IsMultipart():
+			parts = cur.Parts()
+		case cur.Message() != nil:
+			parts = messageParts(cur.Message(), &one)
 		default:
 			return nil
 		}
@@ -109,39 +94,40 @@ func (m *Message) Section(part []uint32, specifier string, fields []string) (dat
 	if len(part) == 0 {
 		switch spec {
 		case "":
-			return m.raw, true
+			return m.raw(), true
 		case "MIME":
 			return nil, false
 		case "HEADER":
-			m.header()
-			return m.raw[:m.body], true
+			return m.raw()[:m.MIME().BodyOffset()], true
 		case "TEXT":
-			m.header()
-			return m.raw[m.body:], true
+			return m.raw()[m.MIME().BodyOffset():], true
 		}
-		return m.header().fieldsSubset(fields, spec == "HEADER.FIELDS.NOT"), true
+		return fieldsSubset(m.header(), fields, spec == "HEADER.FIELDS.NOT"), true
 	}
 	p := m.find(part)
 	if p == nil {
 		return []byte{}, true
 	}
+	raw := m.raw()
 	switch spec {
 	case "":
-		return m.raw[p.body:p.end], true
+		return p.Content(), true
 	case "MIME":
-		return m.raw[p.start:p.body], true
+		start, body, _ := p.Offsets()
+		return raw[start:body], true
 	}
-	if p.msg == nil {
+	msg := p.Message()
+	if msg == nil {
 		return []byte{}, true
 	}
-	msg := p.msg
+	start, body, end := msg.Offsets()
 	switch spec {
 	case "HEADER":
-		return m.raw[msg.start:msg.body], true
+		return raw[start:body], true
 	case "TEXT":
-		return m.raw[msg.body:msg.end], true
+		return raw[body:end], true
 	}
-	return msg.hdr.fieldsSubset(fields, spec == "HEADER.FIELDS.NOT"), true
+	return fieldsSubset(msg.Header(), fields, spec == "HEADER.FIELDS.NOT"), true
 }
 
 // Binary returns the content of BINARY[part] (RFC 3516): the part's
@@ -152,11 +138,11 @@ func (m *Message) Section(part []uint32, specifier string, fields []string) (dat
 // the server answers with NO [UNKNOWN-CTE].
 func (m *Message) Binary(part []uint32) (data []byte, ok bool) {
 	if len(part) == 0 {
-		return m.raw, true
+		return m.raw(), true
 	}
 	p := m.find(part)
 	if p == nil {
 		return []byte{}, true
 	}
-	return decodeCTE(p.cte, m.raw[p.body:p.end])
+	return p.Decoded()
 }

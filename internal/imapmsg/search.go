@@ -3,6 +3,8 @@ package imapmsg
 import (
 	"strings"
 	"time"
+
+	"mailwarden/internal/mime"
 )
 
 // HeaderContains reports whether a top-level header field named field
@@ -19,9 +21,8 @@ func (m *Message) HeaderContains(field, substr string) bool {
 	}
 	h := m.header()
 	needle := fold(substr)
-	for i := range h.fields {
-		f := &h.fields[i]
-		if h.is(f, field) && strings.Contains(fold(decodeHeader(h.valueOf(f))), needle) {
+	for i := range h.Len() {
+		if h.Is(i, field) && strings.Contains(fold(h.Text(i)), needle) {
 			return true
 		}
 	}
@@ -30,7 +31,7 @@ func (m *Message) HeaderContains(field, substr string) bool {
 
 // HasHeader reports whether the top-level header has a field named field.
 func (m *Message) HasHeader(field string) bool {
-	return field != "" && m.header().lookup(field) != nil
+	return field != "" && m.header().Has(field)
 }
 
 // BodyContains reports whether the content of a text/* part contains
@@ -44,26 +45,20 @@ func (m *Message) BodyContains(substr string) bool {
 	return m.bodyContains(m.tree(), fold(substr))
 }
 
-func (m *Message) bodyContains(p *part, needle string) bool {
+func (m *Message) bodyContains(p *mime.Part, needle string) bool {
 	switch {
-	case p.multipart:
-		for _, c := range p.children {
+	case p.IsMultipart():
+		for _, c := range p.Parts() {
 			if m.bodyContains(c, needle) {
 				return true
 			}
 		}
 		return false
-	case p.msg != nil:
-		return m.bodyContains(p.msg, needle)
-	case p.typ != "text":
-		return false
+	case p.Message() != nil:
+		return m.bodyContains(p.Message(), needle)
 	}
-	b, ok := decodeCTE(p.cte, m.raw[p.body:p.end])
-	if !ok {
-		b = m.raw[p.body:p.end]
-	}
-	cs, _ := paramValue(p.params, "charset")
-	return strings.Contains(fold(string(toUTF8(cs, b))), needle)
+	text, ok := p.Text()
+	return ok && strings.Contains(fold(string(text)), needle)
 }
 
 // TextContains reports whether the top-level header (field names and
@@ -74,11 +69,12 @@ func (m *Message) TextContains(substr string) bool {
 	}
 	h := m.header()
 	needle := fold(substr)
-	for i := range h.fields {
-		f := &h.fields[i]
-		line := unfold(h.raw[f.start:f.end])
-		if f.value >= 0 {
-			line = h.nameOf(f) + ": " + decodeHeader(h.valueOf(f))
+	for i := range h.Len() {
+		var line string
+		if h.Valid(i) {
+			line = h.Name(i) + ": " + h.Text(i)
+		} else {
+			line = mime.Unfold(h.Raw(i))
 		}
 		if strings.Contains(fold(line), needle) {
 			return true
@@ -93,7 +89,7 @@ func fold(s string) string { return strings.ToLower(s) }
 // Date is the time in the Date: header, in its own time zone, or the zero
 // time when it is absent or unreadable (SENTBEFORE, SENTON, SENTSINCE).
 func (m *Message) Date() time.Time {
-	v, ok := m.header().get("date")
+	v, ok := m.header().Get("date")
 	if !ok {
 		return time.Time{}
 	}

@@ -1,4 +1,4 @@
-package imapmsg
+package mime
 
 import (
 	"sort"
@@ -6,11 +6,18 @@ import (
 	"strings"
 )
 
-// param is a Content-Type or Content-Disposition parameter.
-type param struct{ name, value string }
+// Param is a Content-Type or Content-Disposition parameter, its value as
+// in the message (quoted strings unquoted). RFC 2231 continuations are
+// joined; when a piece was encoded the Param is named "name*" and its
+// value keeps the charset'language'%-encoded form, as IMAP sends it
+// (Params.Text decodes it).
+type Param struct{ Name, Value string }
 
-// maxParams bounds the parameters kept per header field.
-const maxParams = 64
+// Params is a parameter list.
+type Params []Param
+
+// MaxParams bounds the parameters kept per header field.
+const MaxParams = 64
 
 // lexer reads the structured values of MIME header fields (RFC 2045
 // section 5.1): tokens, quoted strings and comments, leniently.
@@ -54,31 +61,38 @@ func (l *lexer) token() string {
 	return t
 }
 
-// quoted reads a quoted string starting at the opening quote and returns
-// its content with quoted-pairs resolved; an unterminated string runs to
-// the end.
+// quoted reads a quoted string starting at the opening quote.
 func (l *lexer) quoted() string {
-	if j := strings.IndexAny(l.s[l.i+1:], "\"\\\r\n"); j >= 0 && l.s[l.i+1+j] == '"' {
-		v := l.s[l.i+1 : l.i+1+j]
-		l.i += j + 2
-		return v
+	v, n := QuotedString(l.s[l.i:])
+	l.i += n
+	return v
+}
+
+// QuotedString reads the quoted string at the start of s (RFC 5322 3.2.4,
+// RFC 2045 5.1), s[0] being its opening quote: it returns the content
+// with quoted-pairs resolved and line ends dropped, and the number of
+// octets read. An unterminated string runs to the end of s.
+func QuotedString(s string) (v string, n int) {
+	if j := strings.IndexAny(s[1:], "\"\\\r\n"); j >= 0 && s[1+j] == '"' {
+		return s[1 : 1+j], j + 2
 	}
 	var b strings.Builder
-	for l.i++; l.i < len(l.s); l.i++ {
-		c := l.s[l.i]
+	i := 1
+	for ; i < len(s); i++ {
+		c := s[i]
 		if c == '"' {
-			l.i++
+			i++
 			break
 		}
-		if c == '\\' && l.i+1 < len(l.s) {
-			l.i++
-			c = l.s[l.i]
+		if c == '\\' && i+1 < len(s) {
+			i++
+			c = s[i]
 		}
 		if c != '\r' && c != '\n' {
 			b.WriteByte(c)
 		}
 	}
-	return b.String()
+	return b.String(), i
 }
 
 // value reads a parameter value: a quoted string, or leniently anything up
@@ -103,9 +117,9 @@ func (l *lexer) value() string {
 
 // params reads "; name=value" pairs to the end of the value, skipping what
 // cannot be read, and merges RFC 2231 continuations.
-func (l *lexer) params() []param {
-	var raw []param
-	for l.i < len(l.s) && len(raw) < maxParams*4 {
+func (l *lexer) params() Params {
+	var raw Params
+	for l.i < len(l.s) && len(raw) < MaxParams*4 {
 		if l.s[l.i] == '"' {
 			l.quoted() // stray quoted string: skip it whole
 			continue
@@ -126,14 +140,14 @@ func (l *lexer) params() []param {
 		}
 		l.i++
 		l.skipCFWS()
-		raw = append(raw, param{name, l.value()})
+		raw = append(raw, Param{name, l.value()})
 	}
 	return mergeRFC2231(raw)
 }
 
-// parseMediaType parses a Content-Type value. ok is false when it has no
+// ParseMediaType parses a Content-Type value. ok is false when it has no
 // type/subtype; type and subtype are lower case.
-func parseMediaType(v string) (typ, sub string, params []param, ok bool) {
+func ParseMediaType(v string) (typ, sub string, params Params, ok bool) {
 	l := lexer{s: v}
 	l.skipCFWS()
 	typ = l.token()
@@ -149,8 +163,8 @@ func parseMediaType(v string) (typ, sub string, params []param, ok bool) {
 	return strings.ToLower(typ), strings.ToLower(sub), l.params(), true
 }
 
-// parseDisposition parses a Content-Disposition value (RFC 2183).
-func parseDisposition(v string) (typ string, params []param) {
+// ParseDisposition parses a Content-Disposition value (RFC 2183).
+func ParseDisposition(v string) (typ string, params Params) {
 	l := lexer{s: v}
 	l.skipCFWS()
 	if typ = l.token(); typ == "" {
@@ -195,11 +209,11 @@ func splitName(name string) (base string, n int, encoded, ok bool) {
 // encoded the result is named "name*" and keeps the charset'language'
 // %-encoded form (unencoded pieces get %-encoded), as Dovecot does; a
 // client decodes it. Later duplicates of a name are dropped.
-func mergeRFC2231(raw []param) []param {
-	var out []param
+func mergeRFC2231(raw Params) Params {
+	var out Params
 	var groups map[string][]segment
 	for _, p := range raw {
-		base, n, enc, ok := splitName(p.name)
+		base, n, enc, ok := splitName(p.Name)
 		if !ok {
 			out = addParam(out, p)
 			continue
@@ -209,19 +223,19 @@ func mergeRFC2231(raw []param) []param {
 			groups = map[string][]segment{}
 		}
 		if _, seen := groups[key]; !seen {
-			out = append(out, param{name: "\x00" + base})
+			out = append(out, Param{Name: "\x00" + base})
 		}
-		groups[key] = append(groups[key], segment{n, p.value, enc})
+		groups[key] = append(groups[key], segment{n, p.Value, enc})
 	}
 	if groups == nil {
 		return out
 	}
 	merged := out[:0]
 	for _, p := range out {
-		if strings.HasPrefix(p.name, "\x00") {
-			base := p.name[1:]
+		if strings.HasPrefix(p.Name, "\x00") {
+			base := p.Name[1:]
 			p = joinSegments(base, groups[strings.ToLower(base)])
-			if p.name == "" {
+			if p.Name == "" {
 				continue
 			}
 		}
@@ -235,12 +249,12 @@ func mergeRFC2231(raw []param) []param {
 
 // addParam appends p unless a parameter of that name is present or the
 // list is full.
-func addParam(ps []param, p param) []param {
-	if len(ps) >= maxParams {
+func addParam(ps Params, p Param) Params {
+	if len(ps) >= MaxParams {
 		return ps
 	}
 	for _, q := range ps {
-		if strings.EqualFold(q.name, p.name) {
+		if strings.EqualFold(q.Name, p.Name) {
 			return ps
 		}
 	}
@@ -249,7 +263,7 @@ func addParam(ps []param, p param) []param {
 
 // joinSegments joins the pieces numbered 0, 1, 2... up to the first
 // missing number; the first piece of a number wins.
-func joinSegments(base string, segs []segment) param {
+func joinSegments(base string, segs []segment) Param {
 	sort.SliceStable(segs, func(i, j int) bool { return segs[i].n < segs[j].n })
 	var seq []segment
 	for _, s := range segs {
@@ -260,7 +274,7 @@ func joinSegments(base string, segs []segment) param {
 		}
 	}
 	if len(seq) == 0 {
-		return param{}
+		return Param{}
 	}
 	encoded := false
 	for _, s := range seq {
@@ -279,9 +293,9 @@ func joinSegments(base string, segs []segment) param {
 		}
 	}
 	if encoded {
-		return param{base + "*", b.String()}
+		return Param{base + "*", b.String()}
 	}
-	return param{base, b.String()}
+	return Param{base, b.String()}
 }
 
 // percentEncode encodes what is not an RFC 2231 attribute-char.
@@ -301,12 +315,74 @@ func percentEncode(s string) string {
 	return b.String()
 }
 
-// paramValue returns the value of the parameter name (case-insensitive).
-func paramValue(ps []param, name string) (string, bool) {
+// Get returns the value of the parameter name (ASCII case-insensitive)
+// as stored: an RFC 2231 extended parameter is found as "name*".
+func (ps Params) Get(name string) (string, bool) {
 	for _, p := range ps {
-		if strings.EqualFold(p.name, name) {
-			return p.value, true
+		if strings.EqualFold(p.Name, name) {
+			return p.Value, true
 		}
 	}
 	return "", false
+}
+
+// Text returns the value of the parameter name decoded to UTF-8: the RFC
+// 2231 extended form "name*" (charset'language'%-encoded) when present,
+// else the plain value with RFC 2047 encoded-words decoded (which RFC
+// 2047 5 forbids in parameters but common mailers write in filenames).
+func (ps Params) Text(name string) (string, bool) {
+	if v, ok := ps.Get(name + "*"); ok {
+		return decode2231(v), true
+	}
+	if v, ok := ps.Get(name); ok {
+		return DecodeHeader(v), true
+	}
+	return "", false
+}
+
+// decode2231 decodes an RFC 2231 extended value, charset'language'text
+// with %XX octets (RFC 2231 4), to UTF-8. A value without the two quotes
+// is taken as %-encoded US-ASCII; an unknown charset leaves the octets
+// as they are; a malformed %-escape is kept.
+func decode2231(v string) string {
+	cs, rest := "", v
+	if i := strings.IndexByte(v, '\''); i >= 0 {
+		if j := strings.IndexByte(v[i+1:], '\''); j >= 0 {
+			cs, rest = v[:i], v[i+1+j+1:]
+		}
+	}
+	b := make([]byte, 0, len(rest))
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c == '%' && i+2 < len(rest) {
+			if hi, ok := unhex(rest[i+1]); ok {
+				if lo, ok := unhex(rest[i+2]); ok {
+					b = append(b, hi<<4|lo)
+					i += 2
+					continue
+				}
+			}
+		}
+		b = append(b, c)
+	}
+	return string(ToUTF8(cs, b))
+}
+
+// ParseLanguage returns the language tags of a Content-Language value
+// (RFC 3282), at most MaxParams of them; comments and what is not a
+// token are skipped.
+func ParseLanguage(v string) []string {
+	var tags []string
+	l := lexer{s: v}
+	for l.i < len(l.s) && len(tags) < MaxParams {
+		l.skipCFWS()
+		if t := l.token(); t != "" {
+			tags = append(tags, t)
+			continue
+		}
+		if l.i < len(l.s) {
+			l.i++ // comma or garbage
+		}
+	}
+	return tags
 }

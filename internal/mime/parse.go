@@ -1,30 +1,32 @@
-package imapmsg
+package mime
 
 import (
 	"bytes"
 	"strings"
 )
 
-// Limits on the MIME tree built for one message.
+// Limits on the MIME tree built for one message: deeper or further
+// content is plain text.
 const (
-	maxDepth = 32    // nesting of multiparts and message/rfc822
-	maxParts = 10000 // entities in one message
+	MaxDepth = 32    // nesting of multiparts and message/rfc822
+	MaxParts = 10000 // entities in one message
 )
 
-// part is one MIME entity: raw[start:body] is its header (with the empty
-// line ending it, if any), raw[body:end] its content.
-type part struct {
-	hdr              header
+// Part is one MIME entity: raw[start:body] is its header (with the empty
+// line ending it, if any), raw[body:end] its content, raw being the
+// message's bytes.
+type Part struct {
+	hdr              Header
 	start, body, end int
 
 	typ, sub string // lower case
-	params   []param
+	params   Params
 	explicit bool   // Content-Type was present and readable
 	cte      string // Content-Transfer-Encoding, lower case; "" if absent
 
 	multipart bool    // parsed as multipart (children may still be empty)
-	children  []*part // parts of a multipart
-	msg       *part   // the message in a message/rfc822 or message/global
+	children  []*Part // parts of a multipart
+	msg       *Part   // the message in a message/rfc822 or message/global
 }
 
 // parser builds the MIME tree of one message.
@@ -38,7 +40,7 @@ type parser struct {
 //
 // A body part whose first line is neither empty nor a header field has no
 // header (RFC 2046 wants an empty line there; some senders omit it).
-func (ps *parser) entity(start, end, depth int, digest, bodyPart bool) *part {
+func (ps *parser) entity(start, end, depth int, digest, bodyPart bool) *Part {
 	h, body := parseHeader(ps.raw, start, end)
 	if bodyPart && len(h.fields) > 0 && h.fields[0].value < 0 {
 		h.fields, body = nil, start
@@ -46,11 +48,11 @@ func (ps *parser) entity(start, end, depth int, digest, bodyPart bool) *part {
 	return ps.entityWith(h, start, body, end, depth, digest)
 }
 
-func (ps *parser) entityWith(h header, start, body, end, depth int, digest bool) *part {
+func (ps *parser) entityWith(h Header, start, body, end, depth int, digest bool) *Part {
 	ps.parts++
-	p := &part{hdr: h, start: start, body: body, end: end}
+	p := &Part{hdr: h, start: start, body: body, end: end}
 	p.setType(digest)
-	if depth >= maxDepth || ps.parts >= maxParts {
+	if depth >= MaxDepth || ps.parts >= MaxParts {
 		if p.typ == "multipart" || isMessageType(p.typ, p.sub) {
 			p.setPlain()
 		}
@@ -58,7 +60,7 @@ func (ps *parser) entityWith(h header, start, body, end, depth int, digest bool)
 	}
 	switch {
 	case p.typ == "multipart":
-		b, _ := paramValue(p.params, "boundary")
+		b, _ := p.params.Get("boundary")
 		if b == "" || len(b) > 200 {
 			p.setPlain()
 			return p
@@ -76,14 +78,14 @@ func isMessageType(typ, sub string) bool {
 }
 
 // setType reads Content-Type and Content-Transfer-Encoding.
-func (p *part) setType(digest bool) {
-	if v, ok := p.hdr.get("content-transfer-encoding"); ok {
+func (p *Part) setType(digest bool) {
+	if v, ok := p.hdr.Get("content-transfer-encoding"); ok {
 		l := lexer{s: v}
 		l.skipCFWS()
 		p.cte = strings.ToLower(l.token())
 	}
-	if v, ok := p.hdr.get("content-type"); ok {
-		if typ, sub, params, ok := parseMediaType(v); ok {
+	if v, ok := p.hdr.Get("content-type"); ok {
+		if typ, sub, params, ok := ParseMediaType(v); ok {
 			p.typ, p.sub, p.params, p.explicit = typ, sub, params, true
 			return
 		}
@@ -97,9 +99,9 @@ func (p *part) setType(digest bool) {
 
 // setPlain makes p text/plain; charset=us-ascii, the RFC 2045 default and
 // the fallback for what cannot be read.
-func (p *part) setPlain() {
+func (p *Part) setPlain() {
 	p.typ, p.sub, p.explicit = "text", "plain", false
-	p.params = []param{{"charset", "US-ASCII"}}
+	p.params = Params{{"charset", "US-ASCII"}}
 }
 
 // multipart splits the content of p at the delimiter lines of boundary
@@ -107,11 +109,11 @@ func (p *part) setPlain() {
 // followed by "--". The line end before a delimiter belongs to it; the
 // preamble and epilogue are dropped. Without a close delimiter the last
 // part runs to the end of p.
-func (ps *parser) multipart(p *part, boundary string, depth int) []*part {
+func (ps *parser) multipart(p *Part, boundary string, depth int) []*Part {
 	raw := ps.raw
 	delim := []byte("--" + boundary)
 	digest := p.sub == "digest"
-	var kids []*part
+	var kids []*Part
 	partStart := -1
 	for i := p.body; i < p.end; {
 		k := bytes.Index(raw[i:p.end], delim)
@@ -135,7 +137,7 @@ func (ps *parser) multipart(p *part, boundary string, depth int) []*part {
 		if partStart >= 0 {
 			kids = ps.add(kids, partStart, lineStart(raw, partStart, k), depth, digest)
 		}
-		if closing || ps.parts >= maxParts {
+		if closing || ps.parts >= MaxParts {
 			return kids
 		}
 		partStart = lineEnd
@@ -147,8 +149,8 @@ func (ps *parser) multipart(p *part, boundary string, depth int) []*part {
 	return kids
 }
 
-func (ps *parser) add(kids []*part, start, end, depth int, digest bool) []*part {
-	if ps.parts >= maxParts {
+func (ps *parser) add(kids []*Part, start, end, depth int, digest bool) []*Part {
+	if ps.parts >= MaxParts {
 		return kids
 	}
 	return append(kids, ps.entity(start, end, depth+1, digest, true))
@@ -164,14 +166,4 @@ func lineStart(raw []byte, min, k int) int {
 		}
 	}
 	return k
-}
-
-// lines counts the text lines of b: its LFs, plus one for a last line
-// without line end.
-func lines(b []byte) int {
-	n := bytes.Count(b, []byte{'\n'})
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		n++
-	}
-	return n
 }

@@ -1,4 +1,4 @@
-package imapmsg
+package mime
 
 import (
 	"bytes"
@@ -10,9 +10,11 @@ import (
 	"github.com/emersion/go-message/charset"
 )
 
-// decodeCTE undoes a Content-Transfer-Encoding (RFC 2045 section 6); ok
-// is false for an encoding it does not know.
-func decodeCTE(cte string, b []byte) ([]byte, bool) {
+// DecodeTransfer undoes a Content-Transfer-Encoding (RFC 2045 section 6),
+// cte in lower case as Part.Encoding gives it: base64 and
+// quoted-printable are decoded leniently, "", 7bit, 8bit and binary give
+// b itself. ok is false for an encoding it does not know.
+func DecodeTransfer(cte string, b []byte) (data []byte, ok bool) {
 	switch cte {
 	case "", "7bit", "8bit", "binary":
 		return b, true
@@ -118,10 +120,11 @@ func decodeQP(b []byte) []byte {
 	return out
 }
 
-// toUTF8 converts b from the named charset to UTF-8 with go-message's
+// ToUTF8 converts b from the named charset to UTF-8 with go-message's
 // charset tables; b is returned as is for UTF-8, US-ASCII, an unknown
-// charset or a conversion error.
-func toUTF8(cs string, b []byte) []byte {
+// charset or a conversion error. The output is bounded by 4 times the
+// input.
+func ToUTF8(cs string, b []byte) []byte {
 	switch strings.ToLower(cs) {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
 		return b
@@ -142,10 +145,10 @@ var wordDecoder = &mime.WordDecoder{
 	CharsetReader: func(cs string, r io.Reader) (io.Reader, error) { return charset.Reader(cs, r) },
 }
 
-// decodeHeader decodes the RFC 2047 encoded-words of a header value; what
-// cannot be decoded is kept as is. The result is valid UTF-8 unless s had
-// raw 8-bit bytes that are not UTF-8.
-func decodeHeader(s string) string {
+// DecodeHeader decodes the RFC 2047 encoded-words of a header value;
+// what cannot be decoded is kept as is. The result is valid UTF-8 unless
+// s had raw 8-bit bytes that are not UTF-8.
+func DecodeHeader(s string) string {
 	if !strings.Contains(s, "=?") {
 		return s
 	}
