@@ -93,12 +93,12 @@ func TestHeaderLookup(t *testing.T) {
 
 func TestHeaderEnd(t *testing.T) {
 	for in, want := range map[string]int{
-		"A: 1\r\n\r\nbody": 8,
-		"A: 1\n\nbody":     6,
-		"\r\n":             2,
-		"A: 1\r\n":         -1,
-		"A: 1":             -1,
-		"":                 -1,
+		"A: 1\r\n\r\nbody":  8,
+		"A: 1\n\nbody":      6,
+		"\r\n":              2,
+		"A: 1\r\n":          -1,
+		"A: 1":              -1,
+		"":                  -1,
 		"A: 1\r\n \r\n\r\n": 11, // a blank-only line is a continuation
 	} {
 		if got := HeaderEnd([]byte(in)); got != want {
