@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/mime"
 )
 
 // maxEditHeader bounds how much of the message header is read to apply
@@ -25,7 +26,7 @@ func Compose(env *envelope.Envelope, trace []byte, body Body) (Body, error) {
 	if len(env.Header) == 0 {
 		return &composed{head: trace, body: body}, nil
 	}
-	fields, used, err := readHeader(body.Reader())
+	fields, used, noHeader, err := readHeader(body.Reader())
 	if err != nil {
 		return nil, fmt.Errorf("delivery: read header: %w", err)
 	}
@@ -58,6 +59,12 @@ func Compose(env *envelope.Envelope, trace []byte, body Body) (Body, error) {
 	head.Write(trace)
 	for _, f := range fields {
 		head.Write(f)
+		if f[len(f)-1] != '\n' { // the message ended there: end the field
+			head.WriteString("\r\n")
+		}
+	}
+	if noHeader {
+		head.WriteString("\r\n") // RFC 5322 2.1: the empty line before the body
 	}
 	return &composed{head: head.Bytes(), body: body, skip: used}, nil
 }
@@ -123,62 +130,74 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// readHeader reads the header fields (each with its folded lines and line
-// ends) up to the empty line that ends the header, a line that cannot be
-// part of a header, the end of the message or maxEditHeader bytes. It
-// returns them and how many bytes they took; the empty line and whatever
-// follows are the rest of the message.
-func readHeader(r io.Reader) ([][]byte, int64, error) {
-	br := bufio.NewReaderSize(r, 4096)
-	var fields [][]byte
-	var used int64
-	var cur []byte
-	for {
-		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// A line longer than the buffer: gather it whole.
-			long := append([]byte(nil), line...)
-			for err == bufio.ErrBufferFull && len(long) < maxEditHeader {
-				line, err = br.ReadSlice('\n')
-				long = append(long, line...)
-			}
-			line = long
-		}
-		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			return nil, 0, err
-		}
-		end := len(line) == 0 || line[0] == '\r' || line[0] == '\n' || err != nil && !bytes.HasSuffix(line, []byte("\n"))
-		cont := len(line) > 0 && (line[0] == ' ' || line[0] == '\t')
-		switch {
-		case end, !cont && bytes.IndexByte(line, ':') <= 0, used+int64(len(cur))+int64(len(line)) > maxEditHeader:
-			// The header ends here (or is too long to edit further): the
-			// line is left to the rest, with the field before it.
-			if cont && cur != nil {
-				return fields, used, nil // keep a field whole: drop the unfinished one back into the rest
-			}
-			if cur != nil {
-				fields = append(fields, cur)
-				used += int64(len(cur))
-			}
-			return fields, used, nil
-		case cont && cur != nil:
-			cur = append(cur, line...)
-		default:
-			if cur != nil {
-				fields = append(fields, cur)
-				used += int64(len(cur))
-			}
-			cur = append([]byte(nil), line...)
-		}
+// readHeader reads the message header for editing, as internal/mime
+// reads a header (RFC 5322 2.2): it ends with the first empty line or the
+// end of the message, folded lines belong to their field, and a line in
+// it that is not a field stays in its place. At most maxEditHeader bytes
+// are read: past them, the field that may go on is left to the rest.
+//
+// It returns the fields, each whole with its line end (the last one may
+// lack it when the message ends there), and how many bytes they took;
+// the empty line and whatever follows are the rest of the message. When
+// the message starts with a line that is neither empty nor a field, it
+// has no header (as mime reads a body part): no fields, and noHeader is
+// set so that the edited header gets the empty line that ends it.
+func readHeader(r io.Reader) (fields [][]byte, used int64, noHeader bool, err error) {
+	buf, complete, err := headerBytes(r)
+	if err != nil {
+		return nil, 0, false, err
 	}
+	h, _ := mime.ParseHeader(buf)
+	n := h.Len()
+	if n > 0 && !h.Valid(0) {
+		return nil, 0, true, nil
+	}
+	if !complete && n > 0 {
+		n-- // it may go on past what was read
+	}
+	fields = make([][]byte, n)
+	for i := range n {
+		fields[i] = h.Raw(i)
+	}
+	if n > 0 {
+		_, end := h.Span(n - 1)
+		used = int64(end)
+	}
+	return fields, used, false, nil
 }
 
-// removeFields drops every field named name (case-insensitive).
+// headerBytes reads from r up to the end of the line that ends the header
+// (an empty line), the end of r, or about maxEditHeader bytes; complete
+// is false in the last case.
+func headerBytes(r io.Reader) (buf []byte, complete bool, err error) {
+	br := bufio.NewReaderSize(r, 4096)
+	lineStart := 0
+	for len(buf) < maxEditHeader {
+		chunk, err := br.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue // the line goes on
+		case err == io.EOF:
+			return buf, true, nil
+		case err != nil:
+			return nil, false, err
+		}
+		if line := buf[lineStart:]; len(line) == 1 || len(line) == 2 && line[0] == '\r' {
+			return buf, true, nil
+		}
+		lineStart = len(buf)
+	}
+	return buf, false, nil
+}
+
+// removeFields drops every field named name (case-insensitive, RFC 5322
+// 1.2.2), folded lines and all.
 func removeFields(fields [][]byte, name string) [][]byte {
 	out := fields[:0]
 	for _, f := range fields {
-		n, _, _ := bytes.Cut(f, []byte(":"))
-		if !strings.EqualFold(strings.TrimRight(string(n), " \t"), name) {
+		h, _ := mime.ParseHeader(f)
+		if h.Len() == 0 || !h.Is(0, name) {
 			out = append(out, f)
 		}
 	}
