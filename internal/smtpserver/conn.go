@@ -152,9 +152,7 @@ func (c *conn) serve() {
 // as a whole (slowloris: each byte does not push the deadline).
 func (c *conn) readCommand() ([]byte, error) {
 	c.rd.dataMode = false
-	if c.br.Buffered() == 0 {
-		c.setReadDeadline(time.Now().Add(c.idle))
-	}
+	c.setReadDeadline(time.Now().Add(c.idle))
 	line, err := smtpwire.ReadLine(c.br, c.cfg.SMTP.MaxLineLength)
 	if errors.Is(err, smtpwire.ErrLineTooLong) {
 		return nil, err
