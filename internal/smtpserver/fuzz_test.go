@@ -21,6 +21,8 @@ func FuzzSession(f *testing.F) {
 		"EHLO a\nMAIL FROM:<s@x.example>\nRCPT TO:<alice@example.org>\nBDAT 5\nhelloBDAT 0 LAST\nRSET\nBDAT 3 LAST\nabc",
 		"EHLO a\nRSET\nNOOP\nVRFY alice\nMAIL FROM:<s@x.example>\nMAIL FROM:<t@x.example>\nRCPT TO:<@a,@b:c@example.org>\nSTARTTLS\nEHLO b",
 		"EHLO a\nMAIL FROM:<s@x.example>\nRCPT TO:<alice@example.org>\nDATA\nReceived: x\nReceived: y\n\n.\nBDAT x\nAUTH PLAIN AGFAYg==",
+		"EHLO a\nXCLIENT ADDR=10.0.0.1 NAME=x\nXFORWARD ADDR=1.2.3.4\nHELP\nVRFY <alice@example.org>\nMAIL FROM:<s@x.example> BODY=8BITMIME RET=HDRS ENVID=a+2Bb\nRCPT TO:<alice@example.org> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a@b\nBDAT 0 LAST",
+		"EHLO a\nMAIL FROM:<\"q\\\"x\"@x.example> SMTPUTF8\nRCPT TO:<j\u00f6@example.org>\nRCPT TO:<postmaster>\nDATA\nx\r.\r\n.\n\r\n.\r\nQUIT",
 	} {
 		f.Add(seed)
 	}
