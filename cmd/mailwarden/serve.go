@@ -98,6 +98,12 @@ func adminLog(cfg *config.Config) (event.Publisher, func()) {
 // serveConfig runs the server until SIGTERM/SIGINT. ready, when not nil,
 // is called once every listener is up.
 func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
+	// Signals are caught from the start: a SIGTERM that arrives while the
+	// listeners open is acted on once they are up, not lost to the default
+	// action.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	ml, err := openMailLog(cfg, c.stderr)
 	if err != nil {
 		return err
@@ -258,9 +264,6 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		ready()
 	}
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			if err := ml.w.Reopen(); err != nil {
