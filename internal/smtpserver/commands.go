@@ -20,6 +20,7 @@ type reply struct {
 	text  string   // one line
 	lines []string // several lines (EHLO), instead of text
 	close bool     // end the session after this reply
+	check string   // the check whose verdict this is, for logs and metrics
 }
 
 func (r reply) String() string {
@@ -36,7 +37,7 @@ func (r reply) String() string {
 func replyOf(e *smtpwire.Error) reply { return reply{code: e.Code, enh: e.Enhanced, text: e.Text} }
 
 func replyOfVerdict(v policy.Verdict) reply {
-	return reply{code: v.Code, enh: v.Enhanced, text: v.Text}
+	return reply{code: v.Code, enh: v.Enhanced, text: v.Text, check: v.Check}
 }
 
 // cmd indexes the command counters of the disconnect line, in Postfix's

@@ -282,6 +282,11 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = c.addMissing(trace, env, hdr)
 	}
+	id := hdr.messageID()
+	if !hdr.msgID && (c.srv.mode.submit() || c.srv.mode == Pickup) {
+		id = addedMessageID(env, c.cfg.Hostname)
+	}
+	c.srv.pub(&event.MessageID{QueueID: t.id, MessageID: id})
 	c.srv.pub(&event.Received{QueueID: t.id, From: t.from, Size: int64(len(trace)) + sp.Size(), NRcpt: len(t.rcpts)})
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())

@@ -14,10 +14,14 @@ type headerScan struct {
 	n     int // Received fields
 	date  bool
 	msgID bool
-	done  bool
-	mid   bool // inside a line
-	name  [len("message-id")]byte
-	nlen  int // bytes of this line's field name so far; -1: settled
+	// id is the first Message-ID field's value (its first line, trimmed,
+	// at most maxIDLen octets), for cleanup's "message-id=" log line.
+	id   []byte
+	inID bool // the rest of this line is a Message-ID value
+	done bool
+	mid  bool // inside a line
+	name [len("message-id")]byte
+	nlen int // bytes of this line's field name so far; -1: settled
 }
 
 // hopCounter is the name the loop check knows the scanner by.
@@ -51,12 +55,43 @@ func (h *headerScan) feed(p []byte) {
 			p = p[1:]
 		}
 		i := bytes.IndexByte(p, '\n')
+		if h.inID {
+			seg := p
+			if i >= 0 {
+				seg = p[:i]
+			}
+			if len(seg) > 0 && seg[0] == ':' && len(h.id) == 0 {
+				seg = seg[1:]
+			}
+			h.id = append(h.id, seg[:min(len(seg), maxIDLen-len(h.id))]...)
+			if i >= 0 {
+				h.inID = false
+				h.id = bytes.TrimSpace(h.id)
+			}
+		}
 		if i < 0 {
 			return
 		}
 		p = p[i+1:]
 		h.mid = false
 	}
+}
+
+// maxIDLen bounds the Message-ID kept for the log.
+const maxIDLen = 256
+
+// messageID is the Message-ID for the log, with anything that could
+// break the line replaced.
+func (h *headerScan) messageID() string {
+	b := bytes.TrimSpace(h.id)
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c == 0x7f {
+			c = '?'
+		}
+		out[i] = c
+	}
+	return string(out)
 }
 
 func (h *headerScan) field(name string) {
@@ -66,6 +101,7 @@ func (h *headerScan) field(name string) {
 	case "date":
 		h.date = true
 	case "message-id":
+		h.inID = !h.msgID
 		h.msgID = true
 	}
 }
@@ -81,13 +117,15 @@ func (c *conn) addMissing(trace []byte, env *envelope.Envelope, h *headerScan) [
 		trace = append(trace, "\r\n"...)
 	}
 	if !h.msgID {
-		trace = append(trace, "Message-ID: <"...)
-		trace = append(trace, env.ID...)
-		trace = append(trace, '.')
-		trace = env.Received.UTC().AppendFormat(trace, "20060102150405")
-		trace = append(trace, '@')
-		trace = append(trace, c.cfg.Hostname...)
-		trace = append(trace, ">\r\n"...)
+		trace = append(trace, "Message-ID: "...)
+		trace = append(trace, addedMessageID(env, c.cfg.Hostname)...)
+		trace = append(trace, "\r\n"...)
 	}
 	return trace
+}
+
+// addedMessageID is the Message-ID the server gives a submitted message
+// without one: <QUEUEID.YYYYMMDDhhmmss@hostname>.
+func addedMessageID(env *envelope.Envelope, hostname string) string {
+	return "<" + env.ID + "." + env.Received.UTC().Format("20060102150405") + "@" + hostname + ">"
 }

@@ -279,9 +279,14 @@ func (c *conn) logRejectTx(what, id, from, to, proto string, r reply) {
 		Code: r.code, DSN: r.enh, Text: r.text, From: from, To: to, Proto: proto, Helo: c.helo, Reason: rejectReason(r)})
 }
 
-// rejectReason names a rejection for metrics.
+// rejectReason names a rejection for metrics: the check that said so,
+// else what the reply says.
 func rejectReason(r reply) string {
 	switch {
+	case r.check != "":
+		return r.check
+	case r.code == 501 || r.code == 500 || r.code == 502 || r.code == 503 || r.code == 555 || r.code == 553 && r.enh == "5.6.7":
+		return "syntax"
 	case strings.Contains(r.text, "Relay access denied"):
 		return "reject_unauth_destination"
 	case strings.Contains(r.text, "User unknown"):

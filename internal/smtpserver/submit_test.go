@@ -223,3 +223,27 @@ except smtplib.SMTPAuthenticationError as e:
 	}
 	h.waitLog(t, "sasl_method=PLAIN, sasl_username=alice@example.org")
 }
+
+func TestHeaderScanMessageID(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Subject: x\r\nMessage-ID: <a@b>\r\n\r\nbody", "<a@b>"},
+		{"message-id:<c@d>  \r\nMessage-ID: <second@x>\r\n\r\n", "<c@d>"},
+		{"Subject: x\r\n\r\nMessage-ID: <in@body>\r\n", ""},
+		{"Message-ID: <a\x01b@c>\r\n\r\n", "<a?b@c>"},
+		{"Message-ID:\r\n <folded@x>\r\n\r\n", ""},
+	} {
+		for split := 1; split <= len(tc.in); split++ {
+			var h headerScan
+			for p := tc.in; len(p) > 0; {
+				n := min(split, len(p))
+				if !h.done {
+					h.feed([]byte(p[:n]))
+				}
+				p = p[n:]
+			}
+			if got := h.messageID(); got != tc.want {
+				t.Fatalf("%q fed %d at a time: got %q, want %q", tc.in, split, got, tc.want)
+			}
+		}
+	}
+}
