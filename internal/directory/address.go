@@ -10,11 +10,18 @@ import (
 // ErrBadAddress is wrapped by every address syntax error.
 var ErrBadAddress = errors.New("bad address")
 
-// Split returns the local part and the lower-cased domain of addr. It checks
-// only what routing needs (RFC 5321 4.5.3.1 lengths, one @, no control
-// characters); the SMTP parser has already checked the rest.
+// Split returns the local part, exactly as written (quotes included), and
+// the lower-cased domain of addr. The domain follows the last '@' outside
+// a quoted string, so "x@inner.test"@remote.test is the local part
+// "x@inner.test" (quoted) at remote.test (RFC 5321 4.1.2). It checks only
+// what routing needs (RFC 5321 4.5.3.1 lengths, a well-formed quoted
+// string, no control characters, spaces only inside quotes); the SMTP
+// parser has already checked the rest.
 func Split(addr string) (local, domain string, err error) {
-	i := strings.LastIndexByte(addr, '@')
+	i, err := lastUnquotedAt(addr)
+	if err != nil {
+		return "", "", err
+	}
 	if i <= 0 || i == len(addr)-1 {
 		return "", "", fmt.Errorf("%w: %q: want local@domain", ErrBadAddress, addr)
 	}
@@ -25,8 +32,9 @@ func Split(addr string) (local, domain string, err error) {
 	if !utf8.ValidString(addr) {
 		return "", "", fmt.Errorf("%w: %q is not valid UTF-8", ErrBadAddress, addr)
 	}
-	for _, r := range addr {
-		if r < 0x20 || r == 0x7f || r == ' ' {
+	quoted := strings.HasPrefix(local, `"`)
+	for j, r := range addr {
+		if r < 0x20 || r == 0x7f || r == ' ' && !(quoted && j < i) {
 			return "", "", fmt.Errorf("%w: %q contains a control character or space", ErrBadAddress, addr)
 		}
 	}
@@ -34,6 +42,49 @@ func Split(addr string) (local, domain string, err error) {
 		return "", "", err
 	}
 	return local, domain, nil
+}
+
+// lastUnquotedAt is the index of the last '@' of addr outside a quoted
+// string (-1: none). A quoted string must make up the whole local part
+// (RFC 5321 4.1.2 Quoted-string), with backslash escapes inside it.
+func lastUnquotedAt(addr string) (int, error) {
+	if !strings.HasPrefix(addr, `"`) {
+		return strings.LastIndexByte(addr, '@'), nil
+	}
+	for j := 1; j < len(addr); j++ {
+		switch addr[j] {
+		case '\\':
+			j++ // quoted-pairSMTP: the next character is literal
+		case '"':
+			if j+1 < len(addr) && addr[j+1] != '@' {
+				return -1, fmt.Errorf("%w: %q: text after the quoted local part", ErrBadAddress, addr)
+			}
+			if j+1 == len(addr) {
+				return -1, nil
+			}
+			return j + 1, nil
+		}
+	}
+	return -1, fmt.Errorf("%w: %q: unterminated quoted local part", ErrBadAddress, addr)
+}
+
+// Unquote returns local without its quoting when it is a quoted string
+// ("alice" is alice, "a\"b" is a"b), else local unchanged. Lookups of
+// this server's own mailboxes and aliases use it: RFC 5321 4.1.2 makes
+// the quoted and unquoted forms of a local part the same mailbox.
+func Unquote(local string) string {
+	if len(local) < 2 || local[0] != '"' || local[len(local)-1] != '"' {
+		return local
+	}
+	var b strings.Builder
+	in := local[1 : len(local)-1]
+	for j := 0; j < len(in); j++ {
+		if in[j] == '\\' && j+1 < len(in) {
+			j++
+		}
+		b.WriteByte(in[j])
+	}
+	return b.String()
 }
 
 // Normalize lower-cases an address for lookups, as Postfix does for tables.

@@ -156,7 +156,9 @@ func (ex *expander) expand(ctx context.Context, addr string, depth int) error {
 	if err != nil {
 		return err
 	}
-	lower := strings.ToLower(local)
+	// Our own mailboxes and aliases are looked up unquoted ("alice" is
+	// alice); anything that leaves keeps the local part as written.
+	lower := strings.ToLower(Unquote(local))
 	class, err := ex.classify(ctx, domain)
 	if err != nil {
 		return err

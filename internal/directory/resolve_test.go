@@ -47,6 +47,7 @@ func TestResolve(t *testing.T) {
 	must(d.AddAlias(ctx, "loop1@a.test", []string{"loop2@a.test"}))
 	must(d.AddAlias(ctx, "loop2@a.test", []string{"loop1@a.test"}))
 	must(d.AddAlias(ctx, "self@a.test", []string{"alice@a.test", "team@a.test"}))
+	must(d.AddAlias(ctx, "fwd@a.test", []string{`"x@inner.test"@far.test`}))
 
 	tests := []struct {
 		addr    string
@@ -74,6 +75,15 @@ func TestResolve(t *testing.T) {
 		{"loop1@a.test", Virtual, "", ErrUnknownUser},
 		{"self@a.test", Virtual, "0:alice@a.test 0:bob@a.test 1:ext@far.test", nil},
 		{"bad", Foreign, "", ErrBadAddress},
+		// RFC 5321 4.1.2: a quoted local part leaves as written; ours are
+		// looked up unquoted.
+		{`"x@inner.test"@remote.test`, Foreign, `1:"x@inner.test"@remote.test`, nil},
+		{`"John Doe"@far.test`, Foreign, `1:"John Doe"@far.test`, nil},
+		{`"x@y"@backup.test`, BackupMX, `2:"x@y"@backup.test`, nil},
+		{`"alice"@a.test`, Virtual, "0:alice@a.test", nil},
+		{`"x@inner.test"@a.test`, Virtual, "", ErrUnknownUser},
+		{"fwd@a.test", Virtual, `1:"x@inner.test"@far.test`, nil},
+		{`"unterminated@far.test`, Foreign, "", ErrBadAddress},
 	}
 	for _, tc := range tests {
 		t.Run(tc.addr, func(t *testing.T) {
@@ -132,7 +142,8 @@ func TestDomainLifecycle(t *testing.T) {
 }
 
 func FuzzSplit(f *testing.F) {
-	for _, s := range []string{"a@b.c", "@", "a@", "@b", "a@b@c", "\"x y\"@z.test", "a@[127.0.0.1]", "ü@ü.test", "a@-b.test"} {
+	for _, s := range []string{"a@b.c", "@", "a@", "@b", "a@b@c", "\"x y\"@z.test", "a@[127.0.0.1]", "ü@ü.test", "a@-b.test",
+		`"x@inner.test"@remote.test`, `"a\"b@c"@d.test`, `"`, `"@`, `"\`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -142,6 +153,10 @@ func FuzzSplit(f *testing.F) {
 		}
 		if local == "" || domain == "" || strings.ContainsAny(domain, " \r\n") {
 			t.Fatalf("Split(%q) = %q, %q", s, local, domain)
+		}
+		// The local part is kept as written, just before the '@'.
+		if len(local)+1 >= len(s) || s[:len(local)] != local || s[len(local)] != '@' {
+			t.Fatalf("Split(%q) = %q, %q: not the text before an '@'", s, local, domain)
 		}
 		if _, err := Normalize(s); err != nil {
 			t.Fatalf("Normalize rejects what Split accepts: %v", err)

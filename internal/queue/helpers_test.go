@@ -181,6 +181,32 @@ type env struct {
 	log   *testutil.Buffer
 	cfg   *config.Config
 	port  int
+	wire  *testutil.Buffer // every byte the sink read, as sent
+}
+
+// teeListener copies what its connections read into wire.
+type teeListener struct {
+	net.Listener
+	wire io.Writer
+}
+
+func (l teeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return teeConn{c, l.wire}, nil
+}
+
+type teeConn struct {
+	net.Conn
+	wire io.Writer
+}
+
+func (c teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.wire.Write(p[:n])
+	return n, err
 }
 
 func newEnv(t *testing.T) *env {
@@ -193,7 +219,8 @@ func newEnv(t *testing.T) *env {
 	srv := smtp.NewServer(s)
 	srv.Domain = "mx.example.net"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	go func() { _ = srv.Serve(ln) }()
+	wire := &testutil.Buffer{}
+	go func() { _ = srv.Serve(teeListener{ln, wire}) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	d := dnstest.New(t, `
 example.net. MX 10 mx.example.net.
@@ -206,7 +233,7 @@ sender.test. MX 10 mx.example.net.
 	cfg.Outbound.TLS = "none"
 	cfg.Outbound.ConnectTimeout = config.Duration(2 * time.Second)
 	return &env{q: newQueue(t), sink: s, dns: d, clock: &clock{t: time.Now()}, log: &testutil.Buffer{}, cfg: cfg,
-		port: ln.Addr().(*net.TCPAddr).Port}
+		port: ln.Addr().(*net.TCPAddr).Port, wire: wire}
 }
 
 func (e *env) options() RunnerOptions {

@@ -371,3 +371,26 @@ func TestRunnerStopFinishesInFlight(t *testing.T) {
 		t.Errorf("after stop: %d delivered, %d queued", len(e.sink.messages()), len(entries(t, e.q)))
 	}
 }
+
+// TestRunnerKeepsQuotedLocalPart: a recipient with a quoted local part is
+// stored and relayed as written (RFC 5321 4.1.2), not as
+// x@inner.test@example.net, which the next hop would refuse.
+func TestRunnerKeepsQuotedLocalPart(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, e.options())
+	const rcpt = `"x@inner.test"@example.net`
+	id := enqueueRcpts(t, e.q, `"odd sender"@sender.test`, time.Now(), Rcpt{Address: rcpt, Kind: KindRemote})
+	if got := rcptState(t, e.q, id, rcpt); got.Address != rcpt {
+		t.Fatalf("stored as %q", got.Address)
+	}
+	waitFor(t, "queue empty", func() bool { return strings.Contains(e.log.String(), id+": removed") })
+	// On the wire: the sink (go-smtp) unquotes what it parses.
+	for _, line := range []string{"\r\nMAIL FROM:<\"odd sender\"@sender.test> ", "\r\nRCPT TO:<" + rcpt + ">\r\n"} {
+		if !strings.Contains(e.wire.String(), line) {
+			t.Errorf("the next hop did not get %q:\n%s", line, e.wire.String())
+		}
+	}
+	if !strings.Contains(e.log.String(), id+`: to=<"x@inner.test"@example.net>, relay=mx.example.net[127.0.0.2]:`) {
+		t.Errorf("log:\n%s", e.log.String())
+	}
+}

@@ -166,3 +166,25 @@ func FuzzDataWriter(f *testing.F) {
 		}
 	})
 }
+
+// TestQuotedLocalPartKept: addresses go out exactly as stored, quoted
+// local parts included (RFC 5321 4.1.2): "x@inner.test"@remote.test is
+// not x@inner.test@remote.test.
+func TestQuotedLocalPartKept(t *testing.T) {
+	f := newFake(t, fakeConfig{ext: []string{"PIPELINING"}})
+	m := msg(`"x@inner.test"@remote.test`, `"john doe"@remote.test`)
+	m.From = `"odd sender"@client.test`
+	res, err := DeliverTo(context.Background(), fakeOpts(), f.hop(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, res, want{250, "2.0.0", false, ""}, want{250, "2.0.0", false, ""})
+	f.close()
+	_, _, cmds, _, _ := f.snapshot()
+	got := strings.Join(cmds[1], "\n")
+	for _, line := range []string{`MAIL FROM:<"odd sender"@client.test>`, `RCPT TO:<"x@inner.test"@remote.test>`, `RCPT TO:<"john doe"@remote.test>`} {
+		if !strings.Contains(got, line) {
+			t.Errorf("no %q in what the next hop got:\n%s", line, got)
+		}
+	}
+}
