@@ -12,15 +12,15 @@ import (
 	"mailwarden/internal/dnsx/dnstest"
 )
 
-// rawSink is a remote MX that records the command lines it reads as
+// quotedSink is a remote MX that records the command lines it reads as
 // they came on the wire (go-smtp's server would unquote addresses).
-type rawSink struct {
+type quotedSink struct {
 	mu    sync.Mutex
 	lines []string
 	msgs  int
 }
 
-func (k *rawSink) serve(c net.Conn) {
+func (k *quotedSink) serve(c net.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(c)
@@ -73,7 +73,7 @@ func TestQuotedLocalPartRelayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	k := &rawSink{}
+	k := &quotedSink{}
 	go func() {
 		for {
 			c, err := l.Accept()
