@@ -15,19 +15,12 @@
 // numbered from 1, a message/rfc822 part's sub-parts are those of the
 // message it holds, and a non-multipart message has one part, its body.
 //
-// Parse never fails. The MIME tree is built on first use by a lenient
-// parser written from RFC 2045-2047 and 2231: a missing or unreadable
-// Content-Type makes a part text/plain (multipart/digest parts default to
-// message/rfc822), a multipart without boundary parameter is text/plain, a
-// missing close delimiter ends the last part at the end of its parent,
-// delimiters are matched exactly (RFC 2046 5.1.1) so that nested
-// boundaries that share a prefix work, a body part whose first line is
-// not a header field has no header, and a header without its empty line
-// ends at the end of the entity. Nesting stops at 32 levels and a
-// message at 10000 parts; deeper or further content is plain text.
-// go-message supplies the charset tables for RFC 2047 words and body
-// search; transfer decoding is lenient (invalid base64 characters are
-// skipped, malformed quoted-printable kept).
+// The message itself is read by internal/mime, the MIME parser shared
+// with the content checks: Message is a mime.Message (MIME returns it),
+// so the header, the tree, parameters and decoding (lenient, bounded to
+// 32 levels and 10000 parts, never failing) are mime's, and imapmsg adds
+// only what IMAP defines on top: part numbering, section specifiers, the
+// ENVELOPE address and date rules, BODYSTRUCTURE and SEARCH matching.
 //
 // Offsets and sizes are those of the stored bytes, so that BODYSTRUCTURE
 // sizes, RFC822.SIZE and the BODY[...] data agree.
