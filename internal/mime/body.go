@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Body is a message held elsewhere that can be read from the start as
@@ -40,6 +41,9 @@ func ReadBody(b Body, max int64) (*Message, error) {
 	if max > 0 && size > max {
 		return nil, fmt.Errorf("mime: read body of %d octets: %w", size, ErrTooLarge)
 	}
+	if sb, ok := b.(*SharedBody); ok {
+		return sb.message()
+	}
 	if mb, ok := b.(interface{ Bytes() []byte }); ok {
 		if raw := mb.Bytes(); raw != nil && int64(len(raw)) == size {
 			return Parse(raw), nil
@@ -50,4 +54,24 @@ func ReadBody(b Body, max int64) (*Message, error) {
 		return nil, fmt.Errorf("mime: read body of %d octets: %w", size, err)
 	}
 	return Parse(raw), nil
+}
+
+// SharedBody is a Body whose parse is shared: ReadBody of it reads and
+// parses the body once, on first use, and gives every later caller the
+// same Message (each caller's max still applies). The SMTP engine wraps
+// the spool in one before the end-of-data checks, so that several
+// content checks cost one read and one parse. Safe for concurrent use.
+type SharedBody struct {
+	Body
+	once sync.Once
+	msg  *Message
+	err  error
+}
+
+// Shared returns b with its parse shared (SharedBody).
+func Shared(b Body) *SharedBody { return &SharedBody{Body: b} }
+
+func (s *SharedBody) message() (*Message, error) {
+	s.once.Do(func() { s.msg, s.err = ReadBody(s.Body, 0) })
+	return s.msg, s.err
 }

@@ -48,3 +48,37 @@ func TestReadBody(t *testing.T) {
 		t.Errorf("empty body: %v", err)
 	}
 }
+
+// countingBody counts how often it is read.
+type countingBody struct {
+	readerBody
+	reads int
+}
+
+func (c *countingBody) Reader() io.Reader { c.reads++; return c.readerBody.Reader() }
+
+func TestSharedBody(t *testing.T) {
+	cb := &countingBody{readerBody: readerBody{[]byte(sample)}}
+	sb := Shared(cb)
+	m1, err := ReadBody(sb, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := ReadBody(sb, int64(len(sample)))
+	if err != nil || m2 != m1 || cb.reads != 1 {
+		t.Errorf("second ReadBody: same message %v, err %v, %d reads", m2 == m1, err, cb.reads)
+	}
+	if _, err := ReadBody(sb, 10); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a caller's limit: %v", err)
+	}
+	if r, _ := io.ReadAll(sb.Reader()); string(r) != sample || sb.Size() != int64(len(sample)) {
+		t.Error("the shared body does not stream the message")
+	}
+	bad := Shared(liar{readerBody{[]byte(sample)}})
+	if _, err := ReadBody(bad, 0); err == nil {
+		t.Error("a short body parsed")
+	}
+	if _, err := ReadBody(bad, 0); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("the error is not kept: %v", err)
+	}
+}

@@ -12,7 +12,8 @@
 //     filename (RFC 2183), content as stored, transfer-decoded
 //     (DecodeTransfer, RFC 2045 6) and as UTF-8 text (ToUTF8, with
 //     go-message's charset tables);
-//   - reading a spooled body once for a check (ReadBody).
+//   - reading a spooled body once for a check (ReadBody), and once for
+//     all the checks of a stage (Shared).
 //
 // Parse never fails. The tree is built on first use by a lenient parser
 // written from RFC 2045-2047 and 2231: a missing or unreadable

@@ -76,13 +76,18 @@ func TestContentCheckWithMIME(t *testing.T) {
 	}
 	lists := &policy.Lists{EndOfData: policy.List{rejectExecutables(25 << 20)}}
 	for _, tc := range tests {
-		// in memory (parsed in place) and in a temporary file (read once)
-		for _, threshold := range []int{1 << 20, 0} {
-			sp := envelope.NewSpool(t.TempDir(), threshold, 0)
+		// in memory (parsed in place), in a temporary file (read once),
+		// and shared as the engine may pass it (one parse for all checks)
+		for _, threshold := range []int{1 << 20, 0, -1} {
+			sp := envelope.NewSpool(t.TempDir(), max(threshold, 0), 0)
 			if _, err := sp.Write([]byte(tc.msg)); err != nil {
 				t.Fatal(err)
 			}
-			d := lists.AtEndOfData(context.Background(), &policy.Request{Stage: policy.EndOfData, Body: sp, Size: sp.Size()})
+			var body policy.Body = sp
+			if threshold < 0 {
+				body = mime.Shared(sp)
+			}
+			d := lists.AtEndOfData(context.Background(), &policy.Request{Stage: policy.EndOfData, Body: body, Size: sp.Size()})
 			if d.Refused() != tc.reject {
 				t.Errorf("%s (spool threshold %d): %v %q; want reject %v", tc.name, threshold, d.Action, d.Reply(), tc.reject)
 			}
