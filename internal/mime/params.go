@@ -163,7 +163,9 @@ func ParseMediaType(v string) (typ, sub string, params Params, ok bool) {
 	return strings.ToLower(typ), strings.ToLower(sub), l.params(), true
 }
 
-// ParseDisposition parses a Content-Disposition value (RFC 2183).
+// ParseDisposition parses a Content-Disposition value (RFC 2183): the
+// type as written ("" when unreadable) and the parameters, read as
+// ParseMediaType reads them.
 func ParseDisposition(v string) (typ string, params Params) {
 	l := lexer{s: v}
 	l.skipCFWS()
