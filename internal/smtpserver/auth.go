@@ -154,7 +154,6 @@ func (c *conn) startTLS() bool {
 	c.raw.SetDeadline(c.writeDeadline(time.Now().Add(c.idle)))
 	if err := tc.Handshake(); err != nil {
 		c.srv.log.Info("SSL_accept error from " + c.client + ": " + err.Error())
-		c.setByUs()
 		return false
 	}
 	c.raw.SetDeadline(time.Time{})
@@ -164,7 +163,7 @@ func (c *conn) startTLS() bool {
 	c.rd.r = tc
 	c.br.Reset(&c.rd)
 	c.bw.Reset(tc)
-	c.helo, c.esmtp, c.heloSeen, c.user, c.mech, c.xfwd = "", false, false, "", "", nil
+	c.helo, c.esmtp, c.user, c.mech, c.xfwd = "", false, "", "", nil
 	if c.t != nil {
 		c.endTx()
 	}

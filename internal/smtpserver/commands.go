@@ -154,7 +154,6 @@ func (c *conn) count(k cmd, r reply) reply {
 	if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
 		c.send(r)
 		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
-		c.setByUs()
 		return replyTooManyErrors
 	}
 	return r
@@ -171,7 +170,6 @@ func (c *conn) junk(k cmd, r reply) reply {
 		c.cnt.errors++
 		if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
 			c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
-			c.setByUs()
 			return replyTooManyErrors
 		}
 		return r
@@ -200,7 +198,7 @@ func (c *conn) hello(arg string, ehlo bool) reply {
 	if c.t != nil {
 		c.endTx()
 	}
-	c.helo, c.esmtp, c.heloSeen = arg, ehlo, true
+	c.helo, c.esmtp = arg, ehlo
 	if d := c.lists.AtHelo(c.srv.ctx, c.request(policy.Helo)); d.Refused() {
 		c.logReject("HELO", "", replyOfVerdict(d.Verdict))
 		return replyOfVerdict(d.Verdict)

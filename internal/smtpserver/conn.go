@@ -47,7 +47,6 @@ type conn struct {
 	// session state, reset by STARTTLS and XCLIENT
 	helo        string
 	esmtp       bool
-	heloSeen    bool
 	tls         string // "TLSv1.3 with cipher ...", "" in plaintext
 	tlsState    *tls.ConnectionState
 	user        string // SASL user (the mailbox name) after AUTH
@@ -68,9 +67,6 @@ type conn struct {
 	draining bool
 	inTx     bool
 	stage    string // last command seen, for "lost connection after X"
-	byUs     bool   // we ended the session: a limit or shutdown
-	quit     bool   // the client said QUIT
-	readErr  error
 }
 
 func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
@@ -108,7 +104,6 @@ func (c *conn) serve() {
 		// One broken session must not take the server down.
 		if v := recover(); v != nil {
 			c.srv.log.Error("panic serving " + c.client + ": " + fmt.Sprint(v) + "\n" + string(debug.Stack()))
-			c.setByUs()
 		}
 	}()
 	if c.srv.mode == Submissions {
@@ -167,22 +162,13 @@ func (c *conn) readFailed(err error) {
 	switch {
 	case errors.Is(err, smtpwire.ErrLineTooLong):
 		c.send(reply{code: 500, enh: "5.5.2", text: "Error: line too long", close: true})
-		c.setByUs()
 	case c.isDraining():
 		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
-		c.setByUs()
 	case errors.As(err, &ne) && ne.Timeout():
 		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Timeout, After: c.getStage(), Client: c.peer()})
 		c.send(reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true})
-		c.setByUs()
 	default:
-		c.mu.Lock()
-		if c.readErr == nil {
-			c.readErr = err
-		}
-		c.mu.Unlock()
 		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.LostConnection, After: c.getStage(), Client: c.peer()})
-		c.setByUs()
 	}
 }
 
@@ -201,11 +187,6 @@ func (c *conn) flush() bool {
 	}
 	c.nc.SetWriteDeadline(c.writeDeadline(time.Now().Add(c.idle)))
 	if err := c.bw.Flush(); err != nil {
-		c.mu.Lock()
-		if c.readErr == nil {
-			c.readErr = err
-		}
-		c.mu.Unlock()
 		return false
 	}
 	return true
@@ -331,12 +312,6 @@ func (c *conn) getStage() string {
 	return c.stage
 }
 
-func (c *conn) setByUs() {
-	c.mu.Lock()
-	c.byUs = true
-	c.mu.Unlock()
-}
-
 // beginTx starts a transaction unless the server is draining.
 func (c *conn) beginTx() (draining bool) {
 	c.mu.Lock()
@@ -381,6 +356,5 @@ func (c *conn) isDraining() bool {
 
 // forceClose closes the connection under a running session.
 func (c *conn) forceClose() {
-	c.setByUs()
 	c.raw.Close()
 }

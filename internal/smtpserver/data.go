@@ -113,11 +113,9 @@ func (c *conn) bodyError(rerr, werr error) (reply, bool) {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", errWriteFailed), false
 	case errors.As(rerr, &ne) && ne.Timeout():
 		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.Timeout, After: "DATA", Client: c.peer()})
-		c.setByUs()
 		return reply{code: 421, enh: "4.4.2", text: c.cfg.Hostname + " Error: timeout exceeded", close: true}, false
 	}
 	c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.LostConnection, After: "DATA", Client: c.peer()})
-	c.setByUs()
 	return reply{close: true}, false
 }
 
@@ -129,12 +127,10 @@ func (c *conn) bdat(arg string) reply {
 	if len(f) == 0 || len(f) > 2 || (len(f) == 2 && !strings.EqualFold(f[1], "LAST")) {
 		// The chunk's length is unknown: its octets would be read as
 		// commands. End the session.
-		c.setByUs()
 		return reply{code: 501, enh: "5.5.4", text: "Syntax: BDAT count [LAST]", close: true}
 	}
 	size, err := strconv.ParseUint(f[0], 10, 63)
 	if err != nil {
-		c.setByUs()
 		return reply{code: 501, enh: "5.5.4", text: "Syntax: BDAT count [LAST]", close: true}
 	}
 	last := len(f) == 2

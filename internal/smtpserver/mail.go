@@ -101,7 +101,6 @@ func (c *conn) mail(arg string) reply {
 	}
 	if c.cnt.msgs >= c.cfg.SMTP.MaxMessagesPerSession {
 		c.srv.log.Info("too many messages in one session from " + c.client)
-		c.setByUs()
 		return reply{code: 421, enh: "4.7.0", text: "Error: too many messages in one session", close: true}
 	}
 	if c.beginTx() {

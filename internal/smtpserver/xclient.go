@@ -90,7 +90,6 @@ func (c *conn) xclient(arg string) reply {
 		}
 	}
 	c.ip, c.host, c.port, c.helo, c.user, c.esmtp = ip, host, port, helo, user, esmtp
-	c.heloSeen = helo != ""
 	if user == "" {
 		c.mech = ""
 	} else if c.mech == "" {
