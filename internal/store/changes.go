@@ -24,9 +24,11 @@ func newOrigin() string {
 }
 
 // noteChange records a change inside the transaction that makes it.
+const noteChangeSQL = `INSERT INTO mail_change(username, folder, kind, modseq, origin, created) VALUES (?,?,?,?,?,?)`
+
 func (s *Store) noteChange(ctx context.Context, tx *sql.Tx, username, folder string, kind EventKind, modseq int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO mail_change(username, folder, kind, modseq, origin, created) VALUES (?,?,?,?,?,?)`,
-		username, folder, int(kind), modseq, s.origin, time.Now().Unix())
+	// Prepared once: this runs for every delivered copy.
+	_, err := tx.StmtContext(ctx, s.stmts.noteChange).ExecContext(ctx, username, folder, int(kind), modseq, s.origin, time.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("store: note change: %w", err)
 	}

@@ -266,7 +266,7 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, username, folder,
 // (New) on the single write connection, so that a delivery parses no
 // SQL; database/sql prepares them again should the connection change.
 type writeStmts struct {
-	nextUID, insertMsg, insertCache, addQuota *sql.Stmt
+	nextUID, insertMsg, insertCache, addQuota, noteChange *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -279,6 +279,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename) VALUES (?,?,?,?,?,?,?)`},
 		{&w.insertCache, insertCacheSQL},
 		{&w.addQuota, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`},
+		{&w.noteChange, noteChangeSQL},
 	} {
 		var err error
 		if *p.st, err = db.PrepareContext(ctx, p.query); err != nil {
