@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"context"
+	"mailwarden/internal/mime"
 	"strings"
 	"testing"
 
@@ -121,5 +122,48 @@ func TestRedirectAndBCC(t *testing.T) {
 	}
 	if r := h2.del.delivered()[0].rcpts; len(r) != 1 || r[0].Dest.Address != "bob@example.org" {
 		t.Errorf("REDIRECT: delivered to %+v", r)
+	}
+}
+
+// An end-of-data check reads the message as parsed MIME from the spool.
+func TestContentCheckSeesMIME(t *testing.T) {
+	banned := policy.Func("banned_files", func(_ context.Context, r *policy.Request) policy.Verdict {
+		if _, ok := r.Body.(*mime.SharedBody); !ok {
+			return policy.Verdict{Action: policy.Defer, Code: 451, Enhanced: "4.3.0", Text: "no shared body"}
+		}
+		m, err := mime.ReadBody(r.Body, 1<<20)
+		if err != nil {
+			return policy.Verdict{Action: policy.Defer, Code: 451, Enhanced: "4.3.0", Text: err.Error()}
+		}
+		bad := false
+		m.Walk(func(p *mime.Part, _ int) bool {
+			if strings.HasSuffix(strings.ToLower(p.Filename()), ".exe") {
+				bad = true
+			}
+			return !bad
+		})
+		if bad {
+			return policy.Verdict{Action: policy.Reject, Code: 554, Enhanced: "5.7.1", Text: "banned attachment"}
+		}
+		return policy.Verdict{}
+	})
+	h := start(t, nil, func(o *Options) {
+		o.Lists = func(cfg *config.Config) *policy.Lists {
+			d := policy.Defaults("smtp", cfg, policy.Deps{})
+			d.EndOfData = policy.List{banned}
+			return d
+		}
+	})
+	msg := func(name string) string {
+		return "From: s@sender.example\r\nSubject: files\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=UTF-8''" + name + "\r\n\r\nAAAA\r\n--b--\r\n"
+	}
+	c := greet(t, h.addr)
+	if got := c.send("s@sender.example", []string{"alice@example.org"}, msg("setup%2Eexe")); got != "554 5.7.1 banned attachment" {
+		t.Errorf("exe: %q", got)
+	}
+	if got := c.send("s@sender.example", []string{"alice@example.org"}, msg("report.pdf")); !strings.HasPrefix(got, "250 2.0.0 Ok") {
+		t.Errorf("pdf: %q", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/mime"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/smtpwire"
 )
@@ -264,7 +265,12 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	}
 	env := c.envelope(t, sp.Size())
 	req := c.request(policy.EndOfData)
-	req.Env, req.Size, req.Body = env, sp.Size(), sp
+	req.Env, req.Size = env, sp.Size()
+	if len(c.lists.EndOfData) > 0 {
+		// Every content check of this message shares one read and one
+		// MIME parse of the spool.
+		req.Body = mime.Shared(sp)
+	}
 	d := c.lists.AtEndOfData(c.srv.ctx, req)
 	if d.Refused() {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
