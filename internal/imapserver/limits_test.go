@@ -2,9 +2,9 @@ package imapserver
 
 import (
 	"bufio"
+	"mailwarden/internal/testutil"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,31 +83,7 @@ func TestConnectionClasses(t *testing.T) {
 				c.Networks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 				tc.mod(c)
 			})
-			greet := func(src string) string {
-				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-				conn, err := d.Dial("tcp", h.addr)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { conn.Close() })
-				conn.SetDeadline(time.Now().Add(10 * time.Second))
-				l, _ := bufio.NewReader(conn).ReadString('\n')
-				return l
-			}
-			admitted := 0
-			for i := range 40 {
-				if strings.HasPrefix(greet("127.0.0."+strconv.Itoa(2+i%13)), "* OK ") {
-					admitted++
-				}
-			}
-			if admitted != 20 {
-				t.Fatalf("%d of 40 flood connections admitted, want 20", admitted)
-			}
-			for i, src := range []string{"127.0.0.99", "127.0.1.99", "127.0.0.1"} {
-				if got := strings.HasPrefix(greet(src), "* OK "); got != tc.want[i] {
-					t.Errorf("client %s admitted=%v, want %v", src, got, tc.want[i])
-				}
-			}
+			testutil.ConnectionClasses(t, h.addr, "* OK ", tc.want)
 		})
 	}
 }

@@ -5,61 +5,11 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailwarden/internal/dnsx/dnstest"
 )
-
-// quotedSink is a remote MX that records the command lines it reads as
-// they came on the wire (go-smtp's server would unquote addresses).
-type quotedSink struct {
-	mu    sync.Mutex
-	lines []string
-	msgs  int
-}
-
-func (k *quotedSink) serve(c net.Conn) {
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	br := bufio.NewReader(c)
-	fmt.Fprint(c, "220 mx1.remote.test ESMTP\r\n")
-	for {
-		l, err := br.ReadString('\n')
-		if err != nil {
-			return
-		}
-		l = strings.TrimSuffix(l, "\r\n")
-		k.mu.Lock()
-		k.lines = append(k.lines, l)
-		k.mu.Unlock()
-		switch verb, _, _ := strings.Cut(strings.ToUpper(l), " "); verb {
-		case "EHLO":
-			fmt.Fprint(c, "250-mx1.remote.test\r\n250 PIPELINING\r\n")
-		case "DATA":
-			fmt.Fprint(c, "354 go ahead\r\n")
-			for {
-				d, err := br.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if d == ".\r\n" {
-					break
-				}
-			}
-			k.mu.Lock()
-			k.msgs++
-			k.mu.Unlock()
-			fmt.Fprint(c, "250 2.0.0 queued\r\n")
-		case "QUIT":
-			fmt.Fprint(c, "221 2.0.0 bye\r\n")
-			return
-		default:
-			fmt.Fprint(c, "250 2.0.0 ok\r\n")
-		}
-	}
-}
 
 // TestQuotedLocalPartRelayed: RCPT TO:<"x@inner.test"@remote.test> and
 // <"john doe"@remote.test> from mynetworks are relayed to the remote MX
@@ -68,23 +18,8 @@ func (k *quotedSink) serve(c net.Conn) {
 // <"alice"@dom.test> is the local mailbox alice.
 func TestQuotedLocalPartRelayed(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	k := &quotedSink{}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go k.serve(c)
-		}
-	}()
+	k, port := startRawSink(t, "127.0.0.2")
 	dns := dnstest.New(t, "remote.test. MX 10 mx1.remote.test.\nmx1.remote.test. A 127.0.0.2\n")
-	port := l.Addr().(*net.TCPAddr).Port
 	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", port)}}, oneDomain)
 
 	c, err := net.Dial("tcp", s.Addr()) // from 127.0.0.1: mynetworks may relay
@@ -124,9 +59,7 @@ func TestQuotedLocalPartRelayed(t *testing.T) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		k.mu.Lock()
-		n, lines := k.msgs, append([]string(nil), k.lines...)
-		k.mu.Unlock()
+		lines, n := k.commands()
 		if n > 0 {
 			for _, want := range []string{`RCPT TO:<"x@inner.test"@remote.test>`, `RCPT TO:<"john doe"@remote.test>`} {
 				found := false
