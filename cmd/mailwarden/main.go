@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 const usage = `usage: mailwarden [-config PATH] COMMAND [ARGS]
@@ -35,6 +36,11 @@ The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwar
 var version = "dev"
 
 func main() {
+	// Files Mailwarden creates (database, Maildir and queue files,
+	// certificates) are its own only, as Postfix's daemons run with umask
+	// 077; the few that local users need (the pickup socket, the maildrop
+	// and its files) get their modes set explicitly.
+	syscall.Umask(0o077)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
