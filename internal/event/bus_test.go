@@ -33,6 +33,8 @@ func TestSourceAndService(t *testing.T) {
 	}{
 		{&Connect{}, Smtpd, "smtp"},
 		{&Reject{Program: Submissions}, Submissions, "submissions"},
+		{&Blocked{}, Smtpd, "smtp"},
+		{&Blocked{Program: IMAPLogin}, IMAPLogin, "imap"},
 		{&Login{}, IMAPLogin, "imap"},
 		{&LoginDisconnect{Program: POP3Login}, POP3Login, "pop3"},
 		{&Submitted{}, Pickup, "sendmail"},

@@ -52,6 +52,17 @@ type TooManyConnections struct {
 	Limit   int // the limit that was hit; 0 when unknown
 }
 
+// Blocked is a connection dropped at accept, before any greeting, because
+// its client is on the block list (mailwarden block add). It is logged
+// like Postfix's reject at CONNECT for smtpd and like Dovecot's
+// "Disconnected" for IMAP and POP3, and counted as connection outcome
+// "blocked".
+type Blocked struct {
+	Program Program // Smtpd, Submission, Submissions, IMAPLogin, POP3Login
+	Client  Peer
+	Reason  string // the block's reason; may be empty
+}
+
 // Reject is a refusal at an SMTP stage, logged as Postfix's
 // "NOQUEUE: reject: RCPT from h[ip]: 554 5.7.1 <x@y>: Relay access denied;
 // from=<a> to=<x@y> proto=ESMTP helo=<h>".

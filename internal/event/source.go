@@ -23,6 +23,9 @@ func (e *Lost) Source() Program { return orDefault(e.Program, Smtpd) }
 func (e *TooManyConnections) Source() Program { return orDefault(e.Program, Smtpd) }
 
 // Source implements Event.
+func (e *Blocked) Source() Program { return orDefault(e.Program, Smtpd) }
+
+// Source implements Event.
 func (e *Reject) Source() Program { return orDefault(e.Program, Smtpd) }
 
 // Source implements Event.

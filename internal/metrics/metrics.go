@@ -63,14 +63,14 @@ func New(q QueueCounter) *Metrics {
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 5 * 24 * 3600}},
 		[]string{"transport", "status"})
 	m.reg.MustRegister(m.delay)
-	m.connections = counter("connections_total", "Connections by service and outcome (accepted, or refused by a concurrency limit).", "service", "outcome")
+	m.connections = counter("connections_total", "Connections by service and outcome (accepted, refused by a concurrency limit, or blocked: dropped at accept by the block list).", "service", "outcome")
 	m.logins = counter("logins_total", "Authentication attempts (SMTP AUTH, IMAP, POP3) by service and outcome (success, failure).", "service", "outcome")
 	m.lost = counter("sessions_aborted_total", "SMTP sessions ended by timeout, lost connection, the error limit or pipelining, by service and reason.", "service", "reason")
 	m.notifications = counter("notifications_total", "Delivery status notifications queued, by kind (non-delivery, delay, success, postmaster).", "kind")
 	// Zero series for the usual labels, so a rate() starts at the first
 	// scrape rather than at the first event.
 	for _, s := range []string{"smtp", "submission", "submissions", "imap", "pop3"} {
-		for _, o := range []string{"accepted", "refused"} {
+		for _, o := range []string{"accepted", "refused", "blocked"} {
 			m.connections.WithLabelValues(s, o)
 		}
 		for _, o := range []string{"success", "failure"} {
@@ -103,6 +103,8 @@ func (m *Metrics) Handle(ev event.Event) {
 		m.connections.WithLabelValues(e.Source().Service(), "accepted").Inc()
 	case *event.TooManyConnections:
 		m.connections.WithLabelValues(e.Source().Service(), "refused").Inc()
+	case *event.Blocked:
+		m.connections.WithLabelValues(e.Source().Service(), "blocked").Inc()
 	case *event.Reject:
 		if e.Action == "" || e.Action == "reject" {
 			reason := e.Reason

@@ -71,6 +71,7 @@ func TestHandleCounts(t *testing.T) {
 	bus := event.NewBus(m)
 	for _, ev := range []event.Event{
 		&event.Connect{}, &event.Connect{Program: event.IMAPLogin}, &event.TooManyConnections{Program: event.Submission},
+		&event.Blocked{Program: event.POP3Login}, &event.Blocked{Program: event.POP3Login},
 		&event.Reject{Stage: "RCPT", Reason: "reject_unauth_destination"},
 		&event.Reject{Stage: "RCPT", Reason: "reject_unauth_destination"},
 		&event.Reject{Stage: "RCPT", Action: "hold"}, // not a rejection
@@ -92,6 +93,8 @@ func TestHandleCounts(t *testing.T) {
 		{"mailwarden_connections_total", map[string]string{"service": "smtp", "outcome": "accepted"}, 1},
 		{"mailwarden_connections_total", map[string]string{"service": "imap", "outcome": "accepted"}, 1},
 		{"mailwarden_connections_total", map[string]string{"service": "submission", "outcome": "refused"}, 1},
+		{"mailwarden_connections_total", map[string]string{"service": "pop3", "outcome": "blocked"}, 2},
+		{"mailwarden_connections_total", map[string]string{"service": "smtp", "outcome": "blocked"}, 0},
 		{"mailwarden_messages_rejected_total", map[string]string{"service": "smtp", "stage": "RCPT", "reason": "reject_unauth_destination"}, 2},
 		{"mailwarden_messages_received_total", map[string]string{"service": "smtp"}, 1},
 		{"mailwarden_messages_received_total", map[string]string{"service": "submission"}, 1},

@@ -57,6 +57,29 @@ func AppendText(b []byte, ev event.Event, pid int) (_ []byte, lvl slog.Level, ok
 		b = e.Client.AppendTo(b)
 		b = append(b, " for service "...)
 		b = append(b, e.Source().Service()...)
+	case *event.Blocked:
+		// No Postfix daemon sees a client iptables dropped; the line
+		// follows the concurrency-limit one, and Dovecot's Disconnected.
+		if e.Source().Dovecot() {
+			b = append(b, e.Source()...)
+			b = append(b, ": Disconnected: Client blocked"...)
+			if e.Reason != "" {
+				b = append(b, " ("...)
+				b = append(b, e.Reason...)
+				b = append(b, ')')
+			}
+			b = append(b, ": rip="...)
+			b = appendIP(b, e.Client.IP)
+			return b, lvl, true
+		}
+		b = append(b, "blocked connection from "...)
+		b = e.Client.AppendTo(b)
+		b = append(b, " for service "...)
+		b = append(b, e.Source().Service()...)
+		if e.Reason != "" {
+			b = append(b, ": "...)
+			b = append(b, e.Reason...)
+		}
 	case *event.Reject:
 		b = appendReject(b, e)
 	case *event.Queued:

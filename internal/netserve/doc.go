@@ -7,6 +7,9 @@
 // so that a shutdown can stop accepting, drain the connections and close
 // what is left, and a session's read deadline that a shutdown cuts short.
 //
+// Guard wraps a listener so that blocked clients (mailwarden block add)
+// are dropped at accept, before the protocol server sees them.
+//
 // It does not speak any protocol: greetings, replies (the one-line refusal
 // included), log lines other than the accept back-off, TLS, and what
 // draining means to a session stay in the servers, which hand in the texts

@@ -294,3 +294,41 @@ func AddrOf(a net.Addr) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
+
+// Guard wraps l so that its Accept drops, at once and without a byte
+// written, connections from clients blocked says are blocked, calling
+// dropped for each (to log and count it); other connections and errors
+// pass through. It runs on the accept goroutine before the protocol
+// server sees the connection, so a blocked client gets no greeting and no
+// TLS handshake and takes no connection slot. blocked must be cheap and
+// safe for concurrent use; connections without an IP address pass.
+func Guard(l net.Listener, blocked func(netip.Addr) (reason string, ok bool), dropped func(ip netip.Addr, reason string)) net.Listener {
+	return &guarded{Listener: l, blocked: blocked, dropped: dropped}
+}
+
+type guarded struct {
+	net.Listener
+	blocked func(netip.Addr) (string, bool)
+	dropped func(netip.Addr, string)
+}
+
+func (g *guarded) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := AddrOf(c.RemoteAddr())
+		if !ip.IsValid() {
+			return c, nil
+		}
+		reason, ok := g.blocked(ip)
+		if !ok {
+			return c, nil
+		}
+		c.Close()
+		if g.dropped != nil {
+			g.dropped(ip, reason)
+		}
+	}
+}

@@ -237,3 +237,47 @@ func TestFloodLeavesRoom(t *testing.T) {
 		t.Fatalf("trusted client with only the reserve left: %v", res)
 	}
 }
+
+func TestGuard(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := netip.MustParseAddr("127.0.0.2")
+	dropped := make(chan string, 4)
+	l := Guard(inner, func(ip netip.Addr) (string, bool) { return "test", ip == bad },
+		func(ip netip.Addr, reason string) { dropped <- ip.String() + " " + reason })
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello\r\n"))
+			c.Close()
+		}
+	}()
+	greeting := func(from string) (string, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}
+		c, err := d.Dial("tcp", inner.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		return bufio.NewReader(c).ReadString('\n')
+	}
+	if got, err := greeting("127.0.0.2"); got != "" || err == nil {
+		t.Fatalf("blocked client read %q, %v; want nothing and a closed connection", got, err)
+	}
+	if got := <-dropped; got != "127.0.0.2 test" {
+		t.Fatalf("dropped(%s)", got)
+	}
+	if got, err := greeting("127.0.0.1"); got != "hello\r\n" {
+		t.Fatalf("other client read %q, %v", got, err)
+	}
+	if len(dropped) != 0 {
+		t.Fatal("an allowed client was reported dropped")
+	}
+}
