@@ -26,6 +26,8 @@ commands:
   alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
   alias list [DOMAIN] | alias del ADDRESS
   sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]   read a message from stdin and deliver it
+  block add NETWORK [--for 24h] [--reason TEXT]   drop a client network at accept on every listener
+  block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   version
@@ -90,6 +92,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.alias(args[1:])
 	case "queue":
 		err = c.queueCmd(args[1:])
+	case "block":
+		err = c.block(args[1:])
 	case "sendmail":
 		return c.sendmail(args[1:])
 	case "import-maildir":

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"mailwarden/internal/auth/login"
+	"mailwarden/internal/block"
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/dnsx"
@@ -25,6 +27,7 @@ import (
 	"mailwarden/internal/imapserver"
 	"mailwarden/internal/metrics"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/netserve"
 	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
 	"mailwarden/internal/smtpserver"
@@ -245,17 +248,31 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}
 	defer pick.stop()
 	services := []service{
-		{"pickup", nil, pick.srv},
-		{"smtp", cfg.Listen.SMTP, smtpd},
-		{"submission", cfg.Listen.Submission, sub(smtpserver.Submission, "submission")},
-		{"submissions", cfg.Listen.Submissions, sub(smtpserver.Submissions, "submissions")},
-		{"imap", cfg.Listen.IMAP, imap(false)},
-		{"imaps", cfg.Listen.IMAPS, imap(true)},
-		{"pop3", cfg.Listen.POP3, pop3(false)},
-		{"pop3s", cfg.Listen.POP3S, pop3(true)},
+		{"pickup", event.Pickup, nil, pick.srv},
+		{"smtp", event.Smtpd, cfg.Listen.SMTP, smtpd},
+		{"submission", event.Submission, cfg.Listen.Submission, sub(smtpserver.Submission, "submission")},
+		{"submissions", event.Submissions, cfg.Listen.Submissions, sub(smtpserver.Submissions, "submissions")},
+		{"imap", event.IMAPLogin, cfg.Listen.IMAP, imap(false)},
+		{"imaps", event.IMAPLogin, cfg.Listen.IMAPS, imap(true)},
+		{"pop3", event.POP3Login, cfg.Listen.POP3, pop3(false)},
+		{"pop3s", event.POP3Login, cfg.Listen.POP3S, pop3(true)},
+	}
+	// The block list (mailwarden block add) as of now, kept current by a
+	// poll of its change counter, checked at accept on every listener.
+	blocks, err := block.NewWatcher(ctx, block.NewStore(e.db), mainLog)
+	if err != nil {
+		return err
+	}
+	bctx, stopBlocks := context.WithCancel(ctx)
+	defer stopBlocks()
+	go blocks.Run(bctx, blockPollInterval)
+	guard := func(svc service, l net.Listener) net.Listener {
+		return netserve.Guard(l, blocks.Blocked, func(ip netip.Addr, reason string) {
+			bus.Publish(&event.Blocked{Program: svc.program, Client: event.Peer{IP: ip}, Reason: reason})
+		})
 	}
 	var wg sync.WaitGroup
-	if err := startServices(services, &wg, mainLog); err != nil {
+	if err := startServices(services, guard, &wg, mainLog); err != nil {
 		return err
 	}
 	pick.start(&wg)
@@ -295,6 +312,10 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	mainLog.Info("daemon stopped")
 	return nil
 }
+
+// How often the server checks the block list for changes: a block or
+// unblock applies within about this long, on every node.
+const blockPollInterval = time.Second
 
 // How often the server reads mail_change for changes made by other
 // processes, and how often it prunes rows older than an hour.
@@ -353,14 +374,16 @@ type server interface {
 
 // service is one protocol on its configured addresses.
 type service struct {
-	name  string
-	addrs []string
-	srv   server
+	name    string
+	program event.Program // logs and counts its blocked connections
+	addrs   []string
+	srv     server
 }
 
 // startServices listens on every address first (so a taken port fails the
-// start cleanly), then serves each listener in its own goroutine.
-func startServices(services []service, wg *sync.WaitGroup, log *slog.Logger) error {
+// start cleanly), then serves each listener, wrapped by guard, in its own
+// goroutine.
+func startServices(services []service, guard func(service, net.Listener) net.Listener, wg *sync.WaitGroup, log *slog.Logger) error {
 	type bound struct {
 		svc service
 		l   net.Listener
@@ -375,7 +398,7 @@ func startServices(services []service, wg *sync.WaitGroup, log *slog.Logger) err
 				}
 				return fmt.Errorf("listen.%s %s: %w", svc.name, addr, err)
 			}
-			ls = append(ls, bound{svc, l})
+			ls = append(ls, bound{svc, guard(svc, l)})
 		}
 	}
 	for _, b := range ls {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -161,4 +162,34 @@ func (s *Set) Len() int {
 		return 0
 	}
 	return len(s.entries)
+}
+
+// maxFor bounds --for: a block meant to last longer is permanent.
+const maxFor = 100 * 365 * 24 * time.Hour
+
+// ParseFor reads how long a block lasts: a Go duration ("90m", "24h",
+// "1h30m") or a whole number of days or weeks ("7d", "2w", as Postfix
+// writes time units). It must be positive and under 100 years.
+func ParseFor(s string) (time.Duration, error) {
+	var d time.Duration
+	if n := len(s); n > 1 && (s[n-1] == 'd' || s[n-1] == 'w') {
+		k, err := strconv.ParseInt(s[:n-1], 10, 32)
+		if err != nil || k <= 0 {
+			return 0, fmt.Errorf("block: bad duration %q: want e.g. 24h, 7d, 2w", s)
+		}
+		unit := 24 * time.Hour
+		if s[n-1] == 'w' {
+			unit *= 7
+		}
+		d = time.Duration(k) * unit
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("block: bad duration %q: want e.g. 24h, 7d, 2w", s)
+		}
+	}
+	if d <= 0 || d > maxFor {
+		return 0, fmt.Errorf("block: duration %q out of range (above 0, below 100 years)", s)
+	}
+	return d, nil
 }

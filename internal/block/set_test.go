@@ -167,3 +167,50 @@ func FuzzParsePrefix(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFor(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want time.Duration // 0 = error
+	}{
+		{"24h", 24 * time.Hour},
+		{"2s", 2 * time.Second},
+		{"1h30m", 90 * time.Minute},
+		{"7d", 7 * 24 * time.Hour},
+		{"2w", 14 * 24 * time.Hour},
+		{"0s", 0},
+		{"-1h", 0},
+		{"0d", 0},
+		{"-3d", 0},
+		{"d", 0},
+		{"1.5d", 0},
+		{"99999999d", 0},
+		{"200000h", 200000 * time.Hour},
+		{"1000000h", 0},
+		{"", 0},
+		{"forever", 0},
+	} {
+		got, err := ParseFor(tc.in)
+		if tc.want == 0 {
+			if err == nil {
+				t.Errorf("ParseFor(%q) = %v, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseFor(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func FuzzParseFor(f *testing.F) {
+	for _, s := range []string{"24h", "7d", "2w", "-1d", "1h30m", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseFor(s)
+		if err == nil && (d <= 0 || d > maxFor) {
+			t.Fatalf("ParseFor(%q) = %v out of range", s, d)
+		}
+	})
+}

@@ -39,7 +39,8 @@ func (s *Store) Add(ctx context.Context, e Entry) error {
 	}
 	var exp int64
 	if !e.Expires.IsZero() {
-		exp = e.Expires.Unix()
+		// Whole seconds, rounded up: a block lasts at least as asked.
+		exp = e.Expires.Add(time.Second - 1).Unix()
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE client_block SET reason=?, created=?, expires=? WHERE prefix=?`,
