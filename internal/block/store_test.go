@@ -50,7 +50,7 @@ func TestStoreAndWatcher(t *testing.T) {
 		t.Fatalf("Blocked = %q, %v after add", r, ok)
 	}
 	// Re-adding replaces reason and expiry; an expiry in the past lifts it.
-	past := time.Now().Add(-time.Minute)
+	past := time.Now().Add(-time.Minute).Truncate(time.Second)
 	if err := st.Add(ctx, Entry{Prefix: net, Reason: "renewed", Expires: past}); err != nil {
 		t.Fatal(err)
 	}
