@@ -72,7 +72,7 @@ func (c *cli) checkConfig(args []string) error {
 		return err
 	}
 	path := config.PathFrom(c.cfgPath)
-	if _, err := config.Load(path); err != nil {
+	if _, err := loadServerConfig(path); err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
 			for _, e := range errs {

@@ -53,7 +53,7 @@ func (c *cli) serve(args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	path := config.PathFrom(c.cfgPath)
-	cfg, err := config.Load(path)
+	cfg, err := loadServerConfig(path)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func reload(current *atomic.Pointer[config.Config], certs *tlsconf.Source, log *
 		log.Info("reload: running on built-in defaults, nothing to re-read")
 		return
 	}
-	cfg, err := config.Load(old.Path)
+	cfg, err := loadServerConfig(old.Path)
 	if err != nil {
 		log.Error("reload failed, keeping the running configuration: " + err.Error())
 		return

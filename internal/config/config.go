@@ -36,6 +36,8 @@ type Config struct {
 	Queue      Queue      `toml:"queue"`
 	Log        Log        `toml:"log"`
 	Metrics    Metrics    `toml:"metrics"`
+	// Restrictions are Postfix's smtpd_*_restrictions for port 25.
+	Restrictions Restrictions `toml:"restrictions"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -273,8 +275,9 @@ func Default() *Config {
 			PermitMyNetworks:         true,
 			MinDataRate:              1 << 10,
 		},
-		Submission: Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
-		Delivery:   Delivery{Fsync: true},
+		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
+		Restrictions: Restrictions{DelayReject: true},
+		Delivery:     Delivery{Fsync: true},
 		Auth: Auth{
 			FailureDelay:    Duration(2 * time.Second),
 			MaxFailures:     10,
@@ -344,6 +347,30 @@ func (c *Config) IsRelayDomain(domain string) bool {
 		}
 	}
 	return false
+}
+
+// Restrictions are the restriction lists of the SMTP service on port 25,
+// with Postfix's names and syntax inside each string ("check_client_access
+// cidr:/etc/mailwarden/clients.cidr"). A list the file does not set keeps
+// Mailwarden's built-in one; submission keeps its own fixed lists.
+type Restrictions struct {
+	Client    []string `toml:"client"`      // smtpd_client_restrictions
+	Helo      []string `toml:"helo"`        // smtpd_helo_restrictions
+	Sender    []string `toml:"sender"`      // smtpd_sender_restrictions
+	Relay     []string `toml:"relay"`       // smtpd_relay_restrictions
+	Recipient []string `toml:"recipient"`   // smtpd_recipient_restrictions
+	Data      []string `toml:"data"`        // smtpd_data_restrictions
+	EndOfData []string `toml:"end_of_data"` // smtpd_end_of_data_restrictions
+	// HeloRequired is smtpd_helo_required.
+	HeloRequired bool `toml:"helo_required"`
+	// DelayReject is smtpd_delay_reject (default true).
+	DelayReject bool `toml:"delay_reject"`
+	// Classes is smtpd_restriction_classes: a name usable in a list that
+	// stands for its own list.
+	Classes map[string][]string `toml:"restriction_classes"`
+
+	// Set names the list keys the file sets ("client", "end_of_data"...).
+	Set map[string]bool `toml:"-"`
 }
 
 // InNets reports whether ip is inside one of nets.

@@ -43,6 +43,12 @@ func Parse(path string, data []byte) (*Config, error) {
 		errs = append(errs, &Error{File: path, Line: lineOfKey(data, k), Msg: fmt.Sprintf("unknown key %q", k.String())})
 	}
 	c.Path = path
+	c.Restrictions.Set = map[string]bool{}
+	for _, k := range []string{"client", "helo", "sender", "relay", "recipient", "data", "end_of_data"} {
+		if md.IsDefined("restrictions", k) {
+			c.Restrictions.Set[k] = true
+		}
+	}
 	for _, e := range c.validate() {
 		e.File = path
 		if e.Line == 0 && e.key != "" {

@@ -57,9 +57,19 @@ const (
 	Filter
 	// Warn: Arg is logged; the list goes on.
 	Warn
+	// DeferIfPermit (defer_if_permit): should the stage end in an
+	// explicit or implicit permit, defer instead, with this verdict.
+	DeferIfPermit
+	// DeferIfReject (defer_if_reject): a later reject in this stage
+	// becomes a defer (450).
+	DeferIfReject
+	// WarnIfReject (warn_if_reject): the next check's reject or defer is
+	// only logged, as a warning.
+	WarnIfReject
 )
 
-var actionNames = [...]string{"dunno", "permit", "reject", "defer", "discard", "hold", "prepend", "redirect", "bcc", "filter", "warn"}
+var actionNames = [...]string{"dunno", "permit", "reject", "defer", "discard", "hold", "prepend", "redirect", "bcc", "filter", "warn",
+	"defer_if_permit", "defer_if_reject", "warn_if_reject"}
 
 func (a Action) String() string {
 	if int(a) < len(actionNames) {
@@ -163,14 +173,56 @@ type List []Check
 // (permit, reject, defer, discard) ends it and is returned; side effects
 // (prepend, hold, redirect, bcc, filter, warn) are passed to effect, in
 // order, and the list goes on. An empty list, or one that runs out,
-// returns Dunno.
+// returns Dunno. The modifiers warn_if_reject and defer_if_reject act on
+// the checks after them in the list; defer_if_permit needs the whole
+// stage, so Eval returns it only when the list ends in a permit.
 func (l List) Eval(ctx context.Context, r *Request, effect func(Verdict)) Verdict {
+	var st evalState
+	v := l.eval(ctx, r, &st, effect)
+	if st.deferIfPermit != nil && (v.Action == Permit || v.Action == Dunno) {
+		return *st.deferIfPermit
+	}
+	return v
+}
+
+// evalState is what the modifiers remember during one stage.
+type evalState struct {
+	warnNext      bool
+	deferIfReject bool
+	deferIfPermit *Verdict
+}
+
+func (l List) eval(ctx context.Context, r *Request, st *evalState, effect func(Verdict)) Verdict {
 	for _, c := range l {
 		v := c.Check(ctx, r)
-		if v.Action == Dunno {
+		if v.Check == "" {
+			v.Check = c.Name()
+		}
+		warn := st.warnNext
+		st.warnNext = false
+		switch v.Action {
+		case Dunno:
+			continue
+		case WarnIfReject:
+			st.warnNext = true
+			continue
+		case DeferIfReject:
+			st.deferIfReject = true
+			continue
+		case DeferIfPermit:
+			if st.deferIfPermit == nil {
+				d := v
+				d.Action = Defer
+				st.deferIfPermit = &d
+			}
 			continue
 		}
-		v.Check = c.Name()
+		if warn && (v.Action == Reject || v.Action == Defer) {
+			v.Action, v.Arg = Warn, v.Reply()
+		}
+		if st.deferIfReject && v.Action == Reject {
+			v.Action, v.Code, v.Enhanced = Defer, 450, "4.7.1"
+		}
 		if v.Action.final() {
 			return v
 		}
@@ -192,6 +244,9 @@ type Lists struct {
 	// at RCPT instead of their own stage, so a rejection names the
 	// recipient and a client cannot tell why it was refused early.
 	DelayReject bool
+	// HeloRequired is smtpd_helo_required: MAIL before HELO/EHLO is
+	// refused.
+	HeloRequired bool
 }
 
 // Decision is the outcome of a stage: the final verdict (Dunno or
@@ -215,9 +270,10 @@ func run(ctx context.Context, r *Request, lists ...List) Decision {
 	if n == 0 {
 		return d
 	}
+	var st evalState
 	effect := func(v Verdict) { d.Effects = append(d.Effects, v) }
 	for _, l := range lists {
-		v := l.Eval(ctx, r, effect)
+		v := l.eval(ctx, r, &st, effect)
 		if v.Action == Dunno || v.Action == Permit {
 			if v.Action == Permit {
 				d.Verdict = v
@@ -226,6 +282,10 @@ func run(ctx context.Context, r *Request, lists ...List) Decision {
 		}
 		d.Verdict = v
 		return d
+	}
+	if st.deferIfPermit != nil {
+		// defer_if_permit: the stage would have passed.
+		d.Verdict = *st.deferIfPermit
 	}
 	return d
 }

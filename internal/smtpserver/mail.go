@@ -79,6 +79,9 @@ func (c *conn) mail(arg string) reply {
 	if c.t != nil { // RFC 5321 4.1.4: MAIL inside a transaction
 		return c.rejected("MAIL", "", "", errNestedMail)
 	}
+	if c.lists.HeloRequired && c.helo == "" { // smtpd_helo_required
+		return c.rejected("MAIL", rawAddr(arg), "", reply{code: 503, enh: "5.5.1", text: "Error: send HELO/EHLO first"})
+	}
 	p, params, err := smtpwire.ParseMail(arg)
 	if err != nil {
 		return c.rejected("MAIL", rawAddr(arg), "", replyOfErr(err))
@@ -114,6 +117,7 @@ func (c *conn) mail(arg string) reply {
 		return c.rejectedTx("MAIL", t, "", replyOfVerdict(d.Verdict))
 	} else {
 		c.t.note(policy.Mail, d)
+		c.warnings("MAIL", c.t, "", d)
 	}
 	return reply{code: 250, enh: "2.1.0", text: "Ok"}
 }
@@ -168,6 +172,7 @@ func (c *conn) rcpt(arg string) reply {
 		return c.rejectedTx("RCPT", t, to, reply{code: 550, enh: "5.1.1", text: "<" + to + ">: Recipient address rejected: User unknown in virtual mailbox table"})
 	}
 	t.note(policy.Rcpt, d)
+	c.warnings("RCPT", t, to, d)
 	rcpt := envelope.Recipient{Address: to, ORCPT: rp.ORCPT, Notify: rp.Notify}
 	t.rcpts = append(t.rcpts, rcpt)
 	for _, dst := range res.Destinations {
@@ -202,6 +207,18 @@ func (t *tx) note(st policy.Stage, d policy.Decision) {
 	}
 	if d.Action != policy.Dunno && d.Action != policy.Permit {
 		keep(d.Verdict)
+	}
+}
+
+// warnings logs what warn_if_reject turned from a refusal into a warning,
+// as Postfix's "reject_warning" lines.
+func (c *conn) warnings(what string, t *tx, to string, d policy.Decision) {
+	for _, v := range d.Effects {
+		if v.Action != policy.Warn || v.Code == 0 {
+			continue
+		}
+		c.srv.pub(&event.Reject{Program: c.srv.mode.program(), QueueID: t.id, Action: "reject_warning", Stage: what, Client: c.peer(),
+			Code: v.Code, DSN: v.Enhanced, Text: v.Text, From: t.from, To: to, Proto: t.proto, Helo: c.helo, Reason: v.Check})
 	}
 }
 

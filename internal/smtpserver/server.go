@@ -125,7 +125,13 @@ func (s *Server) listsOf(cfg *config.Config) *policy.Lists {
 	if s.o.Lists != nil {
 		ls = s.o.Lists(cfg)
 	} else {
-		ls = policy.Defaults(s.mode.service(), cfg, s.deps(cfg))
+		var err error
+		if ls, err = policy.Build(s.mode.service(), cfg, s.deps(cfg)); err != nil {
+			// The config was checked when it was loaded; keep serving
+			// with the built-in lists rather than none.
+			s.log.Error("restrictions: " + err.Error() + "; using the built-in lists")
+			ls = policy.Defaults(s.mode.service(), cfg, s.deps(cfg))
+		}
 	}
 	s.lists.Store(&listsFor{cfg: cfg, lists: ls})
 	return ls

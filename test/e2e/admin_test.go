@@ -133,6 +133,15 @@ func TestCheckConfig(t *testing.T) {
 		t.Errorf("check-config on message_size_limit = \"lots\": exit %d, want non-zero and %s:5: naming the value:\n%s%s", code, bad, out, errOut)
 	}
 
+	badList := filepath.Join(s.Dir, "bad-restriction.toml")
+	if err := os.WriteFile(badList, []byte("hostname = \"mx.test.example\"\ndata_dir = \"/tmp/x\"\n\n[restrictions]\nrecipient = [\n  \"permit_mynetworks\",\n  \"reject_unauth_destinaton\",\n]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = s.cli("check-config", "-config", badList)
+	if code == 0 || !lineWith(out+errOut, badList+":7:", "unknown restriction") {
+		t.Errorf("check-config on a misspelt restriction: exit %d, want non-zero and %s:7: naming it:\n%s%s", code, badList, out, errOut)
+	}
+
 	s.setOptions(options{})
 	code, out, errOut = s.cli("check-config")
 	if code != 0 {

@@ -45,6 +45,13 @@ type privatePostfix struct {
 // relay.test mailboxes (local parts) and stops it when the test ends.
 func startPostfix(t *testing.T, locals ...string) *privatePostfix {
 	t.Helper()
+	return startPostfixWith(t, "", locals...)
+}
+
+// startPostfixWith is startPostfix with more main.cf lines (later lines
+// override earlier ones).
+func startPostfixWith(t *testing.T, mainCf string, locals ...string) *privatePostfix {
+	t.Helper()
 	bin := postfixBin(t)
 	if os.Geteuid() != 0 {
 		t.Skip("a private Postfix instance needs root (its daemons switch to the postfix and nobody users)")
@@ -97,7 +104,8 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 maillog_file = %[5]s
 maillog_file_prefixes = %[6]s
-`, p.Queue, data, p.EtcDir, p.MailDir, p.Log, dir))
+%[7]s
+`, p.Queue, data, p.EtcDir, p.MailDir, p.Log, dir, mainCf))
 	// No chroot anywhere (5th column "n"); smtpd on our own port only.
 	writeFile(t, filepath.Join(p.EtcDir, "master.cf"), fmt.Sprintf(`127.0.0.1:%d inet n - n - - smtpd
 cleanup   unix n - n - 0 cleanup

@@ -1,0 +1,452 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+)
+
+// Kind is which restriction list a check stands in; Postfix words its
+// replies by it ("Client host rejected", "Recipient address rejected").
+type Kind int
+
+// The lists, by their [restrictions] key.
+const (
+	KindClient Kind = iota
+	KindHelo
+	KindSender
+	KindRelay
+	KindRecipient
+	KindData
+	KindEndOfData
+)
+
+var kindKeys = [...]string{"client", "helo", "sender", "relay", "recipient", "data", "end_of_data"}
+
+// subject is what Postfix names in a generic reply: "<what>: Thing
+// rejected: text".
+func (k Kind) subject(r *Request) (what, thing string) {
+	switch k {
+	case KindClient:
+		host, ip := "unknown", ""
+		if r.Env != nil {
+			if r.Env.ClientHost != "" {
+				host = r.Env.ClientHost
+			}
+			ip = r.Env.ClientIP.String()
+		}
+		return host + "[" + ip + "]", "Client host rejected"
+	case KindHelo:
+		h := ""
+		if r.Env != nil {
+			h = r.Env.Helo
+		}
+		return h, "Helo command rejected"
+	case KindSender:
+		return r.Sender, "Sender address rejected"
+	case KindData:
+		return "DATA", "Data command rejected"
+	case KindEndOfData:
+		return "END-OF-MESSAGE", "End-of-data rejected"
+	}
+	return r.Recipient, "Recipient address rejected"
+}
+
+// generic is Postfix's reply for a restriction without its own words.
+func (k Kind) generic(code int, enh, text string) Check {
+	return Func("", func(_ context.Context, r *Request) Verdict {
+		what, thing := k.subject(r)
+		return reject(code, enh, "<"+what+">: "+thing+": "+text)
+	})
+}
+
+// Build returns the restriction lists of a service: for "smtp", the
+// [restrictions] lists the config sets, Defaults for the rest; other
+// services get Defaults. An unknown or unsupported restriction is an
+// error naming the key and the entry.
+func Build(service string, cfg *config.Config, d Deps) (*Lists, error) {
+	ls := Defaults(service, cfg, d)
+	if service != "smtp" {
+		return ls, nil
+	}
+	rs := cfg.Restrictions
+	ls.DelayReject = rs.DelayReject
+	b := builder{cfg: cfg, d: d, classes: rs.Classes}
+	for k, entries := range [...][]string{rs.Client, rs.Helo, rs.Sender, rs.Relay, rs.Recipient, rs.Data, rs.EndOfData} {
+		key := kindKeys[k]
+		if !rs.Set[key] {
+			continue
+		}
+		l, err := b.list(Kind(k), entries, 0)
+		if err != nil {
+			be := &BuildError{Key: "restrictions." + key, Err: err}
+			var ee *entryError
+			if errors.As(err, &ee) {
+				be.Entry, be.Err = ee.entry, ee.err
+			}
+			return nil, be
+		}
+		switch Kind(k) {
+		case KindClient:
+			ls.Client = l
+		case KindHelo:
+			ls.Helo = l
+		case KindSender:
+			ls.Sender = l
+		case KindRelay:
+			ls.Relay = l
+		case KindRecipient:
+			ls.Recipient = l
+		case KindData:
+			ls.Data = l
+		case KindEndOfData:
+			ls.EndOfData = l
+		}
+	}
+	if rs.HeloRequired {
+		ls.HeloRequired = true
+	}
+	return ls, nil
+}
+
+type builder struct {
+	cfg     *config.Config
+	d       Deps
+	classes map[string][]string
+}
+
+// maxClassDepth bounds restriction classes naming each other.
+const maxClassDepth = 8
+
+// BuildError is a restriction list the server cannot build: Key is the
+// config key ("restrictions.recipient"), Entry the string at fault.
+type BuildError struct {
+	Key, Entry string
+	Err        error
+}
+
+func (e *BuildError) Error() string {
+	return e.Key + ": " + strconv.Quote(e.Entry) + ": " + e.Err.Error()
+}
+func (e *BuildError) Unwrap() error { return e.Err }
+
+type entryError struct {
+	entry string
+	err   error
+}
+
+func (e *entryError) Error() string { return strconv.Quote(e.entry) + ": " + e.err.Error() }
+func (e *entryError) Unwrap() error { return e.err }
+
+func (b *builder) list(k Kind, entries []string, depth int) (List, error) {
+	var l List
+	for _, e := range entries {
+		c, err := b.one(k, e, depth)
+		if err != nil {
+			var ee *entryError
+			if errors.As(err, &ee) {
+				return nil, err // the innermost entry is the one to name
+			}
+			return nil, &entryError{entry: e, err: err}
+		}
+		l = append(l, c)
+	}
+	return l, nil
+}
+
+var errNotYet = errors.New("not supported yet (see docs/migrate-postfix.md)")
+
+// one builds the check for one entry: a restriction name with its
+// arguments, or a restriction class.
+func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
+	f := strings.Fields(entry)
+	if len(f) == 0 {
+		return nil, errors.New("empty restriction")
+	}
+	name, args := strings.ToLower(f[0]), f[1:]
+	noArgs := func(c Check) (Check, error) {
+		if len(args) > 0 {
+			return nil, fmt.Errorf("%s takes no argument", name)
+		}
+		return named(name, c), nil
+	}
+	if cl, ok := b.classes[f[0]]; ok {
+		if depth >= maxClassDepth {
+			return nil, errors.New("restriction classes nest too deep")
+		}
+		l, err := b.list(k, cl, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("class %s: %w", f[0], err)
+		}
+		return classCheck{name: f[0], l: l}, nil
+	}
+	switch name {
+	case "permit", "ok":
+		return noArgs(Func(name, func(context.Context, *Request) Verdict { return Verdict{Action: Permit} }))
+	case "reject":
+		return noArgs(k.generic(554, "5.7.1", "Access denied"))
+	case "defer":
+		return noArgs(k.generic(450, "4.7.1", "Access denied"))
+	case "dunno":
+		return noArgs(Func(name, func(context.Context, *Request) Verdict { return Verdict{} }))
+	case "defer_if_permit":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			what, thing := k.subject(r)
+			return Verdict{Action: DeferIfPermit, Code: 450, Enhanced: "4.7.1", Text: "<" + what + ">: " + thing + ": Service unavailable"}
+		}))
+	case "defer_if_reject", "warn_if_reject":
+		a := map[string]Action{"defer_if_reject": DeferIfReject, "warn_if_reject": WarnIfReject}[name]
+		return noArgs(Func(name, func(context.Context, *Request) Verdict { return Verdict{Action: a} }))
+	case "sleep":
+		if len(args) != 1 {
+			return nil, errors.New("sleep wants a number of seconds")
+		}
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 0 || n > 3600 {
+			return nil, fmt.Errorf("sleep %q: want seconds from 0 to 3600", args[0])
+		}
+		return Func(name, func(ctx context.Context, _ *Request) Verdict {
+			t := time.NewTimer(time.Duration(n) * time.Second)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			return Verdict{}
+		}), nil
+	case "permit_mynetworks":
+		return noArgs(PermitMyNetworks)
+	case "permit_sasl_authenticated":
+		return noArgs(PermitSASLAuthenticated)
+	case "reject_unauth_destination":
+		return noArgs(RejectUnauthDestination)
+	case "defer_unauth_destination":
+		return noArgs(Func(name, func(ctx context.Context, r *Request) Verdict {
+			if v := RejectUnauthDestination.Check(ctx, r); v.Action == Reject {
+				return reject(450, "4.7.1", v.Text)
+			}
+			return Verdict{}
+		}))
+	case "permit_auth_destination":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			if r.Resolution != nil && r.Resolution.Class != directory.Foreign {
+				return Verdict{Action: Permit}
+			}
+			return Verdict{}
+		}))
+	case "reject_unlisted_recipient", "check_recipient_maps":
+		return noArgs(RejectUnlistedRecipient)
+	case "reject_unlisted_sender":
+		return noArgs(rejectUnlistedSender(b.d))
+	case "reject_over_quota":
+		return noArgs(RejectOverQuota(b.d, b.cfg.Delivery.OverQuotaTempfail))
+	case "reject_non_fqdn_sender":
+		return noArgs(nonFQDN(KindSender, func(r *Request) string { return r.Sender }, "need fully-qualified address"))
+	case "reject_non_fqdn_recipient":
+		return noArgs(nonFQDN(KindRecipient, func(r *Request) string { return r.Recipient }, "need fully-qualified address"))
+	case "reject_non_fqdn_helo_hostname", "reject_non_fqdn_hostname":
+		return noArgs(nonFQDNHelo())
+	case "reject_invalid_helo_hostname", "reject_invalid_hostname":
+		return noArgs(invalidHelo())
+	case "reject_unauth_pipelining":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			if r.Pipelined {
+				return reject(554, "5.5.0", "Error: improper use of SMTP command pipelining")
+			}
+			return Verdict{}
+		}))
+	case "reject_multi_recipient_bounce":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			n := 0
+			if r.Env != nil {
+				n = len(r.Env.Recipients)
+			}
+			if r.Stage == Rcpt {
+				n++ // the one being checked
+			}
+			if r.Sender == "" && r.Env != nil && n > 1 {
+				what, thing := k.subject(r)
+				return reject(550, "5.5.3", "<"+what+">: "+thing+": Multi-recipient bounce")
+			}
+			return Verdict{}
+		}))
+	case "reject_plaintext_session":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			if r.Env != nil && r.Env.TLS == "" {
+				return reject(450, "4.7.1", "Session encryption is required")
+			}
+			return Verdict{}
+		}))
+	case "reject_authenticated_sender_login_mismatch":
+		return noArgs(RejectAuthenticatedSenderLoginMismatch(b.d))
+	case "reject_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch", "reject_known_sender_login_mismatch":
+		return noArgs(senderLoginMismatch(b.d, name))
+	}
+	if known[name] {
+		return nil, fmt.Errorf("%s: %w", name, errNotYet)
+	}
+	return nil, fmt.Errorf("unknown restriction %q", f[0])
+}
+
+// known are Postfix restrictions Mailwarden will support but does not
+// yet: a config naming them gets "not supported yet", not "unknown".
+var known = map[string]bool{
+	"check_client_access": true, "check_reverse_client_hostname_access": true, "check_helo_access": true,
+	"check_sender_access": true, "check_recipient_access": true, "check_sender_mx_access": true,
+	"check_sender_ns_access": true, "check_policy_service": true, "check_greylist": true,
+	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true, "reject_rhsbl_helo": true,
+	"reject_rhsbl_reverse_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
+	"reject_unknown_client_hostname": true, "reject_unknown_reverse_client_hostname": true,
+	"reject_unknown_helo_hostname": true, "reject_unknown_sender_domain": true, "reject_unknown_recipient_domain": true,
+	"check_spf": true,
+}
+
+// named gives a check the name it was configured with.
+func named(name string, c Check) Check {
+	if c.Name() == name {
+		return c
+	}
+	return Func(name, c.Check)
+}
+
+// classCheck is a restriction class: its list's final verdict is the
+// class's (Postfix smtpd_restriction_classes).
+type classCheck struct {
+	name string
+	l    List
+}
+
+func (c classCheck) Name() string { return c.name }
+func (c classCheck) Check(ctx context.Context, r *Request) Verdict {
+	return c.l.Eval(ctx, r, nil)
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}
+
+func nonFQDN(k Kind, addr func(*Request) string, text string) Check {
+	return Func("", func(_ context.Context, r *Request) Verdict {
+		a := addr(r)
+		if a == "" {
+			return Verdict{}
+		}
+		if d := domainOf(a); d == "" || !strings.Contains(strings.Trim(d, "."), ".") && !strings.HasPrefix(d, "[") {
+			what, thing := k.subject(r)
+			return reject(504, "5.5.2", "<"+what+">: "+thing+": "+text)
+		}
+		return Verdict{}
+	})
+}
+
+func nonFQDNHelo() Check {
+	return Func("", func(_ context.Context, r *Request) Verdict {
+		if r.Env == nil || r.Env.Helo == "" {
+			return Verdict{}
+		}
+		h := r.Env.Helo
+		if strings.HasPrefix(h, "[") || strings.Contains(strings.Trim(h, "."), ".") {
+			return Verdict{}
+		}
+		return reject(504, "5.5.2", "<"+h+">: Helo command rejected: need fully-qualified hostname")
+	})
+}
+
+// invalidHelo is reject_invalid_helo_hostname: bad syntax for a host name
+// or an address literal.
+func invalidHelo() Check {
+	return Func("", func(_ context.Context, r *Request) Verdict {
+		if r.Env == nil || r.Env.Helo == "" {
+			return Verdict{}
+		}
+		h := r.Env.Helo
+		if validHelo(h) {
+			return Verdict{}
+		}
+		return reject(501, "5.5.2", "<"+h+">: Helo command rejected: Invalid name")
+	})
+}
+
+func validHelo(h string) bool {
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		return len(h) > 2
+	}
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// rejectUnlistedSender is reject_unlisted_sender: a sender address in one
+// of our domains that reaches no mailbox or alias.
+func rejectUnlistedSender(d Deps) Check {
+	return Func("", func(ctx context.Context, r *Request) Verdict {
+		if r.Sender == "" || d.Resolve == nil {
+			return Verdict{}
+		}
+		res, err := d.Resolve(ctx, r.Sender)
+		switch {
+		case errors.Is(err, directory.ErrUnknownUser):
+			return reject(550, "5.1.0", "<"+r.Sender+">: Sender address rejected: User unknown in virtual mailbox table")
+		case errors.Is(err, directory.ErrBadAddress):
+			return reject(501, "5.1.7", "<"+r.Sender+">: Bad sender address syntax")
+		case err != nil:
+			d.warn("sender lookup <" + r.Sender + ">: " + err.Error())
+			return reject(451, "4.3.0", "<"+r.Sender+">: Temporary lookup failure")
+		}
+		if res.Class != directory.Foreign && len(res.Destinations) == 0 {
+			return reject(550, "5.1.0", "<"+r.Sender+">: Sender address rejected: User unknown in virtual mailbox table")
+		}
+		return Verdict{}
+	})
+}
+
+// senderLoginMismatch is reject_sender_login_mismatch and its variants:
+// the owner of a sender address in our domains is the mailbox it reaches;
+// an unauthenticated client may not use an owned address (except in
+// reject_authenticated_...), an authenticated one only its own.
+func senderLoginMismatch(d Deps, name string) Check {
+	authed := RejectAuthenticatedSenderLoginMismatch(d)
+	return Func(name, func(ctx context.Context, r *Request) Verdict {
+		if r.Env != nil && r.Env.AuthUser != "" {
+			if name == "reject_unauthenticated_sender_login_mismatch" {
+				return Verdict{}
+			}
+			return authed.Check(ctx, r)
+		}
+		if r.Sender == "" || d.Resolve == nil {
+			return Verdict{}
+		}
+		res, err := d.Resolve(ctx, r.Sender)
+		if err != nil {
+			return Verdict{}
+		}
+		for _, dst := range res.Destinations {
+			if dst.Kind == directory.Local && res.Class != directory.Foreign {
+				return reject(553, "5.7.1", "<"+r.Sender+">: Sender address rejected: not logged in")
+			}
+		}
+		return Verdict{}
+	})
+}

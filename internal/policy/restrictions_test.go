@@ -1,0 +1,120 @@
+package policy
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
+	"mailwarden/internal/envelope"
+)
+
+func restrictionsConfig(set map[string][]string, classes map[string][]string) *config.Config {
+	cfg := config.Default()
+	cfg.Restrictions.Set = map[string]bool{}
+	cfg.Restrictions.Classes = classes
+	for k, v := range set {
+		cfg.Restrictions.Set[k] = true
+		switch k {
+		case "client":
+			cfg.Restrictions.Client = v
+		case "helo":
+			cfg.Restrictions.Helo = v
+		case "sender":
+			cfg.Restrictions.Sender = v
+		case "relay":
+			cfg.Restrictions.Relay = v
+		case "recipient":
+			cfg.Restrictions.Recipient = v
+		case "data":
+			cfg.Restrictions.Data = v
+		}
+	}
+	return cfg
+}
+
+// The restriction names behave as Postfix's, with Postfix's replies.
+func TestBuildRestrictions(t *testing.T) {
+	ctx := context.Background()
+	foreign := &directory.Resolution{Class: directory.Foreign, Destinations: []directory.Destination{{Kind: directory.Remote, Address: "x@far.example"}}}
+	local := &directory.Resolution{Class: directory.Virtual, Destinations: []directory.Destination{{Kind: directory.Local, Address: "a@here.example", Mailbox: directory.Mailbox{Username: "a@here.example"}}}}
+	env := func(helo string) *envelope.Envelope {
+		return &envelope.Envelope{ClientIP: netip.MustParseAddr("192.0.2.7"), ClientHost: "unknown", Helo: helo}
+	}
+	rcpt := func(helo, sender, to string, res *directory.Resolution) *Request {
+		return &Request{Stage: Rcpt, Env: env(helo), Sender: sender, Recipient: to, Resolution: res}
+	}
+	for _, tc := range []struct {
+		name    string
+		set     map[string][]string
+		classes map[string][]string
+		req     *Request
+		want    string
+	}{
+		{"default relay list", nil, nil, rcpt("a.example", "s@b.example", "x@far.example", foreign), "554 5.7.1 <x@far.example>: Relay access denied"},
+		{"client reject, delayed to RCPT", map[string][]string{"client": {"reject"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), "554 5.7.1 <unknown[192.0.2.7]>: Client host rejected: Access denied"},
+		{"helo permit ends its list only", map[string][]string{"helo": {"permit", "reject"}, "recipient": {"defer"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), "450 4.7.1 <a@here.example>: Recipient address rejected: Access denied"},
+		{"invalid helo", map[string][]string{"helo": {"reject_invalid_helo_hostname"}}, nil,
+			rcpt("bad_host..name", "s@b.example", "a@here.example", local), "501 5.5.2 <bad_host..name>: Helo command rejected: Invalid name"},
+		{"non-fqdn helo", map[string][]string{"helo": {"reject_non_fqdn_helo_hostname"}}, nil,
+			rcpt("localhost", "s@b.example", "a@here.example", local), "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname"},
+		{"address literal helo is fine", map[string][]string{"helo": {"reject_non_fqdn_helo_hostname", "reject_invalid_helo_hostname"}}, nil,
+			rcpt("[192.0.2.7]", "s@b.example", "a@here.example", local), ""},
+		{"non-fqdn sender", map[string][]string{"sender": {"reject_non_fqdn_sender"}}, nil,
+			rcpt("a.example", "s@localhost", "a@here.example", local), "504 5.5.2 <s@localhost>: Sender address rejected: need fully-qualified address"},
+		{"warn_if_reject logs instead", map[string][]string{"sender": {"warn_if_reject", "reject_non_fqdn_sender"}}, nil,
+			rcpt("a.example", "s@localhost", "a@here.example", local), ""},
+		{"defer_if_reject", map[string][]string{"recipient": {"defer_if_reject", "reject"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), "450 4.7.1 <a@here.example>: Recipient address rejected: Access denied"},
+		{"defer_if_permit on an implicit permit", map[string][]string{"client": {"defer_if_permit"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), "450 4.7.1 <unknown[192.0.2.7]>: Client host rejected: Service unavailable"},
+		{"defer_if_permit, then a reject wins", map[string][]string{"client": {"defer_if_permit"}, "recipient": {"reject"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), "554 5.7.1 "},
+		{"multi-recipient bounce", map[string][]string{"recipient": {"reject_multi_recipient_bounce"}}, nil,
+			&Request{Stage: Rcpt, Env: &envelope.Envelope{Recipients: []envelope.Recipient{{Address: "b@here.example"}}}, Recipient: "a@here.example", Resolution: local},
+			"550 5.5.3 <a@here.example>: Recipient address rejected: Multi-recipient bounce"},
+		{"restriction class", map[string][]string{"recipient": {"strict", "permit"}}, map[string][]string{"strict": {"reject_non_fqdn_recipient", "reject_unauth_destination"}},
+			rcpt("a.example", "s@b.example", "x@far.example", foreign), "554 5.7.1 <x@far.example>: Relay access denied"},
+		{"permit_auth_destination", map[string][]string{"relay": {"permit_auth_destination", "reject"}}, nil,
+			rcpt("a.example", "s@b.example", "a@here.example", local), ""},
+		{"defer_unauth_destination", map[string][]string{"relay": {"defer_unauth_destination"}}, nil,
+			rcpt("a.example", "s@b.example", "x@far.example", foreign), "450 4.7.1 <x@far.example>: Relay access denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ls, err := Build("smtp", restrictionsConfig(tc.set, tc.classes), Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ls.AtRcpt(ctx, tc.req).Reply()
+			if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	for _, tc := range []struct {
+		set  map[string][]string
+		want string
+	}{
+		{map[string][]string{"client": {"permit_everyone"}}, `restrictions.client: "permit_everyone": unknown restriction "permit_everyone"`},
+		{map[string][]string{"recipient": {"reject_rbl_client zen.example"}}, "not supported yet"},
+		{map[string][]string{"helo": {"sleep x"}}, "sleep"},
+		{map[string][]string{"relay": {"permit_mynetworks extra"}}, "takes no argument"},
+	} {
+		_, err := Build("smtp", restrictionsConfig(tc.set, nil), Deps{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.set, err, tc.want)
+		}
+	}
+	// A class that names itself ends, with an error.
+	_, err := Build("smtp", restrictionsConfig(map[string][]string{"recipient": {"loop"}}, map[string][]string{"loop": {"loop"}}), Deps{})
+	if err == nil || !strings.Contains(err.Error(), "too deep") {
+		t.Errorf("self-naming class: %v", err)
+	}
+}
