@@ -30,6 +30,8 @@ commands:
   block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
+  postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
+                                as Postfix's postmap -q: exit 0 found, 1 not found, 2 error
   version
 
 The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
@@ -98,6 +100,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.sendmail(args[1:])
 	case "import-maildir":
 		err = c.importMaildir(args[1:])
+	case "postmap":
+		return c.postmap(args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "mailwarden", version)
 	case "help", "-h", "--help":
