@@ -21,7 +21,7 @@ func parseCIDR(path string, data []byte) (Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := ruleTable{}
+	var rs []rule
 	n := &nester{path: path}
 	for _, l := range lines {
 		r, err := parseCIDRLine(l.text)
@@ -35,7 +35,7 @@ func parseCIDR(path string, data []byte) (Table, error) {
 	if err := n.done(); err != nil {
 		return nil, err
 	}
-	return rs, nil
+	return &ruleTable{rules: rs, cidr: true}, nil
 }
 
 func parseCIDRLine(s string) (rule, error) {
@@ -64,13 +64,7 @@ func parseCIDRLine(s string) (rule, error) {
 	if err != nil {
 		return rule{}, err
 	}
-	r.match = func(key string) ([]string, bool) {
-		a, err := netip.ParseAddr(key)
-		if err != nil {
-			return nil, false
-		}
-		return nil, pfx.Contains(a)
-	}
+	r.match = func(k *lookupKey) ([]string, bool) { return nil, k.isIP && pfx.Contains(k.addr) }
 	if r.kind == kindIf {
 		if rest != "" {
 			return rule{}, fmt.Errorf("extra text after if network: %q", rest)

@@ -22,7 +22,7 @@ func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs := ruleTable{}
+	var rs []rule
 	n := &nester{path: path}
 	for _, l := range lines {
 		r, err := parseRegexpLine(l.text, pcre)
@@ -36,7 +36,7 @@ func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
 	if err := n.done(); err != nil {
 		return nil, err
 	}
-	return rs, nil
+	return &ruleTable{rules: rs}, nil
 }
 
 func parseRegexpLine(s string, pcre bool) (rule, error) {
@@ -60,11 +60,8 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 	if err != nil {
 		return rule{}, err
 	}
-	r.match = func(key string) ([]string, bool) {
-		m := re.FindStringSubmatch(key)
-		return m, m != nil
-	}
 	rest = strings.TrimSpace(rest)
+	r.match = func(k *lookupKey) ([]string, bool) { return nil, re.MatchString(k.s) }
 	if r.kind == kindIf {
 		if rest != "" {
 			return rule{}, fmt.Errorf("extra text after if pattern: %q", rest)
@@ -80,6 +77,15 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 	}
 	if r.result, err = parseResult(rest, maxGroup); err != nil {
 		return rule{}, err
+	}
+	for _, p := range r.result {
+		if p.group > 0 { // only then are the groups needed
+			r.match = func(k *lookupKey) ([]string, bool) {
+				m := re.FindStringSubmatch(k.s)
+				return m, m != nil
+			}
+			break
+		}
 	}
 	return r, nil
 }

@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -10,7 +11,7 @@ import (
 // order; the first match wins. An "if" rule whose pattern does not match
 // jumps past its "endif".
 type rule struct {
-	match  func(key string) (groups []string, ok bool)
+	match  func(k *lookupKey) (groups []string, ok bool)
 	negate bool
 	kind   ruleKind
 	skip   int     // kindIf: index after the matching endif
@@ -31,16 +32,33 @@ type piece struct {
 	group int
 }
 
-type ruleTable []rule
+// lookupKey is the key of one lookup, with its address parsed once for
+// cidr: tables.
+type lookupKey struct {
+	s    string
+	addr netip.Addr
+	isIP bool
+}
 
-func (rs ruleTable) Lookup(ctx context.Context, key string) (string, bool, error) {
+type ruleTable struct {
+	rules []rule
+	cidr  bool // parse the key as an IP address
+}
+
+func (t *ruleTable) Lookup(ctx context.Context, key string) (string, bool, error) {
+	k := lookupKey{s: key}
+	if t.cidr {
+		a, err := netip.ParseAddr(key)
+		k.addr, k.isIP = a, err == nil
+	}
+	rs := t.rules
 	for i := 0; i < len(rs); {
 		r := &rs[i]
 		if r.kind == kindEndif {
 			i++
 			continue
 		}
-		groups, ok := r.match(key)
+		groups, ok := r.match(&k)
 		if r.negate {
 			ok = !ok
 		}
@@ -99,7 +117,7 @@ type nester struct {
 	lines []int
 }
 
-func (n *nester) add(rs *ruleTable, r rule, line int) error {
+func (n *nester) add(rs *[]rule, r rule, line int) error {
 	switch r.kind {
 	case kindIf:
 		n.open = append(n.open, len(*rs))
