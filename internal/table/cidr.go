@@ -15,7 +15,9 @@ import (
 //	endif
 //
 // IPv4 and IPv6; an address may be written in [ ]. A network with host
-// bits set is an error, as it is for Postfix.
+// bits set is an error, as it is for Postfix. A rule only ever applies to
+// keys of its own address family: "!10.0.0.0/8" matches 192.0.2.1 but not
+// 2001:db8::1 nor a key that is no address (as Postfix's cidr: does).
 func parseCIDR(path string, data []byte) (Table, error) {
 	lines, err := logicalLines(path, data)
 	if err != nil {
@@ -64,7 +66,13 @@ func parseCIDRLine(s string) (rule, error) {
 	if err != nil {
 		return rule{}, err
 	}
-	r.match = func(k *lookupKey) ([]string, bool) { return nil, k.isIP && pfx.Contains(k.addr) }
+	is4 := pfx.Addr().Is4()
+	r.match = func(k *lookupKey) ([]string, bool, bool) {
+		if !k.isIP || k.addr.Is4() != is4 {
+			return nil, false, false
+		}
+		return nil, pfx.Contains(k.addr), true
+	}
 	if r.kind == kindIf {
 		if rest != "" {
 			return rule{}, fmt.Errorf("extra text after if network: %q", rest)

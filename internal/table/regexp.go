@@ -61,7 +61,7 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 		return rule{}, err
 	}
 	rest = strings.TrimSpace(rest)
-	r.match = func(k *lookupKey) ([]string, bool) { return nil, re.MatchString(k.s) }
+	r.match = func(k *lookupKey) ([]string, bool, bool) { return nil, re.MatchString(k.s), true }
 	if r.kind == kindIf {
 		if rest != "" {
 			return rule{}, fmt.Errorf("extra text after if pattern: %q", rest)
@@ -80,9 +80,9 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 	}
 	for _, p := range r.result {
 		if p.group > 0 { // only then are the groups needed
-			r.match = func(k *lookupKey) ([]string, bool) {
+			r.match = func(k *lookupKey) ([]string, bool, bool) {
 				m := re.FindStringSubmatch(k.s)
-				return m, m != nil
+				return m, m != nil, true
 			}
 			break
 		}

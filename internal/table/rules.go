@@ -11,7 +11,11 @@ import (
 // order; the first match wins. An "if" rule whose pattern does not match
 // jumps past its "endif".
 type rule struct {
-	match  func(k *lookupKey) (groups []string, ok bool)
+	// match reports whether the rule's pattern matches; applies is false
+	// when the rule cannot be applied to this key at all (a cidr: rule for
+	// the other address family, or a key that is not an address), which
+	// a "!" does not invert, as in Postfix.
+	match  func(k *lookupKey) (groups []string, ok, applies bool)
 	negate bool
 	kind   ruleKind
 	skip   int     // kindIf: index after the matching endif
@@ -58,8 +62,8 @@ func (t *ruleTable) Lookup(ctx context.Context, key string) (string, bool, error
 			i++
 			continue
 		}
-		groups, ok := r.match(&k)
-		if r.negate {
+		groups, ok, applies := r.match(&k)
+		if r.negate && applies {
 			ok = !ok
 		}
 		if r.kind == kindIf {

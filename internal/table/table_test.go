@@ -102,8 +102,8 @@ endif
 			{"10.1.9.9", "ten-one", true},
 			{"10.2.0.1", "", false},
 			{"172.16.0.1", "not-ten", true},
-			{"2001:db8::5", "not-ten", true},
-			{"not an address", "not-ten", true},
+			{"2001:db8::5", "doc6", true},
+			{"not an address", "", false},
 		}},
 		{"cidr ipv6", "cidr", "2001:db8::/32 doc6\n[::1] loopback6\n0.0.0.0/0 any4\n", []probe{
 			{"2001:DB8:0:0::5", "doc6", true},
