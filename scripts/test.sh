@@ -17,6 +17,8 @@ done
 [ -x /usr/bin/python3 ] || missing+=(/usr/bin/python3)
 # Postfix (a relayhost peer) lives in /usr/sbin, not on every PATH.
 command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
+# Postfix's pcre: tables (compared with Mailwarden's by postmap -q).
+[ -e /usr/lib/postfix/postfix-pcre.so ] || missing+=(postfix-pcre)
 # pflogsumm (the mail log report) lives in /usr/sbin too.
 command -v pflogsumm >/dev/null 2>&1 || [ -x /usr/sbin/pflogsumm ] || missing+=(pflogsumm)
 # Dovecot's LMTP server: a transport-map next hop.
@@ -26,13 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix msmtp gsasl pflogsumm fail2ban prometheus with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix msmtp gsasl pflogsumm fail2ban prometheus
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus
 	# The tests run private Postfix instances on random loopback ports; the
 	# package's default instance (port 25, all interfaces) is not wanted.
 	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then
