@@ -18,6 +18,9 @@ type Deps struct {
 	// QuotaFull reports whether mailbox m cannot take size more bytes.
 	QuotaFull func(ctx context.Context, m directory.Mailbox, size int64) (bool, error)
 	Log       *slog.Logger
+	// OpenTable opens a lookup table ("cidr:/etc/...") for the access
+	// restrictions; nil opens it with internal/table.
+	OpenTable func(spec string) (Table, error)
 }
 
 func (d Deps) warn(msg string) {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/table"
 )
 
 // Kind is which restriction list a check stands in; Postfix words its
@@ -119,6 +121,8 @@ type builder struct {
 	cfg     *config.Config
 	d       Deps
 	classes map[string][]string
+	kind    Kind // the list being built, for restrictions named by a table
+	depth   int
 }
 
 // maxClassDepth bounds restriction classes naming each other.
@@ -185,6 +189,9 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 			return nil, fmt.Errorf("class %s: %w", f[0], err)
 		}
 		return classCheck{name: f[0], l: l}, nil
+	}
+	if c, err, ok := b.access(k, name, args); ok {
+		return c, err
 	}
 	switch name {
 	case "permit", "ok":
@@ -297,8 +304,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 // known are Postfix restrictions Mailwarden will support but does not
 // yet: a config naming them gets "not supported yet", not "unknown".
 var known = map[string]bool{
-	"check_client_access": true, "check_reverse_client_hostname_access": true, "check_helo_access": true,
-	"check_sender_access": true, "check_recipient_access": true, "check_sender_mx_access": true,
+	"check_sender_mx_access": true,
 	"check_sender_ns_access": true, "check_policy_service": true, "check_greylist": true,
 	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true, "reject_rhsbl_helo": true,
 	"reject_rhsbl_reverse_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
@@ -449,4 +455,94 @@ func senderLoginMismatch(d Deps, name string) Check {
 		}
 		return Verdict{}
 	})
+}
+
+// access builds check_client_access, check_reverse_client_hostname_access,
+// check_helo_access, check_sender_access and check_recipient_access: the
+// table is opened now (a missing file is a config error), looked up with
+// access(5)'s key order, and its value is an access(5) action.
+func (b *builder) access(k Kind, name string, args []string) (Check, error, bool) {
+	type keyFunc func(r *Request) (keys []string, what, thing string)
+	// Postfix's default parent_domain_matches_subdomains lists
+	// smtpd_access_maps: "example.com" matches its subdomains too.
+	const parentMatches = true
+	var keys keyFunc
+	switch name {
+	case "check_client_access":
+		keys = func(r *Request) ([]string, string, string) {
+			what, thing := KindClient.subject(r)
+			if r.Env == nil {
+				return nil, what, thing
+			}
+			ks := table.IPKeys(r.Env.ClientIP)
+			if h := r.Env.ClientHost; h != "" && h != "unknown" {
+				ks = append(table.HostKeys(h, parentMatches), ks...)
+			}
+			return ks, what, thing
+		}
+	case "check_reverse_client_hostname_access":
+		keys = func(r *Request) ([]string, string, string) {
+			what, thing := KindClient.subject(r)
+			if r.Env == nil || r.Env.ClientHost == "" || r.Env.ClientHost == "unknown" {
+				return []string{"unknown"}, what, thing
+			}
+			return table.HostKeys(r.Env.ClientHost, parentMatches), what, thing
+		}
+	case "check_helo_access":
+		keys = func(r *Request) ([]string, string, string) {
+			what, thing := KindHelo.subject(r)
+			if r.Env == nil || r.Env.Helo == "" {
+				return nil, what, thing
+			}
+			return table.HostKeys(r.Env.Helo, parentMatches), what, thing
+		}
+	case "check_sender_access":
+		keys = func(r *Request) ([]string, string, string) {
+			what, thing := KindSender.subject(r)
+			return table.AddressKeysDelim(r.Sender, parentMatches, b.cfg.RecipientDelimiter), what, thing
+		}
+	case "check_recipient_access":
+		keys = func(r *Request) ([]string, string, string) {
+			what, thing := KindRecipient.subject(r)
+			if r.Recipient == "" {
+				return nil, what, thing
+			}
+			return table.AddressKeysDelim(r.Recipient, parentMatches, b.cfg.RecipientDelimiter), what, thing
+		}
+	default:
+		return nil, nil, false
+	}
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s wants one table (type:name)", name), true
+	}
+	open := b.d.OpenTable
+	if open == nil {
+		open = func(spec string) (Table, error) { return table.Open(spec, table.Options{}) }
+	}
+	t, err := open(args[0])
+	if err != nil {
+		return nil, err, true
+	}
+	// A table value may name a restriction or class: built once per
+	// value, on first use.
+	var mu sync.Mutex
+	built := map[string]Check{}
+	restriction := func(value string) (Check, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c, ok := built[value]; ok {
+			return c, c != nil
+		}
+		var c Check
+		if b.depth < maxClassDepth {
+			if cc, err := b.one(k, value, b.depth+1); err == nil {
+				c = cc
+			}
+		}
+		if len(built) < 1000 {
+			built[value] = c
+		}
+		return c, c != nil
+	}
+	return &accessCheck{name: name, t: t, keys: keys, restriction: restriction, d: b.d}, nil, true
 }

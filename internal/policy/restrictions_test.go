@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -116,5 +117,73 @@ func TestBuildErrors(t *testing.T) {
 	_, err := Build("smtp", restrictionsConfig(map[string][]string{"recipient": {"loop"}}, map[string][]string{"loop": {"loop"}}), Deps{})
 	if err == nil || !strings.Contains(err.Error(), "too deep") {
 		t.Errorf("self-naming class: %v", err)
+	}
+}
+
+// check_*_access: access(5) key order and actions.
+func TestAccessRestrictions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	clients := write("clients.cidr", "192.0.2.0/24 REJECT go away\n198.51.100.7 OK\n203.0.113.0/24 strict\n")
+	senders := write("senders", "spam.example 550 5.7.0 no spam here\nfriend@spam.example OK\nsub.example DUNNO\nexample DEFER_IF_PERMIT try later\nhold.example HOLD look\nbcc.example BCC archive@here.example\nprep.example PREPEND X-Flag: yes\n")
+	helos := write("helos.regexp", "/^localhost$/ 504 5.5.2 not you\n/\\.dyn\\./ reject_non_fqdn_sender\n")
+	cfg := restrictionsConfig(map[string][]string{
+		"client": {"check_client_access cidr:" + clients},
+		"helo":   {"check_helo_access regexp:" + helos},
+		"sender": {"check_sender_access hash:" + senders},
+	}, map[string][]string{"strict": {"reject_non_fqdn_helo_hostname"}})
+	ls, err := Build("smtp", cfg, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := &directory.Resolution{Class: directory.Virtual, Destinations: []directory.Destination{{Kind: directory.Local, Address: "a@here.example"}}}
+	for _, tc := range []struct {
+		ip, helo, sender string
+		want             string
+		effect           string
+	}{
+		{"192.0.2.9", "a.example", "s@b.example", "554 5.7.1 <unknown[192.0.2.9]>: Client host rejected: go away", ""},
+		{"198.51.100.7", "localhost", "s@spam.example", "504 5.5.2 <localhost>: Helo command rejected: not you", ""}, // OK ends the client list only
+		{"198.51.100.7", "a.example", "friend@spam.example", "", ""},
+		{"203.0.113.5", "localhost", "s@b.example", "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname", ""},
+		{"10.0.0.1", "localhost", "s@b.example", "504 5.5.2 <localhost>: Helo command rejected: not you", ""},
+		{"10.0.0.1", "h.dyn.example", "s@localhost", "504 5.5.2 <s@localhost>: Sender address rejected: need fully-qualified address", ""},
+		{"10.0.0.1", "a.example", "s@spam.example", "550 5.7.0 <s@spam.example>: Sender address rejected: no spam here", ""},
+		{"10.0.0.1", "a.example", "s@mx.spam.example", "550 5.7.0 ", ""},
+		{"10.0.0.1", "a.example", "friend@spam.example", "", ""},
+		{"10.0.0.1", "a.example", "s@sub.example", "", ""},
+		{"10.0.0.1", "a.example", "s@x.example", "450 4.7.1 <s@x.example>: Sender address rejected: try later", ""},
+		{"10.0.0.1", "a.example", "s@hold.example", "", "hold"},
+		{"10.0.0.1", "a.example", "s@bcc.example", "", "bcc:archive@here.example"},
+		{"10.0.0.1", "a.example", "s@prep.example", "", "prepend:X-Flag: yes"},
+	} {
+		r := &Request{Stage: Rcpt, Env: &envelope.Envelope{ClientIP: netip.MustParseAddr(tc.ip), ClientHost: "unknown", Helo: tc.helo},
+			Sender: tc.sender, Recipient: "a@here.example", Resolution: local}
+		d := ls.AtRcpt(ctx, r)
+		got := d.Reply()
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%s %s %s: got %q, want %q", tc.ip, tc.helo, tc.sender, got, tc.want)
+		}
+		var eff []string
+		for _, e := range d.Effects {
+			s := e.Action.String()
+			if e.Arg != "" && e.Action != Hold {
+				s += ":" + e.Arg
+			}
+			eff = append(eff, s)
+		}
+		if strings.Join(eff, ",") != tc.effect {
+			t.Errorf("%s %s %s: effects %v, want %q", tc.ip, tc.helo, tc.sender, eff, tc.effect)
+		}
+	}
+	if _, err := Build("smtp", restrictionsConfig(map[string][]string{"client": {"check_client_access cidr:" + dir + "/missing"}}, nil), Deps{}); err == nil {
+		t.Error("a missing table file was accepted")
 	}
 }

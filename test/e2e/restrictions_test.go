@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,14 +48,28 @@ func smtpScript(t *testing.T, src, addr string, steps []string) []string {
 // from a client outside mynetworks: every reply, code and text, is the
 // same.
 func TestRestrictionsLikePostfix(t *testing.T) {
+	tables := t.TempDir()
+	if err := os.Chmod(tables, 0o755); err != nil { // Postfix's daemons read them as postfix
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"clients.cidr": "127.0.0.3 REJECT go away\n127.0.0.4/32 550 5.7.1 not from there\n127.0.0.5 OK\n",
+		"helo.regexp":  "/^evil\\./ REJECT bad helo\n/^tricky\\./ strict\n",
+		"senders":      "spam.example 550 5.7.0 no spam here\nfriend@spam.example OK\nlater.example DEFER try again\n",
+	} {
+		if err := os.WriteFile(filepath.Join(tables, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	lists := map[string][]string{
-		"helo":      {"permit_mynetworks", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"},
-		"sender":    {"reject_non_fqdn_sender"},
+		"client":    {"check_client_access cidr:" + tables + "/clients.cidr"},
+		"helo":      {"permit_mynetworks", "check_helo_access regexp:" + tables + "/helo.regexp", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"},
+		"sender":    {"check_sender_access hash:" + tables + "/senders", "reject_non_fqdn_sender"},
 		"relay":     {"permit_mynetworks", "reject_unauth_destination"},
 		"recipient": {"reject_non_fqdn_recipient", "reject_multi_recipient_bounce", "strict", "permit"},
 	}
 	class := []string{"reject_unlisted_recipient", "permit"}
-	pfKeys := map[string]string{"helo": "smtpd_helo_restrictions", "sender": "smtpd_sender_restrictions",
+	pfKeys := map[string]string{"client": "smtpd_client_restrictions", "helo": "smtpd_helo_restrictions", "sender": "smtpd_sender_restrictions",
 		"relay": "smtpd_relay_restrictions", "recipient": "smtpd_recipient_restrictions"}
 	var mainCf, toml strings.Builder
 	mainCf.WriteString("mynetworks = 127.0.0.1/32\nsmtpd_helo_required = yes\nsmtpd_restriction_classes = strict\nstrict = " + strings.Join(class, ", ") + "\n")
@@ -63,6 +80,19 @@ func TestRestrictionsLikePostfix(t *testing.T) {
 	}
 	toml.WriteString("[restrictions.restriction_classes]\nstrict = [\"" + strings.Join(class, "\", \"") + "\"]\n")
 
+	// Postfix needs its indexed file, made before its smtpd opens the
+	// table; Mailwarden reads the text.
+	pmcf := filepath.Join(tables, "postmap-etc")
+	if err := os.MkdirAll(pmcf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(pmcf, "main.cf"), "compatibility_level = 3.6\n")
+	if out, err := exec.Command(filepath.Join(filepath.Dir(postfixBin(t)), "postmap"), "-c", pmcf, "hash:"+filepath.Join(tables, "senders")).CombinedOutput(); err != nil {
+		t.Fatalf("postmap: %v\n%s", err, out)
+	}
+	if err := os.Chmod(filepath.Join(tables, "senders.db"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pf := startPostfixWith(t, mainCf.String(), "ann")
 	s := startServer(t, options{Extra: []string{toml.String()}}, func(s *server) {
 		s.admin("domain", "add", "relay.test")
@@ -71,22 +101,35 @@ func TestRestrictionsLikePostfix(t *testing.T) {
 	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
 	for _, tc := range []struct {
 		name  string
+		src   string
 		steps []string
 	}{
-		{"accepted", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "RSET", "QUIT"}},
-		{"relay denied", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<x@far.example>", "QUIT"}},
-		{"unknown user", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<nobody@relay.test>", "QUIT"}},
-		{"invalid HELO", []string{"EHLO bad..name", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
-		{"non-FQDN HELO", []string{"EHLO localhost", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
-		{"non-FQDN sender", []string{"EHLO client.example.org", "MAIL FROM:<s@localhost>", "RCPT TO:<ann@relay.test>", "QUIT"}},
-		{"no HELO", []string{"MAIL FROM:<s@sender.example>", "QUIT"}},
-		{"non-FQDN recipient", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay>", "QUIT"}},
-		{"multi-recipient bounce", []string{"EHLO client.example.org", "MAIL FROM:<>", "RCPT TO:<ann@relay.test>", "RCPT TO:<ann+x@relay.test>", "QUIT"}},
-		{"HELO then errors", []string{"HELO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<x@far.example>", "RCPT TO:<nobody@relay.test>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"client table REJECT", "127.0.0.3", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"client table 550 text", "127.0.0.4", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"client table OK, later lists still run", "127.0.0.5", []string{"EHLO localhost", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"helo table", "", []string{"EHLO evil.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"helo table names a class", "", []string{"EHLO tricky.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<nobody@relay.test>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"sender table, parent domain", "", []string{"EHLO client.example.org", "MAIL FROM:<s@mx.spam.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"sender table, address OK", "", []string{"EHLO client.example.org", "MAIL FROM:<friend@spam.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"sender table DEFER", "", []string{"EHLO client.example.org", "MAIL FROM:<s@later.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"accepted", "", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "RSET", "QUIT"}},
+		{"relay denied", "", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<x@far.example>", "QUIT"}},
+		{"unknown user", "", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<nobody@relay.test>", "QUIT"}},
+		{"invalid HELO", "", []string{"EHLO bad..name", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"non-FQDN HELO", "", []string{"EHLO localhost", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"non-FQDN sender", "", []string{"EHLO client.example.org", "MAIL FROM:<s@localhost>", "RCPT TO:<ann@relay.test>", "QUIT"}},
+		{"no HELO", "", []string{"MAIL FROM:<s@sender.example>", "QUIT"}},
+		{"non-FQDN recipient", "", []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<ann@relay>", "QUIT"}},
+		{"multi-recipient bounce", "", []string{"EHLO client.example.org", "MAIL FROM:<>", "RCPT TO:<ann@relay.test>", "RCPT TO:<ann+x@relay.test>", "QUIT"}},
+		{"HELO then errors", "", []string{"HELO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<x@far.example>", "RCPT TO:<nobody@relay.test>", "RCPT TO:<ann@relay.test>", "QUIT"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			want := smtpScript(t, "127.0.0.2", pfAddr, tc.steps)
-			got := smtpScript(t, "127.0.0.2", s.Addr(), tc.steps)
+			src := tc.src
+			if src == "" {
+				src = "127.0.0.2"
+			}
+			want := smtpScript(t, src, pfAddr, tc.steps)
+			got := smtpScript(t, src, s.Addr(), tc.steps)
 			for i := range tc.steps {
 				if tc.steps[i] == "QUIT" {
 					continue
