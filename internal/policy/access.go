@@ -152,7 +152,7 @@ func (a *accessCheck) Check(ctx context.Context, r *Request) Verdict {
 			a.d.warn(a.name + ": lookup " + k + ": " + err.Error())
 			return reject(451, "4.3.0", "<"+what+">: Temporary lookup failure")
 		}
-		if found {
+		if found && strings.TrimSpace(v) != "" { // Postfix ignores an empty result
 			return accessAction(ctx, r, v, what, thing, a.restriction)
 		}
 	}
