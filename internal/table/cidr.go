@@ -41,21 +41,9 @@ func parseCIDR(path string, data []byte) (Table, error) {
 }
 
 func parseCIDRLine(s string) (rule, error) {
-	s = strings.TrimRight(s, " \t\r")
-	if rest, ok := keyword(s, "endif"); ok {
-		if rest != "" {
-			return rule{}, fmt.Errorf("extra text after endif: %q", rest)
-		}
-		return rule{kind: kindEndif}, nil
-	}
-	var r rule
-	if rest, ok := keyword(s, "if"); ok {
-		r.kind = kindIf
-		s = rest
-	}
-	if strings.HasPrefix(s, "!") {
-		r.negate = true
-		s = strings.TrimLeft(s[1:], " \t")
+	r, s, done, err := ruleHead(s)
+	if done || err != nil {
+		return r, err
 	}
 	pat, rest, _ := strings.Cut(s, " ")
 	if i := strings.IndexByte(pat, '\t'); i >= 0 {

@@ -40,21 +40,9 @@ func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
 }
 
 func parseRegexpLine(s string, pcre bool) (rule, error) {
-	s = strings.TrimRight(s, " \t\r")
-	if rest, ok := keyword(s, "endif"); ok {
-		if rest != "" {
-			return rule{}, fmt.Errorf("extra text after endif: %q", rest)
-		}
-		return rule{kind: kindEndif}, nil
-	}
-	var r rule
-	if rest, ok := keyword(s, "if"); ok {
-		r.kind = kindIf
-		s = rest
-	}
-	if strings.HasPrefix(s, "!") {
-		r.negate = true
-		s = strings.TrimLeft(s[1:], " \t")
+	r, s, done, err := ruleHead(s)
+	if done || err != nil {
+		return r, err
 	}
 	re, rest, err := compilePattern(s, pcre)
 	if err != nil {

@@ -213,3 +213,25 @@ func parseResult(s string, maxGroup int) ([]piece, error) {
 	}
 	return ps, nil
 }
+
+// ruleHead reads what regexp_table(5) and cidr_table(5) lines share: an
+// "endif" line (done), or an optional "if" and "!" before the pattern,
+// which it returns in rest.
+func ruleHead(s string) (r rule, rest string, done bool, err error) {
+	s = strings.TrimRight(s, " \t\r")
+	if rest, ok := keyword(s, "endif"); ok {
+		if rest != "" {
+			return rule{}, "", true, fmt.Errorf("extra text after endif: %q", rest)
+		}
+		return rule{kind: kindEndif}, "", true, nil
+	}
+	if rest, ok := keyword(s, "if"); ok {
+		r.kind = kindIf
+		s = rest
+	}
+	if strings.HasPrefix(s, "!") {
+		r.negate = true
+		s = strings.TrimLeft(s[1:], " \t")
+	}
+	return r, s, false, nil
+}
