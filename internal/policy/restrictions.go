@@ -94,27 +94,17 @@ func Build(service string, cfg *config.Config, d Deps) (*Lists, error) {
 			}
 			return nil, be
 		}
-		switch Kind(k) {
-		case KindClient:
-			ls.Client = l
-		case KindHelo:
-			ls.Helo = l
-		case KindSender:
-			ls.Sender = l
-		case KindRelay:
-			ls.Relay = l
-		case KindRecipient:
-			ls.Recipient = l
-		case KindData:
-			ls.Data = l
-		case KindEndOfData:
-			ls.EndOfData = l
-		}
+		*ls.byKind(Kind(k)) = l
 	}
 	if rs.HeloRequired {
 		ls.HeloRequired = true
 	}
 	return ls, nil
+}
+
+// byKind is the list a Kind names.
+func (ls *Lists) byKind(k Kind) *List {
+	return [...]*List{&ls.Client, &ls.Helo, &ls.Sender, &ls.Relay, &ls.Recipient, &ls.Data, &ls.EndOfData}[k]
 }
 
 type builder struct {

@@ -16,22 +16,12 @@ func restrictionsConfig(set map[string][]string, classes map[string][]string) *c
 	cfg := config.Default()
 	cfg.Restrictions.Set = map[string]bool{}
 	cfg.Restrictions.Classes = classes
+	rs := &cfg.Restrictions
+	lists := map[string]*[]string{"client": &rs.Client, "helo": &rs.Helo, "sender": &rs.Sender, "relay": &rs.Relay,
+		"recipient": &rs.Recipient, "data": &rs.Data, "end_of_data": &rs.EndOfData}
 	for k, v := range set {
-		cfg.Restrictions.Set[k] = true
-		switch k {
-		case "client":
-			cfg.Restrictions.Client = v
-		case "helo":
-			cfg.Restrictions.Helo = v
-		case "sender":
-			cfg.Restrictions.Sender = v
-		case "relay":
-			cfg.Restrictions.Relay = v
-		case "recipient":
-			cfg.Restrictions.Recipient = v
-		case "data":
-			cfg.Restrictions.Data = v
-		}
+		rs.Set[k] = true
+		*lists[k] = v
 	}
 	return cfg
 }
