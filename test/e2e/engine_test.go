@@ -66,3 +66,38 @@ c.quit()
 		}
 	}
 }
+
+// TestXCLIENT: a proxy in smtp.authorized_xclient_hosts hands over the
+// real client's facts with XCLIENT (swaks' own XCLIENT support): access
+// decisions and the log use them; other hosts are refused.
+func TestXCLIENT(t *testing.T) {
+	s := startServer(t, options{SMTP: []string{`authorized_xclient_hosts = ["127.0.0.1"]`}}, func(s *server) {
+		s.admin("domain", "add", "dom.test")
+		s.addUser("alice@dom.test")
+	})
+	// 127.0.0.1 is in mynetworks and may relay; the client it speaks for
+	// (192.0.2.77) may not.
+	r := s.swaks("--from", "s@remote.example", "--to", "x@far.example", "--xclient-addr", "192.0.2.77", "--xclient-name", "client.example.net", "--quit-after", "RCPT")
+	if !strings.Contains(r.Out, "554 5.7.1 <x@far.example>: Relay access denied") {
+		t.Errorf("relay through the proxy for a stranger:\n%s", r.Out)
+	}
+	r = s.swaks("--from", "s@remote.example", "--to", "alice@dom.test", "--xclient-addr", "192.0.2.77", "--xclient-name", "client.example.net")
+	if r.Code != 0 {
+		t.Fatalf("delivery through the proxy: exit %d\n%s", r.Code, r.Out)
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, ": client=client.example.net[192.0.2.77]") }, "the client= line naming the real client")
+	files := s.inbox("alice@dom.test")
+	if len(files) != 1 || !strings.Contains(string(files[0].Data), "(client.example.net [192.0.2.77])") {
+		t.Errorf("the Received field should name the real client: %d messages", len(files))
+	}
+	// A host that is not authorized is not offered XCLIENT, and is
+	// refused when it sends it anyway.
+	r = s.swaks("--local-interface", "127.0.0.2", "--quit-after", "EHLO")
+	if strings.Contains(r.Out, "XCLIENT") {
+		t.Errorf("XCLIENT offered to an unauthorized host:\n%s", r.Out)
+	}
+	got := smtpScript(t, "127.0.0.2", s.Addr(), []string{"EHLO client.example.org", "XCLIENT ADDR=10.1.2.3", "QUIT"})
+	if got[1] != "550 5.7.0 Error: insufficient authorization" {
+		t.Errorf("XCLIENT from an unauthorized host: %q", got[1])
+	}
+}
