@@ -202,6 +202,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		Logger:    mlog.Component(logger, "smtpd"),
 		Events:    bus,
 		SpoolDir:  spoolDir,
+		DNS:       resolver,
 	})
 
 	pop3 := func(implicit bool) *pop3server.Server {
@@ -240,7 +241,8 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}()
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
-			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth})
+			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth,
+			DNS: resolver})
 	}
 	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), bus, spoolDir)
 	if err != nil {

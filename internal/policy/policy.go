@@ -136,6 +136,9 @@ type Request struct {
 	// Body is the spooled message (EndOfData only): the message as
 	// received, header first, without the trace the server adds.
 	Body Body
+	// DNSTempFail reports that the client-name lookup failed for a
+	// temporary reason (reject_unknown_* then answers 450).
+	DNSTempFail bool
 	// Pipelined reports that the client talked before the greeting or
 	// sent commands ahead without PIPELINING (reject_unauth_pipelining).
 	Pipelined bool

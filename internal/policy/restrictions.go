@@ -251,6 +251,22 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 		return noArgs(nonFQDNHelo())
 	case "reject_invalid_helo_hostname", "reject_invalid_hostname":
 		return noArgs(invalidHelo())
+	case "reject_unknown_client_hostname", "reject_unknown_client":
+		// Postfix unknown_client_reject_code (450): no PTR, or a PTR name
+		// that does not resolve back to the address.
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			if r.Env == nil || r.Env.Client.HostConfirmed {
+				return Verdict{}
+			}
+			return reject(450, "4.7.25", "Client host rejected: cannot find your hostname, ["+r.Env.ClientIP.String()+"]")
+		}))
+	case "reject_unknown_reverse_client_hostname":
+		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
+			if r.Env == nil || r.Env.Client.ReverseHost != "" {
+				return Verdict{}
+			}
+			return reject(450, "4.7.25", "Client host rejected: cannot find your reverse hostname, ["+r.Env.ClientIP.String()+"]")
+		}))
 	case "reject_unauth_pipelining":
 		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
 			if r.Pipelined {
@@ -298,7 +314,6 @@ var known = map[string]bool{
 	"check_sender_ns_access": true, "check_policy_service": true, "check_greylist": true,
 	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true, "reject_rhsbl_helo": true,
 	"reject_rhsbl_reverse_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
-	"reject_unknown_client_hostname": true, "reject_unknown_reverse_client_hostname": true,
 	"reject_unknown_helo_hostname": true, "reject_unknown_sender_domain": true, "reject_unknown_recipient_domain": true,
 	"check_spf": true,
 }
@@ -473,10 +488,10 @@ func (b *builder) access(k Kind, name string, args []string) (Check, error, bool
 	case "check_reverse_client_hostname_access":
 		keys = func(r *Request) ([]string, string, string) {
 			what, thing := KindClient.subject(r)
-			if r.Env == nil || r.Env.ClientHost == "" || r.Env.ClientHost == "unknown" {
+			if r.Env == nil || r.Env.Client.ReverseHost == "" {
 				return []string{"unknown"}, what, thing
 			}
-			return table.HostKeys(r.Env.ClientHost, parentMatches), what, thing
+			return table.HostKeys(r.Env.Client.ReverseHost, parentMatches), what, thing
 		}
 	case "check_helo_access":
 		keys = func(r *Request) ([]string, string, string) {

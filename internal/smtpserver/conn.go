@@ -2,14 +2,17 @@ package smtpserver
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"mailwarden/internal/dnsx"
 	"mailwarden/internal/event"
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +40,9 @@ type conn struct {
 
 	ip      netip.Addr
 	port    int
-	host    string // reverse DNS name, "unknown" for now
+	host    string // forward-confirmed reverse DNS name, "unknown" when none
+	revHost string // the PTR name even when not confirmed, "" when none
+	dnsTemp bool   // the lookup failed for a temporary reason
 	uid     int    // Pickup: the local user (PeerUID); -1 otherwise
 	client  string // "host[ip]" for logs
 	mynets  bool   // ip is in mynetworks
@@ -112,6 +117,8 @@ func (c *conn) serve() {
 			return
 		}
 	}
+	c.lookupClient()
+	c.srv.pub(&event.Connect{Program: c.srv.mode.program(), Client: c.peer()})
 	if c.isDraining() {
 		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
 		return
@@ -357,4 +364,49 @@ func (c *conn) isDraining() bool {
 // forceClose closes the connection under a running session.
 func (c *conn) forceClose() {
 	c.raw.Close()
+}
+
+// maxLookup bounds the client-name lookup at connect.
+const maxLookup = 10 * time.Second
+
+// lookupClient finds the client's name as Postfix does: the PTR name is
+// the reverse name; it is the client's name only when it resolves back
+// to the address (forward-confirmed). Otherwise the client is "unknown".
+func (c *conn) lookupClient() {
+	r := c.srv.o.DNS
+	if r == nil || c.srv.mode == Pickup || !c.ip.IsValid() {
+		return
+	}
+	timeout := c.cfg.DNS.Timeout.D()
+	if timeout <= 0 || timeout > maxLookup {
+		timeout = maxLookup
+	}
+	ctx, cancel := context.WithTimeout(c.srv.ctx, timeout)
+	defer cancel()
+	names, err := r.LookupPTR(ctx, c.ip)
+	if err != nil {
+		c.dnsTemp = !errors.Is(err, dnsx.ErrNotFound)
+		return
+	}
+	for _, n := range names {
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		if n == "" {
+			continue
+		}
+		if c.revHost == "" {
+			c.revHost = n
+		}
+		addrs, err := r.LookupIP(ctx, n)
+		if err != nil {
+			c.dnsTemp = c.dnsTemp || !errors.Is(err, dnsx.ErrNotFound)
+			continue
+		}
+		for _, a := range addrs {
+			if a.Unmap() == c.ip.Unmap() {
+				c.host, c.revHost = n, n
+				c.client = n + "[" + c.ip.String() + "]"
+				return
+			}
+		}
+	}
 }

@@ -349,7 +349,7 @@ func (c *conn) envelope(t *tx, size int64) *envelope.Envelope {
 		ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls, Protocol: t.proto,
 		EnvID: t.mp.EnvID, Ret: t.mp.Ret, Body8: t.mp.Body == "8BITMIME", SMTPUTF8: t.mp.SMTPUTF8,
 		AuthParam: t.mp.Auth, Size: size,
-		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, Helo: c.helo,
+		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, HostConfirmed: c.host != "unknown", ReverseHost: c.revHost, Helo: c.helo,
 			AuthUser: c.user, AuthMech: c.mech, Service: c.srv.mode.service()},
 	}
 	if x := c.xfwd; x != nil { // XFORWARD: the original client's facts

@@ -49,10 +49,11 @@ var (
 // must not keep it: it is reused by the next stage.
 func (c *conn) request(st policy.Stage) *policy.Request {
 	env := &c.reqEnv
-	*env = envelope.Envelope{ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls}
+	*env = envelope.Envelope{ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls,
+		Client: envelope.Client{IP: c.ip, Host: c.host, HostConfirmed: c.host != "unknown", ReverseHost: c.revHost}}
 	r := &c.req
 	*r = policy.Request{Stage: st, Env: env, Service: c.srv.mode.service(), MyNetworks: c.mynets, TLS: c.plaintextOK(),
-		Pipelined: c.pipelined != ""}
+		Pipelined: c.pipelined != "", DNSTempFail: c.dnsTemp}
 	if t := c.t; t != nil {
 		env.From, env.Recipients, env.ID = t.from, t.rcpts, t.id
 		r.Sender = t.from

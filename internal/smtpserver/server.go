@@ -32,6 +32,12 @@ type Deliverer interface {
 	Deliver(ctx context.Context, msg *delivery.Message) error
 }
 
+// ReverseResolver is what the client-name lookup needs of dnsx.Resolver.
+type ReverseResolver interface {
+	LookupPTR(ctx context.Context, ip netip.Addr) ([]string, error)
+	LookupIP(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
 // Options configures a Server.
 type Options struct {
 	Config    func() *config.Config // current config; reloaded on SIGHUP, read it per session
@@ -49,6 +55,9 @@ type Options struct {
 	// Auth checks AUTH passwords; required for Submission and
 	// Submissions, unused by MX.
 	Auth *login.Authenticator
+	// DNS looks up the client's reverse name at connect (PTR, then A/AAAA
+	// to confirm it, as Postfix does); nil leaves every client "unknown".
+	DNS ReverseResolver
 	// Lists returns the restriction lists for a config; nil means
 	// policy.Defaults for the Mode.
 	Lists func(cfg *config.Config) *policy.Lists
@@ -179,7 +188,6 @@ func (s *Server) accept(raw net.Conn) {
 		s.ns.Refuse(raw, reply)
 		return
 	}
-	s.pub(&event.Connect{Program: s.mode.program(), Client: c.peer()})
 	go c.serve()
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"mailwarden/internal/dnsx/dnstest"
 	"net"
 	"os"
 	"os/exec"
@@ -143,4 +144,31 @@ func TestRestrictionsLikePostfix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClientHostname: the client's name is its PTR name when that
+// resolves back to its address (as Postfix's smtpd decides it), and
+// reject_unknown_client_hostname / reject_unknown_reverse_client_hostname
+// refuse with Postfix's replies.
+func TestClientHostname(t *testing.T) {
+	dns := dnstest.New(t, `
+2.0.0.127.in-addr.arpa. PTR mail.client.example.
+mail.client.example. A 127.0.0.2
+3.0.0.127.in-addr.arpa. PTR fake.client.example.
+fake.client.example. A 10.9.9.9
+`)
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[restrictions]",
+		`client = ["reject_unknown_reverse_client_hostname", "reject_unknown_client_hostname"]`}}, oneDomain)
+	for _, tc := range []struct{ src, want string }{
+		{"127.0.0.2", "250 2.1.5 Ok"},
+		{"127.0.0.3", "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.3]"},
+		{"127.0.0.4", "450 4.7.25 Client host rejected: cannot find your reverse hostname, [127.0.0.4]"},
+	} {
+		got := smtpScript(t, tc.src, s.Addr(), []string{"EHLO client.example.org", "MAIL FROM:<s@sender.example>", "RCPT TO:<alice@dom.test>", "QUIT"})
+		if got[2] != tc.want {
+			t.Errorf("from %s: RCPT got %q, want %q", tc.src, got[2], tc.want)
+		}
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "connect from mail.client.example[127.0.0.2]") }, "the confirmed name in the connect line")
+	s.waitLog(func(l string) bool { return strings.Contains(l, "connect from unknown[127.0.0.3]") }, "an unconfirmed name logged as unknown")
 }
