@@ -85,6 +85,9 @@ type SMTP struct {
 	// PermitMyNetworks lets clients in mynetworks relay through port 25
 	// (permit_mynetworks in Postfix smtpd_relay_restrictions).
 	PermitMyNetworks bool `toml:"permit_mynetworks"`
+	// PeernameLookup is smtpd_peername_lookup: look up the client's
+	// reverse DNS name at connect (false: every client is "unknown").
+	PeernameLookup bool `toml:"peername_lookup"`
 	// MinDataRate is the slowest a DATA body or BDAT chunk may arrive,
 	// in bytes per second, after one timeout's grace (0: no minimum).
 	MinDataRate Size `toml:"min_data_rate"`
@@ -274,6 +277,7 @@ func Default() *Config {
 			DisableVRFYCommand:       true,
 			PermitMyNetworks:         true,
 			MinDataRate:              1 << 10,
+			PeernameLookup:           true,
 		},
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true},

@@ -374,7 +374,7 @@ const maxLookup = 10 * time.Second
 // to the address (forward-confirmed). Otherwise the client is "unknown".
 func (c *conn) lookupClient() {
 	r := c.srv.o.DNS
-	if r == nil || c.srv.mode == Pickup || !c.ip.IsValid() {
+	if r == nil || c.srv.mode == Pickup || !c.ip.IsValid() || !c.cfg.SMTP.PeernameLookup {
 		return
 	}
 	timeout := c.cfg.DNS.Timeout.D()
