@@ -102,19 +102,7 @@ func decodeQP(b []byte) []byte {
 		if len(line) > 0 && line[len(line)-1] == '=' {
 			line, eol = line[:len(line)-1], nil
 		}
-		for i := 0; i < len(line); i++ {
-			c := line[i]
-			if c == '=' && i+2 < len(line) {
-				if hi, ok := unhex(line[i+1]); ok {
-					if lo, ok := unhex(line[i+2]); ok {
-						out = append(out, hi<<4|lo)
-						i += 2
-						continue
-					}
-				}
-			}
-			out = append(out, c)
-		}
+		out = appendUnescaped(out, line, '=')
 		out = append(out, eol...)
 	}
 	return out
@@ -160,4 +148,24 @@ func DecodeHeader(s string) string {
 		return s
 	}
 	return d
+}
+
+// appendUnescaped appends src to dst with every marker followed by two hex
+// digits (quoted-printable "=41", RFC 2231 "%41") decoded; a marker not
+// followed by two hex digits is kept as it is.
+func appendUnescaped(dst, src []byte, marker byte) []byte {
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if c == marker && i+2 < len(src) {
+			if hi, ok := unhex(src[i+1]); ok {
+				if lo, ok := unhex(src[i+2]); ok {
+					dst = append(dst, hi<<4|lo)
+					i += 2
+					continue
+				}
+			}
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

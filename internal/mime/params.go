@@ -353,20 +353,7 @@ func decode2231(v string) string {
 			cs, rest = v[:i], v[i+1+j+1:]
 		}
 	}
-	b := make([]byte, 0, len(rest))
-	for i := 0; i < len(rest); i++ {
-		c := rest[i]
-		if c == '%' && i+2 < len(rest) {
-			if hi, ok := unhex(rest[i+1]); ok {
-				if lo, ok := unhex(rest[i+2]); ok {
-					b = append(b, hi<<4|lo)
-					i += 2
-					continue
-				}
-			}
-		}
-		b = append(b, c)
-	}
+	b := appendUnescaped(make([]byte, 0, len(rest)), []byte(rest), '%')
 	return string(ToUTF8(cs, b))
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"mailwarden/internal/event"
+	"strconv"
 	"strings"
 	"time"
 
@@ -138,7 +139,7 @@ func (c *conn) starttls(arg string) reply {
 		return reply{close: true}
 	}
 	if n := c.br.Buffered(); n > 0 {
-		c.srv.log.Warn("possible STARTTLS command injection from " + c.client + ": " + "dropped " + itoa(n) + " octets sent before the handshake")
+		c.srv.log.Warn("possible STARTTLS command injection from " + c.client + ": " + "dropped " + strconv.Itoa(n) + " octets sent before the handshake")
 		c.br.Discard(n)
 	}
 	if !c.startTLS() {

@@ -150,13 +150,22 @@ func (c *conn) count(k cmd, r reply) reply {
 	if r.close {
 		return r
 	}
-	c.cnt.errors++
-	if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
-		c.send(r)
-		c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
+	if c.addError() {
+		c.send(r) // the refusal, then the 421
 		return replyTooManyErrors
 	}
 	return r
+}
+
+// addError counts one error toward smtpd_hard_error_limit and reports
+// whether the session is now past it (and logs that it is).
+func (c *conn) addError() bool {
+	c.cnt.errors++
+	if c.cnt.errors < c.cfg.SMTP.HardErrorLimit {
+		return false
+	}
+	c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
+	return true
 }
 
 // junk counts NOOP, RSET, VRFY and HELP: past smtpd_junk_command_limit
@@ -167,9 +176,7 @@ func (c *conn) junk(k cmd, r reply) reply {
 	if c.cnt.junk > c.cfg.SMTP.JunkCommandLimit && r.code < 400 {
 		c.cnt.n[1][k]++
 		c.cnt.n[0][k]++
-		c.cnt.errors++
-		if c.cnt.errors >= c.cfg.SMTP.HardErrorLimit {
-			c.srv.pub(&event.Lost{Program: c.srv.mode.program(), Kind: event.TooManyErrors, After: c.getStage(), Client: c.peer()})
+		if c.addError() {
 			return replyTooManyErrors
 		}
 		return r

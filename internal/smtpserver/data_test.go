@@ -198,7 +198,7 @@ func TestLineTooLong(t *testing.T) {
 func TestHopCounter(t *testing.T) {
 	msg := "Received: a\r\nX: y\r\n received: folded\r\nRECEIVED:b\r\nReceived : c\r\n\r\nReceived: body\r\n"
 	for size := 1; size <= len(msg); size++ {
-		var h hopCounter
+		var h headerScan
 		for p := []byte(msg); len(p) > 0 && !h.done; {
 			n := min(size, len(p))
 			h.feed(p[:n])

@@ -24,9 +24,6 @@ type headerScan struct {
 	nlen int // bytes of this line's field name so far; -1: settled
 }
 
-// hopCounter is the name the loop check knows the scanner by.
-type hopCounter = headerScan
-
 func (h *headerScan) feed(p []byte) {
 	for len(p) > 0 {
 		if !h.mid {

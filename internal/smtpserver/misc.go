@@ -13,8 +13,6 @@ import (
 	"mailwarden/internal/config"
 )
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // pending reports whether the client has sent data the server has not
 // read yet, without blocking or consuming it (SIOCINQ, which is TIOCINQ).
 func pending(nc net.Conn) bool {
