@@ -21,7 +21,21 @@ type Deps struct {
 	// OpenTable opens a lookup table ("cidr:/etc/...") for the access
 	// restrictions; nil opens it with internal/table.
 	OpenTable func(spec string) (Table, error)
+	// Restrictions are named restrictions supplied from outside this
+	// package (check_greylist from internal/greylist, ...), by lower-case
+	// name; they take precedence over the built-in ones.
+	Restrictions map[string]Factory
 }
+
+// Factory builds one restriction from its arguments (the words after its
+// name in the list entry) for a list of kind k. A Factory that needs a
+// dependency it lacks returns an error naming it.
+type Factory func(k Kind, args []string) (Check, error)
+
+// factories are the restrictions of this package that live in files of
+// their own (each registers itself in an init function), by lower-case
+// name, so adding one does not touch the switch in builder.one.
+var factories = map[string]func(b *builder, k Kind, args []string) (Check, error){}
 
 func (d Deps) warn(msg string) {
 	if d.Log != nil {

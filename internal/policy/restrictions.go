@@ -183,6 +183,20 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 	if c, err, ok := b.access(k, name, args); ok {
 		return c, err
 	}
+	if f, ok := b.d.Restrictions[name]; ok {
+		c, err := f(k, args)
+		if err != nil {
+			return nil, err
+		}
+		return named(name, c), nil
+	}
+	if f, ok := factories[name]; ok {
+		c, err := f(b, k, args)
+		if err != nil {
+			return nil, err
+		}
+		return named(name, c), nil
+	}
 	switch name {
 	case "permit", "ok":
 		return noArgs(Func(name, func(context.Context, *Request) Verdict { return Verdict{Action: Permit} }))
@@ -301,7 +315,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 	case "reject_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch", "reject_known_sender_login_mismatch":
 		return noArgs(senderLoginMismatch(b.d, name))
 	}
-	if known[name] {
+	if known[name] && factories[name] == nil {
 		return nil, fmt.Errorf("%s: %w", name, errNotYet)
 	}
 	return nil, fmt.Errorf("unknown restriction %q", f[0])

@@ -177,3 +177,30 @@ func TestAccessRestrictions(t *testing.T) {
 		t.Error("a missing table file was accepted")
 	}
 }
+
+// A restriction supplied through Deps.Restrictions is built with its
+// arguments and stands in the list like a built-in one.
+func TestBuildExternalRestriction(t *testing.T) {
+	var gotArgs []string
+	d := Deps{Restrictions: map[string]Factory{"check_example": func(k Kind, args []string) (Check, error) {
+		gotArgs = args
+		return Func("", func(context.Context, *Request) Verdict {
+			return Verdict{Action: Defer, Code: 450, Enhanced: "4.7.1", Text: "try later"}
+		}), nil
+	}}}
+	cfg := restrictionsConfig(map[string][]string{"recipient": {"check_example 300 x", "permit"}}, nil)
+	ls, err := Build("smtp", cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(gotArgs, ",") != "300,x" {
+		t.Fatalf("args = %q", gotArgs)
+	}
+	v := ls.Recipient.Eval(context.Background(), &Request{Stage: Rcpt}, nil)
+	if v.Reply() != "450 4.7.1 try later" || v.Check != "check_example" {
+		t.Fatalf("verdict = %+v", v)
+	}
+	if _, err := Build("smtp", restrictionsConfig(map[string][]string{"recipient": {"check_example"}}, nil), Deps{}); err == nil {
+		t.Fatal("an unregistered restriction built")
+	}
+}
