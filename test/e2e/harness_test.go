@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"mailwarden/internal/testutil"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -175,13 +177,30 @@ func startServer(t testing.TB, opts options, setup func(s *server)) *server {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 200 {
+		p := int(nextPort.Add(1))%(portHigh-portLow) + portLow
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
+
+// Test listeners take ports below Linux's ephemeral range (32768-60999),
+// which outgoing connections draw from: a port picked with ":0" and bound
+// later could meanwhile become some other test's client port. Each test
+// process starts at a random place, so parallel runs rarely meet.
+const portLow, portHigh = 10000, 32000
+
+var nextPort = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(rand.Int64N(portHigh - portLow))
+	return &n
+}()
 
 func (s *server) pickPorts() {
 	s.Port, s.POP3Port, s.POP3SPort = freePort(s.t), freePort(s.t), freePort(s.t)
