@@ -50,6 +50,9 @@ func (c *cli) parseOpen(ctx context.Context, fs *flag.FlagSet, args []string) ([
 
 func openData(ctx context.Context, cfg *config.Config) (*env, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data_dir %s: %v — %s", cfg.DataDir, unwrapPath(err), dataDirHint(cfg.DataDir))
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data_dir: %w", err)
 	}
 	db, err := sqldb.Open(ctx, filepath.Join(cfg.DataDir, "mailwarden.db"))
@@ -65,26 +68,6 @@ func openData(ctx context.Context, cfg *config.Config) (*env, error) {
 }
 
 func (e *env) close() { e.db.Close() }
-
-func (c *cli) checkConfig(args []string) error {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	if _, err := c.parse(fs, args); err != nil {
-		return err
-	}
-	path := config.PathFrom(c.cfgPath)
-	if _, err := loadServerConfig(path); err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(c.stderr, e)
-			}
-			return fmt.Errorf("%s: %d error(s)", path, len(errs))
-		}
-		return err
-	}
-	fmt.Fprintf(c.stdout, "%s: ok\n", path)
-	return nil
-}
 
 func (c *cli) domain(args []string) error {
 	if len(args) == 0 {

@@ -391,14 +391,20 @@ func startServices(services []service, guard func(service, net.Listener) net.Lis
 		l   net.Listener
 	}
 	var ls []bound
+	var all []listenAddr
 	for _, svc := range services {
 		for _, addr := range svc.addrs {
-			l, err := net.Listen("tcp", addr)
+			all = append(all, listenAddr{svc.name, addr})
+		}
+	}
+	for _, svc := range services {
+		for _, addr := range svc.addrs {
+			l, err := listenTCP(addr, all)
 			if err != nil {
 				for _, b := range ls {
 					b.l.Close()
 				}
-				return fmt.Errorf("listen.%s %s: %w", svc.name, addr, err)
+				return listenError(listenAddr{svc.name, addr}, err)
 			}
 			ls = append(ls, bound{svc, guard(svc, l)})
 		}

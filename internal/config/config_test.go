@@ -77,12 +77,12 @@ default_quota = "1G"
 }
 
 func TestParseSize(t *testing.T) {
-	for in, want := range map[string]Size{"0": 0, "1234": 1234, "64K": 64 << 10, "2G": 2 << 30, "1t": 1 << 40, " 5 M": 5 << 20} {
+	for in, want := range map[string]Size{"0": 0, "1234": 1234, "64K": 64 << 10, "2G": 2 << 30, "1t": 1 << 40, " 5 M": 5 << 20, "2GB": 2 << 30, "2GiB": 2 << 30, "512KB": 512 << 10, "7B": 7} {
 		if got, err := ParseSize(in); err != nil || got != want {
 			t.Errorf("ParseSize(%q) = %d, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"", "-1", "1.5G", "G", "99999999999999T", "1X"} {
+	for _, in := range []string{"", "-1", "1.5G", "G", "99999999999999T", "1X", "GB", "iB", "5iB"} {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) accepted", in)
 		}
@@ -95,6 +95,8 @@ func TestParseSize(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("hostname = \"a\"\n[smtp]\ntimeout = \"5m\"\n"))
 	f.Add([]byte("mynetworks = [\"::1\"]\n[listen]\nsmtp=[\":25\"]\n"))
+	f.Add([]byte("mynetworks = 127.0.0.0/8, ::1\n[smtp]\nmax_conections = 3\n"))
+	f.Add([]byte("[listen]\nsmtp = \"127.0.0.1:25\"\n[[queue]]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.toml", data)
 		if err == nil && (c.Hostname == "" || c.SMTP.MaxLineLength < 1000) {

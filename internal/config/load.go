@@ -3,7 +3,6 @@ package config
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -31,16 +30,11 @@ func Parse(path string, data []byte) (*Config, error) {
 	c := Default()
 	md, err := toml.Decode(string(data), c)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, Errors{{File: path, Line: pe.Position.Line, Msg: pe.Message}}
-		}
-		// Type errors from UnmarshalTOML name the key but not the line.
-		return nil, Errors{{File: path, Line: lineOfError(data, err.Error()), Msg: err.Error()}}
+		return nil, explainDecode(path, data, err)
 	}
 	var errs Errors
 	for _, k := range md.Undecoded() {
-		errs = append(errs, &Error{File: path, Line: lineOfKey(data, k), Msg: fmt.Sprintf("unknown key %q", k.String())})
+		errs = append(errs, &Error{File: path, Line: lineOfKey(data, k), Msg: unknownKey(k.String())})
 	}
 	c.Path = path
 	c.Restrictions.Set = map[string]bool{}

@@ -10,9 +10,13 @@ import (
 // Size is a byte count written as an integer or as "10M", "2G", "512K".
 type Size int64
 
-// ParseSize reads 1234, "1234", "64K", "10M", "2G", "1T" (powers of 1024).
+// ParseSize reads 1234, "1234", "64K", "10M", "2G", "1T" (powers of 1024);
+// "2GB" and "2GiB" are read as "2G".
 func ParseSize(s string) (Size, error) {
 	s = strings.TrimSpace(s)
+	if t := strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i"); len(t) < len(s) && t != "" && strings.ContainsRune("kKmMgGtT", rune(t[len(t)-1])) {
+		s = t
+	}
 	if s == "" {
 		return 0, fmt.Errorf("empty size")
 	}
@@ -38,7 +42,7 @@ func ParseSize(s string) (Size, error) {
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("bad size %q: want a number of bytes, optionally with K, M, G or T", s)
+		return 0, fmt.Errorf("bad size %q: want a number of bytes, optionally with K, M, G or T (\"25M\", \"2G\")", s)
 	}
 	if n > (1<<62)/mult {
 		return 0, fmt.Errorf("size %q is too large", s)

@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailwarden/internal/testutil"
+)
+
+// requireRoot skips a test that needs root (network namespaces, other
+// users), or fails it under CI=true, where the suite runs as root.
+func requireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("this test needs root (the test suite runs as root under CI)")
+	}
+	t.Skip("needs root; skipping")
+}
+
+// netnsServe runs `mailwarden ARGS...` in a new network namespace with
+// only loopback up, so it may bind the real ports (25, 587 ...) and
+// wildcard addresses without touching the machine's network. The
+// returned command's pid is the server's (unshare and sh exec it).
+func netnsServe(t testing.TB, log *testutil.Buffer, bin string, args ...string) *exec.Cmd {
+	t.Helper()
+	requireRoot(t)
+	cmd := exec.Command("unshare", append([]string{"-n", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", bin}, args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "MAILWARDEN_CONFIG=")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(log.String(), "daemon started") {
+		select {
+		case <-done:
+			t.Fatalf("mailwarden %v in a network namespace exited:\n%s", args, log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailwarden %v in a network namespace did not start:\n%s", args, log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return cmd
+}
+
+// greetingIn connects to host:port inside the network namespace of pid
+// (python3's smtplib, through nsenter) and returns the server's 220 line.
+func greetingIn(t testing.TB, pid int, host string, port int) string {
+	t.Helper()
+	requireTool(t, python)
+	script := `import smtplib, sys
+s = smtplib.SMTP(timeout=10)
+code, msg = s.connect(sys.argv[1], int(sys.argv[2]))
+print(code, msg.decode())
+s.quit()`
+	out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-n", python, "-c", script, host, strconv.Itoa(port)).CombinedOutput()
+	if err != nil {
+		t.Errorf("SMTP to %s port %d in the namespace: %v\n%s", host, port, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestREADMEConfig: the README's minimal config, as printed (only
+// data_dir and the certificate paths pointed at the test's files), passes
+// check-config and starts — its `["0.0.0.0:25", "[::]:25"]` included —
+// serving SMTP on IPv4 and IPv6 port 25, in a network namespace of the
+// test.
+func TestREADMEConfig(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := readFileOr(t, filepath.Join(root, "README.md"))
+	m := regexp.MustCompile("(?s)A minimal `/etc/mailwarden/mailwarden.toml`.*?```toml\n(.*?)```").FindStringSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no minimal config block")
+	}
+	src := m[1]
+	if !strings.Contains(src, `"[::]:25"`) || !strings.Contains(src, `"0.0.0.0:25"`) {
+		t.Fatalf("the README's config no longer lists 0.0.0.0:25 and [::]:25:\n%s", src)
+	}
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, "le", []string{"mail.example.com"}, time.Now().Add(-time.Hour), time.Now().AddDate(0, 3, 0))
+	for _, r := range []struct{ re, repl string }{
+		{`(?m)^data_dir = .*$`, "data_dir = " + strconv.Quote(filepath.Join(dir, "data"))},
+		{`(?m)^cert_file = .*$`, "cert_file = " + strconv.Quote(cert)},
+		{`(?m)^key_file  = .*$`, "key_file  = " + strconv.Quote(key)},
+	} {
+		re := regexp.MustCompile(r.re)
+		if !re.MatchString(src) {
+			t.Fatalf("README config has no line matching %s:\n%s", r.re, src)
+		}
+		src = re.ReplaceAllLiteralString(src, r.repl)
+	}
+	cfg := filepath.Join(dir, "mailwarden.toml")
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := &testutil.Buffer{}
+	cmd := netnsServe(t, log, "sh", "-c", `"$0" check-config -config "$1" && exec "$0" serve -config "$1"`, mwBin, cfg)
+	if !strings.Contains(log.String(), cfg+": ok") {
+		t.Errorf("check-config did not say ok:\n%s", log.String())
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		if g := greetingIn(t, cmd.Process.Pid, host, 25); !strings.HasPrefix(g, "220 mail.example.com") {
+			t.Errorf("greeting on %s port 25: %q, want 220 mail.example.com", host, g)
+		}
+	}
+}
