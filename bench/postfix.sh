@@ -3,6 +3,7 @@
 # connections into u0..u9@bench.test, stored as Maildir), done by a private,
 # throw-away Postfix instance, for a side-by-side comparison.
 #   bash bench/postfix.sh [N] [C] [S]
+#   PF_EXTRA_FILE=more.cf PF_RESOLV=resolv.conf bash bench/postfix.sh ...  # bench/lists.sh
 # Prints the loadgen line (Postfix replies 250 once the message is queued),
 # the wall time until all N are in the Maildirs (delivery is asynchronous)
 # and the peak memory summed over the instance's processes.
@@ -84,6 +85,7 @@ smtpd_client_event_limit_exceptions = \$mynetworks
 maillog_file = $W/maillog
 maillog_file_prefixes = $W
 CONF
+if [ -n "${PF_EXTRA_FILE:-}" ]; then cat "$PF_EXTRA_FILE" >> "$W/etc/main.cf"; fi
 # No chroot anywhere (5th column "n"); smtpd on our own port only.
 cat > "$W/etc/master.cf" <<CONF
 127.0.0.1:$port inet n - n - - smtpd
@@ -109,7 +111,17 @@ virtual   unix - n n - - virtual
 CONF
 pf() { postfix -c "$W/etc" "$@"; }
 pf check                     # creates the queue subdirs with the right owners
-pf start 2>/dev/null
+if [ -n "${PF_RESOLV:-}" ]; then
+  # A private mount namespace whose /etc/resolv.conf names the benchmark's
+  # DNS server and whose /etc/hosts is empty (else 127.0.0.1 is
+  # "localhost" from the file): the master and every daemon it forks
+  # resolve through DNS only; the machine's own files are untouched.
+  : > "$W/hosts"
+  unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && exec postfix -c "$3" start' \
+    sh "$PF_RESOLV" "$W/hosts" "$W/etc" 2>/dev/null
+else
+  pf start 2>/dev/null
+fi
 for _ in $(seq 100); do (: > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 master=$(awk '{print $1; exit}' "$W/queue/pid/master.pid")
 
@@ -148,4 +160,5 @@ t1=$(date +%s.%N)
 kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=""
 echo "delivered_files=$(count) all_delivered_after=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2fs rate=%.0f msgs/s", b-a, '"$N"'/(b-a)}')"
 read -r rss pss rest < "$W/peak"
+echo "first_client=$(grep -m1 -o "connect from [^ ]*" "$W/maillog" || true)"
 echo "peak_rss_sum=$((rss / 1024)) MB peak_pss_sum=$((pss / 1024)) MB ($rest)"

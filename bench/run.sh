@@ -5,6 +5,7 @@
 #   bash bench/run.sh [N] [C] [S]
 #   PER_CONN=1 bash bench/run.sh ...     # one connection per message (default 100)
 #   MW_BIN=/path/mailwarden bash bench/run.sh ...   # an already built server (A/B runs)
+#   MW_EXTRA_FILE=extra.toml bash bench/run.sh ...  # config appended (bench/lists.sh)
 set -euo pipefail
 N=${1:-10000}; C=${2:-20}; S=${3:-5120}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +23,7 @@ smtp = ["127.0.0.1:$port"]
 [log]
 level = "warn"
 CONF
+if [ -n "${MW_EXTRA_FILE:-}" ]; then cat "$MW_EXTRA_FILE" >> "$work/mw.toml"; fi
 mw() { "$work/mailwarden" -config "$work/mw.toml" "$@"; }
 mw domain add bench.test
 echo 'benchpassword' > "$work/pw"
