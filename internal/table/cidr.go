@@ -37,7 +37,7 @@ func parseCIDR(path string, data []byte) (Table, error) {
 	if err := n.done(); err != nil {
 		return nil, err
 	}
-	return &ruleTable{rules: rs, cidr: true}, nil
+	return &ruleTable{rules: rs, cidr: true, path: path}, nil
 }
 
 func parseCIDRLine(s string) (rule, error) {
@@ -55,11 +55,11 @@ func parseCIDRLine(s string) (rule, error) {
 		return rule{}, err
 	}
 	is4 := pfx.Addr().Is4()
-	r.match = func(k *lookupKey) ([]string, bool, bool) {
+	r.match = func(k *lookupKey) ([]string, bool, bool, error) {
 		if !k.isIP || k.addr.Is4() != is4 {
-			return nil, false, false
+			return nil, false, false, nil
 		}
-		return nil, pfx.Contains(k.addr), true
+		return nil, pfx.Contains(k.addr), true, nil
 	}
 	if r.kind == kindIf {
 		if rest != "" {

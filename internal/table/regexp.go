@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // parseRegexp reads regexp_table(5) or pcre_table(5) text:
@@ -13,11 +14,14 @@ import (
 //	if /pattern/flags      (or if !/pattern/flags)
 //	endif
 //
-// Both run on Go's regexp (RE2). regexp: patterns are POSIX extended
-// regular expressions, matched leftmost-longest as regexec(3) does; pcre:
-// patterns that need what RE2 cannot do (look-around, back-references,
-// atomic groups, recursion) are refused with the line named.
-func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
+// regexp: patterns are POSIX extended regular expressions, run on Go's
+// regexp (RE2) leftmost-longest as regexec(3) does. pcre: patterns run on
+// RE2 too when it can run them; those it cannot (look-around,
+// back-references, atomic groups, possessive quantifiers) run on a
+// backtracking engine with timeout as the time limit of one match (zero:
+// DefaultMatchTimeout). Recursion and subroutine calls are refused with
+// the line named.
+func parseRegexp(path string, data []byte, pcre bool, timeout time.Duration) (Table, error) {
 	lines, err := logicalLines(path, data)
 	if err != nil {
 		return nil, err
@@ -25,7 +29,7 @@ func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
 	var rs []rule
 	n := &nester{path: path}
 	for _, l := range lines {
-		r, err := parseRegexpLine(l.text, pcre)
+		r, err := parseRegexpLine(l.text, pcre, timeout)
 		if err != nil {
 			return nil, fmt.Errorf("%s, line %d: %w", path, l.line, err)
 		}
@@ -36,20 +40,23 @@ func parseRegexp(path string, data []byte, pcre bool) (Table, error) {
 	if err := n.done(); err != nil {
 		return nil, err
 	}
-	return &ruleTable{rules: rs}, nil
+	return &ruleTable{rules: rs, path: path}, nil
 }
 
-func parseRegexpLine(s string, pcre bool) (rule, error) {
+func parseRegexpLine(s string, pcre bool, timeout time.Duration) (rule, error) {
 	r, s, done, err := ruleHead(s)
 	if done || err != nil {
 		return r, err
 	}
-	re, rest, err := compilePattern(s, pcre)
+	re, rest, err := compilePattern(s, pcre, timeout)
 	if err != nil {
 		return rule{}, err
 	}
 	rest = strings.TrimSpace(rest)
-	r.match = func(k *lookupKey) ([]string, bool, bool) { return nil, re.MatchString(k.s), true }
+	r.match = func(k *lookupKey) ([]string, bool, bool, error) {
+		_, ok, err := re.match(k.s, false)
+		return nil, ok, true, err
+	}
 	if r.kind == kindIf {
 		if rest != "" {
 			return rule{}, fmt.Errorf("extra text after if pattern: %q", rest)
@@ -59,7 +66,7 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 	if rest == "" {
 		return rule{}, fmt.Errorf("no result after the pattern")
 	}
-	maxGroup := re.NumSubexp()
+	maxGroup := re.numSubexp()
 	if r.negate {
 		maxGroup = -1
 	}
@@ -68,9 +75,9 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 	}
 	for _, p := range r.result {
 		if p.group > 0 { // only then are the groups needed
-			r.match = func(k *lookupKey) ([]string, bool, bool) {
-				m := re.FindStringSubmatch(k.s)
-				return m, m != nil, true
+			r.match = func(k *lookupKey) ([]string, bool, bool, error) {
+				m, ok, err := re.match(k.s, true)
+				return m, ok, true, err
 			}
 			break
 		}
@@ -80,7 +87,7 @@ func parseRegexpLine(s string, pcre bool) (rule, error) {
 
 // compilePattern reads "/pattern/flags" (any non-blank delimiter) from the
 // start of s and returns the compiled expression and the text after it.
-func compilePattern(s string, pcre bool) (*regexp.Regexp, string, error) {
+func compilePattern(s string, pcre bool, timeout time.Duration) (matcher, string, error) {
 	if s == "" {
 		return nil, "", fmt.Errorf("missing pattern")
 	}
@@ -159,14 +166,20 @@ func compilePattern(s string, pcre bool) (*regexp.Regexp, string, error) {
 	re, err := regexp.Compile(full)
 	if err != nil {
 		if pcre {
-			return nil, "", fmt.Errorf("pattern %q: Go's RE2 engine cannot run it (look-around, back-references, atomic groups and recursion are not available): %w", pat, err)
+			// RE2 cannot run it: the backtracking engine, with a time limit.
+			fl := pcreFlags{icase: icase, multi: multi, dotall: dotall, anchored: anchored, ungreedy: ungreedy}
+			bt, err2 := compileBacktrack(pat, fl, timeout)
+			if err2 != nil {
+				return nil, "", fmt.Errorf("pattern %q: %w", pat, err2)
+			}
+			return bt, rest, nil
 		}
 		return nil, "", fmt.Errorf("pattern %q: %w", pat, err)
 	}
 	if !pcre {
 		re.Longest() // POSIX regexec: leftmost-longest
 	}
-	return re, rest, nil
+	return re2Matcher{re}, rest, nil
 }
 
 // stripExtended removes the blanks and #-comments PCRE's extended mode

@@ -14,8 +14,10 @@ type rule struct {
 	// match reports whether the rule's pattern matches; applies is false
 	// when the rule cannot be applied to this key at all (a cidr: rule for
 	// the other address family, or a key that is not an address), which
-	// a "!" does not invert, as in Postfix.
-	match  func(k *lookupKey) (groups []string, ok, applies bool)
+	// a "!" does not invert, as in Postfix. An error (a pcre: match over
+	// its time limit) fails the lookup.
+	match  func(k *lookupKey) (groups []string, ok, applies bool, err error)
+	line   int // in the file, for errors
 	negate bool
 	kind   ruleKind
 	skip   int     // kindIf: index after the matching endif
@@ -46,7 +48,8 @@ type lookupKey struct {
 
 type ruleTable struct {
 	rules []rule
-	cidr  bool // parse the key as an IP address
+	cidr  bool   // parse the key as an IP address
+	path  string // for errors
 }
 
 func (t *ruleTable) Lookup(ctx context.Context, key string) (string, bool, error) {
@@ -62,7 +65,10 @@ func (t *ruleTable) Lookup(ctx context.Context, key string) (string, bool, error
 			i++
 			continue
 		}
-		groups, ok, applies := r.match(&k)
+		groups, ok, applies, err := r.match(&k)
+		if err != nil {
+			return "", false, fmt.Errorf("%s, line %d: %w", t.path, r.line, err)
+		}
 		if r.negate && applies {
 			ok = !ok
 		}
@@ -122,6 +128,7 @@ type nester struct {
 }
 
 func (n *nester) add(rs *[]rule, r rule, line int) error {
+	r.line = line
 	switch r.kind {
 	case kindIf:
 		n.open = append(n.open, len(*rs))

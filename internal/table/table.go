@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -21,13 +23,18 @@ type Table interface {
 // Options tune Open. The zero value is ready to use.
 type Options struct {
 	// Logf receives reload failures (the table keeps its last good
-	// content). Nil discards them.
+	// content). Nil logs them with log/slog's default logger.
 	Logf func(format string, args ...any)
 	// ReloadInterval is how often, at most, a file table stats its file
 	// to notice changes. Zero means one second; negative never checks.
 	ReloadInterval time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// MatchTimeout bounds one match of a pcre: pattern that needs the
+	// backtracking engine (look-around, back-references); a match over it
+	// fails the lookup (a temporary failure). Zero means
+	// DefaultMatchTimeout.
+	MatchTimeout time.Duration
 }
 
 // MaxFileSize bounds a table file; a larger one is refused rather than
@@ -75,7 +82,7 @@ func Open(spec string, opts Options) (Table, error) {
 	case typ == "regexp" || typ == "pcre":
 		pcre := typ == "pcre"
 		return openFile(typ, name, opts, func(path string, data []byte) (Table, error) {
-			return parseRegexp(path, data, pcre)
+			return parseRegexp(path, data, pcre, opts.MatchTimeout)
 		})
 	case typ == "cidr":
 		return openFile(typ, name, opts, func(path string, data []byte) (Table, error) {
@@ -102,7 +109,7 @@ func staticValue(name string) string {
 }
 
 // fileTable wraps a table parsed from a file and re-reads the file when
-// its size or modification time changes.
+// its inode, size or modification time changes.
 type fileTable struct {
 	typ, path string
 	parse     func(path string, data []byte) (Table, error)
@@ -112,8 +119,7 @@ type fileTable struct {
 	cur       atomic.Pointer[Table]
 	nextCheck atomic.Int64 // unix nanoseconds
 	mu        sync.Mutex   // serializes reloads
-	size      int64
-	mtime     time.Time
+	fi        os.FileInfo  // of the file last read (or tried)
 }
 
 func openFile(typ, path string, opts Options, parse func(string, []byte) (Table, error)) (Table, error) {
@@ -155,8 +161,10 @@ func (f *fileTable) load(fi os.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("table %s:%s: %w", f.typ, f.path, err)
 	}
-	f.cur.Store(&t)
-	f.size, f.mtime = fi.Size(), fi.ModTime()
+	if old := f.cur.Swap(&t); old != nil {
+		retire(*old)
+	}
+	f.fi = fi
 	return nil
 }
 
@@ -179,19 +187,40 @@ func (f *fileTable) maybeReload() {
 		f.logf("table %s:%s: %v (keeping the last content read)", f.typ, f.path, err)
 		return
 	}
-	if fi.Size() == f.size && fi.ModTime().Equal(f.mtime) {
+	if sameVersion(fi, f.fi) {
 		return
 	}
 	if err := f.load(fi); err != nil {
 		f.logf("%v (keeping the last content read)", err)
 		// Do not retry the same broken file on every check.
-		f.size, f.mtime = fi.Size(), fi.ModTime()
+		f.fi = fi
 	}
 }
 
 func (f *fileTable) logf(format string, args ...any) {
 	if f.opts.Logf != nil {
 		f.opts.Logf(format, args...)
+		return
+	}
+	slog.Warn(fmt.Sprintf(format, args...))
+}
+
+// sameVersion reports whether two stats of a path show the same file
+// content: same inode (a file renamed over it is a new one), size and
+// modification time.
+func sameVersion(a, b os.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
+}
+
+// retireDelay is how long a replaced table that holds connections (sql:)
+// stays open for lookups that already hold it.
+const retireDelay = 30 * time.Second
+
+// retire closes a replaced table that holds resources, after lookups
+// already running on it are done.
+func retire(t Table) {
+	if c, ok := t.(io.Closer); ok {
+		time.AfterFunc(retireDelay, func() { c.Close() })
 	}
 }
 

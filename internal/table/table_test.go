@@ -163,8 +163,12 @@ func TestErrors(t *testing.T) {
 		{"regexp", "/abc x\n", "line 1: missing closing /"},
 		{"regexp", "if /a/\n/b/ c\n", "line 1: if without endif"},
 		{"regexp", "endif\n", "line 1: endif without if"},
-		{"pcre", "/a(?=b)/ x\n", "line 1: pattern \"a(?=b)\": Go's RE2 engine cannot run it"},
-		{"pcre", "/(a)\\1/ x\n", "line 1: pattern"},
+		{"pcre", "/a(?R)?b/ x\n", "line 1: pattern \"a(?R)?b\""},
+		{"pcre", "/(a)\\2/ x\n", "line 1: pattern \"(a)\\\\2\""},
+		{"pcre", "/(?=a)(b)/ $2\n", "line 1: out of range replacement index $2"},
+		{"pcre", "/(?=a)/U x\n", "line 1: pattern \"(?=a)\": flag U"},
+		{"pcre", "/(?=a)[[:foo:]]/ x\n", "unknown POSIX class [:foo:]"},
+		{"pcre", "/(?=a)\\k<nope>/ x\n", "reference to an unknown group \"nope\""},
 		{"cidr", "10.0.0.1/8 x\n", "line 1: non-null host address bits"},
 		{"cidr", "10.0.0.0/33 x\n", "line 1: bad network prefix"},
 		{"cidr", "example.com x\n", "line 1: bad network address"},
@@ -230,6 +234,29 @@ func TestReload(t *testing.T) {
 	}
 	advance()
 	check(t, tab, []probe{{"b", "three", true}})
+	// A file renamed into place with the same size and modification time
+	// is still noticed: it is another inode.
+	if err := os.WriteFile(p, []byte("a five\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	advance()
+	check(t, tab, []probe{{"a", "five", true}})
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := p + ".new"
+	if err := os.WriteFile(tmp, []byte("a sixx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tmp, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	advance()
+	check(t, tab, []probe{{"a", "sixx", true}})
 }
 
 func TestAddressKeys(t *testing.T) {
