@@ -49,11 +49,8 @@ func (c *cli) parseOpen(ctx context.Context, fs *flag.FlagSet, args []string) ([
 }
 
 func openData(ctx context.Context, cfg *config.Config) (*env, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data_dir %s: %v — %s", cfg.DataDir, unwrapPath(err), dataDirHint(cfg.DataDir))
-	}
-	if err := checkDataDir(cfg.DataDir); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
+	if err := prepareDataDir(cfg); err != nil {
+		return nil, err
 	}
 	db, err := sqldb.Open(ctx, filepath.Join(cfg.DataDir, "mailwarden.db"))
 	if err != nil {

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/daemon"
 )
 
 // problem is one finding of check-config, tied to a line of the file.
@@ -145,8 +147,12 @@ func checkListen(cfg *config.Config) []problem {
 			l.Close()
 		}
 	}()
+	held := heldByServer(cfg.DataDir)
 	for _, la := range all {
 		l, err := listenTCP(la.addr, all)
+		if errors.Is(err, syscall.EADDRINUSE) && held[servicePort(la.service, la.addr)] {
+			continue // the running server's own
+		}
 		if err != nil {
 			ps = append(ps, problem{line: config.KeyLine(cfg.Path, "listen."+la.service), msg: listenError(la, err).Error()})
 			continue
@@ -242,4 +248,27 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// heldByServer is the set of servicePort keys the server running on
+// dataDir listens on (none when no server runs there).
+func heldByServer(dataDir string) map[string]bool {
+	held := map[string]bool{}
+	if _, ok, _ := daemon.Running(dataDir); !ok {
+		return held
+	}
+	st, err := daemon.Query(dataDir)
+	if err != nil {
+		return held
+	}
+	for _, l := range st.Listeners {
+		held[servicePort(l.Service, l.Addr)] = true
+	}
+	return held
+}
+
+// servicePort is "smtp/25" for addr "0.0.0.0:25" of service smtp.
+func servicePort(service, addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return service + "/" + port
 }

@@ -80,3 +80,33 @@ func listenError(la listenAddr, err error) error {
 	}
 	return errors.New(msg)
 }
+
+// boundListener is one open listen address of a service.
+type boundListener struct {
+	service string
+	l       net.Listener
+}
+
+type boundListeners []boundListener
+
+// bindAll opens every [listen] address, or none: the first failure closes
+// what was opened and is returned in words.
+func bindAll(cfg *config.Config) (boundListeners, error) {
+	all := listenAddrs(cfg)
+	var bs boundListeners
+	for _, la := range all {
+		l, err := listenTCP(la.addr, all)
+		if err != nil {
+			bs.closeAll()
+			return nil, listenError(la, err)
+		}
+		bs = append(bs, boundListener{la.service, l})
+	}
+	return bs, nil
+}
+
+func (bs boundListeners) closeAll() {
+	for _, b := range bs {
+		b.l.Close()
+	}
+}

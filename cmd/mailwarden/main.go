@@ -17,7 +17,8 @@ const usage = `usage: mailwarden [-config PATH] COMMAND [ARGS]
 commands:
   serve                         run the server
   demo [-dir DIR]               run on embedded defaults with a demo domain (loopback, high ports)
-  check-config                  validate the config file
+  check-config                  dry run of serve's start: config, files it names, TLS, data_dir, ports
+  status | reload | stop        the server on this config's data_dir: state / re-read config (SIGHUP) / stop (SIGTERM)
   domain add NAME [--alias-of OTHER] [--inactive] [--backup-mx] [--description TEXT]
   domain list | domain del NAME [--force]
   user add ADDRESS [--password-file F | --password-hash H] [--quota 2G] [--name NAME] [--inactive]
@@ -32,12 +33,10 @@ commands:
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
                                 as Postfix's postmap -q: exit 0 found, 1 not found, 2 error
-  version
+  version | --version           release and commit
 
 The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
 `
-
-var version = "dev"
 
 func main() {
 	// Files Mailwarden creates (database, Maildir and queue files,
@@ -59,6 +58,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if name != "config" {
 			if name == "h" || name == "help" {
 				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			if name == "version" || name == "V" {
+				fmt.Fprintln(stdout, "mailwarden", versionString())
 				return 0
 			}
 			fmt.Fprintf(stderr, "mailwarden: unknown flag %s\n%s", args[0], usage)
@@ -86,6 +89,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.demo(args[1:])
 	case "check-config":
 		err = c.checkConfig(args[1:])
+	case "status":
+		err = c.status(args[1:])
+	case "reload":
+		err = c.reloadCmd(args[1:])
+	case "stop":
+		err = c.stop(args[1:])
 	case "domain":
 		err = c.domain(args[1:])
 	case "user":
@@ -103,13 +112,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "postmap":
 		return c.postmap(args[1:])
 	case "version":
-		fmt.Fprintln(stdout, "mailwarden", version)
+		fmt.Fprintln(stdout, "mailwarden", versionString())
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
 	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintf(stderr, "mailwarden: %s\n", ee.msg)
+			}
+			return ee.code
+		}
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "mailwarden: %v\n%s", err, usage)
 			return 2

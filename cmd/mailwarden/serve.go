@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/block"
 	"mailwarden/internal/config"
+	"mailwarden/internal/daemon"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/event"
@@ -107,6 +109,19 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	started := time.Now()
+	// A server already on this data_dir is named before anything else
+	// (its ports are taken too: that would be the less useful message).
+	if pid, ok, _ := daemon.Running(cfg.DataDir); ok {
+		return &daemon.HeldError{DataDir: cfg.DataDir, Pid: pid}
+	}
+	// Every port is bound first, so a taken one stops the start before
+	// anything else happens.
+	bound, err := bindAll(cfg)
+	if err != nil {
+		return err
+	}
+	defer bound.closeAll() // after a failed start; Shutdown closes them otherwise
 	ml, err := openMailLog(cfg, c.stderr)
 	if err != nil {
 		return err
@@ -115,6 +130,14 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	logger, bus := ml.logger, ml.bus
 	mainLog := mlog.Component(logger, "master")
 	ctx := context.Background()
+	if err := prepareDataDir(cfg); err != nil {
+		return err
+	}
+	lock, err := daemon.Acquire(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	e, err := openData(ctx, cfg)
 	if err != nil {
 		return err
@@ -250,14 +273,14 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	}
 	defer pick.stop()
 	services := []service{
-		{"pickup", event.Pickup, nil, pick.srv},
-		{"smtp", event.Smtpd, cfg.Listen.SMTP, smtpd},
-		{"submission", event.Submission, cfg.Listen.Submission, sub(smtpserver.Submission, "submission")},
-		{"submissions", event.Submissions, cfg.Listen.Submissions, sub(smtpserver.Submissions, "submissions")},
-		{"imap", event.IMAPLogin, cfg.Listen.IMAP, imap(false)},
-		{"imaps", event.IMAPLogin, cfg.Listen.IMAPS, imap(true)},
-		{"pop3", event.POP3Login, cfg.Listen.POP3, pop3(false)},
-		{"pop3s", event.POP3Login, cfg.Listen.POP3S, pop3(true)},
+		{"pickup", event.Pickup, pick.srv},
+		{"smtp", event.Smtpd, smtpd},
+		{"submission", event.Submission, sub(smtpserver.Submission, "submission")},
+		{"submissions", event.Submissions, sub(smtpserver.Submissions, "submissions")},
+		{"imap", event.IMAPLogin, imap(false)},
+		{"imaps", event.IMAPLogin, imap(true)},
+		{"pop3", event.POP3Login, pop3(false)},
+		{"pop3s", event.POP3Login, pop3(true)},
 	}
 	// The block list (mailwarden block add) as of now, kept current by a
 	// poll of its change counter, checked at accept on every listener.
@@ -274,11 +297,43 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		})
 	}
 	var wg sync.WaitGroup
-	if err := startServices(services, guard, &wg, mainLog); err != nil {
+	conns := map[string]*atomic.Int64{}
+	for _, svc := range services {
+		conns[svc.name] = new(atomic.Int64)
+	}
+	count := func(svc service, l net.Listener) net.Listener {
+		return daemon.Counted(guard(svc, l), conns[svc.name])
+	}
+	startServices(services, bound, count, &wg, mainLog)
+	pick.start(&wg)
+	var reloads atomic.Int64
+	var lastReload atomic.Pointer[string]
+	cctx, stopControl := context.WithCancel(ctx)
+	defer stopControl()
+	if err := daemon.ServeControl(cctx, cfg.DataDir, func() daemon.Status {
+		st := daemon.Status{Pid: os.Getpid(), Version: versionString(), Config: cfg.Path, Started: started,
+			Conns: map[string]int64{}, Reloads: int(reloads.Load())}
+		for _, b := range bound {
+			st.Listeners = append(st.Listeners, daemon.Listener{Service: b.service, Addr: b.l.Addr().String()})
+		}
+		for name, n := range conns {
+			if v := n.Load(); v > 0 || name != "pickup" {
+				st.Conns[name] = v
+			}
+		}
+		if r := lastReload.Load(); r != nil {
+			st.LastReload = *r
+		}
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if n, err := q.Count(qctx, time.Now()); err == nil {
+			st.Queue = daemon.QueueCounts{Active: n.Active, Deferred: n.Deferred, Hold: n.Hold}
+		}
+		return st
+	}); err != nil {
 		return err
 	}
-	pick.start(&wg)
-	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", version, cfg.Path))
+	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", versionString(), cfg.Path))
 	if ready != nil {
 		ready()
 	}
@@ -288,7 +343,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 			if err := ml.w.Reopen(); err != nil {
 				mainLog.Error("reopening the mail log: " + err.Error())
 			}
-			reload(&current, certs, mainLog)
+			r := reload(&current, certs, mainLog)
+			lastReload.Store(&r)
+			reloads.Add(1)
 			continue
 		}
 		mainLog.Info("terminating on signal " + sig.String())
@@ -326,27 +383,33 @@ const (
 	changePruneInterval = 10 * time.Minute
 )
 
-// reload re-reads the config file and certificates after SIGHUP. Listener
-// addresses and data_dir take effect at the next restart.
-func reload(current *atomic.Pointer[config.Config], certs *tlsconf.Source, log *slog.Logger) {
+// reload re-reads the config file and certificates after SIGHUP, and
+// says which changed settings only a restart applies. It returns its
+// outcome for mailwarden reload and status.
+func reload(current *atomic.Pointer[config.Config], certs *tlsconf.Source, log *slog.Logger) string {
 	old := current.Load()
 	if old.Path == "" {
 		log.Info("reload: running on built-in defaults, nothing to re-read")
-		return
+		return "ok: running on built-in defaults, nothing to re-read"
 	}
 	cfg, err := loadServerConfig(old.Path)
 	if err != nil {
 		log.Error("reload failed, keeping the running configuration: " + err.Error())
-		return
+		return "failed, keeping the running configuration: " + err.Error()
 	}
-	if cfg.DataDir != old.DataDir || fmt.Sprint(cfg.Listen) != fmt.Sprint(old.Listen) {
-		log.Warn("reload: data_dir and [listen] changes need a restart")
+	out := "ok"
+	if keys := restartKeys(old, cfg); len(keys) > 0 {
+		msg := "changes to " + strings.Join(keys, ", ") + " need a restart (mailwarden stop, then start it again); the running server keeps the old values"
+		log.Warn("reload: " + msg)
+		out += "; " + msg
 	}
 	current.Store(cfg)
 	if err := certs.Reload(); err != nil {
 		log.Error("reload: " + err.Error())
+		out += "; " + err.Error()
 	}
 	log.Info("reload -- configuration " + cfg.Path)
+	return out
 }
 
 func recoverStore(ctx context.Context, e *env, log *slog.Logger) error {
@@ -374,50 +437,30 @@ type server interface {
 	Shutdown(context.Context) error
 }
 
-// service is one protocol on its configured addresses.
+// service is one protocol (its addresses are bound by bindAll).
 type service struct {
 	name    string
 	program event.Program // logs and counts its blocked connections
-	addrs   []string
 	srv     server
 }
 
-// startServices listens on every address first (so a taken port fails the
-// start cleanly), then serves each listener, wrapped by guard, in its own
-// goroutine.
-func startServices(services []service, guard func(service, net.Listener) net.Listener, wg *sync.WaitGroup, log *slog.Logger) error {
-	type bound struct {
-		svc service
-		l   net.Listener
-	}
-	var ls []bound
-	var all []listenAddr
+// startServices serves each bound listener of each service, wrapped by
+// guard, in its own goroutine.
+func startServices(services []service, bound boundListeners, guard func(service, net.Listener) net.Listener, wg *sync.WaitGroup, log *slog.Logger) {
 	for _, svc := range services {
-		for _, addr := range svc.addrs {
-			all = append(all, listenAddr{svc.name, addr})
-		}
-	}
-	for _, svc := range services {
-		for _, addr := range svc.addrs {
-			l, err := listenTCP(addr, all)
-			if err != nil {
-				for _, b := range ls {
-					b.l.Close()
+		for _, b := range bound {
+			if b.service != svc.name {
+				continue
+			}
+			l := guard(svc, b.l)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := svc.srv.Serve(l); err != nil && !errors.Is(err, net.ErrClosed) {
+					log.Error(svc.name + " listener " + l.Addr().String() + ": " + err.Error())
 				}
-				return listenError(listenAddr{svc.name, addr}, err)
-			}
-			ls = append(ls, bound{svc, guard(svc, l)})
+			}()
+			log.Info(svc.name + " listening on " + l.Addr().String())
 		}
 	}
-	for _, b := range ls {
-		wg.Add(1)
-		go func(b bound) {
-			defer wg.Done()
-			if err := b.svc.srv.Serve(b.l); err != nil && !errors.Is(err, net.ErrClosed) {
-				log.Error(b.svc.name + " listener " + b.l.Addr().String() + ": " + err.Error())
-			}
-		}(b)
-		log.Info(b.svc.name + " listening on " + b.l.Addr().String())
-	}
-	return nil
 }

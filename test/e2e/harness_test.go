@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mailwarden/internal/daemon"
 	"mailwarden/internal/testutil"
 	"math/rand/v2"
 	"net"
@@ -48,6 +49,11 @@ func runMain(m *testing.M) int {
 		// The server under the race detector: slower, finds data races
 		// the concurrency and crash tests provoke.
 		args = append(args, "-race")
+	}
+	// The commit, for `mailwarden version` (Go records none from a git
+	// worktree or under -buildvcs=false).
+	if rev, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
+		args = append(args, "-ldflags", "-X main.commit="+strings.TrimSpace(string(rev)))
 	}
 	build := exec.Command("go", append(args, "./cmd/mailwarden")...)
 	build.Dir = root
@@ -297,10 +303,14 @@ func (s *server) tryStart() error {
 			return fmt.Errorf("exited: %v", s.err)
 		default:
 		}
-		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
+		// The ports are bound first; the server is ready when its
+		// control socket answers.
+		if st, err := daemon.Query(s.DataDir); err == nil && st.Pid == cmd.Process.Pid {
+			c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
+			if err == nil {
+				c.Close()
+				return nil
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
