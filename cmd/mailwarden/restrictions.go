@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/greylist"
 	"mailwarden/internal/policy"
 )
 
@@ -19,7 +20,7 @@ func loadServerConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := policy.Build("smtp", cfg, policy.Deps{}); err != nil {
+	if _, err := policy.Build("smtp", cfg, policy.Deps{Restrictions: restrictionSyntax()}); err != nil {
 		e := &config.Error{File: path, Msg: err.Error()}
 		var be *policy.BuildError
 		if errors.As(err, &be) {
@@ -27,7 +28,45 @@ func loadServerConfig(path string) (*config.Config, error) {
 		}
 		return nil, config.Errors{e}
 	}
+	if err := checkTarpitLists(cfg); err != nil {
+		return nil, config.Errors{&config.Error{File: path, Line: lineOf(path, "check_greylist"), Msg: err.Error()}}
+	}
 	return cfg, nil
+}
+
+// restrictionSyntax are the restrictions serve supplies from other
+// packages (policy.Deps.Restrictions), as far as checking a config needs
+// them: their names and arguments.
+func restrictionSyntax() map[string]policy.Factory {
+	return map[string]policy.Factory{"check_greylist": greylist.Syntax()}
+}
+
+// checkTarpitLists: with [greylist] tarpit on, a client that sat through
+// the tarpit at RCPT passes when it reaches DATA, so check_greylist must
+// stand in the data list as well as at RCPT time (taRgrey's setup asks
+// the same policy service from smtpd_recipient_restrictions and
+// smtpd_data_restrictions).
+func checkTarpitLists(cfg *config.Config) error {
+	if cfg.Greylist.Tarpit <= 0 {
+		return nil
+	}
+	has := func(l []string) bool {
+		for _, e := range l {
+			if f := strings.Fields(e); len(f) > 0 && strings.EqualFold(f[0], "check_greylist") {
+				return true
+			}
+		}
+		return false
+	}
+	rs := cfg.Restrictions
+	atRcpt := has(rs.Recipient) || has(rs.Relay) || rs.DelayReject && (has(rs.Client) || has(rs.Helo) || has(rs.Sender))
+	for _, l := range rs.Classes {
+		atRcpt = atRcpt || has(l)
+	}
+	if atRcpt && !has(rs.Data) {
+		return errors.New("greylist.tarpit: check_greylist must also stand in restrictions.data: a tarpitted client passes when it reaches DATA")
+	}
+	return nil
 }
 
 // lineOf is the 1-based number of the first line of file that contains s,

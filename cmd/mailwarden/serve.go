@@ -26,10 +26,12 @@ import (
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/event"
+	"mailwarden/internal/greylist"
 	"mailwarden/internal/imapserver"
 	"mailwarden/internal/metrics"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/policy"
 	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
 	"mailwarden/internal/smtpserver"
@@ -217,15 +219,23 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	local := &delivery.Local{Store: e.store, Folder: delivery.Inbox, Dir: e.dir,
 		Delims: func() string { return current.Load().RecipientDelimiter }, Log: mlog.Component(logger, "local"), Events: bus}
 	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local"), Events: bus}
+	// check_greylist: postgrey and taRgrey, state in the database.
+	grey, err := greylist.Open(e.db, cfg.Greylist, greylist.Options{Log: mlog.Component(logger, "greylist"),
+		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version})
+	if err != nil {
+		return err
+	}
+	defer grey.Close()
 	smtpd := smtpserver.New(smtpserver.Options{
-		Config:    current.Load,
-		Resolver:  e.dir,
-		Deliverer: router,
-		TLS:       certs.Config(),
-		Logger:    mlog.Component(logger, "smtpd"),
-		Events:    bus,
-		SpoolDir:  spoolDir,
-		DNS:       resolver,
+		Config:       current.Load,
+		Resolver:     e.dir,
+		Deliverer:    router,
+		TLS:          certs.Config(),
+		Logger:       mlog.Component(logger, "smtpd"),
+		Events:       bus,
+		SpoolDir:     spoolDir,
+		DNS:          resolver,
+		Restrictions: map[string]policy.Factory{"check_greylist": grey.Factory()},
 	})
 
 	pop3 := func(implicit bool) *pop3server.Server {
@@ -344,6 +354,10 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 				mainLog.Error("reopening the mail log: " + err.Error())
 			}
 			r := reload(&current, certs, mainLog)
+			if err := grey.Reload(current.Load().Greylist); err != nil {
+				mainLog.Error("reload: " + err.Error() + "; keeping the running [greylist] settings")
+				r += "; [greylist]: " + err.Error()
+			}
 			lastReload.Store(&r)
 			reloads.Add(1)
 			continue

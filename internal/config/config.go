@@ -38,6 +38,8 @@ type Config struct {
 	Metrics    Metrics    `toml:"metrics"`
 	// Restrictions are Postfix's smtpd_*_restrictions for port 25.
 	Restrictions Restrictions `toml:"restrictions"`
+	// Greylist is postgrey's greylisting and taRgrey's tarpit (check_greylist).
+	Greylist Greylist `toml:"greylist"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -281,6 +283,7 @@ func Default() *Config {
 		},
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true},
+		Greylist:     DefaultGreylist(),
 		Delivery:     Delivery{Fsync: true},
 		Auth: Auth{
 			FailureDelay:    Duration(2 * time.Second),

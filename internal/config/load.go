@@ -220,6 +220,7 @@ func (c *Config) validate() []*keyedError {
 		bad("outbound.tls", "must be none, may, encrypt or verify, got %q", c.Outbound.TLS)
 	}
 	c.validateRouting(bad)
+	c.validateGreylist(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")

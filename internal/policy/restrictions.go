@@ -325,7 +325,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 // yet: a config naming them gets "not supported yet", not "unknown".
 var known = map[string]bool{
 	"check_sender_mx_access": true,
-	"check_sender_ns_access": true, "check_policy_service": true, "check_greylist": true,
+	"check_sender_ns_access": true, "check_policy_service": true,
 	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true, "reject_rhsbl_helo": true,
 	"reject_rhsbl_reverse_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
 	"reject_unknown_helo_hostname": true, "reject_unknown_sender_domain": true, "reject_unknown_recipient_domain": true,

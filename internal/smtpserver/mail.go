@@ -163,7 +163,11 @@ func (c *conn) rcpt(arg string) reply {
 	}
 	req := c.request(policy.Rcpt)
 	req.Recipient, req.Resolution = to, &res
-	d := c.lists.AtRcpt(ctx, req)
+	// The checks get as long as a client waits for the reply (a tarpit,
+	// sleep N): smtpd_timeout, not the lookup's limit.
+	lctx, lcancel := context.WithTimeout(c.srv.ctx, max(lookupTimeout, c.cfg.SMTP.Timeout.D()))
+	defer lcancel()
+	d := c.lists.AtRcpt(lctx, req)
 	if d.Refused() {
 		return c.rejectedTx("RCPT", t, to, replyOfVerdict(d.Verdict))
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	// Lists returns the restriction lists for a config; nil means
 	// policy.Defaults for the Mode.
 	Lists func(cfg *config.Config) *policy.Lists
+	// Restrictions are named restrictions from other packages
+	// (check_greylist ...), handed to policy.Build as Deps.Restrictions.
+	Restrictions map[string]policy.Factory
 }
 
 // check reports options a Server cannot run with.
@@ -159,7 +162,8 @@ func (s *Server) deps(cfg *config.Config) policy.Deps {
 			}
 			return false, err
 		},
-		Log: s.log,
+		Log:          s.log,
+		Restrictions: s.o.Restrictions,
 	}
 }
 
