@@ -1,0 +1,66 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// greylistText is postgrey's reply as Postfix words it for a
+// DEFER_IF_PERMIT answer in smtpd_recipient_restrictions.
+func greylistText(rcpt string) string {
+	return "450 4.2.0 <" + rcpt + ">: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/" +
+		rcpt[strings.LastIndexByte(rcpt, '@')+1:] + ".html"
+}
+
+// TestGreylist: postgrey's behaviour with swaks from 127.0.0.2: the first
+// try and an early retry get 450 with postgrey's text, a retry after the
+// delay is accepted (with the X-Greylist field), and with
+// auto_whitelist_clients = 1 that success whitelists the client for new
+// senders.
+func TestGreylist(t *testing.T) {
+	s := startServer(t, options{Extra: []string{"", "[restrictions]",
+		`recipient = ["reject_unauth_destination", "check_greylist", "permit"]`,
+		"", "[greylist]", `delay = "2s"`, "auto_whitelist_clients = 1"}}, oneDomain)
+	try := func(from string) swaksResult {
+		t.Helper()
+		return s.swaks("--local-interface", "127.0.0.2", "--from", from, "--to", "alice@dom.test",
+			"--data", "@"+s.writeMessage(message(from, "alice@dom.test", "grey", newMessageID("grey"), "hello")))
+	}
+	first := time.Now()
+	if r := try("news+123@sender.example"); r.Code == 0 || !strings.Contains(r.Out, greylistText("alice@dom.test")) {
+		t.Fatalf("first try: exit %d, want %q in\n%s", r.Code, greylistText("alice@dom.test"), r.Out)
+	}
+	if time.Since(first) < 1500*time.Millisecond {
+		// A retry at once (the normalized sender is the same triplet).
+		if r := try("news+456@sender.example"); r.Code == 0 || !strings.Contains(r.Out, greylistText("alice@dom.test")) {
+			t.Fatalf("early retry: exit %d\n%s", r.Code, r.Out)
+		}
+	}
+	time.Sleep(time.Until(first.Add(2500 * time.Millisecond)))
+	r := try("news+789@sender.example")
+	if r.Code != 0 || r.QueueID() == "" {
+		t.Fatalf("retry after the delay: exit %d\n%s", r.Code, r.Out)
+	}
+	found := false
+	for _, f := range s.inbox("alice@dom.test") {
+		if strings.Contains(string(f.Data), "X-Greylist: delayed ") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no X-Greylist field in the delivered message")
+	}
+	// Auto-whitelisted after one success: a new sender passes at once.
+	if r := try("other@elsewhere.example"); r.Code != 0 {
+		t.Fatalf("auto-whitelisted client: exit %d\n%s", r.Code, r.Out)
+	}
+	// Another client is still greylisted.
+	r = s.swaks("--local-interface", "127.0.1.2", "--from", "other@elsewhere.example", "--to", "alice@dom.test")
+	if r.Code == 0 || !strings.Contains(r.Out, greylistText("alice@dom.test")) {
+		t.Fatalf("another network: exit %d\n%s", r.Code, r.Out)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "greylist: action=greylist, reason=new") && strings.Contains(l, "client_address=127.0.0.2")
+	}, "postgrey's log line for a new triplet")
+}
