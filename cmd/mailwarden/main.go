@@ -29,6 +29,8 @@ commands:
   sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]   read a message from stdin and deliver it
   block add NETWORK [--for 24h] [--reason TEXT]   drop a client network at accept on every listener
   block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
+  greylist list [--client NET] [--sender S] [--recipient R] [--state passed|tarpit|waiting] [--whitelist]
+  greylist whitelist CLIENT [--reason TEXT] | greylist delete [filters] [--all] | delete --whitelist CLIENT | stats
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
@@ -105,6 +107,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.queueCmd(args[1:])
 	case "block":
 		err = c.block(args[1:])
+	case "greylist":
+		err = c.greylistCmd(args[1:])
 	case "sendmail":
 		return c.sendmail(args[1:])
 	case "import-maildir":

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"time"
 )
 
 // load fills t's times from the database; false when the triplet is new.
@@ -140,12 +139,4 @@ func (g *Greylist) Sweep(ctx context.Context) (int64, error) {
 		total += n
 	}
 	return total, nil
-}
-
-// timeOf formats a Unix time for listings ("-" for 0).
-func timeOf(sec int64) string {
-	if sec == 0 {
-		return "-"
-	}
-	return time.Unix(sec, 0).UTC().Format(time.RFC3339)
 }

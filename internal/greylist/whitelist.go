@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits on a whitelist file: postgrey's own lists have a few hundred
@@ -99,6 +100,9 @@ func lines(file string, r io.Reader, fn func(n int, entry string) error) error {
 		s = strings.TrimSpace(s)
 		if s == "" {
 			continue
+		}
+		if !utf8.ValidString(s) {
+			return &LineError{file, n, "not UTF-8"}
 		}
 		if count++; count > maxWhitelistEntries {
 			return &LineError{file, n, "more than " + strconv.Itoa(maxWhitelistEntries) + " entries"}
