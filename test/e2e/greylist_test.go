@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,4 +64,50 @@ func TestGreylist(t *testing.T) {
 	s.waitLog(func(l string) bool {
 		return strings.Contains(l, "greylist: action=greylist, reason=new") && strings.Contains(l, "client_address=127.0.0.2")
 	}, "postgrey's log line for a new triplet")
+
+	// mailwarden greylist: the triplets as stored (normalized sender),
+	// the counts, a hand whitelist that a running server applies, delete.
+	out := s.admin("greylist", "list", "--client", "127.0.0.0/24")
+	if !regexp.MustCompile(`127\.0\.0\.0/24\s+news@sender\.example\s+alice@dom\.test\s+passed\s`).MatchString(out) {
+		t.Errorf("greylist list:\n%s", out)
+	}
+	if out := s.admin("greylist", "list", "--state", "waiting"); !strings.Contains(out, "127.0.1.0/24") || strings.Contains(out, "127.0.0.0/24") {
+		t.Errorf("greylist list --state waiting:\n%s", out)
+	}
+	stats := s.admin("greylist", "stats")
+	for _, want := range []string{`triplets\s+2\n`, `passed\s+1\n`, `waiting \(greylisted\)\s+1\n`, `auto-whitelisted clients\s+1\n`, `database bytes \(whole file\)\s+[1-9][0-9]*\n`} {
+		if !regexp.MustCompile(want).MatchString(stats) {
+			t.Errorf("greylist stats: no %s in\n%s", want, stats)
+		}
+	}
+	s.admin("greylist", "whitelist", "127.0.3.0/24", "--reason", "partner")
+	if out := s.admin("greylist", "list", "--whitelist"); !strings.Contains(out, "127.0.3.0/24") || !strings.Contains(out, "partner") ||
+		!strings.Contains(out, "127.0.0.2") {
+		t.Errorf("greylist list --whitelist:\n%s", out)
+	}
+	// The server reads the hand whitelist again within seconds.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r := s.swaks("--local-interface", "127.0.3.9", "--from", "x@elsewhere.example", "--to", "alice@dom.test")
+		if r.Code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a hand-whitelisted client is still greylisted:\n%s", r.Out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if out := s.admin("greylist", "delete", "--recipient", "alice@*"); !regexp.MustCompile(`^[1-9][0-9]* triplets deleted\n$`).MatchString(out) {
+		t.Errorf("greylist delete: %s", out)
+	}
+	if out := s.admin("greylist", "list"); strings.Contains(out, "alice@dom.test") {
+		t.Errorf("triplets left after delete:\n%s", out)
+	}
+	s.admin("greylist", "delete", "--whitelist", "127.0.0.2")
+	if code, _, _ := s.cli("greylist", "delete"); code == 0 {
+		t.Errorf("greylist delete without a filter succeeded")
+	}
+	if r := try("news@sender.example"); r.Code == 0 {
+		t.Errorf("after delete and unwhitelist, the client passed:\n%s", r.Out)
+	}
 }
