@@ -21,6 +21,8 @@ command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(post
 [ -e /usr/lib/postfix/postfix-pcre.so ] || missing+=(postfix-pcre)
 # pflogsumm (the mail log report) lives in /usr/sbin too.
 command -v pflogsumm >/dev/null 2>&1 || [ -x /usr/sbin/pflogsumm ] || missing+=(pflogsumm)
+# postgrey (in /usr/sbin): the greylisting reference, run privately.
+command -v postgrey >/dev/null 2>&1 || [ -x /usr/sbin/postgrey ] || missing+=(postgrey)
 # Dovecot's LMTP server: a transport-map next hop.
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,21 +30,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey
 	# The tests run private Postfix instances on random loopback ports; the
 	# package's default instance (port 25, all interfaces) is not wanted.
 	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then
 		${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix stop >/dev/null 2>&1 || true
 	fi
-	# Only fail2ban-regex and promtool are used: the services the packages
-	# start (a fail2ban server, a Prometheus server and node exporter) are not.
-	for svc in fail2ban prometheus prometheus-node-exporter; do
+	# Only fail2ban-regex, promtool and a private postgrey are used: the
+	# services the packages start (a fail2ban server, a Prometheus server and
+	# node exporter, postgrey on port 10023) are not.
+	for svc in fail2ban prometheus prometheus-node-exporter postgrey; do
 		${sudo[@]+"${sudo[@]}"} systemctl stop "$svc" >/dev/null 2>&1 || ${sudo[@]+"${sudo[@]}"} service "$svc" stop >/dev/null 2>&1 || true
 	done
 	${sudo[@]+"${sudo[@]}"} fail2ban-client stop >/dev/null 2>&1 || true
