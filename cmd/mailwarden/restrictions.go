@@ -31,6 +31,9 @@ func loadServerConfig(path string) (*config.Config, error) {
 	if err := checkTarpitLists(cfg); err != nil {
 		return nil, config.Errors{&config.Error{File: path, Line: lineOf(path, "check_greylist"), Msg: err.Error()}}
 	}
+	if err := greylist.CheckFiles(cfg.Greylist, cfg.RecipientDelimiter); err != nil {
+		return nil, config.Errors{&config.Error{File: path, Line: lineOf(path, "whitelist_"), Msg: err.Error()}}
+	}
 	return cfg, nil
 }
 

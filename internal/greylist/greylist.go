@@ -439,6 +439,11 @@ func (g *Greylist) data(ctx context.Context, r *policy.Request) error {
 	if len(rcpts) > maxTxTriplets {
 		rcpts = rcpts[:maxTxTriplets]
 	}
+	// Most transactions have nothing to mark: find that out with a read,
+	// without taking the write lock.
+	if sat, err := g.satThrough(ctx, r); err != nil || !sat {
+		return err
+	}
 	now := g.o.Now().Unix()
 	t := g.key(r, "")
 	args := []any{now, now, t.net, t.sender}
@@ -532,6 +537,19 @@ func (g *Greylist) header(delayed int64) policy.Verdict {
 
 // cfg is the [greylist] section in force.
 func (g *Greylist) cfg() *config.Greylist { return &g.set.Load().cfg }
+
+// CheckFiles reads the whitelist and exception files cfg names, as Open
+// would, and reports the first problem (for check-config).
+func CheckFiles(cfg config.Greylist, delims string) error {
+	if _, err := loadClients(cfg.WhitelistClients); err != nil {
+		return err
+	}
+	if _, err := loadRecipients(cfg.WhitelistRecipients, delims); err != nil {
+		return err
+	}
+	_, err := loadClients(cfg.S25RExceptions)
+	return err
+}
 
 // Syntax is check_greylist for checking a config without a database
 // (`mailwarden check-config`): it accepts what Factory accepts and has no
