@@ -22,6 +22,7 @@ func TestGreylistConfigChecks(t *testing.T) {
 		{"argument", "[restrictions]\nrecipient = [\"check_greylist now\"]\n", "takes no argument"},
 		{"tarpit without data", "[restrictions]\nrecipient = [\"check_greylist\"]\n[greylist]\ntarpit = \"2s\"\n", "must also stand in restrictions.data"},
 		{"tarpit with data", "[restrictions]\nrecipient = [\"check_greylist\"]\ndata = [\"check_greylist\"]\n[greylist]\ntarpit = \"2s\"\n", ""},
+		{"tarpit with end_of_data", "[restrictions]\nrecipient = [\"check_greylist\"]\nend_of_data = [\"check_greylist\"]\n[greylist]\ntarpit = \"2s\"\n", ""},
 		{"tarpit too long", "[greylist]\ntarpit = \"5m\"\n", "greylist.tarpit"},
 		{"bad whitelist", "[greylist]\nwhitelist_clients = [\"" + wl + "\"]\n", wl + ":2: "},
 		{"missing whitelist", "[greylist]\nwhitelist_recipients = [\"" + wl + ".none\"]\n", "no such file"},

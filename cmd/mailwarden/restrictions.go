@@ -66,8 +66,8 @@ func checkTarpitLists(cfg *config.Config) error {
 	for _, l := range rs.Classes {
 		atRcpt = atRcpt || has(l)
 	}
-	if atRcpt && !has(rs.Data) {
-		return errors.New("greylist.tarpit: check_greylist must also stand in restrictions.data: a tarpitted client passes when it reaches DATA")
+	if atRcpt && !has(rs.Data) && !has(rs.EndOfData) {
+		return errors.New("greylist.tarpit: check_greylist must also stand in restrictions.data (or end_of_data): a tarpitted client passes when it reaches DATA")
 	}
 	return nil
 }

@@ -176,9 +176,10 @@ func (g *Greylist) background() {
 
 // Factory is check_greylist, for policy.Deps.Restrictions. It takes no
 // arguments and acts at the RCPT stage (greylisting, tarpitting) and the
-// DATA stage (a tarpitted client that got there has passed); elsewhere it
-// has no opinion. Put it in both the recipient and the data lists when
-// tarpitting, as taRgrey's setup does.
+// DATA stage (a tarpitted client that got there has passed) or, for a
+// stricter test, the end-of-data stage (it sent the whole message);
+// elsewhere it has no opinion. Put it in both the recipient and the data
+// (or end_of_data) lists when tarpitting, as taRgrey's setup does.
 func (g *Greylist) Factory() policy.Factory {
 	return func(k policy.Kind, args []string) (policy.Check, error) {
 		if len(args) > 0 {
@@ -200,7 +201,7 @@ func (g *Greylist) Check(ctx context.Context, k policy.Kind, r *policy.Request) 
 	switch {
 	case r.Stage == policy.Rcpt && r.Recipient != "":
 		v, err = g.rcpt(ctx, k, r)
-	case r.Stage == policy.Data:
+	case r.Stage == policy.Data || r.Stage == policy.EndOfData:
 		err = g.data(ctx, r)
 	default:
 		return policy.Verdict{}

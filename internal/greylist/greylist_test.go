@@ -260,6 +260,15 @@ func TestTarpit(t *testing.T) {
 	if v := h.rcpt(server, "a@example.org", "bob@example.com"); v.Action != policy.Dunno || len(h.slept) != 0 {
 		t.Fatalf("non-S25R client: %+v, slept %v", v, h.slept)
 	}
+	// The end-of-data stage marks a tarpitted triplet passed too.
+	passed(t, h.rcpt(dynamic, "eod@example.org", "bob@example.com"))
+	env := &envelope.Envelope{ClientIP: netip.MustParseAddr(dynamic.ip), ClientHost: dynamic.host, From: "eod@example.org",
+		Recipients: []envelope.Recipient{{Address: "bob@example.com"}}}
+	h.g.Check(context.Background(), policy.KindEndOfData, &policy.Request{Stage: policy.EndOfData, Env: env, Sender: "eod@example.org"})
+	h.slept = nil
+	if v := h.rcpt(dynamic, "eod@example.org", "bob@example.com"); v.Action != policy.Dunno || len(h.slept) != 0 {
+		t.Fatalf("passed at end of data: %+v, slept %v", v, h.slept)
+	}
 	// A tarpit cut short (the session ended) defers.
 	h.hangUp = true
 	greyed(t, h.rcpt(dynamic, "b@example.org", "bob@example.com"))
