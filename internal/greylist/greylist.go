@@ -225,7 +225,7 @@ func clientName(r *policy.Request) string {
 }
 
 func (g *Greylist) logAction(r *policy.Request, action, reason string) {
-	g.o.Log.Info(fmt.Sprintf("greylist: action=%s, reason=%s, client_name=%s, client_address=%s, sender=%s, recipient=%s",
+	g.o.Log.Info(fmt.Sprintf("action=%s, reason=%s, client_name=%s, client_address=%s, sender=%s, recipient=%s",
 		action, reason, clientName(r), r.Env.ClientIP.Unmap(), r.Sender, r.Recipient))
 }
 

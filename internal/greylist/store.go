@@ -83,7 +83,7 @@ func (g *Greylist) awlCount(ctx context.Context, ip string, now int64) error {
 	if n, _ := res.RowsAffected(); n > 0 {
 		var count int64
 		if err := g.db.Write.QueryRowContext(ctx, `SELECT hits FROM greylist_client WHERE client = ?`, ip).Scan(&count); err == nil && count == int64(g.cfg().AutoWhitelistClients) {
-			g.o.Log.Info("greylist: whitelisted: " + ip)
+			g.o.Log.Info("whitelisted: " + ip)
 		}
 		return nil
 	}
@@ -93,7 +93,7 @@ func (g *Greylist) awlCount(ctx context.Context, ip string, now int64) error {
 		return fmt.Errorf("client update: %w", err)
 	}
 	if g.cfg().AutoWhitelistClients == 1 {
-		g.o.Log.Info("greylist: whitelisted: " + ip)
+		g.o.Log.Info("whitelisted: " + ip)
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func TestGreylist(t *testing.T) {
 		t.Fatalf("another network: exit %d\n%s", r.Code, r.Out)
 	}
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=greylist, reason=new") && strings.Contains(l, "client_address=127.0.0.2")
+		return strings.Contains(l, "]: action=greylist, reason=new") && strings.Contains(l, "client_address=127.0.0.2")
 	}, "postgrey's log line for a new triplet")
 
 	// mailwarden greylist: the triplets as stored (normalized sender),

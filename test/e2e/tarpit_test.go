@@ -46,10 +46,10 @@ mail.good.example. A 127.0.0.6
 		t.Errorf("the S25R client was answered after %v, before the 2s tarpit", took)
 	}
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=tarpit, reason=new") && strings.Contains(l, "client_address=127.0.0.5")
+		return strings.Contains(l, "]: action=tarpit, reason=new") && strings.Contains(l, "client_address=127.0.0.5")
 	}, "the tarpit logged for 127.0.0.5")
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=pass, reason=tarpit passed") && strings.Contains(l, "client_address=127.0.0.5")
+		return strings.Contains(l, "]: action=pass, reason=tarpit passed") && strings.Contains(l, "client_address=127.0.0.5")
 	}, "127.0.0.5 passed at DATA")
 	// Passed: the next message of that triplet is neither tarpitted nor
 	// greylisted.
@@ -57,7 +57,7 @@ mail.good.example. A 127.0.0.6
 		t.Fatalf("passed triplet: exit %d\n%s", r.Code, r.Out)
 	}
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=pass, reason=triplet found") && strings.Contains(l, "client_address=127.0.0.5")
+		return strings.Contains(l, "]: action=pass, reason=triplet found") && strings.Contains(l, "client_address=127.0.0.5")
 	}, "the passed triplet found")
 
 	// A client without a name hangs up during the tarpit.
@@ -88,7 +88,7 @@ mail.good.example. A 127.0.0.6
 	}
 	fmt.Fprintf(c, "RCPT TO:<alice@dom.test>\r\n")
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=tarpit, reason=new") && strings.Contains(l, "client_address=127.0.0.7")
+		return strings.Contains(l, "]: action=tarpit, reason=new") && strings.Contains(l, "client_address=127.0.0.7")
 	}, "the tarpit for 127.0.0.7")
 	c.Close() // hangs up before the answer
 	first := time.Now()
@@ -106,7 +106,7 @@ mail.good.example. A 127.0.0.6
 		t.Fatalf("non-S25R client: exit %d\n%s", r.Code, r.Out)
 	}
 	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "greylist: action=pass, reason=not S25R") && strings.Contains(l, "client_address=127.0.0.6")
+		return strings.Contains(l, "]: action=pass, reason=not S25R") && strings.Contains(l, "client_address=127.0.0.6")
 	}, "127.0.0.6 passed as not S25R")
 	if strings.Contains(s.Log(), "action=tarpit, reason=new, client_name=mail.good.example") {
 		t.Errorf("the non-S25R client was tarpitted")
