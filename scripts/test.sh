@@ -25,18 +25,20 @@ command -v pflogsumm >/dev/null 2>&1 || [ -x /usr/sbin/pflogsumm ] || missing+=(
 command -v postgrey >/dev/null 2>&1 || [ -x /usr/sbin/postgrey ] || missing+=(postgrey)
 # Dovecot's LMTP server: a transport-map next hop.
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+# Dovecot's IMAP server: the reference IMAP answers are compared with.
+[ -x /usr/lib/dovecot/imap ] || missing+=(dovecot-imapd)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey
 	# The tests run private Postfix instances on random loopback ports; the
 	# package's default instance (port 25, all interfaces) is not wanted.
 	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then

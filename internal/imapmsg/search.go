@@ -21,8 +21,43 @@ func (m *Message) HeaderContains(field, substr string) bool {
 	}
 	h := m.header()
 	needle := fold(substr)
+	addrs := isAddressField(field)
 	for i := range h.Len() {
-		if h.Is(i, field) && strings.Contains(fold(h.Text(i)), needle) {
+		if !h.Is(i, field) {
+			continue
+		}
+		if strings.Contains(fold(h.Text(i)), needle) {
+			return true
+		}
+		if addrs && addressesContain(h.Value(i), needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// isAddressField tells the fields whose search also matches the parsed
+// addresses.
+func isAddressField(field string) bool {
+	switch strings.ToLower(field) {
+	case "from", "to", "cc", "bcc", "sender", "reply-to":
+		return true
+	}
+	return false
+}
+
+// addressesContain reports whether an address of the list v contains
+// needle (folded) in its parsed form, "local@domain" or the display name
+// (RFC 2047 decoded), as ENVELOPE shows it: "<user (comment)@ (comment)
+// domain.org>" is found by "user@domain.org" (RFC 9051 6.4.4 leaves the
+// matching to the server; clients search what they saw in ENVELOPE).
+func addressesContain(v, needle string) bool {
+	for _, a := range parseAddressList(v) {
+		if a.kind != addrMailbox {
+			continue
+		}
+		if strings.Contains(fold(a.mailbox+"@"+a.host), needle) ||
+			(a.name != "" && strings.Contains(fold(decodeHeader(a.name)), needle)) {
 			return true
 		}
 	}

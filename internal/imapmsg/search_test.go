@@ -52,9 +52,21 @@ func TestSearch(t *testing.T) {
 		{"alternative.eml", text, "", "try the new", true},
 		{"alternative.eml", text, "", "nowhere", false},
 		{"encoded.eml", text, "", "müller", true},
+		// Addresses match in their parsed form too, comments dropped.
+		{"comments", header, "from", "user@domain.org", true},
+		{"comments", header, "From", "Jane Doe", true},
+		{"comments", header, "from", "user@example", false},
+		{"comments", header, "cc", "ann@b.example", true},
+		{"comments", header, "subject", "user@domain.org", false}, // not an address field
 	}
 	for _, tc := range tests {
-		m := Parse(load(t, tc.file))
+		var m *Message
+		if tc.file == "comments" {
+			m = Parse([]byte("From: Jane Doe <user (comment)@ (comment) domain.org>\r\n" +
+				"Cc: team: ann (x) @ b.example;\r\nSubject: user (c) @domain.org\r\n\r\nbody\r\n"))
+		} else {
+			m = Parse(load(t, tc.file))
+		}
 		var got bool
 		switch tc.kind {
 		case header:

@@ -194,7 +194,7 @@ func (s *session) cmdEnable(c *imapwire.Command) result {
 		switch name {
 		case "CONDSTORE":
 			if !s.condstore {
-				s.condstore = true
+				s.enableCondstore()
 				on = append(on, name)
 			}
 		case "QRESYNC":
@@ -202,7 +202,7 @@ func (s *session) cmdEnable(c *imapwire.Command) result {
 				s.qresync = true
 				on = append(on, name)
 			}
-			s.condstore = true
+			s.enableCondstore()
 		case "UTF8=ACCEPT":
 			if !s.utf8 {
 				s.utf8 = true

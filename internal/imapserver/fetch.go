@@ -103,7 +103,7 @@ func (s *session) fetchItems(a *imapwire.FetchArgs, uid bool) []imapwire.FetchIt
 		items = append([]imapwire.FetchItem{{Kind: imapwire.FetchUID, Name: "UID"}}, items...)
 	}
 	if a.HasChangedSince || hasModSeq {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	if a.HasChangedSince && !hasModSeq {
 		items = append(items, imapwire.FetchItem{Kind: imapwire.FetchModSeq, Name: "MODSEQ"})

@@ -39,8 +39,8 @@ func TestFetchForms(t *testing.T) {
 	hdrEnd := strings.Index(mimeMessage, "\r\n\r\n") + 4
 	header, text := mimeMessage[:hdrEnd], mimeMessage[hdrEnd:]
 	tests := []struct{ cmd, want string }{
-		{"FETCH 1 (FLAGS UID)", `* 1 FETCH (FLAGS (\Flagged) UID 1)`},
-		{"UID FETCH 1 FLAGS", `* 1 FETCH (UID 1 FLAGS (\Flagged))`},
+		{"FETCH 1 (FLAGS UID)", `* 1 FETCH (FLAGS (\Flagged \Recent) UID 1)`},
+		{"UID FETCH 1 FLAGS", `* 1 FETCH (UID 1 FLAGS (\Flagged \Recent))`},
 		{"FETCH 1 (INTERNALDATE RFC822.SIZE)", fmt.Sprintf(`* 1 FETCH (INTERNALDATE "%s" RFC822.SIZE %d)`,
 			imapwire.FormatDateTime(time.Unix(1644299545, 0)), len(mimeMessage))},
 		{"FETCH 1 BODY.PEEK[]", "* 1 FETCH (BODY[] " + lit(mimeMessage) + ")"},
@@ -67,8 +67,8 @@ func TestFetchForms(t *testing.T) {
 		t.Fatalf("BODYSTRUCTURE: %q", u)
 	}
 	// Still not \Seen: everything above peeked.
-	c.expect("FETCH 1 FLAGS", `* 1 FETCH (FLAGS (\Flagged))`, "OK Fetch completed.")
-	c.expect("FETCH 1 BODY[1]", "* 1 FETCH (BODY[1] "+lit("Hello there")+" FLAGS (\\Flagged \\Seen))", "OK Fetch completed.")
+	c.expect("FETCH 1 FLAGS", `* 1 FETCH (FLAGS (\Flagged \Recent))`, "OK Fetch completed.")
+	c.expect("FETCH 1 BODY[1]", "* 1 FETCH (BODY[1] "+lit("Hello there")+" FLAGS (\\Flagged \\Seen \\Recent))", "OK Fetch completed.")
 }
 
 func TestFetchImplicitSeen(t *testing.T) {
@@ -79,10 +79,10 @@ func TestFetchImplicitSeen(t *testing.T) {
 	c.ok("EXAMINE INBOX")
 	c.expect("FETCH 1 RFC822.TEXT", "* 1 FETCH (RFC822.TEXT "+lit("Hello 1\r\n")+")", "OK Fetch completed.")
 	c.ok("SELECT INBOX")
-	c.expect("FETCH 1 RFC822.TEXT", "* 1 FETCH (RFC822.TEXT "+lit("Hello 1\r\n")+" FLAGS (\\Seen))", "OK Fetch completed.")
+	c.expect("FETCH 1 RFC822.TEXT", "* 1 FETCH (RFC822.TEXT "+lit("Hello 1\r\n")+" FLAGS (\\Seen \\Recent))", "OK Fetch completed.")
 	c.ok("ENABLE CONDSTORE")
 	u := c.ok("UID FETCH 2 (BODY[TEXT])")
-	if len(u) != 1 || !strings.HasPrefix(u[0], "* 2 FETCH (UID 2 BODY[TEXT] "+lit("Hello 2\r\n")+" FLAGS (\\Seen) MODSEQ (") {
+	if len(u) != 1 || !strings.HasPrefix(u[0], "* 2 FETCH (UID 2 BODY[TEXT] "+lit("Hello 2\r\n")+" FLAGS (\\Seen \\Recent) MODSEQ (") {
 		t.Fatalf("got %q", u)
 	}
 }
@@ -103,8 +103,10 @@ func TestFetchSets(t *testing.T) {
 	c.expect("UID FETCH 7:9 UID", "OK Fetch completed.")
 	c.ok("STORE 2 +FLAGS.SILENT (\\Flagged)")
 	_, hms := h.folder(t, "alice@example.org", "INBOX")
+	// CHANGEDSINCE enables CONDSTORE: HIGHESTMODSEQ first (RFC 7162 3.1).
 	c.expect(fmt.Sprintf("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)", hms-1),
-		fmt.Sprintf("* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (%d))", hms), "OK Fetch completed.")
+		fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest", hms),
+		fmt.Sprintf("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ (%d))", hms), "OK Fetch completed.")
 	c.expect(fmt.Sprintf("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)", hms-1), "BAD VANISHED requires QRESYNC to be enabled.")
 	c.ok("ENABLE QRESYNC")
 	c.ok("UID STORE 3 +FLAGS.SILENT (\\Deleted)")
@@ -113,7 +115,7 @@ func TestFetchSets(t *testing.T) {
 		t.Fatalf("UID EXPUNGE with QRESYNC: %q", u)
 	}
 	c.expect(fmt.Sprintf("UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)", hms-1),
-		"* VANISHED (EARLIER) 3", fmt.Sprintf("* 2 FETCH (UID 2 FLAGS (\\Flagged) MODSEQ (%d))", hms), "OK Fetch completed.")
+		"* VANISHED (EARLIER) 3", fmt.Sprintf("* 2 FETCH (UID 2 FLAGS (\\Flagged \\Recent) MODSEQ (%d))", hms), "OK Fetch completed.")
 }
 
 func TestFetchManyNoFiles(t *testing.T) {
@@ -124,7 +126,7 @@ func TestFetchManyNoFiles(t *testing.T) {
 	c := h.login(t, "alice@example.org")
 	c.ok("SELECT INBOX")
 	u := c.ok("UID FETCH 1:* (UID FLAGS)")
-	if len(u) != 200 || u[199] != "* 200 FETCH (UID 200 FLAGS ())" {
+	if len(u) != 200 || u[199] != "* 200 FETCH (UID 200 FLAGS (\\Recent))" {
 		t.Fatalf("got %d lines, last %q", len(u), u[len(u)-1])
 	}
 }

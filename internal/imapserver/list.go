@@ -11,15 +11,16 @@ import (
 // node is one name of the mailbox hierarchy: a folder, or a parent that
 // exists only because folders below it do (Maildir++ needs no parent).
 type node struct {
-	name     string
-	info     *store.FolderInfo // nil for an implied parent
-	children bool
-	subChild bool // a descendant is subscribed
+	name       string
+	info       *store.FolderInfo // nil for an implied parent or a kept subscription
+	children   bool
+	subscribed bool     // the folder, or its name when it has none (RFC 3501 6.3.4)
+	subKids    []string // subscribed descendants
 }
 
-// hierarchy builds the sorted names of all folders and their implied
-// parents, INBOX first.
-func hierarchy(folders []store.FolderInfo) []*node {
+// hierarchy builds the sorted names of all folders, their implied parents
+// and the subscribed names without a folder (subs), INBOX first.
+func hierarchy(folders []store.FolderInfo, subs []string) []*node {
 	byName := map[string]*node{}
 	get := func(name string) *node {
 		n := byName[name]
@@ -29,19 +30,29 @@ func hierarchy(folders []store.FolderInfo) []*node {
 		}
 		return n
 	}
-	for i := range folders {
-		f := &folders[i]
-		get(f.Name).info = f
-		for p := f.Name; ; {
+	add := func(name string, subscribed, exists bool) {
+		for p := name; ; {
 			k := strings.LastIndex(p, store.Delimiter)
 			if k <= 0 {
 				break
 			}
 			p = p[:k]
 			parent := get(p)
-			parent.children = true
-			parent.subChild = parent.subChild || f.Subscribed
+			parent.children = parent.children || exists
+			if subscribed {
+				parent.subKids = append(parent.subKids, name)
+			}
 		}
+	}
+	for i := range folders {
+		f := &folders[i]
+		n := get(f.Name)
+		n.info, n.subscribed = f, f.Subscribed
+		add(f.Name, f.Subscribed, true)
+	}
+	for _, name := range subs {
+		get(name).subscribed = true
+		add(name, true, false)
 	}
 	out := make([]*node, 0, len(byName))
 	for _, n := range byName {
@@ -89,38 +100,50 @@ func (s *session) cmdList(c *imapwire.Command) result {
 	if err != nil {
 		return s.storeFail(c.Name, err, false)
 	}
+	subs, err := s.srv.o.Store.Subscriptions(s.ctx, s.acct)
+	if err != nil {
+		return s.storeFail(c.Name, err, false)
+	}
 	for _, it := range a.ReturnStatus {
 		if it == "HIGHESTMODSEQ" {
-			s.condstore = true
+			s.enableCondstore()
 		}
 	}
-	for _, n := range hierarchy(folders) {
-		if !slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, n.name) }) {
+	matches := func(name string) bool {
+		return slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, name) })
+	}
+	for _, n := range hierarchy(folders, subs) {
+		if !matches(n.name) {
 			continue
 		}
 		if lsub {
 			s.lsubLine(n, patterns)
 			continue
 		}
-		s.listLine(a, n)
+		s.listLine(a, n, matches)
 	}
 	return done(c.Name[:1] + strings.ToLower(c.Name[1:]) + " completed.")
 }
 
 // listLine sends the LIST (and STATUS) response of one name, if the
 // selection options keep it.
-func (s *session) listLine(a *imapwire.ListArgs, n *node) {
+func (s *session) listLine(a *imapwire.ListArgs, n *node, matches func(string) bool) {
 	exists := n.info != nil
-	subscribed := exists && n.info.Subscribed
+	subscribed := n.subscribed
 	childInfo := false
 	switch {
 	case a.SelectSubscribed && !subscribed:
-		// RFC 5258 3.5: a parent of subscribed mailboxes, with CHILDINFO.
-		if !a.SelectRecursiveMatch || !n.subChild {
+		// RFC 5258 3.5: a parent of subscribed mailboxes, with CHILDINFO,
+		// unless every such descendant is itself in the answer.
+		if !a.SelectRecursiveMatch || !slices.ContainsFunc(n.subKids, func(k string) bool { return !matches(k) }) {
 			return
 		}
 		childInfo = true
 	case a.SelectSpecialUse && (!exists || n.info.SpecialUse == ""):
+		return
+	case !exists && !n.children && !a.SelectSubscribed:
+		// Only the subscription of a deleted folder is left: LIST
+		// (SUBSCRIBED) and LSUB show it, plain LIST does not.
 		return
 	}
 	attrs := []string{}
@@ -156,10 +179,10 @@ func (s *session) listLine(a *imapwire.ListArgs, n *node) {
 // parent of subscribed folders as \Noselect when a "%" stops at it (RFC
 // 3501 6.3.9).
 func (s *session) lsubLine(n *node, patterns []string) {
-	subscribed := n.info != nil && n.info.Subscribed
+	subscribed := n.subscribed
 	attrs := []string{}
 	if !subscribed {
-		if !n.subChild || !slices.ContainsFunc(patterns, func(p string) bool { return strings.HasSuffix(p, "%") }) {
+		if len(n.subKids) == 0 || !slices.ContainsFunc(patterns, func(p string) bool { return strings.HasSuffix(p, "%") }) {
 			return
 		}
 		attrs = append(attrs, `\Noselect`)

@@ -122,7 +122,7 @@ func TestMailboxCommands(t *testing.T) {
 	c.appendMsg("INBOX", `(\Deleted)`, testMessage(1))
 	uv, hms := h.folder(t, "alice@example.org", "INBOX")
 	c.expect("STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ APPENDLIMIT)",
-		fmt.Sprintf("* STATUS INBOX (MESSAGES 1 RECENT 0 UIDNEXT 2 UIDVALIDITY %d UNSEEN 1 DELETED 1 SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 26214400)",
+		fmt.Sprintf("* STATUS INBOX (MESSAGES 1 RECENT 1 UIDNEXT 2 UIDVALIDITY %d UNSEEN 1 DELETED 1 SIZE %d HIGHESTMODSEQ %d APPENDLIMIT 26214400)",
 			uv, len(testMessage(1)), hms), "OK Status completed.")
 	// The selected mailbox renamed stays selected.
 	c.ok("SELECT c.b")

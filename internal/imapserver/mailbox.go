@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"mailwarden/internal/imapwire"
@@ -37,6 +38,9 @@ type mailbox struct {
 
 	local    [][]string // flag lists of localSet handles
 	localIDs map[string]flagSet
+
+	recent     []uidRange // UIDs the session holds as \Recent (recent.go)
+	recentTold int        // the RECENT count the client was told
 }
 
 // msgState is what the view holds of one message, its flags resolved.
@@ -81,7 +85,11 @@ func (m *mailbox) flagsAt(i int) []string { return m.flagsOf(m.flags[i]) }
 
 // state returns what the view holds of the message at index i.
 func (m *mailbox) state(i int) msgState {
-	return msgState{uid: m.uids[i], modseq: m.modseqs[i], flags: m.flagsAt(i)}
+	st := msgState{uid: m.uids[i], modseq: m.modseqs[i], flags: m.flagsAt(i)}
+	if len(m.recent) > 0 && m.isRecent(st.uid) {
+		st.flags = withRecent(st.flags)
+	}
+	return st
 }
 
 // index returns the index of uid in the view, or -1.
@@ -183,6 +191,7 @@ func (s *session) refresh() error {
 	m.modseq = info.HighestModSeq
 	m.info = info
 	top := m.maxUID()
+	defer s.claimRecent(m, top+1)
 	for _, c := range changed {
 		if c.UID > top {
 			m.add(c)
@@ -230,17 +239,14 @@ func (s *session) update(expunge bool) {
 			return
 		}
 	}
-	if m.newKW {
-		m.newKW = false
-		s.w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
-		s.w.Untagged().Atom("OK").Text("PERMANENTFLAGS "+flagString(m.permanentFlags()), "Flags permitted.").End()
-	}
+	s.announceKeywords()
 	if expunge && len(m.gone) > 0 {
 		s.sendExpunges()
 	}
 	if m.count() > m.exists {
 		m.exists = m.count()
 		s.w.Untagged().Num(uint32(m.exists)).Atom("EXISTS").End()
+		s.writeRecent(false)
 	}
 	if len(m.changed) > 0 {
 		for i, u := range m.uids {
@@ -250,6 +256,32 @@ func (s *session) update(expunge bool) {
 		}
 		clear(m.changed)
 	}
+}
+
+// enableCondstore turns CONDSTORE on for a command that enables it
+// implicitly (RFC 7162 3.1). With a mailbox selected, the client learns
+// the HIGHESTMODSEQ its view is at before the command's responses, as a
+// SELECT with CONDSTORE would have told it.
+func (s *session) enableCondstore() {
+	if s.condstore {
+		return
+	}
+	s.condstore = true
+	if m := s.sel; m != nil {
+		s.w.Untagged().Atom("OK").Text("HIGHESTMODSEQ "+strconv.FormatInt(m.modseq, 10), "Highest").End()
+	}
+}
+
+// announceKeywords sends FLAGS and PERMANENTFLAGS when keywords joined
+// the mailbox since they were last sent (RFC 9051 7.3.5).
+func (s *session) announceKeywords() {
+	m := s.sel
+	if !m.newKW {
+		return
+	}
+	m.newKW = false
+	s.w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
+	s.w.Untagged().Atom("OK").Text("PERMANENTFLAGS "+flagString(m.permanentFlags()), "Flags permitted.").End()
 }
 
 // sendExpunges announces and removes the messages in m.gone: "* n

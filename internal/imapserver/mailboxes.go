@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strings"
 
 	"mailwarden/internal/imapwire"
@@ -108,6 +109,9 @@ func (s *session) cmdStatus(c *imapwire.Command) result {
 	if err != nil {
 		return s.storeFail("STATUS", err, false)
 	}
+	if slices.Contains(a.Items, "HIGHESTMODSEQ") {
+		s.enableCondstore()
+	}
 	s.writeStatus(info, a.Items)
 	return done("Status completed.")
 }
@@ -131,10 +135,13 @@ func (s *session) writeStatus(info store.FolderInfo, items []string) {
 		case "SIZE":
 			w.Num64(uint64(info.Size))
 		case "HIGHESTMODSEQ":
-			s.condstore = true
 			w.Num64(uint64(info.HighestModSeq))
 		case "RECENT":
-			w.Num(0)
+			n := info.Recent // unclaimed, and those this session holds
+			if s.sel != nil && s.sel.name == info.Name {
+				n += int64(s.sel.recentCount())
+			}
+			w.Num64(uint64(n))
 		case "APPENDLIMIT":
 			w.Num64(uint64(s.appendLimit()))
 		default:

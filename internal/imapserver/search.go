@@ -28,7 +28,7 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 	}
 	withModSeq := usesModSeq(&a.Key)
 	if withModSeq {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	key := a.Key
 	cheapFirst(&key)

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -38,8 +39,11 @@ func TestSearch(t *testing.T) {
 		{"SEARCH SENTSINCE 1-Jan-2022", "* SEARCH 1 2 3"},
 		{"SEARCH LARGER 300", "* SEARCH 2"},
 		{"SEARCH SMALLER 100", "* SEARCH 3"},
-		{"SEARCH NEW", "* SEARCH"},
-		{"SEARCH OLD", "* SEARCH 1 2 3"},
+		// The session that selected the mailbox first holds all three as
+		// \Recent (RFC 3501 2.3.2); NEW is RECENT UNSEEN.
+		{"SEARCH NEW", "* SEARCH 2 3"},
+		{"SEARCH RECENT SEEN", "* SEARCH 1"},
+		{"SEARCH OLD", "* SEARCH"},
 		{"SEARCH KEYWORD $Junk", "* SEARCH"},
 		{"SEARCH (SEEN) (UID 1)", "* SEARCH 1"},
 	}
@@ -48,7 +52,8 @@ func TestSearch(t *testing.T) {
 	}
 	c.expect("SEARCH CHARSET KOI8-R ALL", "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset.")
 	_, hms := h.folder(t, "alice@example.org", "INBOX")
-	c.expect(fmt.Sprintf("SEARCH MODSEQ %d", hms), fmt.Sprintf("* SEARCH 3 (MODSEQ %d)", hms), "OK Search completed.")
+	c.expect(fmt.Sprintf("SEARCH MODSEQ %d", hms), fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest", hms),
+		fmt.Sprintf("* SEARCH 3 (MODSEQ %d)", hms), "OK Search completed.")
 }
 
 func TestESearch(t *testing.T) {
@@ -65,11 +70,11 @@ func TestESearch(t *testing.T) {
 		{"UID SEARCH RETURN () SEEN", `* ESEARCH (TAG "%s") UID ALL 2,4`},
 		{"SEARCH RETURN (COUNT) KEYWORD $Junk", `* ESEARCH (TAG "%s") COUNT 0`},
 		{"SEARCH RETURN (MIN) KEYWORD $Junk", `* ESEARCH (TAG "%s")`},
-		{fmt.Sprintf("SEARCH RETURN (MAX) MODSEQ %d", hms-1), fmt.Sprintf(`* ESEARCH (TAG "%%s") MAX 4 MODSEQ %d`, hms)},
+		{fmt.Sprintf("SEARCH RETURN (MAX) MODSEQ %d", hms-1), fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest\n"+`* ESEARCH (TAG "%%s") MAX 4 MODSEQ %d`, hms, hms)},
 	}
 	for _, tt := range tests {
 		tag := fmt.Sprintf("t%d", c.n+1)
-		c.expect(tt.cmd, fmt.Sprintf(tt.want, tag), "OK Search completed.")
+		c.expect(tt.cmd, append(strings.Split(fmt.Sprintf(tt.want, tag), "\n"), "OK Search completed.")...)
 	}
 	// SEARCHRES: SAVE alone answers nothing; "$" is the saved result.
 	c.expect("SEARCH RETURN (SAVE) SEEN", "OK Search completed.")

@@ -44,12 +44,14 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 		return s.storeFail(c.Name, err, false)
 	}
 	m := newMailbox(name, a.ReadOnly, msgs, info)
+	s.claimRecent(m, 1)
 	w := s.w
 	w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
 	w.Untagged().Atom("OK").Text("PERMANENTFLAGS "+flagString(m.permanentFlags()), "Flags permitted.").End()
 	w.Untagged().Num(uint32(len(msgs))).Atom("EXISTS").End()
 	if !s.rev2 {
-		w.Untagged().Num(0).Atom("RECENT").End()
+		m.recentTold = m.recentCount()
+		w.Untagged().Num(uint32(m.recentTold)).Atom("RECENT").End()
 		for i, msg := range msgs {
 			if !hasFlag(msg.Flags, `\Seen`) {
 				w.Untagged().Atom("OK").Text("UNSEEN "+strconv.Itoa(i+1), "First unseen.").End()

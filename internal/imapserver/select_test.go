@@ -27,7 +27,7 @@ func TestSelectResponses(t *testing.T) {
 		"* FLAGS "+flags,
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Forwarded \*)] Flags permitted.`,
 		"* 2 EXISTS",
-		"* 0 RECENT",
+		"* 2 RECENT",
 		"* OK [UNSEEN 2] First unseen.",
 		fmt.Sprintf("* OK [UIDVALIDITY %d] UIDs valid", uv),
 		"* OK [UIDNEXT 3] Predicted next UID",

@@ -13,15 +13,17 @@ func TestStore(t *testing.T) {
 		c.appendMsg("INBOX", "()", testMessage(i))
 	}
 	c.ok("SELECT INBOX")
-	c.expect(`STORE 1 +FLAGS (\Seen)`, `* 1 FETCH (UID 1 FLAGS (\Seen))`, "OK Store completed.")
+	c.expect(`STORE 1 +FLAGS (\Seen)`, `* 1 FETCH (UID 1 FLAGS (\Seen \Recent))`, "OK Store completed.")
 	c.expect(`STORE 1:2 FLAGS.SILENT (\Answered)`, "OK Store completed.")
-	c.expect(`UID STORE 1,2 -FLAGS (\Answered)`, `* 1 FETCH (UID 1 FLAGS ())`, `* 2 FETCH (UID 2 FLAGS ())`, "OK Store completed.")
+	c.expect(`UID STORE 1,2 -FLAGS (\Answered)`, `* 1 FETCH (UID 1 FLAGS (\Recent))`, `* 2 FETCH (UID 2 FLAGS (\Recent))`, "OK Store completed.")
 	c.expect(`STORE 4 +FLAGS (\Seen)`, "BAD Invalid message sequence number.")
 	c.expect(`STORE 1 +FLAGS (\Recent)`, `BAD \Recent can't be stored.`)
 	// A new keyword is announced in FLAGS and PERMANENTFLAGS.
-	c.expect(`STORE 3 +FLAGS ($Label1)`, `* 3 FETCH (UID 3 FLAGS ($Label1))`,
+	// A new keyword is announced before the FETCH that shows it.
+	c.expect(`STORE 3 +FLAGS ($Label1)`,
 		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1)`,
 		`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft $Label1 \*)] Flags permitted.`,
+		`* 3 FETCH (UID 3 FLAGS ($Label1 \Recent))`,
 		"OK Store completed.")
 }
 
@@ -44,7 +46,7 @@ func TestStoreUnchangedSince(t *testing.T) {
 			"OK [MODIFIED 2] Conditional store failed."}},
 		{`UID STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\Seen)`, []string{"OK [MODIFIED 1:3] Conditional store failed."}},
 		{fmt.Sprintf(`UID STORE 2 (UNCHANGEDSINCE %d) -FLAGS (\Flagged)`, hms), []string{
-			fmt.Sprintf(`* 2 FETCH (UID 2 FLAGS () MODSEQ (%d))`, hms+3), "OK Store completed."}},
+			fmt.Sprintf(`* 2 FETCH (UID 2 FLAGS (\Recent) MODSEQ (%d))`, hms+3), "OK Store completed."}},
 	}
 	for _, tt := range tests {
 		c.expect(tt.cmd, tt.want...)
@@ -76,7 +78,7 @@ func TestCopyMoveAppendUID(t *testing.T) {
 	c.send(`a1 APPEND INBOX {5+}`)
 	c.send("Hi!\r\n")
 	u, tagged := c.until("a1")
-	if len(u) != 1 || u[0] != "* 2 EXISTS" || !strings.HasPrefix(tagged, "OK [APPENDUID ") {
+	if len(u) != 2 || u[0] != "* 2 EXISTS" || u[1] != "* 2 RECENT" || !strings.HasPrefix(tagged, "OK [APPENDUID ") {
 		t.Fatalf("APPEND to selected: %q %q", u, tagged)
 	}
 	c.expect("APPEND Nowhere {3}", "NO [TRYCREATE] Mailbox doesn't exist.")

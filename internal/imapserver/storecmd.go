@@ -30,7 +30,7 @@ func (s *session) cmdStore(c *imapwire.Command) result {
 		return bad("Invalid message sequence number.")
 	}
 	if a.HasUnchangedSince {
-		s.condstore = true
+		s.enableCondstore()
 	}
 	uids := s.uidsOf(idx)
 	var updated []store.Msg
@@ -45,6 +45,12 @@ func (s *session) cmdStore(c *imapwire.Command) result {
 			return s.storeFail("STORE", err, false)
 		}
 	}
+	// A keyword new to the mailbox is announced in FLAGS before the FETCH
+	// that shows it, so that a client never sees an unannounced flag.
+	for _, m := range updated {
+		s.sel.noteKeywords(m.Flags)
+	}
+	s.announceKeywords()
 	for _, m := range updated {
 		i := s.sel.index(m.UID)
 		if i < 0 {

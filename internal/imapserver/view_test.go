@@ -70,8 +70,8 @@ func TestFetchFlagsFromView(t *testing.T) {
 	if err := h.db.Read.Close(); err != nil {
 		t.Fatal(err)
 	}
-	c.expect("FETCH 1:* (UID FLAGS)", `* 1 FETCH (UID 1 FLAGS (\Seen))`, `* 2 FETCH (UID 2 FLAGS ($Work \Seen))`,
-		`* 3 FETCH (UID 3 FLAGS ())`, "OK Fetch completed.")
+	c.expect("FETCH 1:* (UID FLAGS)", `* 1 FETCH (UID 1 FLAGS (\Seen \Recent))`, `* 2 FETCH (UID 2 FLAGS ($Work \Seen \Recent))`,
+		`* 3 FETCH (UID 3 FLAGS (\Recent))`, "OK Fetch completed.")
 	if got := c.ok("UID FETCH 1:* (MODSEQ)"); len(got) != 3 || !slices.Equal(got, before) {
 		t.Fatalf("UID FETCH MODSEQ: %q, before %q", got, before)
 	}

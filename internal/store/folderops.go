@@ -164,9 +164,9 @@ func (s *Store) renameInbox(ctx context.Context, a Account, to string) error {
 	var msgs []Msg
 	var top int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var inbox, uidnext, hms, sub int64
-		if err := tx.QueryRowContext(ctx, `SELECT id, uidnext, highestmodseq, subscribed FROM mail_folder WHERE username=? AND name='INBOX'`,
-			a.Username).Scan(&inbox, &uidnext, &hms, &sub); err != nil {
+		var inbox, uidnext, hms, sub, recent int64
+		if err := tx.QueryRowContext(ctx, `SELECT id, uidnext, highestmodseq, subscribed, recent_uid FROM mail_folder WHERE username=? AND name='INBOX'`,
+			a.Username).Scan(&inbox, &uidnext, &hms, &sub, &recent); err != nil {
 			return err
 		}
 		var err error
@@ -178,8 +178,8 @@ func (s *Store) renameInbox(ctx context.Context, a Account, to string) error {
 			return err
 		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO mail_folder(username, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)
-			VALUES (?,?,?,?,?,'',?) RETURNING id`, a.Username, to, uv, uidnext, hms, sub).Scan(&id); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO mail_folder(username, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, recent_uid)
+			VALUES (?,?,?,?,?,'',?,?) RETURNING id`, a.Username, to, uv, uidnext, hms, sub, recent).Scan(&id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE mail_message SET folder_id=? WHERE folder_id=?`, id, inbox); err != nil {
@@ -270,6 +270,10 @@ func (s *Store) DeleteFolder(ctx context.Context, a Account, name string) error 
 		}
 		var n, size int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM mail_message WHERE folder_id=?`, id).Scan(&n, &size); err != nil {
+			return err
+		}
+		// RFC 3501 6.3.4: DELETE leaves the subscription alone.
+		if err := keepSubscription(ctx, tx, a.Username, name, id); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM mail_message WHERE folder_id=?`, `DELETE FROM mail_expunged WHERE folder_id=?`, `DELETE FROM mail_folder WHERE id=?`} {

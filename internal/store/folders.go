@@ -42,6 +42,10 @@ type FolderInfo struct {
 	UIDValidity, UIDNext, HighestModSeq int64
 
 	Messages, Unseen, Deleted, Size int64 // Size: sum of message sizes (STATUS=SIZE)
+
+	// RecentUID is the lowest UID no IMAP session has claimed as \Recent
+	// (ClaimRecent); Recent counts the messages at or above it.
+	RecentUID, Recent int64
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -80,21 +84,22 @@ func flagPattern(flag string) string { return "%" + flag + "%" }
 
 // folderQuery selects folders with their message counts; the caller
 // appends conditions and the GROUP BY.
-const folderQuery = `SELECT f.id, f.name, f.special_use, f.subscribed, f.uidvalidity, f.uidnext, f.highestmodseq,
+const folderQuery = `SELECT f.id, f.name, f.special_use, f.subscribed, f.uidvalidity, f.uidnext, f.highestmodseq, f.recent_uid,
 	COUNT(m.uid),
 	COALESCE(SUM(CASE WHEN m.uid IS NOT NULL AND m.flags NOT LIKE ? ESCAPE '|' THEN 1 ELSE 0 END), 0),
 	COALESCE(SUM(CASE WHEN m.flags LIKE ? ESCAPE '|' THEN 1 ELSE 0 END), 0),
-	CAST(COALESCE(SUM(m.size), 0) AS BIGINT)
+	CAST(COALESCE(SUM(m.size), 0) AS BIGINT),
+	COALESCE(SUM(CASE WHEN m.uid >= f.recent_uid THEN 1 ELSE 0 END), 0)
 	FROM mail_folder f LEFT JOIN mail_message m ON m.folder_id = f.id
 	WHERE f.username = ?`
 
-const folderGroup = ` GROUP BY f.id, f.name, f.special_use, f.subscribed, f.uidvalidity, f.uidnext, f.highestmodseq`
+const folderGroup = ` GROUP BY f.id, f.name, f.special_use, f.subscribed, f.uidvalidity, f.uidnext, f.highestmodseq, f.recent_uid`
 
 func scanFolder(sc interface{ Scan(...any) error }) (int64, FolderInfo, error) {
 	var id, sub int64
 	var fi FolderInfo
-	err := sc.Scan(&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq,
-		&fi.Messages, &fi.Unseen, &fi.Deleted, &fi.Size)
+	err := sc.Scan(&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq, &fi.RecentUID,
+		&fi.Messages, &fi.Unseen, &fi.Deleted, &fi.Size, &fi.Recent)
 	fi.Subscribed = sub != 0
 	return id, fi, err
 }
@@ -280,6 +285,13 @@ func (s *Store) createFolder(ctx context.Context, a Account, name, use string, s
 		if _, err := folderID(ctx, tx, a.Username, name); err == nil {
 			return fmt.Errorf("store: create %q: %w", name, ErrFolderExists)
 		}
+		kept, err := takeSubscription(ctx, tx, a.Username, name)
+		if err != nil {
+			return err
+		}
+		if kept {
+			sub = 1
+		}
 		uv, err := allocUIDValidity(ctx, tx, a.Username)
 		if err != nil {
 			return err
@@ -297,7 +309,8 @@ func (s *Store) createFolder(ctx context.Context, a Account, name, use string, s
 	return err
 }
 
-// SetSubscribed subscribes to or unsubscribes from an existing folder.
+// SetSubscribed subscribes to an existing folder, or unsubscribes from a
+// folder or from the kept subscription of a deleted one.
 func (s *Store) SetSubscribed(ctx context.Context, a Account, name string, on bool) error {
 	name, err := canonName(name)
 	if err != nil {
@@ -311,6 +324,12 @@ func (s *Store) SetSubscribed(ctx context.Context, a Account, name string, on bo
 		res, err := tx.ExecContext(ctx, `UPDATE mail_folder SET subscribed=? WHERE username=? AND name=?`, v, a.Username, name)
 		if err != nil {
 			return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 && !on {
+			// The subscription of a deleted folder.
+			if kept, err := takeSubscription(ctx, tx, a.Username, name); err != nil || kept {
+				return err
+			}
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, ErrNoFolder)

@@ -143,6 +143,9 @@ func (s *Store) readFolder(ctx context.Context, a Account, folder string, fn fun
 func (fi *FolderInfo) count(m Msg) {
 	fi.Messages++
 	fi.Size += m.Size
+	if m.UID >= fi.RecentUID {
+		fi.Recent++
+	}
 	if !hasFlag(m.Flags, `\Seen`) {
 		fi.Unseen++
 	}
@@ -154,9 +157,9 @@ func (fi *FolderInfo) count(m Msg) {
 // folderRow reads a folder's row (not its counts) into fi and returns its id.
 func folderRow(ctx context.Context, tx *sql.Tx, username, folder string, fi *FolderInfo) (int64, error) {
 	var id, sub int64
-	err := tx.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq
+	err := tx.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, recent_uid
 		FROM mail_folder WHERE username=? AND name=?`, username, folder).Scan(
-		&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq)
+		&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq, &fi.RecentUID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNoFolder
 	}
