@@ -100,7 +100,25 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 	return int(v.Int64), err
 }
 
-// migrate applies every embedded migration newer than the database, each in
+// applied returns the versions of the migrations applied.
+func (db *DB) applied(ctx context.Context) (map[int]bool, error) {
+	rows, err := db.Read.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
+}
+
+// migrate applies every embedded migration not applied yet, each in
 // its own transaction. Files are named NNNN_description.sql.
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.Write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -113,7 +131,10 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(files)
-	cur, err := db.Version(ctx)
+	// Numbers are assigned to topics ahead of time and may land out of
+	// order: every migration not yet applied runs, not only those above
+	// the newest applied.
+	applied, err := db.applied(ctx)
 	if err != nil {
 		return fmt.Errorf("sqldb: read schema version: %w", err)
 	}
@@ -124,7 +145,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("sqldb: migration %s: name must start with a number", base)
 		}
-		if v <= cur {
+		if applied[v] {
 			continue
 		}
 		body, err := migrations.ReadFile(f)
