@@ -68,6 +68,8 @@ func init() {
 		"UNSELECT":     {selectedOnly, (*session).cmdUnselect},
 		"EXPUNGE":      {selectedOnly, (*session).cmdExpunge},
 		"SEARCH":       {selectedOnly, (*session).cmdSearch},
+		"SORT":         {selectedOnly, (*session).cmdSort},
+		"THREAD":       {selectedOnly, (*session).cmdThread},
 		"FETCH":        {selectedOnly, (*session).cmdFetch},
 		"STORE":        {selectedOnly, (*session).cmdStore},
 		"COPY":         {selectedOnly, (*session).cmdCopy},
@@ -103,7 +105,8 @@ func (s *session) exec(c *imapwire.Command) {
 	if !r.quiet && s.state != stateNotAuth {
 		// RFC 9051 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH by
 		// message sequence numbers.
-		noExpunge := !c.UID && (c.Name == "FETCH" || c.Name == "STORE" || c.Name == "SEARCH")
+		noExpunge := !c.UID && (c.Name == "FETCH" || c.Name == "STORE" || c.Name == "SEARCH" ||
+			c.Name == "SORT" || c.Name == "THREAD")
 		s.update(!noExpunge)
 	}
 	switch r.status {
@@ -159,7 +162,8 @@ func (s *session) capabilities() string {
 	caps = append(caps, "NAMESPACE", "UNSELECT", "CHILDREN", "MOVE", "UIDPLUS",
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
-		"QUOTA=RES-MESSAGE", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
+		"ESORT", "PARTIAL", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	return strings.Join(caps, " ")
 }
 

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"strconv"
 	"strings"
 
 	"mailwarden/internal/imapwire"
@@ -21,16 +22,39 @@ func hasFlag(flags []string, f string) bool {
 // (RFC 4731), SEARCHRES (RFC 5182) and MODSEQ (RFC 7162 3.1.5).
 func (s *session) cmdSearch(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SearchArgs)
-	switch a.Charset {
-	case "", "US-ASCII", "UTF-8":
-	default:
+	if !charsetOK(a.Charset) {
 		return fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
 	}
 	withModSeq := usesModSeq(&a.Key)
 	if withModSeq {
 		s.enableCondstore()
 	}
-	key := a.Key
+	hits, err := s.searchHits(a.Key)
+	if err != nil {
+		return s.storeFail("SEARCH", err, false)
+	}
+	ret := a.Return
+	esearch := a.ESearch || s.rev2
+	if !a.ESearch {
+		ret = imapwire.SearchReturn{All: true}
+	}
+	if ret.Save {
+		s.saveResult(hits, ret)
+	}
+	if !esearch {
+		s.writeSearch(c.UID, hits, withModSeq)
+		return done("Search completed.")
+	}
+	if ret.Min || ret.Max || ret.All || ret.Count || ret.Partial != nil {
+		s.writeESearch(c.Tag, c.UID, hits, ret, withModSeq, false)
+	}
+	return done("Search completed.")
+}
+
+// searchHits returns the indexes in the view of the messages that match
+// key, in order.
+func (s *session) searchHits(key imapwire.SearchKey) ([]int, error) {
+	key = cloneKey(key)
 	cheapFirst(&key)
 	mt := &matcher{s: s}
 	if len(s.saved) > 0 {
@@ -61,7 +85,7 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 			var err error
 			if rows, err = rowsFor(uids); err != nil {
 				mt.fills.flush()
-				return s.storeFail("SEARCH", err, false)
+				return nil, err
 			}
 		}
 		k := 0
@@ -80,22 +104,19 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 		}
 		mt.fills.flush()
 	}
-	ret := a.Return
-	esearch := a.ESearch || s.rev2
-	if !a.ESearch {
-		ret = imapwire.SearchReturn{All: true}
+	return hits, nil
+}
+
+// cloneKey copies the tree of k, which cheapFirst reorders.
+func cloneKey(k imapwire.SearchKey) imapwire.SearchKey {
+	if len(k.Children) > 0 {
+		c := make([]imapwire.SearchKey, len(k.Children))
+		for i := range c {
+			c[i] = cloneKey(k.Children[i])
+		}
+		k.Children = c
 	}
-	if ret.Save {
-		s.saveResult(hits, ret)
-	}
-	if !esearch {
-		s.writeSearch(c.UID, hits, withModSeq)
-		return done("Search completed.")
-	}
-	if ret.Min || ret.Max || ret.All || ret.Count {
-		s.writeESearch(c.Tag, c.UID, hits, ret, withModSeq)
-	}
-	return done("Search completed.")
+	return k
 }
 
 // id is what a result lists for message index i: its UID or number.
@@ -150,11 +171,24 @@ func (s *session) writeSearch(uid bool, hits []int, withModSeq bool) {
 }
 
 // writeESearch sends "* ESEARCH (TAG "t") [UID] MIN n MAX n ALL set COUNT
-// n [MODSEQ m]"; MIN, MAX and ALL are left out when nothing matched.
-func (s *session) writeESearch(tag string, uid bool, hits []int, ret imapwire.SearchReturn, withModSeq bool) {
+// n [PARTIAL (range set)] [MODSEQ m]"; MIN, MAX and ALL are left out
+// when nothing matched. hits are ascending for SEARCH; for SORT (sorted)
+// they are in sort order, which MIN, MAX, ALL and PARTIAL follow (RFC
+// 5267 3.2).
+func (s *session) writeESearch(tag string, uid bool, hits []int, ret imapwire.SearchReturn, withModSeq, sorted bool) {
 	w := s.w.Untagged().Atom("ESEARCH").Open().Atom("TAG").String(tag).Close()
 	if uid {
 		w.Atom("UID")
+	}
+	ids := func(hits []int) string {
+		nums := make([]uint32, len(hits))
+		for k, i := range hits {
+			nums[k] = s.id(i, uid)
+		}
+		if sorted {
+			return orderedSet(nums)
+		}
+		return imapwire.NewSeqSet(nums...).String()
 	}
 	if len(hits) > 0 {
 		if ret.Min {
@@ -164,20 +198,28 @@ func (s *session) writeESearch(tag string, uid bool, hits []int, ret imapwire.Se
 			w.Atom("MAX").Num(s.id(hits[len(hits)-1], uid))
 		}
 		if ret.All {
-			nums := make([]uint32, len(hits))
-			for k, i := range hits {
-				nums[k] = s.id(i, uid)
-			}
-			w.Atom("ALL").SeqSet(imapwire.NewSeqSet(nums...))
+			w.Atom("ALL").Atom(ids(hits))
 		}
 	}
 	if ret.Count {
 		w.Atom("COUNT").Num(uint32(len(hits)))
 	}
+	var part []int
+	if p := ret.Partial; p != nil {
+		// RFC 9394 3.1: the range as asked, then the results in it or NIL.
+		part = partialOf(hits, *p)
+		w.Atom("PARTIAL").Open().Atom(strconv.Itoa(int(p.First)) + ":" + strconv.Itoa(int(p.Last)))
+		if len(part) == 0 {
+			w.NIL()
+		} else {
+			w.Atom(ids(part))
+		}
+		w.Close()
+	}
 	if withModSeq && len(hits) > 0 {
 		counted := hits
 		if !ret.All && !ret.Count {
-			counted = nil
+			counted = part
 			if ret.Min {
 				counted = append(counted, hits[0])
 			}
@@ -185,7 +227,9 @@ func (s *session) writeESearch(tag string, uid bool, hits []int, ret imapwire.Se
 				counted = append(counted, hits[len(hits)-1])
 			}
 		}
-		w.Atom("MODSEQ").Num64(s.highestModSeq(counted))
+		if len(counted) > 0 {
+			w.Atom("MODSEQ").Num64(s.highestModSeq(counted))
+		}
 	}
 	w.End()
 }

@@ -39,6 +39,8 @@ var handlers = map[string]handler{
 	"APPEND":       parseAppend,
 	"EXPUNGE":      parseExpunge,
 	"SEARCH":       parseSearch,
+	"SORT":         parseSort,
+	"THREAD":       parseThread,
 	"FETCH":        parseFetch,
 	"STORE":        parseStore,
 	"COPY":         parseCopy,

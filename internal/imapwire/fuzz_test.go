@@ -32,6 +32,8 @@ var fuzzSeeds = []string{
 	"a12 LOGIN {2000+}\r\nxx\r\na13 NOOP\r\n",
 	"a14 FETCH 0 (\r\n\r\na15 SETQUOTA \"\" (STORAGE 10)\r\na16 STATUS x (SIZE)\r\n",
 	"a17 AUTHENTICATE PLAIN AGFsaWNlAHB3\r\na18 UID EXPUNGE 4:7\r\n",
+	"a19 UID SORT RETURN (MIN PARTIAL -1:-10) (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 OR SEEN {1}\r\nx\r\n",
+	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
 }
 
 // stringBytes sums the lengths of all strings and byte slices reachable

@@ -144,7 +144,7 @@ func (r *Reader) parseCommand() (*Command, error) {
 			return nil, err
 		}
 		switch cmd.Name {
-		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE":
+		case "COPY", "MOVE", "FETCH", "SEARCH", "STORE", "EXPUNGE", "SORT", "THREAD":
 			cmd.UID = true
 		default:
 			return nil, r.errorf("UID %s is not a command", cmd.Name)

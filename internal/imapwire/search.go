@@ -51,9 +51,18 @@ type SearchKey struct {
 	ModSeqEntry, ModSeqType string
 }
 
-// SearchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE).
+// SearchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE,
+// RFC 9394 PARTIAL).
 type SearchReturn struct {
 	Min, Max, All, Count, Save bool
+	Partial                    *PartialRange
+}
+
+// PartialRange is the range of PARTIAL (RFC 9394 3.1): results First to
+// Last, counted from 1; negative values count from the end (-1 is the
+// last result). First <= Last in magnitude.
+type PartialRange struct {
+	First, Last int32
 }
 
 // SearchArgs: SEARCH [RETURN (...)] [CHARSET x] keys.
@@ -77,30 +86,8 @@ func parseSearch(r *Reader, _ *Command) (any, error) {
 	}
 	if first == "RETURN" {
 		a.ESearch = true
-		if err := r.sp(); err != nil {
+		if a.Return, err = r.searchReturn(); err != nil {
 			return nil, err
-		}
-		if err := r.atomList(func(opt string) error {
-			switch opt {
-			case "MIN":
-				a.Return.Min = true
-			case "MAX":
-				a.Return.Max = true
-			case "ALL":
-				a.Return.All = true
-			case "COUNT":
-				a.Return.Count = true
-			case "SAVE":
-				a.Return.Save = true
-			default:
-				return r.errorf("unknown SEARCH return option %s", opt)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if a.Return == (SearchReturn{}) {
-			a.Return.All = true
 		}
 		if err := r.sp(); err != nil {
 			return nil, err
@@ -125,24 +112,85 @@ func parseSearch(r *Reader, _ *Command) (any, error) {
 			return nil, err
 		}
 	}
+	if a.Key, err = r.searchProgram(first); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// searchReturn reads the "(options)" of RETURN (RFC 4731, RFC 5182 SAVE,
+// RFC 9394 PARTIAL); "()" means ALL.
+func (r *Reader) searchReturn() (SearchReturn, error) {
+	var ret SearchReturn
+	if err := r.sp(); err != nil {
+		return ret, err
+	}
+	if err := r.expect('('); err != nil {
+		return ret, err
+	}
+	err := r.items(true, func() error {
+		opt, err := r.keyword("option")
+		if err != nil {
+			return err
+		}
+		switch opt {
+		case "MIN":
+			ret.Min = true
+		case "MAX":
+			ret.Max = true
+		case "ALL":
+			ret.All = true
+		case "COUNT":
+			ret.Count = true
+		case "SAVE":
+			ret.Save = true
+		case "PARTIAL":
+			if err := r.sp(); err != nil {
+				return err
+			}
+			p, err := r.partialRange()
+			if err != nil {
+				return err
+			}
+			ret.Partial = &p
+		default:
+			return r.errorf("unknown SEARCH return option %s", opt)
+		}
+		return nil
+	})
+	if err != nil {
+		return ret, err
+	}
+	if ret.Partial != nil && ret.All {
+		// RFC 9394 3.1: PARTIAL and ALL are mutually exclusive.
+		return ret, r.errorf("PARTIAL and ALL can't be combined")
+	}
+	if ret == (SearchReturn{}) {
+		ret.All = true
+	}
+	return ret, nil
+}
+
+// searchProgram reads search keys up to the line end, the name of the
+// first already read.
+func (r *Reader) searchProgram(first string) (SearchKey, error) {
 	var keys []SearchKey
 	for {
 		k, err := r.searchKey(first)
 		if err != nil {
-			return nil, err
+			return SearchKey{}, err
 		}
 		keys = append(keys, k)
 		if ok, err := r.accept(' '); err != nil {
-			return nil, err
+			return SearchKey{}, err
 		} else if !ok {
 			break
 		}
 		if first, err = r.searchWord(); err != nil {
-			return nil, err
+			return SearchKey{}, err
 		}
 	}
-	a.Key = andKeys(keys)
-	return a, nil
+	return andKeys(keys), nil
 }
 
 func andKeys(keys []SearchKey) SearchKey {
