@@ -49,7 +49,7 @@ func TestCollate(t *testing.T) {
 	tests := []struct{ a, b string }{
 		{"apfel", "APFEL"},
 		{"Äpfel", "äpfel"},
-		{"ǆ", "ǅ"}, // titlecase, not uppercase
+		{"ǆ", "ǅ"},    // titlecase, not uppercase
 		{"ﬁx", "fix"}, // compatibility decomposition
 	}
 	for _, tc := range tests {
