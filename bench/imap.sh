@@ -14,6 +14,8 @@
 #           index was built by import-maildir, timed separately)
 #   fetch   -mode fetch -repeat 5   (SELECT + FETCH 1:* (UID FLAGS ENVELOPE))
 #   search  -mode search -repeat 20 (SELECT + UID SEARCH UNSEEN SINCE .. NOT SUBJECT ..)
+#   sort    -mode sort -repeat 10   (SELECT + UID SORT (REVERSE DATE) UTF-8 ALL)
+#   thread  -mode thread -repeat 10 (SELECT + UID THREAD REFERENCES UTF-8 ALL)
 #   append  -mode append -n 2000 -c 4, into the INBOX of another user (u1), so
 #           u0's INBOX stays as it was for the idle test
 #   idle    memory per connection: -mode idle -n IDLE_CONNS -hold 15s on u0's
@@ -363,6 +365,8 @@ bench() {
   [ "$r" = "$expect" ] || echo "$side: WARNING: counts differ from the generated mailbox ($expect)" >&2
   r=$(ib -user u0@bench.test -mode fetch -repeat 5); echo "$side $r"; echo "fetch=$r" >> "$d/res"
   r=$(ib -user u0@bench.test -mode search -repeat 20); echo "$side $r"; echo "search=$r" >> "$d/res"
+  r=$(ib -user u0@bench.test -mode sort -repeat 10); echo "$side $r"; echo "sort=$r" >> "$d/res"
+  r=$(ib -user u0@bench.test -mode thread -repeat 10); echo "$side $r"; echo "thread=$r" >> "$d/res"
   r=$(ib -user u1@bench.test -mode append -n 2000 -c 4); echo "$side $r"; echo "append=$r" >> "$d/res"
   # Memory is read once it is steady: three samples 1 s apart within 1 MB
   # (RSS), at most $2 s. Before: after finished sessions' processes are gone
@@ -536,7 +540,7 @@ cell() {   # side what
   case $2 in
     import|connect) r=$(res "$dir" "$2"); echo "${r:--}";;
     first) r=$(res "$dir" first); [ -n "$r" ] && echo "$(kv "$r" min | tr -d ms) ms" || echo -;;
-    fetch|search) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
+    fetch|search|sort|thread) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
     bytes) r=$(res "$dir" fetch); [ -n "$r" ] && kv "$r" response_bytes || echo -;;
     append) r=$(res "$dir" append); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
     idle_pss|idle_rss) r=$(res "$dir" idle)
@@ -560,6 +564,8 @@ row "first SELECT+FETCH after start (cold)" first
 row "SELECT+FETCH 1:* (UID FLAGS ENVELOPE) x5" fetch
 row "  FETCH response bytes" bytes
 row "SELECT+UID SEARCH x20" search
+row "SELECT+UID SORT (REVERSE DATE) x10" sort
+row "SELECT+UID THREAD REFERENCES x10" thread
 row "APPEND 2000 x $(kv "$(res mailwarden append)$(res dovecot append)" size) B, 4 conns" append
 row "memory before the idle test, PSS / RSS" before
 row "time to open $IDLE IDLE connections (serially)" connect

@@ -5,6 +5,8 @@
 //
 //	imapbench -addr 127.0.0.1:1143 -user u@x -pass p -mode fetch -repeat 5
 //	imapbench -mode search -repeat 20
+//	imapbench -mode sort -repeat 10      (UID SORT (REVERSE DATE) UTF-8 ALL)
+//	imapbench -mode thread -repeat 10    (UID THREAD REFERENCES UTF-8 ALL)
 //	imapbench -mode append -n 2000 -c 4
 //	imapbench -mode idle -n 1000 -hold 10s
 package main
@@ -26,7 +28,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:143", "IMAP server (plaintext; loopback login must be allowed)")
 	user := flag.String("user", "", "user")
 	pass := flag.String("pass", "", "password")
-	mode := flag.String("mode", "fetch", "fetch | search | append | idle")
+	mode := flag.String("mode", "fetch", "fetch | search | sort | thread | append | idle")
 	repeat := flag.Int("repeat", 5, "fetch/search: repetitions")
 	n := flag.Int("n", 1000, "append: messages; idle: connections")
 	c := flag.Int("c", 4, "append: concurrent connections")
@@ -36,7 +38,7 @@ func main() {
 
 	var err error
 	switch *mode {
-	case "fetch", "search":
+	case "fetch", "search", "sort", "thread":
 		err = readBench(*addr, *user, *pass, *folder, *mode, *repeat)
 	case "append":
 		err = appendBench(*addr, *user, *pass, *folder, *n, *c)
@@ -133,9 +135,14 @@ func readBench(addr, user, pass, folder, mode string, repeat int) error {
 			return err
 		}
 		var cmd string
-		if mode == "fetch" {
+		switch mode {
+		case "fetch":
 			cmd = "FETCH 1:* (UID FLAGS ENVELOPE)"
-		} else {
+		case "sort": // what Roundcube sends for its message list
+			cmd = "UID SORT (REVERSE DATE) UTF-8 ALL"
+		case "thread":
+			cmd = "UID THREAD REFERENCES UTF-8 ALL"
+		default:
 			cmd = `UID SEARCH UNSEEN SINCE 1-Jan-2020 NOT SUBJECT "zzzz-not-there"`
 		}
 		n, err := cl.cmd(cmd)
