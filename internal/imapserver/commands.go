@@ -160,7 +160,7 @@ func (s *session) capabilities() string {
 		caps = append(caps, s.authCapabilities()...)
 	}
 	caps = append(caps, "NAMESPACE", "UNSELECT", "CHILDREN", "MOVE", "UIDPLUS",
-		"SPECIAL-USE", "CREATE-SPECIAL-USE", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
+		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"ESORT", "PARTIAL", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
