@@ -194,3 +194,18 @@ func FuzzThread(f *testing.F) {
 		}
 	})
 }
+
+func TestPreview(t *testing.T) {
+	tests := []struct{ msg, want string }{
+		{"Subject: x\r\n\r\nHi\r\n\r\n-- \r\nsignature\r\n", "Hi"},
+		{"Content-Type: text/html\r\n\r\n<html><style>p{color:red}</style><p>Hello&nbsp;<b>you</b> &amp; me</p>", "Hello you & me"},
+		{"Content-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\nnot a preview\r\n", ""},
+		{"Subject: x\r\n\r\n" + strings.Repeat("é", 300), strings.Repeat("é", PreviewLen)},
+		{"Subject: x\r\n\r\n  > quoted\r\n\tindented\x00text\r\n", "indentedtext"},
+	}
+	for _, tc := range tests {
+		if got := Parse([]byte(tc.msg)).Preview(); got != tc.want {
+			t.Errorf("Preview(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ const (
 	FetchBinarySize              // BINARY.SIZE[...]
 	FetchModSeq                  // MODSEQ (RFC 7162)
 	FetchSaveDate                // SAVEDATE (RFC 8514)
+	FetchPreview                 // PREVIEW [(LAZY)] (RFC 8970)
 )
 
 // Section is the part of a message named in BODY[...] or BINARY[...].
@@ -47,6 +48,7 @@ type FetchItem struct {
 	Peek    bool // BODY.PEEK / BINARY.PEEK: do not set \Seen
 	Section Section
 	Partial *Partial
+	Lazy    bool // PREVIEW (LAZY)
 	// Name is the item name to use in the FETCH response, e.g.
 	// "BODY[HEADER.FIELDS (SUBJECT FROM)]" or "BODY[]<0>" for a request
 	// of BODY.PEEK[]<0.2048> (RFC 9051 7.5.2: only the origin is echoed).
@@ -150,6 +152,23 @@ func kindOf(name string) FetchKind {
 	return simpleFetch[name]
 }
 
+// previewMods reads the optional " (LAZY)" after PREVIEW (RFC 8970 3.2).
+func (r *Reader) previewMods(it *FetchItem) error {
+	if b, err := r.br.Peek(2); err != nil || string(b) != " (" {
+		return nil
+	}
+	if err := r.sp(); err != nil {
+		return err
+	}
+	return r.atomList(func(mod string) error {
+		if mod != "LAZY" {
+			return r.errorf("unknown PREVIEW modifier %s", mod)
+		}
+		it.Lazy = true
+		return nil
+	})
+}
+
 // fetchName reads a fetch attribute name such as BODY.PEEK in upper case.
 func (r *Reader) fetchName() (string, error) {
 	s, err := r.readWhile(isWordChar)
@@ -173,6 +192,10 @@ func (r *Reader) fetchItem(name string) (FetchItem, error) {
 		return it, err
 	}
 	hasSection := c == '['
+	if name == "PREVIEW" && !hasSection {
+		it.Kind = FetchPreview
+		return it, r.previewMods(&it)
+	}
 	if k, ok := simpleFetch[name]; ok && !hasSection {
 		it.Kind = k
 		return it, nil

@@ -13,6 +13,11 @@ func TestParseFetch(t *testing.T) {
 		item(FetchInternalDate, "INTERNALDATE"), item(FetchRFC822Size, "RFC822.SIZE")
 	runParseCases(t, []parseCase{
 		{name: "macro all", in: "f FETCH 1:* ALL\r\n", want: cmd("f", "FETCH", fetch("1:*", flags, idate, size, env))},
+		{name: "preview", in: "f FETCH 1 (PREVIEW FLAGS PREVIEW (LAZY))\r\n", want: cmd("f", "FETCH", fetch("1",
+			item(FetchPreview, "PREVIEW"), flags, FetchItem{Kind: FetchPreview, Name: "PREVIEW", Lazy: true}))},
+		{name: "preview last", in: "f FETCH 1 PREVIEW\r\n", want: cmd("f", "FETCH", fetch("1", item(FetchPreview, "PREVIEW")))},
+		{name: "preview lazy bare", in: "f FETCH 1 PREVIEW (LAZY)\r\n", want: cmd("f", "FETCH", fetch("1", FetchItem{Kind: FetchPreview, Name: "PREVIEW", Lazy: true}))},
+		{name: "preview unknown mod", in: "f FETCH 1 (PREVIEW (FUZZY))\r\n", tag: "f", wantErr: "unknown PREVIEW modifier"},
 		{name: "macro fast", in: "f FETCH 1 fast\r\n", want: cmd("f", "FETCH", fetch("1", flags, idate, size))},
 		{name: "macro full", in: "f FETCH 2,4 FULL\r\n",
 			want: cmd("f", "FETCH", fetch("2,4", flags, idate, size, env, item(FetchBody, "BODY")))},
