@@ -20,6 +20,12 @@ import (
 // have.
 func (h *harness) importINBOX(t testing.TB, n int) {
 	t.Helper()
+	h.importMessages(t, n, testMessage)
+}
+
+// importMessages fills alice's INBOX with the n messages gen makes.
+func (h *harness) importMessages(t testing.TB, n int, gen func(int) string) {
+	t.Helper()
 	src := t.TempDir()
 	for _, d := range []string{"cur", "new", "tmp"} {
 		if err := os.Mkdir(filepath.Join(src, d), 0o700); err != nil {
@@ -29,7 +35,7 @@ func (h *harness) importINBOX(t testing.TB, n int) {
 	infos := []string{"S", "S", "S", "RS", "FS", "", "ST"}
 	for i := range n {
 		name := fmt.Sprintf("%d.M%dP1.host:2,%s", 1600000000+i, i, infos[i%len(infos)])
-		if err := os.WriteFile(filepath.Join(src, "cur", name), []byte(testMessage(i)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(src, "cur", name), []byte(gen(i)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
