@@ -390,12 +390,30 @@ func (g *Greylist) tarpit(ctx context.Context, k policy.Kind, r *policy.Request,
 		return policy.Verdict{}, nil
 	}
 	g.logAction(r, "tarpit", "new, delay="+strconv.FormatInt(int64(g.cfg().Tarpit.D()/time.Second), 10))
+	if rec, ok := ctx.Value(sleepKey{}).(*sleepRecord); ok {
+		rec.d = g.cfg().Tarpit.D() // the caller waits (a policy server's SLEEP answer)
+		return policy.Verdict{}, nil
+	}
 	if err := g.o.Sleep(ctx, g.cfg().Tarpit.D()); err != nil {
 		// Cut short (shutdown, the session's deadline): the client did
 		// not prove anything.
 		return g.greylisted(k, r, int64(g.cfg().Delay.D()/time.Second)), nil
 	}
 	return policy.Verdict{}, nil
+}
+
+type sleepKey struct{}
+
+type sleepRecord struct{ d time.Duration }
+
+// SleepElsewhere returns a context under which check_greylist does not
+// wait out the tarpit itself but notes how long the wait is; the returned
+// function reports it after the check (0: no wait). A policy server uses
+// it to answer Postfix "SLEEP N", as taRgrey does, instead of holding the
+// policy connection past Postfix's time limit.
+func SleepElsewhere(ctx context.Context) (context.Context, func() time.Duration) {
+	rec := &sleepRecord{}
+	return context.WithValue(ctx, sleepKey{}, rec), func() time.Duration { return rec.d }
 }
 
 // maxTxTriplets bounds the recipients of one transaction looked at by

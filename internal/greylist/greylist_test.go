@@ -274,6 +274,23 @@ func TestTarpit(t *testing.T) {
 	greyed(t, h.rcpt(dynamic, "b@example.org", "bob@example.com"))
 }
 
+// A policy server lets Postfix do the waiting (SLEEP N).
+func TestSleepElsewhere(t *testing.T) {
+	h := newHarness(t, func(c *config.Greylist) { c.Tarpit = config.Duration(125 * time.Second) })
+	ctx, slept := SleepElsewhere(context.Background())
+	env := &envelope.Envelope{ClientIP: netip.MustParseAddr(dynamic.ip), ClientHost: dynamic.host, From: "a@example.org"}
+	v := h.g.Check(ctx, policy.KindRecipient, &policy.Request{Stage: policy.Rcpt, Env: env, Sender: "a@example.org", Recipient: "bob@example.com"})
+	if v.Action != policy.Dunno || slept() != 125*time.Second || len(h.slept) != 0 {
+		t.Fatalf("%+v, SLEEP %v, waited in process %v", v, slept(), h.slept)
+	}
+	ctx, slept = SleepElsewhere(context.Background())
+	env.ClientIP, env.ClientHost = netip.MustParseAddr(server.ip), server.host
+	h.g.Check(ctx, policy.KindRecipient, &policy.Request{Stage: policy.Rcpt, Env: env, Sender: "a@example.org", Recipient: "bob@example.com"})
+	if slept() != 0 {
+		t.Fatalf("a non-S25R client: SLEEP %v", slept())
+	}
+}
+
 func TestTarpitEveryClient(t *testing.T) {
 	h := newHarness(t, func(c *config.Greylist) { c.Tarpit = config.Duration(2 * time.Second); c.TarpitS25R = false })
 	passed(t, h.rcpt(server, "a@example.org", "bob@example.com"))
