@@ -94,8 +94,9 @@ func policyQuery(t *testing.T, addr string, attrs map[string]string) string {
 // (check_policy_service) and Mailwarden's check_greylist get the same
 // sequence of triplets from the same client addresses: new triplets, early
 // retries, VERP, BATV and extension senders, the null sender, a retry
-// after the delay from another host of the /24, auto-whitelisting. Every
-// RCPT reply, code and text, is the same.
+// after the delay from another host of the /24, auto-whitelisting, a
+// later reject winning over the greylist's DEFER_IF_PERMIT. Every RCPT
+// reply, code and text, is the same.
 func TestGreylistLikePostgrey(t *testing.T) {
 	const delay = 5
 	pg := startPostgrey(t, "--delay="+strconv.Itoa(delay), "--auto-whitelist-clients=1")
@@ -105,9 +106,9 @@ func TestGreylistLikePostgrey(t *testing.T) {
 		"DEFER_IF_PERMIT 4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/relay.test.html" {
 		t.Fatalf("postgrey answered %q", got)
 	}
-	pf := startPostfixWith(t, fmt.Sprintf("mynetworks = 127.0.0.1/32\nsmtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:%d, permit\n", pg), "ann")
+	pf := startPostfixWith(t, fmt.Sprintf("mynetworks = 127.0.0.1/32\nsmtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:%d, reject_unlisted_recipient, permit\n", pg), "ann")
 	s := startServer(t, options{Extra: []string{"", "[restrictions]",
-		`recipient = ["reject_unauth_destination", "check_greylist", "permit"]`,
+		`recipient = ["reject_unauth_destination", "check_greylist", "reject_unlisted_recipient", "permit"]`,
 		"", "[greylist]", fmt.Sprintf(`delay = "%ds"`, delay), "auto_whitelist_clients = 1"}}, func(s *server) {
 		s.admin("domain", "add", "relay.test")
 		s.addUser("ann@relay.test")
@@ -115,11 +116,16 @@ func TestGreylistLikePostgrey(t *testing.T) {
 	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
 	type step struct {
 		src, from, want string // want: the reply's code
+		to              string // ann@relay.test when empty
 	}
 	run := func(steps []step) {
 		t.Helper()
 		for _, st := range steps {
-			script := []string{"EHLO client.example.org", "MAIL FROM:<" + st.from + ">", "RCPT TO:<ann@relay.test>", "QUIT"}
+			to := st.to
+			if to == "" {
+				to = "ann@relay.test"
+			}
+			script := []string{"EHLO client.example.org", "MAIL FROM:<" + st.from + ">", "RCPT TO:<" + to + ">", "QUIT"}
 			want := smtpScript(t, st.src, pfAddr, script)[2]
 			got := smtpScript(t, st.src, s.Addr(), script)[2]
 			if got != want {
@@ -132,23 +138,25 @@ func TestGreylistLikePostgrey(t *testing.T) {
 	}
 	start := time.Now()
 	run([]step{
-		{"127.0.0.2", "news+1@sender.example", "450"},
-		{"127.0.0.2", "news+2@sender.example", "450"}, // the same triplet, early
-		{"127.0.0.3", "bounce-123-77@lists.example", "450"},
-		{"127.0.0.2", "prvs=1234567890=bob@batv.example", "450"},
-		{"127.0.0.4", "", "450"},
+		{"127.0.0.2", "news+1@sender.example", "450", ""},
+		{"127.0.0.2", "news+2@sender.example", "450", ""}, // the same triplet, early
+		{"127.0.0.3", "bounce-123-77@lists.example", "450", ""},
+		{"127.0.0.2", "prvs=1234567890=bob@batv.example", "450", ""},
+		{"127.0.0.4", "", "450", ""},
+		// DEFER_IF_PERMIT: a reject later in the list wins.
+		{"127.0.0.6", "x@sender.example", "550", "nobody@relay.test"},
 	})
 	if time.Since(start) >= delay*time.Second {
 		t.Fatalf("the first round took longer than the %ds delay: the machine is too slow for this test", delay)
 	}
 	time.Sleep(time.Until(start.Add(delay*time.Second + 1500*time.Millisecond)))
 	run([]step{
-		{"127.0.0.5", "news+3@sender.example", "250"},       // another host of the /24, after the delay
-		{"127.0.0.3", "bounce-456-78@lists.example", "250"}, // VERP numbers
-		{"127.0.0.2", "prvs=0987654321=bob@batv.example", "250"},
-		{"127.0.0.4", "", "250"},
-		{"127.0.0.5", "new@fresh.example", "250"}, // auto-whitelisted after one success
-		{"127.0.0.9", "new@fresh.example", "450"}, // its neighbour is not
-		{"127.0.0.9", "NEW@Fresh.Example", "450"},
+		{"127.0.0.5", "news+3@sender.example", "250", ""},       // another host of the /24, after the delay
+		{"127.0.0.3", "bounce-456-78@lists.example", "250", ""}, // VERP numbers
+		{"127.0.0.2", "prvs=0987654321=bob@batv.example", "250", ""},
+		{"127.0.0.4", "", "250", ""},
+		{"127.0.0.5", "new@fresh.example", "250", ""}, // auto-whitelisted after one success
+		{"127.0.0.9", "new@fresh.example", "450", ""}, // its neighbour is not
+		{"127.0.0.9", "NEW@Fresh.Example", "450", ""},
 	})
 }
