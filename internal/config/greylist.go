@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,6 +45,10 @@ type Greylist struct {
 	// Text is the reply text (postgrey --greylist-text): %s is replaced by
 	// the seconds left, %r by the recipient's domain.
 	Text string `toml:"text"`
+	// Action is what a greylisted try gets (postgrey --greylist-action):
+	// DEFER_IF_PERMIT (a later reject in the stage wins), DEFER (450 at
+	// once) or a 4NN code (that code at once).
+	Action string `toml:"action"`
 	// Header is the header field added when a triplet passes (postgrey
 	// --x-greylist-header): %t seconds delayed, %v the version, %h the
 	// host name, %d the date; "" adds none.
@@ -69,10 +75,26 @@ func DefaultGreylist() Greylist {
 		AutoWhitelistClients: 5,
 		TarpitS25R:           true,
 		Text:                 DefaultGreylistText,
+		Action:               "DEFER_IF_PERMIT",
 		Header:               DefaultGreylistHeader,
 		IPv4CIDR:             24,
 		IPv6CIDR:             64,
 	}
+}
+
+// ParseGreylistAction reads [greylist] action: 0 for DEFER_IF_PERMIT
+// (and ""), 450 for DEFER, the code for 4NN.
+func ParseGreylistAction(s string) (int, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", "DEFER_IF_PERMIT":
+		return 0, nil
+	case "DEFER":
+		return 450, nil
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= 400 && n <= 499 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("%q: want DEFER_IF_PERMIT, DEFER or a 4NN code", s)
 }
 
 // maxTarpit keeps a tarpit inside the 5 minutes a client waits for the
@@ -103,6 +125,9 @@ func (c *Config) validateGreylist(bad func(key, format string, a ...any)) {
 	}
 	if len(g.Text) > 400 || strings.ContainsAny(g.Text, "\r\n") {
 		bad("greylist.text", "must be one line of at most 400 characters")
+	}
+	if _, err := ParseGreylistAction(g.Action); err != nil {
+		bad("greylist.action", "%v", err)
 	}
 	if len(g.Header) > 400 || strings.ContainsAny(g.Header, "\r\n") || g.Header != "" && !strings.Contains(g.Header, ":") {
 		bad("greylist.header", "must be one header line \"Name: value\" or empty")

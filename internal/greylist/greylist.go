@@ -502,7 +502,12 @@ func (g *Greylist) greylisted(k policy.Kind, r *policy.Request, left int64) poli
 			enh, text = "4"+code[1:], rest
 		}
 	}
-	return policy.Verdict{Action: policy.DeferIfPermit, Code: 450, Enhanced: enh, Text: subject(k, r) + text}
+	v := policy.Verdict{Action: policy.DeferIfPermit, Code: 450, Enhanced: enh, Text: subject(k, r) + text}
+	if code, _ := config.ParseGreylistAction(g.cfg().Action); code != 0 {
+		// postgrey --greylist-action=DEFER or 4NN: refused at once.
+		v.Action, v.Code = policy.Defer, code
+	}
+	return v
 }
 
 // enhanced reports whether s is an RFC 3463 status code (class.subject.detail).

@@ -170,6 +170,20 @@ func TestSecondsLeftText(t *testing.T) {
 	}
 }
 
+// postgrey --greylist-action: DEFER and 4NN refuse at once.
+func TestGreylistAction(t *testing.T) {
+	for _, tc := range []struct {
+		action string
+		want   policy.Action
+		code   int
+	}{{"", policy.DeferIfPermit, 450}, {"DEFER_IF_PERMIT", policy.DeferIfPermit, 450}, {"defer", policy.Defer, 450}, {"451", policy.Defer, 451}} {
+		h := newHarness(t, func(c *config.Greylist) { c.Action = tc.action })
+		if v := h.rcpt(server, "a@example.org", "bob@example.com"); v.Action != tc.want || v.Code != tc.code || v.Text != greyText {
+			t.Errorf("action %q: %+v", tc.action, v)
+		}
+	}
+}
+
 // postgrey's auto-whitelist: after N successful retries (one an hour
 // counting), the client address passes with new triplets too.
 func TestAutoWhitelist(t *testing.T) {

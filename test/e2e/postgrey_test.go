@@ -160,3 +160,26 @@ func TestGreylistLikePostgrey(t *testing.T) {
 		{"127.0.0.9", "NEW@Fresh.Example", "450", ""},
 	})
 }
+
+// TestGreylistActionLikePostgrey: postgrey --greylist-action=451 and
+// [greylist] action = "451" refuse at once, before a later reject: the
+// same replies behind Postfix and from Mailwarden.
+func TestGreylistActionLikePostgrey(t *testing.T) {
+	pg := startPostgrey(t, "--delay=60", "--greylist-action=451")
+	pf := startPostfixWith(t, fmt.Sprintf("mynetworks = 127.0.0.1/32\nsmtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:%d, reject_unlisted_recipient, permit\n", pg), "ann")
+	s := startServer(t, options{Extra: []string{"", "[restrictions]",
+		`recipient = ["reject_unauth_destination", "check_greylist", "reject_unlisted_recipient", "permit"]`,
+		"", "[greylist]", `delay = "60s"`, `action = "451"`}}, func(s *server) {
+		s.admin("domain", "add", "relay.test")
+		s.addUser("ann@relay.test")
+	})
+	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
+	for _, to := range []string{"ann@relay.test", "nobody@relay.test"} {
+		script := []string{"EHLO client.example.org", "MAIL FROM:<a@sender.example>", "RCPT TO:<" + to + ">", "QUIT"}
+		want := smtpScript(t, "127.0.0.2", pfAddr, script)[2]
+		got := smtpScript(t, "127.0.0.2", s.Addr(), script)[2]
+		if got != want || !strings.HasPrefix(want, "451 4.2.0 <"+to+">: Recipient address rejected: Greylisted") {
+			t.Errorf("<%s>: Mailwarden %q, postgrey behind Postfix %q", to, got, want)
+		}
+	}
+}
