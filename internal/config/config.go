@@ -40,6 +40,8 @@ type Config struct {
 	Restrictions Restrictions `toml:"restrictions"`
 	// Greylist is postgrey's greylisting and taRgrey's tarpit (check_greylist).
 	Greylist Greylist `toml:"greylist"`
+	// Postscreen is postscreen(8)'s weighted DNSBL test at connect.
+	Postscreen Postscreen `toml:"postscreen"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -282,8 +284,9 @@ func Default() *Config {
 			PeernameLookup:           true,
 		},
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
-		Restrictions: Restrictions{DelayReject: true},
+		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs()},
 		Greylist:     DefaultGreylist(),
+		Postscreen:   DefaultPostscreen(),
 		Delivery:     Delivery{Fsync: true},
 		Auth: Auth{
 			FailureDelay:    Duration(2 * time.Second),
@@ -375,6 +378,9 @@ type Restrictions struct {
 	// Classes is smtpd_restriction_classes: a name usable in a list that
 	// stands for its own list.
 	Classes map[string][]string `toml:"restriction_classes"`
+	// DNSKnobs are the reply codes and texts of the DNS-based
+	// restrictions, and soft_bounce (postscreen.go).
+	DNSKnobs
 
 	// Set names the list keys the file sets ("client", "end_of_data"...).
 	Set map[string]bool `toml:"-"`

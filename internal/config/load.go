@@ -221,6 +221,7 @@ func (c *Config) validate() []*keyedError {
 	}
 	c.validateRouting(bad)
 	c.validateGreylist(bad)
+	c.validateDNSKnobs(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")

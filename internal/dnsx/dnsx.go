@@ -60,11 +60,11 @@ type resolver struct {
 	tcp     *dns.Client
 }
 
-// New returns a Resolver that asks resolvers ("host:port"; a bare host
+// New returns a resolver (a Full: every Resolver and Records lookup) that asks resolvers ("host:port"; a bare host
 // means port 53) in turn, over UDP with a retry over TCP when the answer is
 // truncated. An empty list means the servers in /etc/resolv.conf. timeout
 // bounds each exchange with one server.
-func New(resolvers []string, timeout time.Duration) (Resolver, error) {
+func New(resolvers []string, timeout time.Duration) (Full, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
@@ -109,6 +109,14 @@ func normalize(r string) (string, error) {
 // query asks each server in turn until one gives a definite answer and
 // returns the answer records of type qtype.
 func (r *resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
+	rrs, _, err := r.queryNeg(ctx, name, qtype)
+	return rrs, err
+}
+
+// queryNeg is query that also returns, for a negative answer, how long
+// it may be cached (RFC 2308 5: the SOA's TTL capped by its MINIMUM; 0
+// when the answer carries no SOA).
+func (r *resolver) queryNeg(ctx context.Context, name string, qtype uint16) ([]dns.RR, uint32, error) {
 	what := dns.TypeToString[qtype] + " " + name
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
@@ -116,7 +124,7 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 	var lastErr error
 	for _, server := range r.servers {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("dnsx: %s: %w: %w", what, ErrTemporary, err)
+			return nil, 0, fmt.Errorf("dnsx: %s: %w: %w", what, ErrTemporary, err)
 		}
 		resp, _, err := r.udp.ExchangeContext(ctx, m, server)
 		if err == nil && resp.Truncated {
@@ -135,16 +143,16 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 				}
 			}
 			if len(rrs) == 0 {
-				return nil, fmt.Errorf("dnsx: %s: no records: %w", what, ErrNotFound)
+				return nil, negTTL(resp), fmt.Errorf("dnsx: %s: no records: %w", what, ErrNotFound)
 			}
-			return rrs, nil
+			return rrs, 0, nil
 		case dns.RcodeNameError:
-			return nil, fmt.Errorf("dnsx: %s: NXDOMAIN: %w", what, ErrNotFound)
+			return nil, negTTL(resp), fmt.Errorf("dnsx: %s: NXDOMAIN: %w", what, ErrNotFound)
 		default:
 			lastErr = fmt.Errorf("dnsx: %s via %s: %s: %w", what, server, dns.RcodeToString[resp.Rcode], ErrTemporary)
 		}
 	}
-	return nil, lastErr
+	return nil, 0, lastErr
 }
 
 func (r *resolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {

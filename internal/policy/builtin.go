@@ -25,6 +25,14 @@ type Deps struct {
 	// package (check_greylist from internal/greylist, ...), by lower-case
 	// name; they take precedence over the built-in ones.
 	Restrictions map[string]Factory
+	// DNS answers the DNS-based restrictions (reject_rbl_client,
+	// reject_unknown_sender_domain, ...): dnsx.New's resolver. Nil lets
+	// Build check a config; such a check then warns and answers 451
+	// (or, for the lists Postfix skips on DNS trouble, nothing).
+	DNS DNS
+	// DNSCache keeps DNS list answers across connections for their TTL;
+	// nil gives each Build its own.
+	DNSCache *DNSCache
 }
 
 // Factory builds one restriction from its arguments (the words after its
@@ -237,4 +245,10 @@ func Defaults(service string, cfg *config.Config, d Deps) *Lists {
 		ls.Relay = append(ls.Relay, RejectUnauthDestination)
 	}
 	return ls
+}
+
+func (d Deps) info(msg string) {
+	if d.Log != nil {
+		d.Log.Info(msg)
+	}
 }

@@ -250,6 +250,24 @@ type Lists struct {
 	// HeloRequired is smtpd_helo_required: MAIL before HELO/EHLO is
 	// refused.
 	HeloRequired bool
+	// SoftBounce is soft_bounce: a 5xx decision becomes a 4xx.
+	SoftBounce bool
+	// Postscreen is the connect-time DNSBL score ([postscreen]); nil
+	// when no site is configured. The engine runs it before the
+	// greeting.
+	Postscreen *Postscreen
+}
+
+// soft applies soft_bounce to a stage's decision: a reject (5xx, X.Y.Z
+// to 4.Y.Z) becomes a defer, so the client keeps the mail and retries.
+func (ls *Lists) soft(d Decision) Decision {
+	if ls.SoftBounce && d.Action == Reject && d.Code/100 == 5 {
+		d.Action, d.Code = Defer, d.Code-100
+		if d.Enhanced != "" {
+			d.Enhanced = "4" + d.Enhanced[1:]
+		}
+	}
+	return d
 }
 
 // Decision is the outcome of a stage: the final verdict (Dunno or
@@ -298,7 +316,7 @@ func (ls *Lists) AtConnect(ctx context.Context, r *Request) Decision {
 	if ls.DelayReject {
 		return Decision{}
 	}
-	return run(ctx, r, ls.Client)
+	return ls.soft(run(ctx, r, ls.Client))
 }
 
 // AtHelo runs the HELO list when it is not delayed.
@@ -306,7 +324,7 @@ func (ls *Lists) AtHelo(ctx context.Context, r *Request) Decision {
 	if ls.DelayReject {
 		return Decision{}
 	}
-	return run(ctx, r, ls.Helo)
+	return ls.soft(run(ctx, r, ls.Helo))
 }
 
 // AtMail runs the sender list when it is not delayed.
@@ -314,24 +332,26 @@ func (ls *Lists) AtMail(ctx context.Context, r *Request) Decision {
 	if ls.DelayReject {
 		return Decision{}
 	}
-	return run(ctx, r, ls.Sender)
+	return ls.soft(run(ctx, r, ls.Sender))
 }
 
 // AtRcpt runs, for one recipient, the delayed client, HELO and sender
 // lists, then the relay and recipient lists.
 func (ls *Lists) AtRcpt(ctx context.Context, r *Request) Decision {
 	if ls.DelayReject {
-		return run(ctx, r, ls.Client, ls.Helo, ls.Sender, ls.Relay, ls.Recipient)
+		return ls.soft(run(ctx, r, ls.Client, ls.Helo, ls.Sender, ls.Relay, ls.Recipient))
 	}
-	return run(ctx, r, ls.Relay, ls.Recipient)
+	return ls.soft(run(ctx, r, ls.Relay, ls.Recipient))
 }
 
 // AtData runs the DATA list.
-func (ls *Lists) AtData(ctx context.Context, r *Request) Decision { return run(ctx, r, ls.Data) }
+func (ls *Lists) AtData(ctx context.Context, r *Request) Decision {
+	return ls.soft(run(ctx, r, ls.Data))
+}
 
 // AtEndOfData runs the end-of-data list.
 func (ls *Lists) AtEndOfData(ctx context.Context, r *Request) Decision {
-	return run(ctx, r, ls.EndOfData)
+	return ls.soft(run(ctx, r, ls.EndOfData))
 }
 
 // Empty reports whether no list has a check (the engine may skip building

@@ -79,6 +79,7 @@ func Build(service string, cfg *config.Config, d Deps) (*Lists, error) {
 	}
 	rs := cfg.Restrictions
 	ls.DelayReject = rs.DelayReject
+	ls.SoftBounce = rs.SoftBounce
 	b := builder{cfg: cfg, d: d, classes: rs.Classes}
 	for k, entries := range [...][]string{rs.Client, rs.Helo, rs.Sender, rs.Relay, rs.Recipient, rs.Data, rs.EndOfData} {
 		key := kindKeys[k]
@@ -99,6 +100,11 @@ func Build(service string, cfg *config.Config, d Deps) (*Lists, error) {
 	if rs.HeloRequired {
 		ls.HeloRequired = true
 	}
+	ps, err := newPostscreen(cfg.Postscreen, b.d, b.cache())
+	if err != nil {
+		return nil, &BuildError{Key: "postscreen.dnsbl_sites", Err: err}
+	}
+	ls.Postscreen = ps
 	return ls, nil
 }
 
@@ -268,11 +274,17 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 	case "reject_unknown_client_hostname", "reject_unknown_client":
 		// Postfix unknown_client_reject_code (450): no PTR, or a PTR name
 		// that does not resolve back to the address.
+		// A temporary DNS failure is always 450.
+		code := b.cfg.Restrictions.UnknownClientRejectCode
 		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
 			if r.Env == nil || r.Env.Client.HostConfirmed {
 				return Verdict{}
 			}
-			return reject(450, "4.7.25", "Client host rejected: cannot find your hostname, ["+r.Env.ClientIP.String()+"]")
+			c := code
+			if r.DNSTempFail {
+				c = 450
+			}
+			return reject(c, withClass(c, "4.7.25"), "Client host rejected: cannot find your hostname, ["+r.Env.ClientIP.String()+"]")
 		}))
 	case "reject_unknown_reverse_client_hostname":
 		return noArgs(Func(name, func(_ context.Context, r *Request) Verdict {
@@ -324,12 +336,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 // known are Postfix restrictions Mailwarden will support but does not
 // yet: a config naming them gets "not supported yet", not "unknown".
 var known = map[string]bool{
-	"check_sender_mx_access": true,
-	"check_sender_ns_access": true, "check_policy_service": true,
-	"reject_rbl_client": true, "reject_rhsbl_client": true, "reject_rhsbl_sender": true, "reject_rhsbl_helo": true,
-	"reject_rhsbl_reverse_client": true, "permit_dnswl_client": true, "permit_rhswl_client": true,
-	"reject_unknown_helo_hostname": true, "reject_unknown_sender_domain": true, "reject_unknown_recipient_domain": true,
-	"check_spf": true,
+	"check_policy_service": true, "check_spf": true,
 }
 
 // named gives a check the name it was configured with.

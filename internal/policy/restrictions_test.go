@@ -94,7 +94,8 @@ func TestBuildErrors(t *testing.T) {
 		want string
 	}{
 		{map[string][]string{"client": {"permit_everyone"}}, `restrictions.client: "permit_everyone": unknown restriction "permit_everyone"`},
-		{map[string][]string{"recipient": {"reject_rbl_client zen.example"}}, "not supported yet"},
+		{map[string][]string{"recipient": {"reject_rbl_client zen.example=127.0.0.[2..x]"}}, "bad range"},
+		{map[string][]string{"recipient": {"reject_rbl_client"}}, "wants one DNS list"},
 		{map[string][]string{"helo": {"sleep x"}}, "sleep"},
 		{map[string][]string{"relay": {"permit_mynetworks extra"}}, "takes no argument"},
 	} {

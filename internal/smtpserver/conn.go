@@ -60,6 +60,7 @@ type conn struct {
 	xfwd        map[string]string
 	pregreet    bool            // the client talked before the greeting
 	connRefused *policy.Verdict // the client list refused the client (no delay_reject)
+	psRefused   *policy.Verdict // postscreen's DNSBL test refuses every RCPT (dnsbl_action enforce)
 
 	t      *tx               // the mail transaction, nil outside one
 	req    policy.Request    // reused for every check-list run
@@ -123,13 +124,28 @@ func (c *conn) serve() {
 		c.send(reply{code: 421, enh: "4.3.2", text: "Service shutting down", close: true})
 		return
 	}
+	allowlisted := false
+	if ps := c.lists.Postscreen; ps != nil && !c.mynets {
+		res := ps.Check(c.srv.ctx, c.ip)
+		allowlisted = res.Allowlisted
+		v := res.Verdict
+		v.Check = "postscreen_dnsbl_sites"
+		switch res.Action {
+		case "drop": // postscreen: the 521 instead of the greeting, then hang up
+			c.logReject("CONNECT", "", replyOfVerdict(v))
+			c.send(reply{code: v.Code, enh: v.Enhanced, text: v.Text, close: true})
+			return
+		case "enforce":
+			c.psRefused = &v
+		}
+	}
 	req := c.request(policy.Connect)
 	if d := c.lists.AtConnect(c.srv.ctx, req); d.Refused() {
 		// Postfix smtpd_delay_reject=no: greet, then refuse MAIL and
 		// RCPT with the client list's verdict.
 		c.connRefused = &d.Verdict
 	}
-	if c.srv.mode != Submissions && pending(c.raw) {
+	if c.srv.mode != Submissions && !allowlisted && pending(c.raw) {
 		// RFC 5321 4.3.1: the client must wait for the greeting.
 		c.pregreet = true
 	}

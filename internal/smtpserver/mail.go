@@ -149,6 +149,9 @@ func (c *conn) rcpt(arg string) reply {
 	if p.Domain == "" { // <postmaster> (RFC 5321 4.5.1)
 		to = p.Local + "@" + c.cfg.Hostname
 	}
+	if c.psRefused != nil { // postscreen_dnsbl_action = enforce
+		return c.rejectedTx("RCPT", t, to, replyOfVerdict(*c.psRefused))
+	}
 	ctx, cancel := context.WithTimeout(c.srv.ctx, lookupTimeout)
 	defer cancel()
 	res, err := c.srv.o.Resolver.Resolve(ctx, to, c.cfg.RecipientDelimiter)

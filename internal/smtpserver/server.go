@@ -97,6 +97,8 @@ type Server struct {
 	disk   diskCheck
 
 	lists atomic.Pointer[listsFor] // built once per config
+	// dnsCache keeps DNS list answers across connections and reloads.
+	dnsCache *policy.DNSCache
 
 	inflight atomic.Int64 // messages being received or delivered
 }
@@ -114,7 +116,8 @@ func New(o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{o: o, log: log, mode: o.Mode, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed)}
+	return &Server{o: o, log: log, mode: o.Mode, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed),
+		dnsCache: policy.NewDNSCache(0)}
 }
 
 // Serve accepts on l until Shutdown. One Server may Serve several listeners.
@@ -164,7 +167,18 @@ func (s *Server) deps(cfg *config.Config) policy.Deps {
 		},
 		Log:          s.log,
 		Restrictions: s.o.Restrictions,
+		DNS:          s.dns(),
+		DNSCache:     s.dnsCache,
 	}
+}
+
+// dns is the resolver of the DNS-based restrictions: Options.DNS when it
+// has their lookups (dnsx.New's resolver does), else nil.
+func (s *Server) dns() policy.DNS {
+	if d, ok := s.o.DNS.(policy.DNS); ok {
+		return d
+	}
+	return nil
 }
 
 // accept applies the connection limits (Postfix anvil's

@@ -39,6 +39,10 @@ type privatePostfix struct {
 	MailDir string // virtual_mailbox_base
 	Log     string // maillog_file
 	Port    int
+	// ResolvConf, when set, is bind-mounted over /etc/resolv.conf in a
+	// private mount namespace of the master and its children (see
+	// startPostfixWithDNS).
+	ResolvConf string
 }
 
 // startPostfix starts a private Postfix that accepts mail for the given
@@ -51,6 +55,11 @@ func startPostfix(t *testing.T, locals ...string) *privatePostfix {
 // startPostfixWith is startPostfix with more main.cf lines (later lines
 // override earlier ones).
 func startPostfixWith(t *testing.T, mainCf string, locals ...string) *privatePostfix {
+	t.Helper()
+	return startPostfixResolv(t, mainCf, "", locals...)
+}
+
+func startPostfixResolv(t *testing.T, mainCf, resolvConf string, locals ...string) *privatePostfix {
 	t.Helper()
 	bin := postfixBin(t)
 	if os.Geteuid() != 0 {
@@ -70,7 +79,7 @@ func startPostfixWith(t *testing.T, mainCf string, locals ...string) *privatePos
 		}
 	}
 	p := &privatePostfix{Bin: bin, Dir: dir, EtcDir: filepath.Join(dir, "etc"), Queue: filepath.Join(dir, "queue"),
-		MailDir: filepath.Join(dir, "mail"), Log: filepath.Join(dir, "maillog")}
+		MailDir: filepath.Join(dir, "mail"), Log: filepath.Join(dir, "maillog"), ResolvConf: resolvConf}
 	data := filepath.Join(dir, "data")
 	for _, d := range []string{p.EtcDir, p.Queue, p.MailDir, data} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -151,7 +160,14 @@ virtual   unix - n n - - virtual
 }
 
 func (p *privatePostfix) run(args ...string) ([]byte, error) {
-	return exec.Command(p.Bin, append([]string{"-c", p.EtcDir}, args...)...).CombinedOutput()
+	argv := append([]string{p.Bin, "-c", p.EtcDir}, args...)
+	if p.ResolvConf != "" && len(args) > 0 && args[0] == "start" {
+		// A private mount namespace: the master and every daemon it
+		// starts see our resolv.conf; the real file is never touched.
+		argv = append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c",
+			`mount --bind "$0" /etc/resolv.conf && exec "$@"`, p.ResolvConf}, argv...)
+	}
+	return exec.Command(argv[0], argv[1:]...).CombinedOutput()
 }
 
 func (p *privatePostfix) maillog() string {

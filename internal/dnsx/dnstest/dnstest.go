@@ -43,6 +43,29 @@ type Server struct {
 // are skipped.
 func New(t testing.TB, zone string) *Server {
 	t.Helper()
+	pc, ln := listen(t)
+	return start(t, pc, ln, zone)
+}
+
+// NewAt is New on a fixed address ("127.0.0.53:53"), UDP and TCP, for a
+// program that can only use port 53 through /etc/resolv.conf (Postfix
+// via libc). The test fails when the address is taken.
+func NewAt(t testing.TB, addr, zone string) *Server {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		t.Fatalf("dnstest: %v", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		pc.Close()
+		t.Fatalf("dnstest: %v", err)
+	}
+	return start(t, pc, ln, zone)
+}
+
+func start(t testing.TB, pc net.PacketConn, ln net.Listener, zone string) *Server {
+	t.Helper()
 	s := &Server{
 		t:        t,
 		rrs:      map[string][]dns.RR{},
@@ -51,7 +74,6 @@ func New(t testing.TB, zone string) *Server {
 		truncate: map[string]bool{},
 		queries:  map[string]int{},
 	}
-	pc, ln := listen(t)
 	s.addr = pc.LocalAddr().String()
 	h := dns.HandlerFunc(s.serve)
 	started := make(chan struct{}, 2)
@@ -91,9 +113,9 @@ func listen(t testing.TB) (net.PacketConn, net.Listener) {
 // Addr is the server's "127.0.0.1:port", for [dns] resolvers.
 func (s *Server) Addr() string { return s.addr }
 
-// Resolver returns a dnsx.Resolver asking only this server, with a short
+// Resolver returns a resolver asking only this server, with a short
 // timeout.
-func (s *Server) Resolver() dnsx.Resolver {
+func (s *Server) Resolver() dnsx.Full {
 	r, err := dnsx.New([]string{s.addr}, 2*time.Second)
 	if err != nil {
 		s.t.Fatalf("dnstest: %v", err)
@@ -188,6 +210,11 @@ func (s *Server) PTR(ip, host string) {
 		s.t.Fatalf("dnstest: %v", err)
 	}
 	s.Add(&dns.PTR{Hdr: hdr(rev, dns.TypePTR), Ptr: dns.Fqdn(host)})
+}
+
+// NS adds an NS record naming host a server of domain.
+func (s *Server) NS(domain, host string) {
+	s.Add(&dns.NS{Hdr: hdr(domain, dns.TypeNS), Ns: dns.Fqdn(host)})
 }
 
 // CNAME makes name an alias of target.

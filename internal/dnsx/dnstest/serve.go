@@ -30,6 +30,12 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		m.Truncated = true
 	default:
 		m.Answer, m.Rcode = s.answer(k, q.Qtype)
+		if len(m.Answer) == 0 {
+			// RFC 2308 3: a negative answer carries the zone's SOA,
+			// whose MINIMUM says how long it may be cached.
+			m.Ns = []dns.RR{&dns.SOA{Hdr: hdr(zoneOf(q.Name), dns.TypeSOA), Ns: "ns.test.", Mbox: "hostmaster.test.",
+				Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: TTL}}
+		}
 	}
 	s.mu.Unlock()
 	if drop {
@@ -66,4 +72,14 @@ func (s *Server) answer(name string, qtype uint16) ([]dns.RR, int) {
 		name = key(cname.Target)
 	}
 	return nil, dns.RcodeServerFailure // CNAME loop
+}
+
+// zoneOf is the last label of name: the server pretends to be
+// authoritative for every top-level domain.
+func zoneOf(name string) string {
+	labels := dns.SplitDomainName(name)
+	if len(labels) == 0 {
+		return "."
+	}
+	return labels[len(labels)-1] + "."
 }
