@@ -156,3 +156,47 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+func TestRecords(t *testing.T) {
+	s := dnstest.New(t, `
+2.0.0.127.zen.example. 60 A 127.0.0.2
+2.0.0.127.zen.example. 30 A 127.0.0.4
+2.0.0.127.zen.example. 90 TXT "listed" " here"
+example.org. NS ns1.example.org.
+example.org. NS ns2.example.net.
+`)
+	r := s.Resolver()
+	ctx := context.Background()
+	addrs, ttl, err := r.LookupA(ctx, "2.0.0.127.zen.example")
+	if err != nil || len(addrs) != 2 || ttl != 30*time.Second {
+		t.Errorf("LookupA = %v, %v, %v; want 2 addresses, TTL 30s", addrs, ttl, err)
+	}
+	_, ttl, err = r.LookupA(ctx, "3.0.0.127.zen.example")
+	if !errors.Is(err, dnsx.ErrNotFound) || ttl != dnstest.TTL*time.Second {
+		t.Errorf("LookupA NXDOMAIN = %v, %v; want ErrNotFound with the SOA minimum", ttl, err)
+	}
+	txt, ttl, err := r.LookupTXTTTL(ctx, "2.0.0.127.zen.example")
+	if err != nil || !slices.Equal(txt, []string{"listed here"}) || ttl != 90*time.Second {
+		t.Errorf("LookupTXTTTL = %q, %v, %v", txt, ttl, err)
+	}
+	ns, err := r.LookupNS(ctx, "example.org")
+	if err != nil || !slices.Equal(ns, []string{"ns1.example.org", "ns2.example.net"}) {
+		t.Errorf("LookupNS = %q, %v", ns, err)
+	}
+	if _, err := r.LookupNS(ctx, "none.example"); !errors.Is(err, dnsx.ErrNotFound) {
+		t.Errorf("LookupNS none = %v", err)
+	}
+}
+
+func TestReverseName(t *testing.T) {
+	for ip, want := range map[string]string{
+		"192.0.2.99":         "99.2.0.192.zen.example",
+		"::ffff:192.0.2.99":  "99.2.0.192.zen.example",
+		"2001:db8::1":        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.zen.example",
+		"2001:db8:1:2::abcd": "d.c.b.a.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.zen.example",
+	} {
+		if got := dnsx.ReverseName(netip.MustParseAddr(ip), "zen.example."); got != want {
+			t.Errorf("ReverseName(%s) = %s, want %s", ip, got, want)
+		}
+	}
+}

@@ -1,5 +1,6 @@
 // Package dnsx is the DNS resolver every other package uses: MX, A/AAAA, TXT
-// and PTR lookups over miekg/dns against configured resolvers (or the
+// and PTR lookups (Resolver), and for DNS lists A and TXT with their TTLs
+// and NS (Records) over miekg/dns against configured resolvers (or the
 // system's /etc/resolv.conf), with errors classified as permanent
 // (ErrNotFound, ErrNullMX) or temporary (ErrTemporary) so callers can answer
 // 5xx or 4xx. Tests point it at the in-process server in package dnstest.
