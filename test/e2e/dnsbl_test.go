@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // dnsZone is the hermetic DNS both MTAs resolve through: clients
@@ -169,4 +172,158 @@ func swaksReplies(t *testing.T, server string, args []string) []string {
 		replies = replies[:n-1]
 	}
 	return replies
+}
+
+// TestPostscreenLikePostfix: [postscreen] dnsbl_sites with weights and a
+// threshold, action enforce, against Postfix's own postscreen with the
+// same postscreen_dnsbl_* settings: the same replies to MAIL and RCPT
+// from listed and unlisted clients. Then action drop on Mailwarden: the
+// 521 comes instead of the greeting.
+func TestPostscreenLikePostfix(t *testing.T) {
+	dns := hermeticDNS(t, dnsZone+`
+3.0.0.127.bl.example. A 127.0.0.2
+4.0.0.127.bl.example. A 127.0.0.2
+8.0.0.127.bl.example. A 127.0.0.2
+`)
+	sites := []string{"zen.example=127.0.0.[2..11]*2", "bl.example"}
+	pf := startPostfixWithDNS(t, "postscreen_dnsbl_sites = "+strings.Join(sites, ", ")+
+		"\npostscreen_dnsbl_threshold = 2\npostscreen_dnsbl_action = enforce\npostscreen_greet_wait = 1s\npostscreen_access_list = permit_mynetworks\nmynetworks = 127.0.0.1/32\n",
+		dns, "ann")
+	pf.postscreen(t)
+	toml := "\n[postscreen]\ndnsbl_sites = [\"" + strings.Join(sites, "\", \"") + "\"]\ndnsbl_threshold = 2\ndnsbl_action = \"enforce\"\n"
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{toml}}, func(s *server) {
+		s.admin("domain", "add", "relay.test")
+		s.addUser("ann@relay.test")
+	})
+	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
+	for _, tc := range []struct{ name, src, want string }{
+		{"listed on both", "127.0.0.3", "550 5.7.1 Service unavailable; client [127.0.0.3] blocked using zen.example"},
+		{"heavy list's reply outside its filter, light list", "127.0.0.4", "250 2.1.5"},
+		{"listed on the heavy list only", "127.0.0.5", "550 5.7.1 Service unavailable; client [127.0.0.5] blocked using zen.example"},
+		{"listed on the light list only", "127.0.0.8", "250 2.1.5"},
+		{"unlisted", "127.0.0.2", "250 2.1.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--local-interface", tc.src, "--helo", "mail.good.example", "--from", "s@good.example", "--to", "ann@relay.test", "--quit-after", "RCPT"}
+			want := swaksReplies(t, pfAddr, args)
+			got := swaksReplies(t, s.Addr(), args)
+			if len(want) < 2 || !strings.HasPrefix(want[len(want)-1], tc.want) {
+				t.Fatalf("Postfix replied %q; the case expects %q", want, tc.want)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("Mailwarden %q\n     Postfix %q", got, want)
+			}
+		})
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "DNSBL rank 3 for [127.0.0.3]") }, "postscreen's rank line")
+
+	// drop: the reply postscreen gives instead of its greeting.
+	s.stop()
+	s.opts.Extra = []string{strings.Replace(toml, `"enforce"`, `"drop"`, 1)}
+	s.writeConfig()
+	s.start()
+	got := greeting(t, "127.0.0.3", s.Addr())
+	if got != "521 5.7.1 Service unavailable; client [127.0.0.3] blocked using zen.example" {
+		t.Errorf("drop: greeting %q", got)
+	}
+	if got := greeting(t, "127.0.0.4", s.Addr()); !strings.HasPrefix(got, "220 ") {
+		t.Errorf("drop, below the threshold: greeting %q", got)
+	}
+}
+
+// greeting returns the first reply line a client at src gets.
+func greeting(t *testing.T, src, addr string) string {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		t.Fatalf("greeting from %s: %v", addr, err)
+	}
+	return strings.TrimRight(line, "\r\n")
+}
+
+// postscreen puts Postfix's postscreen in front of its smtpd on the same
+// port (master.cf as POSTSCREEN_README shows) and reloads.
+func (p *privatePostfix) postscreen(t *testing.T) {
+	t.Helper()
+	mcf := filepath.Join(p.EtcDir, "master.cf")
+	b, err := os.ReadFile(mcf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd\n", p.Port)
+	if !strings.HasPrefix(string(b), first) {
+		t.Fatalf("master.cf does not start with %q", first)
+	}
+	writeFile(t, mcf, fmt.Sprintf("127.0.0.1:%d inet n - n - 1 postscreen\nsmtpd pass - - n - - smtpd\ndnsblog unix - - n - 0 dnsblog\ntlsproxy unix - - n - 0 tlsproxy\n", p.Port)+
+		strings.TrimPrefix(string(b), first))
+	if out, err := p.run("reload"); err != nil {
+		t.Fatalf("postfix reload: %v\n%s", err, out)
+	}
+	// The reload is asynchronous: wait until postscreen answers (its
+	// greeting comes after postscreen_greet_wait).
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		if strings.Contains(p.maillog(), "postfix/postscreen") {
+			return
+		}
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.Port), time.Second)
+		if err == nil {
+			c.Close()
+		}
+	}
+	t.Fatalf("postscreen did not start\n%s", p.maillog())
+}
+
+// TestSoftBounceLikePostfix: soft_bounce turns the lists' 5xx into 4xx,
+// with the reply-code knobs changed, in Postfix and Mailwarden alike.
+func TestSoftBounceLikePostfix(t *testing.T) {
+	dns := hermeticDNS(t, dnsZone)
+	knobs := map[string]string{"soft_bounce": "yes", "maps_rbl_reject_code": "550", "unknown_client_reject_code": "550", "unknown_address_reject_code": "550"}
+	lists := map[string][]string{"client": {"reject_rbl_client zen.example", "reject_unknown_client_hostname"}, "sender": {"reject_unknown_sender_domain"}}
+	var mainCf, toml strings.Builder
+	mainCf.WriteString("mynetworks = 127.0.0.1/32\n")
+	toml.WriteString("\n[restrictions]\n")
+	for k, v := range knobs {
+		mainCf.WriteString(k + " = " + v + "\n")
+		if v == "yes" {
+			v = "true"
+		}
+		toml.WriteString(k + " = " + v + "\n")
+	}
+	for k, v := range lists {
+		mainCf.WriteString("smtpd_" + k + "_restrictions = " + strings.Join(v, ", ") + "\n")
+		toml.WriteString(k + " = [\"" + strings.Join(v, "\", \"") + "\"]\n")
+	}
+	pf := startPostfixWithDNS(t, mainCf.String(), dns, "ann")
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{toml.String()}}, func(s *server) {
+		s.admin("domain", "add", "relay.test")
+		s.addUser("ann@relay.test")
+	})
+	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
+	for _, tc := range []struct{ name, src, from, want string }{
+		{"DNSBL", "127.0.0.3", "s@good.example", "450 4.7.1 Service unavailable; Client host [127.0.0.3] blocked using zen.example"},
+		{"no client name", "127.0.0.9", "s@good.example", "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.9]"},
+		{"unknown sender domain", "127.0.0.2", "s@nowhere.example", "450 4.1.8 <s@nowhere.example>: Sender address rejected: Domain not found"},
+		{"accepted", "127.0.0.2", "s@good.example", "250 2.1.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--local-interface", tc.src, "--helo", "mail.good.example", "--from", tc.from, "--to", "ann@relay.test", "--quit-after", "RCPT"}
+			want := swaksReplies(t, pfAddr, args)
+			got := swaksReplies(t, s.Addr(), args)
+			if len(want) < 2 || !strings.HasPrefix(want[len(want)-1], tc.want) {
+				t.Fatalf("Postfix replied %q; the case expects %q", want, tc.want)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("Mailwarden %q\n     Postfix %q", got, want)
+			}
+		})
+	}
 }
