@@ -178,10 +178,11 @@ func (c *dnsListCheck) Check(ctx context.Context, r *Request) Verdict {
 		// Postfix: a reject_* list that cannot be asked is skipped with
 		// a warning (no mail is refused for the list's trouble); an allow
 		// list that cannot be asked gives DEFER_IF_REJECT.
-		c.d.warn(c.name + " " + c.spec.Spec + ": " + query + ": lookup error: " + err.Error())
 		if c.permit {
+			c.d.warn(query + ": RBL lookup error: " + err.Error() + " (" + c.name + " " + c.spec.Spec + ": defer_if_reject)")
 			return Verdict{Action: DeferIfReject}
 		}
+		c.d.warn(query + ": RBL lookup error: " + err.Error() + " (" + c.name + " " + c.spec.Spec + " skipped)")
 		return Verdict{}
 	}
 	if !listed {
