@@ -51,7 +51,7 @@ var textTypes = map[string]bool{"hash": true, "btree": true, "lmdb": true, "cdb"
 
 // Types lists the table types Open accepts.
 func Types() []string {
-	return []string{"hash", "btree", "lmdb", "cdb", "texthash", "dbm", "sdbm", "regexp", "pcre", "cidr", "inline", "static"}
+	return []string{"hash", "btree", "lmdb", "cdb", "texthash", "dbm", "sdbm", "regexp", "pcre", "cidr", "inline", "static", "sqlite", "pgsql", "mysql"}
 }
 
 // Open opens a table given in Postfix's "type:name" form, e.g.
@@ -83,6 +83,10 @@ func Open(spec string, opts Options) (Table, error) {
 		pcre := typ == "pcre"
 		return openFile(typ, name, opts, func(path string, data []byte) (Table, error) {
 			return parseRegexp(path, data, pcre, opts.MatchTimeout)
+		})
+	case typ == "sqlite" || typ == "pgsql" || typ == "mysql":
+		return openFile(typ, name, opts, func(path string, data []byte) (Table, error) {
+			return openSQL(typ, path, data, opts)
 		})
 	case typ == "cidr":
 		return openFile(typ, name, opts, func(path string, data []byte) (Table, error) {
@@ -231,3 +235,21 @@ func (f *fileTable) Lookup(ctx context.Context, key string) (string, bool, error
 
 // String gives the table's spec back.
 func (f *fileTable) String() string { return f.typ + ":" + f.path }
+
+// Close releases what the current content holds (the connections of an
+// sql: table). A file table that holds nothing closes trivially.
+func (f *fileTable) Close() error {
+	if c, ok := (*f.cur.Load()).(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// Close closes t when it holds resources (sql: tables hold connections);
+// other tables need no closing.
+func Close(t Table) error {
+	if c, ok := t.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

@@ -186,8 +186,8 @@ func TestErrors(t *testing.T) {
 			t.Errorf("Open(%q) succeeded", spec)
 		}
 	}
-	if _, err := Open("mysql:/etc/x.cf", Options{}); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("mysql: %v, want ErrUnsupported", err)
+	if _, err := Open("ldap:/etc/x.cf", Options{}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("ldap: %v, want ErrUnsupported", err)
 	}
 }
 
