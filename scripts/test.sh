@@ -19,6 +19,11 @@ done
 command -v postfix >/dev/null 2>&1 || [ -x /usr/sbin/postfix ] || missing+=(postfix)
 # Postfix's pcre: tables (compared with Mailwarden's by postmap -q).
 [ -e /usr/lib/postfix/postfix-pcre.so ] || missing+=(postfix-pcre)
+# Postfix's sql tables and the database servers behind them (private
+# instances the tests start in temp dirs).
+for m in sqlite pgsql mysql; do [ -e /usr/lib/postfix/postfix-$m.so ] || missing+=(postfix-$m); done
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
 # pflogsumm (the mail log report) lives in /usr/sbin too.
 command -v pflogsumm >/dev/null 2>&1 || [ -x /usr/sbin/pflogsumm ] || missing+=(pflogsumm)
 # postgrey (in /usr/sbin): the greylisting reference, run privately.
@@ -32,13 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre msmtp gsasl pflogsumm fail2ban prometheus postgrey
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey
 	# The tests run private Postfix instances on random loopback ports; the
 	# package's default instance (port 25, all interfaces) is not wanted.
 	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then
