@@ -197,12 +197,14 @@ type Outbound struct {
 	// not routed by TransportFile: "[host]:port" (no MX lookup), "host"
 	// (MX lookup), "[10.0.0.2]". Empty: deliver to each domain's MX.
 	Relayhost string `toml:"relayhost"`
-	// RelayhostPasswordFile is a Postfix sasl_passwd file
-	// ("[host]:port user:password" lines), read at each use. Credentials
-	// are only sent over TLS.
+	// RelayhostPasswordFile is a Postfix sasl_passwd table: a plain path
+	// ("[host]:port user:password" lines, every line checked) or any
+	// lookup table as "type:name" (hash:, sqlite:, ...); re-read when it
+	// changes. Credentials are only sent over TLS.
 	RelayhostPasswordFile string `toml:"relayhost_password_file"`
-	// TransportFile is a Postfix transport(5) table (transport_maps),
-	// reloaded when it changes.
+	// TransportFile is a Postfix transport(5) table (transport_maps): a
+	// plain path (every line checked) or any lookup table as "type:name"
+	// (hash:, pcre:, sqlite:, ...); re-read when it changes.
 	TransportFile string `toml:"transport_file"`
 	// ConnectionCacheTimeLimit is how long an idle connection is kept
 	// for the next message to the same destination (Postfix

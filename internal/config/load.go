@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"mailwarden/internal/table"
 	"mailwarden/internal/transport"
 )
 
@@ -271,14 +272,40 @@ func (c *Config) validateRouting(bad func(key, format string, a ...any)) {
 		path *string
 		load func(string) error
 	}{
-		{"outbound.transport_file", &o.TransportFile, func(p string) error { _, err := transport.Load(p); return err }},
-		{"outbound.relayhost_password_file", &o.RelayhostPasswordFile, func(p string) error { _, err := transport.LoadPasswords(p); return err }},
+		// A plain path is checked line by line; a "type:name" table is
+		// opened as the queue will (its results are checked per lookup).
+		{"outbound.transport_file", &o.TransportFile, func(p string) error {
+			if _, _, typed := transport.Typed(p); !typed {
+				_, err := transport.Load(p)
+				return err
+			}
+			m, err := transport.OpenMap(p, table.Options{ReloadInterval: -1})
+			if err == nil {
+				m.Close()
+			}
+			return err
+		}},
+		{"outbound.relayhost_password_file", &o.RelayhostPasswordFile, func(p string) error {
+			if _, _, typed := transport.Typed(p); !typed {
+				_, err := transport.LoadPasswords(p)
+				return err
+			}
+			m, err := transport.OpenPasswords(p, table.Options{ReloadInterval: -1})
+			if err == nil {
+				m.Close()
+			}
+			return err
+		}},
 	} {
 		if *f.path == "" {
 			continue
 		}
-		if !filepath.IsAbs(*f.path) && c.Path != "" {
+		typ, name, typed := transport.Typed(*f.path)
+		switch {
+		case !typed && !filepath.IsAbs(*f.path) && c.Path != "":
 			*f.path = filepath.Join(filepath.Dir(c.Path), *f.path)
+		case typed && transport.FileBased(typ) && !strings.Contains(name, ":") && !filepath.IsAbs(name) && c.Path != "":
+			*f.path = typ + ":" + filepath.Join(filepath.Dir(c.Path), name)
 		}
 		if err := f.load(*f.path); err != nil {
 			bad(f.key, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/dnsx"
 	"mailwarden/internal/smtpclient"
+	"mailwarden/internal/table"
 	"mailwarden/internal/transport"
 )
 
@@ -114,22 +116,47 @@ func fromResults(rcpts []Rcpt, res []smtpclient.Result, lmtp bool) []outcome {
 	return out
 }
 
-// transportWatchers holds one Watcher per transport_file path, shared by
-// the runners of the process (the path may change when the config does).
-var transportWatchers = struct {
+// tableCache holds the transport and password tables of the process, one
+// per spec (the spec may change when the config does). Each re-reads its
+// file when it changes. A spec that cannot be opened is not kept, so the
+// next delivery tries again.
+var tableCache = struct {
 	sync.Mutex
-	m map[string]*transport.Watcher
-}{m: map[string]*transport.Watcher{}}
+	transports map[string]*transport.Map
+	passwords  map[string]*transport.PasswordMap
+}{transports: map[string]*transport.Map{}, passwords: map[string]*transport.PasswordMap{}}
 
-func transportWatcher(path string) *transport.Watcher {
-	transportWatchers.Lock()
-	defer transportWatchers.Unlock()
-	w := transportWatchers.m[path]
-	if w == nil {
-		w = transport.NewWatcher(path)
-		transportWatchers.m[path] = w
+func (r *Runner) tableOptions() table.Options {
+	logger := r.o.Logger
+	return table.Options{Logf: func(format string, a ...any) { logger.Warn(fmt.Sprintf(format, a...)) }}
+}
+
+func (r *Runner) transportMap(spec string) (*transport.Map, error) {
+	tableCache.Lock()
+	defer tableCache.Unlock()
+	if m := tableCache.transports[spec]; m != nil {
+		return m, nil
 	}
-	return w
+	m, err := transport.OpenMap(spec, r.tableOptions())
+	if err != nil {
+		return nil, err
+	}
+	tableCache.transports[spec] = m
+	return m, nil
+}
+
+func (r *Runner) passwordMap(spec string) (*transport.PasswordMap, error) {
+	tableCache.Lock()
+	defer tableCache.Unlock()
+	if m := tableCache.passwords[spec]; m != nil {
+		return m, nil
+	}
+	m, err := transport.OpenPasswords(spec, r.tableOptions())
+	if err != nil {
+		return nil, err
+	}
+	tableCache.passwords[spec] = m
+	return m, nil
 }
 
 type deliverFunc func(ctx context.Context, e Entry, domain string, rcpts []Rcpt, body *fileBody) []outcome
@@ -155,19 +182,22 @@ func (r *Runner) deliverRouted(ctx context.Context, e Entry, domain string, rcpt
 	if path == "" {
 		return fallback(ctx, e, domain, rcpts, body)
 	}
-	table, err := transportWatcher(path).Table()
-	if table == nil {
-		r.o.Logger.Error(e.ID + ": transport table: " + err.Error())
+	failed := func(err error) []outcome {
+		r.o.Logger.Error(e.ID + ": " + err.Error())
 		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.0",
 			text: "transport table lookup failure", relay: "none"})
 	}
+	tm, err := r.transportMap(path)
 	if err != nil {
-		r.o.Logger.Warn("transport table: keeping the previous version: " + err.Error())
+		return failed(err)
 	}
 	var routes []transport.Route
 	groups := map[transport.Route][]int{}
 	for i, rc := range rcpts {
-		rt, _ := table.Lookup(rc.Address) // no match: the zero Route, Default
+		rt, _, err := tm.Route(ctx, rc.Address) // no match: the zero Route, Default
+		if err != nil {
+			return failed(err)
+		}
 		if groups[rt] == nil {
 			routes = append(routes, rt)
 		}
@@ -227,21 +257,30 @@ func (r *Runner) deliverDefault(ctx context.Context, e Entry, domain string, rcp
 }
 
 // deliverSMTP delivers to an SMTP next hop, authenticating with the
-// relayhost_password_file entry for nexthop (read now, so edits apply)
+// relayhost_password_file entry for nexthop (the table is re-read when it changes)
 // when there is one. The client sends credentials only over TLS.
 func (r *Runner) deliverSMTP(ctx context.Context, e Entry, nexthop string, hop smtpclient.Hop, rcpts []Rcpt, body *fileBody) []outcome {
 	if pf := r.o.Config().Outbound.RelayhostPasswordFile; pf != "" && nexthop != "" {
-		ps, err := transport.LoadPasswords(pf)
+		c, ok, err := r.lookupPassword(ctx, pf, nexthop)
 		if err != nil {
 			r.o.Logger.Error(e.ID + ": " + err.Error())
 			return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.3.0",
 				text: "SASL password table lookup failure", relay: "none"})
 		}
-		if c, ok := ps.Lookup(nexthop); ok {
+		if ok {
 			hop.Username, hop.Password = c.Username, c.Password
 		}
 	}
 	return r.deliverHop(ctx, e, hop, rcpts, body)
+}
+
+// lookupPassword finds nexthop's credentials in the password table spec.
+func (r *Runner) lookupPassword(ctx context.Context, spec, nexthop string) (transport.Credentials, bool, error) {
+	pm, err := r.passwordMap(spec)
+	if err != nil {
+		return transport.Credentials{}, false, err
+	}
+	return pm.Credentials(ctx, nexthop)
 }
 
 // deliverMX delivers to the MX hosts of domain.

@@ -126,6 +126,15 @@ type fileTable struct {
 	fi        os.FileInfo  // of the file last read (or tried)
 }
 
+// OpenFile opens a table whose file another package parses (a format of
+// its own, or stricter checks): parse gets the file's bytes at open and
+// again whenever the file changes; a parse error at open is returned, one
+// later keeps the last good content and is logged. typ names the table
+// in errors.
+func OpenFile(typ, path string, opts Options, parse func(path string, data []byte) (Table, error)) (Table, error) {
+	return openFile(typ, path, opts, parse)
+}
+
 func openFile(typ, path string, opts Options, parse func(string, []byte) (Table, error)) (Table, error) {
 	if path == "" {
 		return nil, fmt.Errorf("table %s: no file name", typ)

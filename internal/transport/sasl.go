@@ -68,11 +68,7 @@ func ParsePasswords(path string, data []byte) (Passwords, error) {
 // ("[smtp.example.com]:587"), then in its normal form, then by host name
 // alone, like Postfix's smtp_sasl_password_maps.
 func (ps Passwords) Lookup(nexthop string) (Credentials, bool) {
-	keys := []string{strings.ToLower(strings.TrimSpace(nexthop))}
-	if h, err := ParseHop(nexthop); err == nil {
-		keys = append(keys, strings.ToLower(h.String()), strings.ToLower(h.Host))
-	}
-	for _, k := range keys {
+	for _, k := range passwordKeys(nexthop) {
 		if c, ok := ps[k]; ok {
 			return c, true
 		}

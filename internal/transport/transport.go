@@ -67,6 +67,7 @@ func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.
 // Table is a parsed transport table. It is read-only once built.
 type Table struct {
 	routes map[string]Route
+	raw    map[string]string // the results as written, for OpenMap
 }
 
 // Len is the number of entries.
@@ -86,7 +87,7 @@ func Load(path string) (*Table, error) {
 // before, and lines starting with # are comments. Every bad line is
 // reported, joined, as *ParseError.
 func Parse(path string, data []byte) (*Table, error) {
-	t := &Table{routes: map[string]Route{}}
+	t := &Table{routes: map[string]Route{}, raw: map[string]string{}}
 	first := map[string]int{}
 	var errs []error
 	err := logicalLines(data, func(n int, line string) {
@@ -114,6 +115,7 @@ func Parse(path string, data []byte) (*Table, error) {
 		}
 		first[pattern] = n
 		t.routes[pattern] = r
+		t.raw[pattern] = result
 	})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", path, err))
@@ -287,25 +289,10 @@ func (t *Table) Lookup(addr string) (Route, bool) {
 		return Route{}, false
 	}
 	addr = strings.ToLower(strings.TrimSuffix(addr, "."))
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		if r, ok := t.routes[addr]; ok {
+	for _, k := range transportKeys(addr) {
+		if r, ok := t.routes[k]; ok {
 			return r, true
-		}
-		domain := addr[i+1:]
-		if r, ok := t.routes[domain]; ok && domain != "" {
-			return r, true
-		}
-		for j := strings.IndexByte(domain, '.'); j >= 0; {
-			if r, ok := t.routes[domain[j:]]; ok {
-				return r, true
-			}
-			k := strings.IndexByte(domain[j+1:], '.')
-			if k < 0 {
-				break
-			}
-			j += 1 + k
 		}
 	}
-	r, ok := t.routes["*"]
-	return r, ok
+	return Route{}, false
 }

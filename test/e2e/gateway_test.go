@@ -104,3 +104,37 @@ func TestGatewayTransport(t *testing.T) {
 		return strings.Contains(l, "to=<someone@gw.test>, relay=127.0.0.3[127.0.0.3]") && strings.Contains(l, "status=sent")
 	}, "SMTP next hop log line")
 }
+
+// TestTransportTableTypes: transport_file given as a pcre: table (with a
+// look-ahead and $1) routes relay-domain mail to the SMTP next hop, and
+// an edit of the table file applies to the next message without a reload.
+func TestTransportTableTypes(t *testing.T) {
+	k, port := startSinkOn(t, "127.0.0.3")
+	dir := t.TempDir()
+	table := filepath.Join(dir, "transport.pcre")
+	writeFile(t, table, fmt.Sprintf("/^(?!blocked)[^@]+@(gw)\\.test$/ smtp:[127.0.0.3]:%d\n", port))
+	s := startServer(t, options{
+		Top:   []string{`relay_domains = ["gw.test"]`},
+		Extra: []string{"", "[outbound]", fmt.Sprintf("transport_file = %q", "pcre:"+table)},
+	}, nil)
+	stranger := []string{"--server", s.Addr(), "--local-interface", "127.0.0.2", "--from", "sender@outside.test"}
+	if r := s.swaks(append(stranger, "--to", "someone@gw.test")...); r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(k.received()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := k.received(); len(got) != 1 || strings.Join(got[0].To, ",") != "someone@gw.test" {
+		t.Fatalf("the next hop received %+v", got)
+	}
+	// An edited table: blocked@ now bounces by the table's error: route.
+	time.Sleep(1100 * time.Millisecond) // past the once-a-second check of the file
+	writeFile(t, table, fmt.Sprintf("/^blocked/ error:5.7.1 blocked by the transport table\n/^[^@]+@(gw)\\.test$/ smtp:[127.0.0.3]:%d\n", port))
+	if r := s.swaks(append(stranger, "--to", "blocked@gw.test")...); r.Code != 0 {
+		t.Fatalf("exit %d\n%s", r.Code, r.Out)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "to=<blocked@gw.test>") && strings.Contains(l, "status=bounced") && strings.Contains(l, "blocked by the transport table")
+	}, "the bounce by the edited transport table")
+}
