@@ -4,7 +4,9 @@
 // btree:, lmdb:, cdb:, texthash: (all postmap(1) text format), regexp:
 // (regexp_table(5)), pcre: (pcre_table(5): Go's RE2 where the pattern
 // allows, else a backtracking engine with a time limit per match), cidr:
-// (cidr_table(5)), inline: and static:. File tables notice when their file
+// (cidr_table(5)), inline:, static:, and sqlite:, pgsql: and mysql:
+// (Postfix's *_table(5) config files; a query per lookup, keys escaped as
+// Postfix's client libraries do). File tables notice when their file
 // changes (inode, size or modification time, checked at most once per
 // interval) and re-read it; a file that no longer parses keeps the last
 // good content and is reported through Options.Logf.
