@@ -95,7 +95,7 @@ func TestDNSRestrictionsLikePostfix(t *testing.T) {
 		mainCf.WriteString(pfKeys[k] + " = " + strings.Join(v, ", ") + "\n")
 		toml.WriteString(k + " = [\"" + strings.Join(v, "\", \"") + "\"]\n")
 	}
-	pf := startPostfixWithDNS(t, mainCf.String(), dns, "ann")
+	pf := startPostfixWithDNS(t, mainCf.String(), dns.Addr(), "ann")
 	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{toml.String()}}, func(s *server) {
 		s.admin("domain", "add", "relay.test")
 		s.addUser("ann@relay.test")
@@ -188,7 +188,7 @@ func TestPostscreenLikePostfix(t *testing.T) {
 	sites := []string{"zen.example=127.0.0.[2..11]*2", "bl.example"}
 	pf := startPostfixWithDNS(t, "postscreen_dnsbl_sites = "+strings.Join(sites, ", ")+
 		"\npostscreen_dnsbl_threshold = 2\npostscreen_dnsbl_action = enforce\npostscreen_greet_wait = 1s\npostscreen_access_list = permit_mynetworks\nmynetworks = 127.0.0.1/32\n",
-		dns, "ann")
+		dns.Addr(), "ann")
 	pf.postscreen(t)
 	toml := "\n[postscreen]\ndnsbl_sites = [\"" + strings.Join(sites, "\", \"") + "\"]\ndnsbl_threshold = 2\ndnsbl_action = \"enforce\"\n"
 	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{toml}}, func(s *server) {
@@ -302,7 +302,7 @@ func TestSoftBounceLikePostfix(t *testing.T) {
 		mainCf.WriteString("smtpd_" + k + "_restrictions = " + strings.Join(v, ", ") + "\n")
 		toml.WriteString(k + " = [\"" + strings.Join(v, "\", \"") + "\"]\n")
 	}
-	pf := startPostfixWithDNS(t, mainCf.String(), dns, "ann")
+	pf := startPostfixWithDNS(t, mainCf.String(), dns.Addr(), "ann")
 	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{toml.String()}}, func(s *server) {
 		s.admin("domain", "add", "relay.test")
 		s.addUser("ann@relay.test")
@@ -326,4 +326,38 @@ func TestSoftBounceLikePostfix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeadDNSLikePostfix: with a DNS server that never answers, Postfix
+// and Mailwarden give the same replies: the DNSBL is skipped (with a
+// warning), an unknown sender domain check defers (450 under
+// defer_if_permit), and the client is "unknown" — a 4xx, never a hang,
+// never a silent accept of what the lists would refuse.
+func TestDeadDNSLikePostfix(t *testing.T) {
+	dead := deadDNS(t)
+	lists := map[string][]string{"client": {"reject_rbl_client zen.example"}, "sender": {"reject_unknown_sender_domain"}}
+	var mainCf, toml strings.Builder
+	mainCf.WriteString("mynetworks = 127.0.0.1/32\n")
+	toml.WriteString("\n[restrictions]\n")
+	for k, v := range lists {
+		mainCf.WriteString("smtpd_" + k + "_restrictions = " + strings.Join(v, ", ") + "\n")
+		toml.WriteString(k + " = [\"" + strings.Join(v, "\", \"") + "\"]\n")
+	}
+	pf := startPostfixWithDNS(t, mainCf.String(), dead, "ann")
+	s := startServer(t, options{Resolvers: []string{dead}, Extra: []string{
+		`timeout = "1s"`, // the first Extra line still stands in [dns]
+		toml.String()}}, func(s *server) {
+		s.admin("domain", "add", "relay.test")
+		s.addUser("ann@relay.test")
+	})
+	args := []string{"--local-interface", "127.0.0.3", "--helo", "mail.good.example", "--from", "s@good.example", "--to", "ann@relay.test", "--quit-after", "RCPT"}
+	want := swaksReplies(t, fmt.Sprintf("127.0.0.1:%d", pf.Port), args)
+	got := swaksReplies(t, s.Addr(), args)
+	if len(want) < 2 || want[1] != "450 4.1.8 <s@good.example>: Sender address rejected: Domain not found" {
+		t.Fatalf("Postfix replied %q", want)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Mailwarden %q\n     Postfix %q", got, want)
+	}
+	s.waitLog(func(l string) bool { return strings.Contains(l, "3.0.0.127.zen.example: RBL lookup error:") }, "the RBL warning")
 }
