@@ -286,7 +286,7 @@ func Default() *Config {
 			PeernameLookup:           true,
 		},
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
-		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs()},
+		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),
 		Postscreen:   DefaultPostscreen(),
 		Delivery:     Delivery{Fsync: true},
@@ -383,6 +383,8 @@ type Restrictions struct {
 	// DNSKnobs are the reply codes and texts of the DNS-based
 	// restrictions, and soft_bounce (postscreen.go).
 	DNSKnobs
+	// PolicyService holds the policy_service_* keys (policyservice.go).
+	PolicyService
 
 	// Set names the list keys the file sets ("client", "end_of_data"...).
 	Set map[string]bool `toml:"-"`

@@ -112,6 +112,7 @@ func (c *Config) validate() []*keyedError {
 		}
 		c.RelayDomains[i] = d
 	}
+	c.Restrictions.PolicyService.check(bad)
 	for name, addrs := range c.Listen.byName() {
 		for _, a := range addrs {
 			if _, _, err := net.SplitHostPort(a); err != nil {

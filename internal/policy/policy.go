@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"io"
+	"net/netip"
 	"strconv"
 
 	"mailwarden/internal/directory"
@@ -142,6 +143,12 @@ type Request struct {
 	// Pipelined reports that the client talked before the greeting or
 	// sent commands ahead without PIPELINING (reject_unauth_pipelining).
 	Pipelined bool
+	// Instance names the mail transaction: the same for every stage of
+	// one MAIL ... end of data, another for the next (Postfix's policy
+	// "instance" attribute); "" outside a transaction.
+	Instance string
+	// Server is the local address and port the client connected to.
+	Server netip.AddrPort
 }
 
 // Body is a spooled message a check may read as often as it needs.

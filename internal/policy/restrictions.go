@@ -336,7 +336,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 // known are Postfix restrictions Mailwarden will support but does not
 // yet: a config naming them gets "not supported yet", not "unknown".
 var known = map[string]bool{
-	"check_policy_service": true, "check_spf": true,
+	"check_spf": true,
 }
 
 // named gives a check the name it was configured with.
@@ -549,11 +549,17 @@ func (b *builder) access(k Kind, name string, args []string) (Check, error, bool
 	if err != nil {
 		return nil, err, true
 	}
-	// A table value may name a restriction or class: built once per
-	// value, on first use.
+	return &accessCheck{name: name, t: t, keys: keys, restriction: b.restrictionByName(k), d: b.d}, nil, true
+}
+
+// restrictionByName returns the function that turns an access(5) value
+// naming a restriction or class (a table's value, a policy service's
+// action) into its check for a list of kind k: built once per value, on
+// first use.
+func (b *builder) restrictionByName(k Kind) func(value string) (Check, bool) {
 	var mu sync.Mutex
 	built := map[string]Check{}
-	restriction := func(value string) (Check, bool) {
+	return func(value string) (Check, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		if c, ok := built[value]; ok {
@@ -570,5 +576,4 @@ func (b *builder) access(k Kind, name string, args []string) (Check, error, bool
 		}
 		return c, c != nil
 	}
-	return &accessCheck{name: name, t: t, keys: keys, restriction: restriction, d: b.d}, nil, true
 }

@@ -49,6 +49,8 @@ type conn struct {
 	idle    time.Duration
 	sessEnd time.Time
 
+	local netip.AddrPort // the address the client connected to
+
 	// session state, reset by STARTTLS and XCLIENT
 	helo        string
 	esmtp       bool
@@ -94,6 +96,9 @@ func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
 	}
 	if ta, ok := raw.RemoteAddr().(*net.TCPAddr); ok {
 		c.port = ta.Port
+	}
+	if la, ok := raw.LocalAddr().(*net.TCPAddr); ok {
+		c.local = la.AddrPort()
 	}
 	c.rd.c = c
 	c.rd.r = raw

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"mailwarden/internal/event"
 	"math"
+	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"mailwarden/internal/delivery"
@@ -34,6 +36,20 @@ type tx struct {
 	effects  []policy.Verdict      // sticking verdicts before end of data, as said (redirect, bcc)
 	bdat     *bdatState            // BDAT in progress
 	failed   bool                  // a BDAT chunk failed: the rest are read and dropped
+	instance string                // names the transaction to policy checks (Request.Instance)
+}
+
+var (
+	instanceCount atomic.Uint64
+	instanceStart = time.Now()
+)
+
+// newInstance returns a name for one mail transaction, unique in this
+// process's life and across restarts (Postfix's policy "instance",
+// which is pid, time and a counter in hex).
+func newInstance() string {
+	return strconv.FormatInt(int64(os.Getpid()), 16) + "." + strconv.FormatInt(instanceStart.UnixMicro(), 16) + "." +
+		strconv.FormatUint(instanceCount.Add(1), 16)
 }
 
 var (
@@ -50,14 +66,26 @@ var (
 func (c *conn) request(st policy.Stage) *policy.Request {
 	env := &c.reqEnv
 	*env = envelope.Envelope{ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls,
-		Client: envelope.Client{IP: c.ip, Host: c.host, HostConfirmed: c.host != "unknown", ReverseHost: c.revHost}}
+		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, HostConfirmed: c.host != "unknown", ReverseHost: c.revHost,
+			Helo: c.helo, AuthUser: c.user, AuthMech: c.mech, Service: c.srv.mode.service()}}
+	if st := c.tlsState; st != nil {
+		env.Client.TLSVersion, env.Client.TLSCipher = tlsVersion(st.Version), cipherName(st.CipherSuite)
+	}
+	env.Protocol = "SMTP"
+	if c.esmtp {
+		env.Protocol = "ESMTP"
+	}
 	r := &c.req
 	*r = policy.Request{Stage: st, Env: env, Service: c.srv.mode.service(), MyNetworks: c.mynets, TLS: c.plaintextOK(),
-		Pipelined: c.pipelined != "", DNSTempFail: c.dnsTemp}
+		Pipelined: c.pipelined != "", DNSTempFail: c.dnsTemp, Server: c.local}
 	if t := c.t; t != nil {
-		env.From, env.Recipients, env.ID = t.from, t.rcpts, t.id
+		env.From, env.Recipients, env.ID, env.AuthParam = t.from, t.rcpts, t.id, t.mp.Auth
 		r.Sender = t.from
 		r.Size = int64(min(t.mp.Size, math.MaxInt64))
+		if t.instance == "" {
+			t.instance = newInstance()
+		}
+		r.Instance = t.instance
 	}
 	return r
 }
