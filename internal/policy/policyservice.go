@@ -371,3 +371,19 @@ func cipherKeyBits(name string) int {
 	}
 	return 256 // AES_256, CHACHA20_POLY1305
 }
+
+// StripSubject removes from a verdict's text the "<what>: Thing rejected: "
+// that a restriction list words its replies with, leaving what a policy
+// server answers: the policy client (Postfix's smtpd) adds its own.
+func StripSubject(r *Request, text string) string {
+	if !strings.HasPrefix(text, "<") {
+		return text
+	}
+	for k := KindClient; k <= KindEndOfData; k++ {
+		what, thing := k.subject(r)
+		if t, ok := strings.CutPrefix(text, "<"+what+">: "+thing+": "); ok {
+			return t
+		}
+	}
+	return text
+}
