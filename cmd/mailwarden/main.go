@@ -35,6 +35,8 @@ commands:
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
                                 as Postfix's postmap -q: exit 0 found, 1 not found, 2 error
+  policyd --listen ADDR [--targrey] [--restriction ENTRY]...   serve Postfix's policy protocol (check_policy_service)
+                                from Mailwarden's checks (default check_greylist)
   version | --version           release and commit
 
 The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
@@ -115,6 +117,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.importMaildir(args[1:])
 	case "postmap":
 		return c.postmap(args[1:])
+	case "policyd":
+		err = c.policyd(args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "mailwarden", versionString())
 	case "help", "-h", "--help":

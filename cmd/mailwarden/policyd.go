@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"mailwarden/internal/config"
+	"mailwarden/internal/mlog"
+	"mailwarden/internal/policy"
+	"mailwarden/internal/policyd"
+)
+
+// policydUse is the usage line of `mailwarden policyd`.
+const policydUse = "policyd --listen ADDR [--targrey] [--restriction ENTRY]... [--max-connections N]"
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ", ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// policyd serves Postfix's policy delegation protocol from Mailwarden's
+// checks: `check_policy_service inet:127.0.0.1:10023` in Postfix's
+// smtpd_recipient_restrictions (and smtpd_data_restrictions for the
+// tarpit) reaches them. SIGTERM stops it, SIGHUP re-reads the config.
+func (c *cli) policyd(args []string) error {
+	fs := flag.NewFlagSet("policyd", flag.ContinueOnError)
+	listen := fs.String("listen", "", "address to serve on: 127.0.0.1:10023, inet:HOST:PORT or unix:/path")
+	targrey := fs.Bool("targrey", false, "greylist with taRgrey's tarpit ([greylist] tarpit, 125s when not set)")
+	maxConns := fs.Int("max-connections", 200, "connections served at once")
+	var entries stringList
+	fs.Var(&entries, "restriction", "a restriction list entry, Postfix syntax (repeatable; default check_greylist)")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 || *listen == "" {
+		return fmt.Errorf("%w: %s", errUsage, policydUse)
+	}
+	if len(entries) == 0 {
+		entries = stringList{"check_greylist"}
+	}
+	network, addr, err := policydAddr(*listen)
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	path := config.PathFrom(c.cfgPath)
+	cfg, err := loadServerConfig(path)
+	if err != nil {
+		return err
+	}
+	ml, err := openMailLog(cfg, c.stderr)
+	if err != nil {
+		return err
+	}
+	defer ml.Close()
+	log := mlog.Component(ml.logger, "policyd")
+	ctx := context.Background()
+	e, err := openData(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	checks, err := openPolicydChecks(e, cfg, log, *targrey)
+	if err != nil {
+		return err
+	}
+	defer checks.close()
+	list, err := policydList(cfg, entries, checks.factories, log)
+	if err != nil {
+		return err
+	}
+	var current atomic.Pointer[config.Config]
+	current.Store(cfg)
+	var lists atomic.Pointer[policy.List]
+	lists.Store(&list)
+	srv := policyd.New(policyd.Options{
+		List:           func() policy.List { return *lists.Load() },
+		MyNetworks:     func(ip netip.Addr) bool { return current.Load().InMyNetworks(ip) },
+		Log:            log,
+		MaxConnections: *maxConns,
+	})
+	if network == "unix" {
+		os.Remove(addr) // a socket left by a previous run
+	}
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		return fmt.Errorf("policyd: %w", err)
+	}
+	if network == "unix" {
+		// Postfix's smtpd runs as another user; protect the socket by its
+		// directory.
+		os.Chmod(addr, 0o666)
+		defer os.Remove(addr)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	log.Info(fmt.Sprintf("policyd started -- listening on %s, restrictions %s", l.Addr(), strings.Join(entries, ", ")))
+
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("policyd: %w", err)
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				log.Info("terminating on signal " + sig.String())
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				err := srv.Shutdown(sctx)
+				cancel()
+				if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+					return err
+				}
+				log.Info("policyd stopped")
+				return nil
+			}
+			if err := ml.w.Reopen(); err != nil {
+				log.Error("reopening the mail log: " + err.Error())
+			}
+			ncfg, err := loadServerConfig(path)
+			if err != nil {
+				log.Error("reload failed, keeping the running configuration: " + err.Error())
+				continue
+			}
+			if err := checks.reload(ncfg); err != nil {
+				log.Error("reload failed, keeping the running configuration: " + err.Error())
+				continue
+			}
+			nl, err := policydList(ncfg, entries, checks.factories, log)
+			if err != nil {
+				log.Error("reload failed, keeping the running configuration: " + err.Error())
+				continue
+			}
+			current.Store(ncfg)
+			lists.Store(&nl)
+			log.Info("reload -- configuration " + ncfg.Path)
+		}
+	}
+}
+
+// policydAddr reads --listen: "host:port", "inet:host:port",
+// "unix:/path" or an absolute path.
+func policydAddr(s string) (network, addr string, err error) {
+	switch {
+	case strings.HasPrefix(s, "unix:"):
+		network, addr = "unix", strings.TrimPrefix(s, "unix:")
+	case strings.HasPrefix(s, "/"):
+		network, addr = "unix", s
+	default:
+		network, addr = "tcp", strings.TrimPrefix(s, "inet:")
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return "", "", fmt.Errorf("policyd --listen %q: want host:port, inet:host:port or unix:/path", s)
+		}
+	}
+	if addr == "" {
+		return "", "", fmt.Errorf("policyd --listen %q: empty address", s)
+	}
+	return network, addr, nil
+}
+
+// policydList builds the checks of entries as a recipient restriction
+// list of cfg (its restriction classes and policy_service_* settings
+// apply), with the extra factories.
+func policydList(cfg *config.Config, entries []string, factories map[string]policy.Factory, log *slog.Logger) (policy.List, error) {
+	c := *cfg
+	c.Restrictions.Recipient = entries
+	c.Restrictions.Set = map[string]bool{"recipient": true}
+	ls, err := policy.Build("smtp", &c, policy.Deps{Restrictions: factories, Log: log})
+	if err != nil {
+		var be *policy.BuildError
+		if errors.As(err, &be) {
+			return nil, fmt.Errorf("policyd --restriction %q: %w", be.Entry, be.Err)
+		}
+		return nil, err
+	}
+	return ls.Recipient, nil
+}
