@@ -76,12 +76,11 @@ func (c *cli) policyd(args []string) error {
 		return err
 	}
 	defer e.close()
-	checks, err := openPolicydChecks(e, cfg, log, *targrey)
-	if err != nil {
-		return err
+	var factories map[string]policy.Factory // restrictions from outside package policy
+	if *targrey {
+		return errors.New("policyd --targrey: check_greylist is not available in this build")
 	}
-	defer checks.close()
-	list, err := policydList(cfg, entries, checks.factories, log)
+	list, err := policydList(cfg, entries, factories, log)
 	if err != nil {
 		return err
 	}
@@ -136,11 +135,7 @@ func (c *cli) policyd(args []string) error {
 				log.Error("reload failed, keeping the running configuration: " + err.Error())
 				continue
 			}
-			if err := checks.reload(ncfg); err != nil {
-				log.Error("reload failed, keeping the running configuration: " + err.Error())
-				continue
-			}
-			nl, err := policydList(ncfg, entries, checks.factories, log)
+			nl, err := policydList(ncfg, entries, factories, log)
 			if err != nil {
 				log.Error("reload failed, keeping the running configuration: " + err.Error())
 				continue
