@@ -22,19 +22,23 @@ func query(state, client, rcpt, instance string) policyproto.Attrs {
 		{Name: "instance", Value: instance}, {Name: "size", Value: "0"}}
 }
 
-// built is a list as `mailwarden policyd --restriction` builds it.
-func built(t *testing.T, entries ...string) policy.List {
+func configWith(entries ...string) *config.Config {
 	cfg := config.Default()
 	cfg.Restrictions.Recipient = entries
 	cfg.Restrictions.Set = map[string]bool{"recipient": true}
-	ls, err := policy.Build("smtp", cfg, policy.Deps{})
+	return cfg
+}
+
+// built is a list as `mailwarden policyd --restriction` builds it.
+func built(t *testing.T, entries ...string) policy.List {
+	ls, err := policy.Build("smtp", configWith(entries...), policy.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ls.Recipient
 }
 
-func start(t *testing.T, o Options) (*Server, string) {
+func start(t testing.TB, o Options) (*Server, string) {
 	t.Helper()
 	s := New(o)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
