@@ -154,10 +154,8 @@ func TestPostgreyBehindCheckPolicyService(t *testing.T) {
 		t.Fatalf("dead service: want %q in\n%s", want, r.Out)
 	}
 	t.Logf("dead service answered in %v", time.Since(start).Round(time.Millisecond))
-	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "problem talking to server inet:127.0.0.1:"+strconv.Itoa(port))
-	},
-		"the warning about the dead policy service")
+	warning := "problem talking to server inet:127.0.0.1:" + strconv.Itoa(port)
+	s.waitLog(func(l string) bool { return strings.Contains(l, warning) }, "the warning about the dead policy service")
 }
 
 // policydProc is a running `mailwarden policyd`.
