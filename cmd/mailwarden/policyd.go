@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/greylist"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/policyd"
@@ -37,7 +38,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func (c *cli) policyd(args []string) error {
 	fs := flag.NewFlagSet("policyd", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to serve on: 127.0.0.1:10023, inet:HOST:PORT or unix:/path")
-	targrey := fs.Bool("targrey", false, "greylist with taRgrey's tarpit ([greylist] tarpit, 125s when not set)")
+	targrey := fs.Bool("targrey", false, "greylist with taRgrey's tarpit ([greylist] tarpit, 125s when not set; S25R clients per tarpit_s25r)")
 	maxConns := fs.Int("max-connections", 200, "connections served at once")
 	var entries stringList
 	fs.Var(&entries, "restriction", "a restriction list entry, Postfix syntax (repeatable; default check_greylist)")
@@ -76,10 +77,15 @@ func (c *cli) policyd(args []string) error {
 		return err
 	}
 	defer e.close()
-	var factories map[string]policy.Factory // restrictions from outside package policy
-	if *targrey {
-		return errors.New("policyd --targrey: check_greylist is not available in this build")
+	// check_greylist: postgrey and taRgrey, state in the database, as in
+	// serve.
+	grey, err := greylist.Open(e.db, policydGreylist(cfg, *targrey), greylist.Options{Log: mlog.Component(ml.logger, "greylist"),
+		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version})
+	if err != nil {
+		return err
 	}
+	defer grey.Close()
+	factories := map[string]policy.Factory{"check_greylist": grey.Factory()}
 	list, err := policydList(cfg, entries, factories, log)
 	if err != nil {
 		return err
@@ -135,6 +141,10 @@ func (c *cli) policyd(args []string) error {
 				log.Error("reload failed, keeping the running configuration: " + err.Error())
 				continue
 			}
+			if err := grey.Reload(policydGreylist(ncfg, *targrey)); err != nil {
+				log.Error("reload failed, keeping the running configuration: " + err.Error())
+				continue
+			}
 			nl, err := policydList(ncfg, entries, factories, log)
 			if err != nil {
 				log.Error("reload failed, keeping the running configuration: " + err.Error())
@@ -145,6 +155,19 @@ func (c *cli) policyd(args []string) error {
 			log.Info("reload -- configuration " + ncfg.Path)
 		}
 	}
+}
+
+// taRgreyTarpit is taRgrey's classic tarpit, used by --targrey when
+// [greylist] tarpit is not set.
+const taRgreyTarpit = 125 * time.Second
+
+// policydGreylist is cfg's [greylist], with the tarpit on for --targrey.
+func policydGreylist(cfg *config.Config, targrey bool) config.Greylist {
+	g := cfg.Greylist
+	if targrey && g.Tarpit <= 0 {
+		g.Tarpit = config.Duration(taRgreyTarpit)
+	}
+	return g
 }
 
 // policydAddr reads --listen: "host:port", "inet:host:port",

@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,76 +14,6 @@ import (
 
 	"mailwarden/internal/testutil"
 )
-
-// startPostgrey runs Debian's postgrey privately on a loopback port with
-// its database in a temp dir and a greylisting delay of delay seconds,
-// and stops it when the test ends. It returns its port and a function
-// that stops it early.
-func startPostgrey(t *testing.T, delay int) (int, func()) {
-	t.Helper()
-	bin, err := exec.LookPath("postgrey")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/postgrey"); serr == nil {
-			bin = "/usr/sbin/postgrey"
-		} else {
-			requireTool(t, "postgrey") // skips, or fails under CI=true
-		}
-	}
-	dir := t.TempDir()
-	// postgrey drops root for its own user (--user); as another user it
-	// stays who it is.
-	args := []string{"--inet=127.0.0.1:0", "--dbdir=" + dir, "--delay=" + strconv.Itoa(delay), "--max-age=35", "--auto-whitelist-clients=5"}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgrey")
-		if err != nil {
-			t.Fatalf("user postgrey: %v (is the postgrey package installed properly?)", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		if err := os.Chown(dir, uid, -1); err != nil {
-			t.Fatal(err)
-		}
-		// t.TempDir's parent is 0700: postgrey must get through it.
-		if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "--user=postgrey", "--group=postgrey")
-	} else {
-		me, _ := user.Current()
-		args = append(args, "--user="+me.Username)
-	}
-	port := freePort(t)
-	args[0] = "--inet=127.0.0.1:" + strconv.Itoa(port)
-	var out testutil.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("postgrey: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	stop := func() {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("postgrey output:\n%s", out.String())
-		}
-	})
-	waitPort(t, port, done, func() string { return out.String() })
-	return port, stop
-}
 
 // waitPort waits until 127.0.0.1:port accepts connections, or the
 // process behind it (done) exits.
@@ -116,10 +45,13 @@ func waitPort(t *testing.T, port int, done chan struct{}, log func() string) {
 // Postfix's default action at once.
 func TestPostgreyBehindCheckPolicyService(t *testing.T) {
 	const delay = 2
-	port, stopPostgrey := startPostgrey(t, delay)
-	s := startServer(t, options{Extra: []string{"[restrictions]",
-		fmt.Sprintf(`recipient = ["reject_unauth_destination", "check_policy_service inet:127.0.0.1:%d", "permit"]`, port),
-		`policy_service_timeout = "10s"`}}, func(s *server) {
+	port := startPostgrey(t, "--delay="+strconv.Itoa(delay))
+	opts := func(port int) options {
+		return options{Extra: []string{"[restrictions]",
+			fmt.Sprintf(`recipient = ["reject_unauth_destination", "check_policy_service inet:127.0.0.1:%d", "permit"]`, port),
+			`policy_service_timeout = "10s"`}}
+	}
+	s := startServer(t, opts(port), func(s *server) {
 		s.admin("domain", "add", "relay.test")
 		s.addUser("ann@relay.test")
 	})
@@ -145,8 +77,11 @@ func TestPostgreyBehindCheckPolicyService(t *testing.T) {
 		t.Fatalf("want one message with postgrey's X-Greylist field, got %d: %v", len(files), files)
 	}
 
-	// postgrey gone: Postfix's smtpd_policy_service_default_action, at once.
-	stopPostgrey()
+	// A service that is not there: Postfix's
+	// smtpd_policy_service_default_action, at once.
+	port = freePort(t)
+	s.setOptions(opts(port))
+	s.reload()
 	start := time.Now()
 	r = send()
 	want = "451 4.3.5 <ann@relay.test>: Recipient address rejected: Server configuration problem"
