@@ -101,6 +101,18 @@ type policydProc struct {
 	done chan struct{}
 }
 
+// waitLog waits up to 10s for want in policyd's log.
+func (p *policydProc) waitLog(t *testing.T, want, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("policyd's log never showed %s (%q):\n%s", what, want, p.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // startPolicyd runs `mailwarden policyd --listen 127.0.0.1:PORT args...`
 // on s's config and data directory, and stops it (SIGTERM, exit 0) when
 // the test ends.
@@ -168,5 +180,115 @@ func TestPolicydForPostfix(t *testing.T) {
 	}
 	if !strings.Contains(p.log.String(), "action=554 5.7.1 not from there") {
 		t.Errorf("policyd did not log its reject:\n%s", p.log.String())
+	}
+}
+
+// postfixMaildirHas waits up to 20s for a message in pf's Maildir of
+// relay.test/local whose text contains want.
+func postfixMaildirHas(t *testing.T, pf *privatePostfix, local, want string) bool {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(pf.MailDir, "relay.test", local, "new", "*"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), want) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPolicydGreylistForPostfix: a real Postfix with
+// check_policy_service pointing at `mailwarden policyd` greylists as
+// with postgrey: the first try gets 450 with postgrey's text, the retry
+// after [greylist] delay is accepted and delivered with the X-Greylist
+// field, and with auto_whitelist_clients = 1 the client is then let
+// through for any sender while another network is still greylisted.
+func TestPolicydGreylistForPostfix(t *testing.T) {
+	s := newServer(t, options{Extra: []string{"", "[greylist]", `delay = "2s"`, "auto_whitelist_clients = 1"}})
+	p := startPolicyd(t, s)
+	pf := startPostfixWith(t, fmt.Sprintf("smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:%d, permit\n", p.Port), "ann")
+	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
+	try := func(src, from string) swaksResult {
+		t.Helper()
+		return s.swaks("--server", pfAddr, "--local-interface", src, "--from", from, "--to", "ann@relay.test",
+			"--data", "@"+s.writeMessage(message(from, "ann@relay.test", "grey", newMessageID("pgrey"), "hello")))
+	}
+	want := greylistText("ann@relay.test")
+	first := time.Now()
+	if r := try("127.0.0.2", "news@sender.example"); r.Code == 0 || !strings.Contains(r.Out, want) {
+		t.Fatalf("first try: exit %d, want %q in\n%s", r.Code, want, r.Out)
+	}
+	if time.Since(first) < 1500*time.Millisecond {
+		if r := try("127.0.0.2", "news@sender.example"); r.Code == 0 || !strings.Contains(r.Out, want) {
+			t.Fatalf("early retry: exit %d\n%s", r.Code, r.Out)
+		}
+	}
+	time.Sleep(time.Until(first.Add(2500 * time.Millisecond)))
+	if r := try("127.0.0.2", "news@sender.example"); r.Code != 0 {
+		t.Fatalf("retry after the delay: exit %d\n%s", r.Code, r.Out)
+	}
+	if !postfixMaildirHas(t, pf, "ann", "X-Greylist: delayed ") {
+		t.Errorf("Postfix delivered no message with policyd's X-Greylist field")
+	}
+	if r := try("127.0.0.2", "other@elsewhere.example"); r.Code != 0 {
+		t.Fatalf("auto-whitelisted client, new sender: exit %d\n%s", r.Code, r.Out)
+	}
+	if r := try("127.0.1.2", "other@elsewhere.example"); r.Code == 0 || !strings.Contains(r.Out, want) {
+		t.Fatalf("another network: exit %d\n%s", r.Code, r.Out)
+	}
+	// The state is Mailwarden's, in SQL: the admin command sees it.
+	if out := s.admin("greylist", "list", "--client", "127.0.0.0/24"); !strings.Contains(out, "passed") {
+		t.Errorf("greylist list:\n%s", out)
+	}
+	for _, l := range []string{"action=DEFER_IF_PERMIT 4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/relay.test.html",
+		"action=PREPEND X-Greylist: delayed "} {
+		if !strings.Contains(p.log.String(), l) {
+			t.Errorf("policyd log has no %q", l)
+		}
+	}
+}
+
+// TestPolicydTargreyForPostfix: taRgrey's classic setup on a real
+// Postfix (the policy service in the recipient and data lists) with
+// `mailwarden policyd --targrey`: a client without a reverse name (S25R)
+// that waits out the tarpit at RCPT gets its mail through without
+// greylisting; one that hangs up during the tarpit is greylisted on its
+// next try.
+func TestPolicydTargreyForPostfix(t *testing.T) {
+	s := newServer(t, options{Extra: []string{"", "[greylist]", `delay = "60s"`, `tarpit = "2s"`}})
+	p := startPolicyd(t, s, "--targrey")
+	pf := startPostfixWith(t, fmt.Sprintf("smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:%[1]d, permit\n"+
+		"smtpd_data_restrictions = check_policy_service inet:127.0.0.1:%[1]d, permit\n", p.Port), "ann")
+	pfAddr := fmt.Sprintf("127.0.0.1:%d", pf.Port)
+
+	// Waits through the tarpit: accepted, no greylisting.
+	start := time.Now()
+	r := s.swaks("--server", pfAddr, "--local-interface", "127.0.0.2", "--from", "patient@sender.example", "--to", "ann@relay.test")
+	if r.Code != 0 {
+		t.Fatalf("a client that waits: exit %d\n%s", r.Code, r.Out)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("RCPT answered after %v, before the 2s tarpit", d)
+	}
+
+	// Hangs up during the tarpit: greylisted on the next try.
+	c, err := net.DialTimeout("tcp", pfAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 127.0.0.1 is a fine source too: policyd, not Postfix's mynetworks, decides here.
+	fmt.Fprint(c, "EHLO client.example.org\r\nMAIL FROM:<hasty@sender.example>\r\nRCPT TO:<ann@relay.test>\r\n")
+	time.Sleep(500 * time.Millisecond)
+	c.Close()
+	p.waitLog(t, "action=tarpit, reason=new", "policyd tarpitting the hasty client")
+	time.Sleep(2500 * time.Millisecond) // the tarpit ends; Postfix finds the client gone
+	got := smtpScript(t, "127.0.0.1", pfAddr, []string{"EHLO client.example.org", "MAIL FROM:<hasty@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"})
+	if want := greylistText("ann@relay.test"); got[2] != want {
+		t.Fatalf("the client that hung up, next try: %q, want %q", got[2], want)
 	}
 }
