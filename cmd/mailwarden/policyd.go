@@ -99,6 +99,8 @@ func (c *cli) policyd(args []string) error {
 		MyNetworks:     func(ip netip.Addr) bool { return current.Load().InMyNetworks(ip) },
 		Log:            log,
 		MaxConnections: *maxConns,
+		// The tarpit as taRgrey does it: Postfix sleeps, not policyd.
+		SleepElsewhere: greylist.SleepElsewhere,
 	})
 	if network == "unix" {
 		os.Remove(addr) // a socket left by a previous run

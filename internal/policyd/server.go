@@ -40,6 +40,12 @@ type Options struct {
 	RequestTimeout time.Duration
 	// Limits bound one request (policyproto defaults).
 	Limits policyproto.Limits
+	// SleepElsewhere, when set, is called for each request: a check that
+	// would wait (the tarpit) notes the wait under the returned context
+	// instead, and the answer is "sleep N" — Postfix's smtpd waits, as
+	// with taRgrey, so the policy connection is not held past Postfix's
+	// smtpd_policy_service_timeout (greylist.SleepElsewhere).
+	SleepElsewhere func(ctx context.Context) (context.Context, func() time.Duration)
 	// FailAction answers a request whose checks failed or took too long
 	// (default "451 4.3.5 Server configuration problem", the words
 	// Postfix uses when its own policy client fails).
@@ -243,8 +249,19 @@ func (s *Server) Answer(attrs policyproto.Attrs) string {
 				done <- result{action: s.o.FailAction}
 			}
 		}()
+		ctx := ctx
+		slept := func() time.Duration { return 0 }
+		if s.o.SleepElsewhere != nil {
+			ctx, slept = s.o.SleepElsewhere(ctx)
+		}
 		v := s.eval(ctx, req)
-		done <- result{action: s.action(req, v), v: v}
+		action := s.action(req, v)
+		if d := slept(); d > 0 && !final(v.Action) {
+			// The wait goes before whatever else the list said; a
+			// refusal needs no wait.
+			action = "sleep " + strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+		}
+		done <- result{action: action, v: v}
 	}()
 	var res result
 	select {
@@ -310,6 +327,10 @@ func (s *Server) eval(ctx context.Context, r *policy.Request) policy.Verdict {
 		return *effect
 	}
 	return policy.Verdict{}
+}
+
+func final(a policy.Action) bool {
+	return a == policy.Reject || a == policy.Defer || a == policy.Discard || a == policy.DeferIfPermit
 }
 
 // action words a verdict as an access(5) action for the reply.

@@ -224,3 +224,41 @@ func TestLimitsAndConcurrency(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+type sleepKey struct{}
+
+// With SleepElsewhere a check's wait becomes a "sleep N" answer (Postfix
+// waits, as with taRgrey); a refusal is answered without a wait.
+func TestSleepElsewhere(t *testing.T) {
+	tarpit := func(also policy.Verdict) policy.List {
+		return policy.List{policy.Func("check_greylist", func(ctx context.Context, r *policy.Request) policy.Verdict {
+			if d, ok := ctx.Value(sleepKey{}).(*time.Duration); ok {
+				*d = 1500 * time.Millisecond
+			}
+			return also
+		})}
+	}
+	elsewhere := func(ctx context.Context) (context.Context, func() time.Duration) {
+		d := new(time.Duration)
+		return context.WithValue(ctx, sleepKey{}, d), func() time.Duration { return *d }
+	}
+	for _, tc := range []struct {
+		name string
+		also policy.Verdict
+		want string
+	}{
+		{"tarpit", policy.Verdict{}, "sleep 2"},
+		{"tarpit and a header", policy.Verdict{Action: policy.Prepend, Arg: "X-A: b"}, "sleep 2"},
+		{"refused", policy.Verdict{Action: policy.Reject, Code: 554, Enhanced: "5.7.1", Text: "no"}, "554 5.7.1 no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			list := tarpit(tc.also)
+			_, addr := start(t, Options{List: func() policy.List { return list }, SleepElsewhere: elsewhere})
+			c := client(addr)
+			defer c.Close()
+			if got, err := c.Query(context.Background(), query("RCPT", "192.0.2.1", "a@here.example", "1")); err != nil || got != tc.want {
+				t.Fatalf("got %q %v, want %q", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -256,7 +256,8 @@ func TestPolicydGreylistForPostfix(t *testing.T) {
 // TestPolicydTargreyForPostfix: taRgrey's classic setup on a real
 // Postfix (the policy service in the recipient and data lists) with
 // `mailwarden policyd --targrey`: a client without a reverse name (S25R)
-// that waits out the tarpit at RCPT gets its mail through without
+// that waits out the tarpit at RCPT (policyd answers "sleep N" and
+// Postfix waits) gets its mail through without
 // greylisting; one that hangs up during the tarpit is greylisted on its
 // next try.
 func TestPolicydTargreyForPostfix(t *testing.T) {
@@ -275,6 +276,8 @@ func TestPolicydTargreyForPostfix(t *testing.T) {
 	if d := time.Since(start); d < 2*time.Second {
 		t.Errorf("RCPT answered after %v, before the 2s tarpit", d)
 	}
+	// taRgrey's way: Postfix's smtpd waits, told so by the policy answer.
+	p.waitLog(t, "state=RCPT, action=sleep 2", "the tarpit as a sleep answer")
 
 	// Hangs up during the tarpit: greylisted on the next try.
 	c, err := net.DialTimeout("tcp", pfAddr, 5*time.Second)
@@ -286,7 +289,7 @@ func TestPolicydTargreyForPostfix(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	c.Close()
 	p.waitLog(t, "action=tarpit, reason=new", "policyd tarpitting the hasty client")
-	time.Sleep(2500 * time.Millisecond) // the tarpit ends; Postfix finds the client gone
+	time.Sleep(2500 * time.Millisecond) // Postfix's sleep ends; it finds the client gone
 	got := smtpScript(t, "127.0.0.1", pfAddr, []string{"EHLO client.example.org", "MAIL FROM:<hasty@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"})
 	if want := greylistText("ann@relay.test"); got[2] != want {
 		t.Fatalf("the client that hung up, next try: %q, want %q", got[2], want)
