@@ -15,9 +15,9 @@ import (
 	"mailwarden/internal/testutil"
 )
 
-// waitPort waits until 127.0.0.1:port accepts connections, or the
+// waitListening waits until 127.0.0.1:port accepts connections, or the
 // process behind it (done) exits.
-func waitPort(t *testing.T, port int, done chan struct{}, log func() string) {
+func waitListening(t *testing.T, port int, done chan struct{}, log func() string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -148,7 +148,7 @@ func startPolicyd(t *testing.T, s *server, args ...string) *policydProc {
 			t.Logf("policyd log:\n%s", p.log.String())
 		}
 	})
-	waitPort(t, p.Port, p.done, p.log.String)
+	waitListening(t, p.Port, p.done, p.log.String)
 	return p
 }
 
