@@ -124,7 +124,10 @@ func (b *builder) openTable(spec string) (Table, error) {
 	if b.d.OpenTable != nil {
 		return b.d.OpenTable(spec)
 	}
-	return table.Open(spec, table.Options{})
+	// A table file edited into something that no longer parses is
+	// reported in the mail log (the table keeps its last good content).
+	d := b.d
+	return table.Open(spec, table.Options{Logf: func(format string, a ...any) { d.warn(fmt.Sprintf(format, a...)) }})
 }
 
 func (b *builder) dnsList(name, arg string) (Check, error) {

@@ -541,11 +541,7 @@ func (b *builder) access(k Kind, name string, args []string) (Check, error, bool
 	if len(args) != 1 {
 		return nil, fmt.Errorf("%s wants one table (type:name)", name), true
 	}
-	open := b.d.OpenTable
-	if open == nil {
-		open = func(spec string) (Table, error) { return table.Open(spec, table.Options{}) }
-	}
-	t, err := open(args[0])
+	t, err := b.openTable(args[0])
 	if err != nil {
 		return nil, err, true
 	}

@@ -103,6 +103,24 @@ func TestSQLSenderAccessAndReload(t *testing.T) {
 	write("recipients", "alice@dom.test REJECT alice is away\n")
 	eventually("someone@good.example", "alice@dom.test", "554 5.7.1 <alice@dom.test>: Recipient address rejected: alice is away")
 	expect("someone@good.example", "bob@dom.test", "250 2.1.5 Ok")
+	// A broken edit is logged and the last good content stays in use.
+	write("recipients", "alice@dom.test REJECT alice is away\nbob@dom.test\n")
+	logged := func() bool {
+		for _, l := range strings.Split(s.Log(), "\n") {
+			if strings.Contains(l, "warning: table hash:"+rcpts) && strings.Contains(l, "line 2: expected format: key whitespace value (keeping the last content read)") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(20 * time.Second); !logged(); time.Sleep(300 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broken edit of %s is not in the log:\n%s", rcpts, s.Log())
+		}
+		rcpt("someone@good.example", "alice@dom.test") // a lookup notices the edit
+	}
+	expect("someone@good.example", "alice@dom.test", "554 5.7.1 <alice@dom.test>: Recipient address rejected: alice is away")
+	expect("someone@good.example", "bob@dom.test", "250 2.1.5 Ok")
 
 	// The sqlite: config file edited: another query.
 	write("senders.cf", "dbpath = "+dbPath+"\nquery = SELECT 'REJECT ' || k || ' is listed' FROM senders WHERE k = '%d'\n")
