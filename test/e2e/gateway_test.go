@@ -134,7 +134,12 @@ func TestTransportTableTypes(t *testing.T) {
 	if r := s.swaks(append(stranger, "--to", "blocked@gw.test")...); r.Code != 0 {
 		t.Fatalf("exit %d\n%s", r.Code, r.Out)
 	}
-	s.waitLog(func(l string) bool {
-		return strings.Contains(l, "to=<blocked@gw.test>") && strings.Contains(l, "status=bounced") && strings.Contains(l, "blocked by the transport table")
+	s.waitLog(func(log string) bool {
+		for _, l := range strings.Split(log, "\n") {
+			if strings.Contains(l, "to=<blocked@gw.test>") && strings.Contains(l, "status=bounced") && strings.Contains(l, "blocked by the transport table") {
+				return true
+			}
+		}
+		return false
 	}, "the bounce by the edited transport table")
 }
