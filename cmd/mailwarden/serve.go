@@ -221,7 +221,8 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local"), Events: bus}
 	// check_greylist: postgrey and taRgrey, state in the database.
 	grey, err := greylist.Open(e.db, cfg.Greylist, greylist.Options{Log: mlog.Component(logger, "greylist"),
-		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version})
+		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version,
+		DNS: resolver, DNSCache: policy.NewDNSCache(0)})
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,11 @@ type Greylist struct {
 	// --lookup-by-host).
 	IPv4CIDR int `toml:"ipv4_cidr"`
 	IPv6CIDR int `toml:"ipv6_cidr"`
+	// DNSWL are DNS allow lists in permit_dnswl_client's syntax
+	// ("list.dnswl.org=127.0.[0..255].[1..3]"): a client listed on one
+	// is neither greylisted nor tarpitted (postgrey has no such option;
+	// in Postfix a permit_dnswl_client before the policy service does it).
+	DNSWL []string `toml:"dnswl"`
 }
 
 // The postgrey and taRgrey defaults.

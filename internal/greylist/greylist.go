@@ -33,6 +33,10 @@ type Options struct {
 	// tarpitting when it says so (a DNSWL listing); the string says why,
 	// for the log.
 	Skip func(ctx context.Context, r *policy.Request) (bool, string)
+	// DNS answers the [greylist] dnswl lists (nil: they are not asked),
+	// DNSCache keeps those answers (nil: a cache of its own).
+	DNS      policy.DNS
+	DNSCache *policy.DNSCache
 	// SPFPass, when set, does the same for a sender whose SPF check
 	// passed.
 	SPFPass func(ctx context.Context, r *policy.Request) (bool, string)
@@ -102,6 +106,7 @@ type settings struct {
 	clients    *ClientList
 	recipients *RecipientList
 	exceptions *ClientList
+	dnswl      []dnswlList
 }
 
 // Reload applies a new [greylist] section (SIGHUP): the whitelist files
@@ -122,6 +127,9 @@ func (g *Greylist) Reload(cfg config.Greylist) error {
 		return err
 	}
 	if s.exceptions, err = loadClients(cfg.S25RExceptions); err != nil {
+		return err
+	}
+	if s.dnswl, err = dnswlLists(cfg.DNSWL, policy.Deps{DNS: g.o.DNS, DNSCache: g.o.DNSCache}); err != nil {
 		return err
 	}
 	g.set.Store(s)
@@ -245,6 +253,15 @@ func (g *Greylist) skip(ctx context.Context, r *policy.Request) (bool, string) {
 	}
 	if ok, _ := g.set.Load().recipients.Match(r.Recipient); ok {
 		return true, "recipient whitelist"
+	}
+	if g.o.DNS != nil {
+		for _, l := range g.set.Load().dnswl {
+			// permit_dnswl_client answers Permit when the client is
+			// listed; a lookup failure (DeferIfReject) greylists as usual.
+			if v := l.list.Eval(ctx, r, nil); v.Action == policy.Permit {
+				return true, "dnswl " + l.site
+			}
+		}
 	}
 	if g.o.Skip != nil {
 		if ok, why := g.o.Skip(ctx, r); ok {
@@ -571,8 +588,29 @@ func CheckFiles(cfg config.Greylist, delims string) error {
 	if _, err := loadRecipients(cfg.WhitelistRecipients, delims); err != nil {
 		return err
 	}
-	_, err := loadClients(cfg.S25RExceptions)
+	if _, err := loadClients(cfg.S25RExceptions); err != nil {
+		return err
+	}
+	_, err := dnswlLists(cfg.DNSWL, policy.Deps{})
 	return err
+}
+
+// dnswlList is one [greylist] dnswl site as a permit_dnswl_client list.
+type dnswlList struct {
+	site string
+	list policy.List
+}
+
+func dnswlLists(sites []string, d policy.Deps) ([]dnswlList, error) {
+	var ls []dnswlList
+	for _, site := range sites {
+		l, err := policy.BuildList(policy.KindClient, []string{"permit_dnswl_client " + site}, nil, d)
+		if err != nil {
+			return nil, fmt.Errorf("greylist.dnswl %q: %w", site, err)
+		}
+		ls = append(ls, dnswlList{site: site, list: l})
+	}
+	return ls, nil
 }
 
 // Syntax is check_greylist for checking a config without a database

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/dnsx/dnstest"
 	"mailwarden/internal/envelope"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/sqldb"
@@ -331,5 +332,46 @@ func TestSweep(t *testing.T) {
 	h.clock.Add(2 * 24 * time.Hour)
 	if n, err := h.g.Sweep(context.Background()); err != nil || n != 1 {
 		t.Fatalf("sweep %d %v, want 1", n, err)
+	}
+}
+
+// [greylist] dnswl: a client listed on a DNS allow list (with the
+// list's filter) is not greylisted; one not listed, or listed with an
+// answer the filter refuses, is; a list that fails to answer greylists.
+func TestDNSWLSkipsGreylisting(t *testing.T) {
+	dns := dnstest.New(t, `
+1.2.0.192.dnswl.test. 300 A 127.0.10.2
+2.2.0.192.dnswl.test. 300 A 127.0.10.0
+`)
+	dns.ServFail("3.2.0.192.dnswl.test", true)
+	db, err := sqldb.Open(context.Background(), filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cfg := config.DefaultGreylist()
+	cfg.DNSWL = []string{"dnswl.test=127.0.[0..255].[1..3]"}
+	g, err := Open(db, cfg, Options{DNS: dns.Resolver()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	for _, tc := range []struct {
+		ip   string
+		want policy.Action
+	}{
+		{"192.0.2.1", policy.Dunno},         // listed, trust level 2
+		{"192.0.2.2", policy.DeferIfPermit}, // listed with a level the filter refuses
+		{"192.0.2.3", policy.DeferIfPermit}, // the list fails: greylisted as usual
+		{"198.51.100.4", policy.DeferIfPermit},
+	} {
+		env := &envelope.Envelope{ClientIP: netip.MustParseAddr(tc.ip), ClientHost: "unknown"}
+		v := g.Check(context.Background(), policy.KindRecipient, &policy.Request{Stage: policy.Rcpt, Env: env, Sender: "s@a.test", Recipient: "r@b.test"})
+		if v.Action != tc.want {
+			t.Errorf("%s: %v, want %v", tc.ip, v.Action, tc.want)
+		}
+	}
+	if err := CheckFiles(config.Greylist{DNSWL: []string{"dnswl.test=127.0.0.[x"}}, "+"); err == nil {
+		t.Error("a bad dnswl filter passed the config check")
 	}
 }

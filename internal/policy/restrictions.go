@@ -108,6 +108,18 @@ func Build(service string, cfg *config.Config, d Deps) (*Lists, error) {
 	return ls, nil
 }
 
+// BuildList builds one restriction list of kind k from entries in the
+// [restrictions] syntax, outside the service's lists: for a component
+// that runs restrictions of its own (greylisting's DNSWL bypass). nil cfg
+// means the built-in defaults.
+func BuildList(k Kind, entries []string, cfg *config.Config, d Deps) (List, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	b := builder{cfg: cfg, d: d, classes: cfg.Restrictions.Classes}
+	return b.list(k, entries, 0)
+}
+
 // byKind is the list a Kind names.
 func (ls *Lists) byKind(k Kind) *List {
 	return [...]*List{&ls.Client, &ls.Helo, &ls.Sender, &ls.Relay, &ls.Recipient, &ls.Data, &ls.EndOfData}[k]

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailwarden/internal/dnsx/dnstest"
 )
 
 // greylistText is postgrey's reply as Postfix words it for a
@@ -110,4 +112,24 @@ func TestGreylist(t *testing.T) {
 	if r := try("news@sender.example"); r.Code == 0 {
 		t.Errorf("after delete and unwhitelist, the client passed:\n%s", r.Out)
 	}
+}
+
+// TestGreylistDNSWL: a client on the [greylist] dnswl list (hermetic zone)
+// is accepted at its first try; an unlisted one is greylisted.
+func TestGreylistDNSWL(t *testing.T) {
+	dns := dnstest.New(t, "3.0.0.127.list.dnswl.test. 300 A 127.0.15.1")
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[restrictions]",
+		`recipient = ["reject_unauth_destination", "check_greylist", "permit"]`,
+		"", "[greylist]", `delay = "1h"`, `dnswl = ["list.dnswl.test=127.0.[0..255].[0..3]"]`}}, oneDomain)
+	r := s.swaks("--local-interface", "127.0.0.3", "--from", "a@sender.example", "--to", "alice@dom.test")
+	if r.Code != 0 || r.QueueID() == "" {
+		t.Fatalf("listed client: exit %d\n%s", r.Code, r.Out)
+	}
+	r = s.swaks("--local-interface", "127.0.1.3", "--from", "a@sender.example", "--to", "alice@dom.test")
+	if r.Code == 0 || !strings.Contains(r.Out, greylistText("alice@dom.test")) {
+		t.Fatalf("unlisted client: exit %d\n%s", r.Code, r.Out)
+	}
+	s.waitLog(func(l string) bool {
+		return strings.Contains(l, "action=pass, reason=dnswl list.dnswl.test") && strings.Contains(l, "client_address=127.0.0.3")
+	}, "the pass by the DNSWL in the greylist log")
 }
