@@ -5,6 +5,7 @@ import (
 	"mailwarden/internal/mime"
 	"strings"
 	"testing"
+	"time"
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/policy"
@@ -166,4 +167,56 @@ func TestContentCheckSeesMIME(t *testing.T) {
 	if got := c.send("s@sender.example", []string{"alice@example.org"}, msg("report.pdf")); !strings.HasPrefix(got, "250 2.0.0 Ok") {
 		t.Errorf("pdf: %q", got)
 	}
+}
+
+// A client that hangs up while a RCPT check waits (a tarpit) cancels the
+// check's context, so its session ends at once instead of at the end of
+// the wait, and the check knows the client left; one that stays gets its
+// answer when the check ends.
+func TestHangUpCancelsCheck(t *testing.T) {
+	release := make(chan struct{})
+	cancelled := make(chan struct{}, 2)
+	tarpit := policy.Func("tarpit", func(ctx context.Context, r *policy.Request) policy.Verdict {
+		select {
+		case <-ctx.Done():
+			cancelled <- struct{}{}
+		case <-release:
+		}
+		return policy.Verdict{}
+	})
+	h := start(t, nil, func(o *Options) {
+		o.Lists = func(cfg *config.Config) *policy.Lists {
+			d := policy.Defaults("smtp", cfg, policy.Deps{})
+			d.Recipient = append(policy.List{tarpit}, d.Recipient...)
+			return d
+		}
+	})
+	// The client that hangs up.
+	c := greet(t, h.addr)
+	c.expect("MAIL FROM:<s@sender.example>", "250")
+	if err := c.tp.PrintfLine("RCPT TO:<alice@example.org>"); err != nil {
+		t.Fatal(err)
+	}
+	c.conn.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the check was not cancelled when its client hung up")
+	}
+	// The client that waits, with a command pipelined behind RCPT: the
+	// unread command is not taken for a hang-up.
+	c = greet(t, h.addr)
+	c.expect("MAIL FROM:<s@sender.example>", "250")
+	if err := c.tp.PrintfLine("RCPT TO:<alice@example.org>\r\nNOOP"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond) // past two polls
+	select {
+	case <-cancelled:
+		t.Fatal("a waiting client's check was cancelled")
+	default:
+	}
+	close(release)
+	c.expect("", "250 ")
+	c.expect("", "250 ")
 }

@@ -198,7 +198,9 @@ func (c *conn) rcpt(arg string) reply {
 	// sleep N): smtpd_timeout, not the lookup's limit.
 	lctx, lcancel := context.WithTimeout(c.srv.ctx, max(lookupTimeout, c.cfg.SMTP.Timeout.D()))
 	defer lcancel()
+	stop := c.watchHangUp(lcancel)
 	d := c.lists.AtRcpt(lctx, req)
+	stop()
 	if d.Refused() {
 		return c.rejectedTx("RCPT", t, to, replyOfVerdict(d.Verdict))
 	}

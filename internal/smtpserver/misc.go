@@ -1,6 +1,7 @@
 package smtpserver
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"strconv"
@@ -29,6 +30,63 @@ func pending(nc net.Conn) bool {
 		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
 	})
 	return n > 0
+}
+
+// hungUp reports whether the client has closed its side of the
+// connection (or the connection failed), without reading from it: data
+// it pipelined ahead stays unread (poll with POLLRDHUP, no timeout).
+func hungUp(nc net.Conn) bool {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	gone := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			gone = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+		}
+	})
+	return gone
+}
+
+// hangUpPoll is how often a long check looks whether its client left.
+const hangUpPoll = time.Second
+
+// watchHangUp calls cancel when the client hangs up while a check runs
+// (a tarpit, sleep N, a slow policy service): from hangUpPoll on, the
+// socket is polled every hangUpPoll. A tarpitted client that gives up so
+// frees its session at once, and the check learns it left (taRgrey's
+// "hung up" without waiting out the tarpit). The returned stop ends the
+// watch; checks that answer within hangUpPoll cost one timer.
+func (c *conn) watchHangUp(cancel context.CancelFunc) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	mu.Lock()
+	var t *time.Timer
+	t = time.AfterFunc(hangUpPoll, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if hungUp(c.raw) {
+			cancel()
+			return
+		}
+		t.Reset(hangUpPoll)
+	})
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
+	}
 }
 
 // tlsVersion names a TLS version the way Postfix logs it.
