@@ -42,6 +42,7 @@ type Config struct {
 	Greylist Greylist `toml:"greylist"`
 	// Postscreen is postscreen(8)'s weighted DNSBL test at connect.
 	Postscreen Postscreen `toml:"postscreen"`
+	Autoblock  Autoblock  `toml:"autoblock"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -107,6 +108,8 @@ type SMTP struct {
 	// parsed forms of the host lists
 	XclientNets  []netip.Prefix `toml:"-"`
 	XforwardNets []netip.Prefix `toml:"-"`
+
+	SMTPLimits // rate limits and error handling (limits.go)
 }
 
 // Submission holds the rules of ports 587 and 465 (Postfix master.cf
@@ -284,7 +287,9 @@ func Default() *Config {
 			PermitMyNetworks:         true,
 			MinDataRate:              1 << 10,
 			PeernameLookup:           true,
+			SMTPLimits:               defaultSMTPLimits(),
 		},
+		Autoblock:    defaultAutoblock(),
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),

@@ -224,6 +224,9 @@ func (c *Config) validate() []*keyedError {
 	c.validateRouting(bad)
 	c.validateGreylist(bad)
 	c.validateDNSKnobs(bad)
+	c.validateLimits(bad)
+	c.validatePostscreen(bad)
+	c.validateAutoblock(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")

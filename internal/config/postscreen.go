@@ -72,12 +72,14 @@ type Postscreen struct {
 	// "enforce" (550 to every RCPT) or "drop" (521 and hang up).
 	DNSBLAction string `toml:"dnsbl_action"`
 	// DNSBLTimeout is postscreen_dnsbl_timeout (default 10s).
-	DNSBLTimeout Duration `toml:"dnsbl_timeout"`
+	DNSBLTimeout    Duration `toml:"dnsbl_timeout"`
+	PostscreenGreet          // the pregreet test (postscreen_greet.go)
 }
 
 // DefaultPostscreen has Postfix's defaults.
 func DefaultPostscreen() Postscreen {
-	return Postscreen{DNSBLThreshold: 1, DNSBLAction: "ignore", DNSBLTimeout: Duration(10 * time.Second)}
+	return Postscreen{DNSBLThreshold: 1, DNSBLAction: "ignore", DNSBLTimeout: Duration(10 * time.Second),
+		PostscreenGreet: defaultPostscreenGreet()}
 }
 
 func (c *Config) validateDNSKnobs(bad func(key, format string, a ...any)) {
