@@ -158,7 +158,7 @@ func TestNodesMerge(t *testing.T) {
 		t.Fatalf("b after flush: %d, want 4", n)
 	}
 	b.Count(client, event.ConnectionRate, time.Minute, 1) // not flushed yet
-	if err := a.Flush(ctx); err != nil {                    // nothing pending in a
+	if err := a.Flush(ctx); err != nil {                  // nothing pending in a
 		t.Fatal(err)
 	}
 	a.Count(client, event.ConnectionRate, time.Minute, 1)

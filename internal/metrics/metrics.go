@@ -35,6 +35,7 @@ type Metrics struct {
 	logins        *prometheus.CounterVec   // service, outcome
 	lost          *prometheus.CounterVec   // service, reason
 	notifications *prometheus.CounterVec   // kind
+	abuse         *abuse                   // limits.go
 }
 
 // New returns metrics with the Go runtime and process collectors and, when
@@ -86,6 +87,7 @@ func New(q QueueCounter) *Metrics {
 		m.bounced.WithLabelValues(t)
 		m.deliveredB.WithLabelValues(t)
 	}
+	m.abuse = newAbuse(m.reg, counter)
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if q != nil {
 		m.reg.MustRegister(&queueCollector{q: q})
@@ -143,6 +145,8 @@ func (m *Metrics) Handle(ev event.Event) {
 		m.lost.WithLabelValues(e.Source().Service(), lostReason(e.Kind)).Inc()
 	case *event.DSN:
 		m.notifications.WithLabelValues(dsnKind(e)).Inc()
+	default:
+		m.abuse.handle(ev)
 	}
 }
 

@@ -186,6 +186,8 @@ func AppendText(b []byte, ev event.Event, pid int) (_ []byte, lvl slog.Level, ok
 			b = append(b, ' ')
 			b = append(b, e.Stats...)
 		}
+	case *event.RateLimited, *event.Pregreet, *event.AutoBlocked, *event.AuthLockout:
+		return appendAbuse(b, ev)
 	case *event.Note:
 		lvl = e.Level
 		switch {

@@ -57,6 +57,9 @@ func (c *conn) auth(arg string) reply {
 	case c.t != nil:
 		return c.authError(name, "", errAuthInTx)
 	}
+	if r, over := c.limited(event.AuthRate); over { // smtpd_client_auth_rate_limit
+		return r
+	}
 	m, err := mech.New(name, mech.Options{Auth: c.srv.o.Auth, Config: c.cfg, Service: c.srv.mode.service(),
 		IP: c.ip, Hostname: c.cfg.Hostname, Ctx: c.srv.ctx, Timeout: lookupTimeout})
 	if err != nil {
@@ -134,6 +137,9 @@ func (c *conn) starttls(arg string) reply {
 	case arg != "":
 		return reply{code: 501, enh: "5.5.4", text: "Syntax: STARTTLS"}
 	}
+	if r, ok := c.tlsAllowed(); !ok { // smtpd_client_new_tls_session_rate_limit
+		return r
+	}
 	c.send(reply{code: 220, enh: "2.0.0", text: "Ready to start TLS"})
 	if !c.flush() {
 		return reply{close: true}
@@ -159,6 +165,7 @@ func (c *conn) startTLS() bool {
 	}
 	c.raw.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
+	c.countTLS(st.DidResume)
 	c.nc, c.tlsState = tc, &st
 	c.tls = tlsInfo(st)
 	c.rd.r = tc

@@ -119,10 +119,11 @@ func (c *conn) serve() {
 	}()
 	if c.srv.mode == Submissions {
 		// RFC 8314 3.3: TLS from the first byte.
-		if !c.startTLS() {
+		if _, ok := c.tlsAllowed(); !ok || !c.startTLS() {
 			return
 		}
 	}
+	accepted := time.Now()
 	c.lookupClient()
 	c.srv.pub(&event.Connect{Program: c.srv.mode.program(), Client: c.peer()})
 	if c.isDraining() {
@@ -150,9 +151,10 @@ func (c *conn) serve() {
 		// RCPT with the client list's verdict.
 		c.connRefused = &d.Verdict
 	}
-	if c.srv.mode != Submissions && !allowlisted && pending(c.raw) {
-		// RFC 5321 4.3.1: the client must wait for the greeting.
-		c.pregreet = true
+	// RFC 5321 4.3.1: the client must wait for the greeting.
+	if r, refused := c.atConnect(accepted, allowlisted); refused {
+		c.send(r)
+		return
 	}
 	c.bw.WriteString("220 " + c.cfg.BannerText() + "\r\n")
 	for {
@@ -165,6 +167,7 @@ func (c *conn) serve() {
 			return
 		}
 		r := c.command(line)
+		c.errorSleep()
 		if !c.send(r) || r.close {
 			return
 		}

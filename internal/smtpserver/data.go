@@ -305,6 +305,7 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", errWriteFailed)
 	}
 	c.delivered()
+	c.cnt.errors = 0 // the error limits count errors "without delivering mail"
 	return reply{code: 250, enh: "2.0.0", text: "Ok: queued as " + t.id}
 }
 

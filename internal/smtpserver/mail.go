@@ -108,6 +108,9 @@ func (c *conn) mail(arg string) reply {
 	if c.t != nil { // RFC 5321 4.1.4: MAIL inside a transaction
 		return c.rejected("MAIL", "", "", errNestedMail)
 	}
+	if r, over := c.limited(event.MessageRate); over { // smtpd_client_message_rate_limit
+		return r
+	}
 	if c.lists.HeloRequired && c.helo == "" { // smtpd_helo_required
 		return c.rejected("MAIL", rawAddr(arg), "", reply{code: 503, enh: "5.5.1", text: "Error: send HELO/EHLO first"})
 	}
@@ -158,6 +161,9 @@ func (c *conn) rcpt(arg string) reply {
 	t := c.t
 	if t == nil {
 		return c.rejected("RCPT", "", "", errNeedMail)
+	}
+	if r, over := c.limited(event.RecipientRate); over { // smtpd_client_recipient_rate_limit
+		return r
 	}
 	p, params, err := smtpwire.ParseRcpt(arg)
 	if err != nil {

@@ -64,6 +64,9 @@ type Options struct {
 	// Restrictions are named restrictions from other packages
 	// (check_greylist ...), handed to policy.Build as Deps.Restrictions.
 	Restrictions map[string]policy.Factory
+	// Limiter applies the per-client rate limits and remembers clients
+	// that talked before the greeting (limits.go); nil: none.
+	Limiter Limiter
 }
 
 // check reports options a Server cannot run with.
