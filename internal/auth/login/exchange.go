@@ -50,7 +50,12 @@ func (e *Exchange) who() string {
 func (e *Exchange) Lookup(ctx context.Context, username string) (string, error) {
 	e.user = username
 	if e.attempt == 0 {
-		id, ok := e.a.begin(e.cfg, clientKey(e.ip))
+		id, ok, err := e.a.beginCtx(ctx, e.cfg, clientKey(e.ip))
+		if err != nil {
+			e.finished = true
+			e.a.log.Warn("auth: failed: " + e.who() + ", reason=" + err.Error())
+			return "", err
+		}
 		if !ok {
 			e.finished = true
 			e.a.log.Debug("auth: failed: " + e.who() + ", reason=client locked out, too many recent failures")

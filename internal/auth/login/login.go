@@ -15,6 +15,7 @@ import (
 	"mailwarden/internal/auth/password"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/event"
 )
 
 // Directory is what Authenticator needs of the account database;
@@ -69,8 +70,10 @@ type Authenticator struct {
 	// memory.
 	sem chan struct{}
 
-	mu  sync.Mutex
-	ips *limiter
+	mu     sync.Mutex
+	ips    *limiter
+	shared Failures        // nil: failures counted in ips (SetFailures)
+	events event.Publisher // nil: no AuthLockout events (SetEvents)
 
 	dummyOnce sync.Once
 	dummy     string
@@ -117,7 +120,11 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 	key := clientKey(ip)
 	who := "user=<" + LogSafe(username) + ">, rip=" + IPString(ip) + ", method=" + LogSafe(mech) + ", service=" + LogSafe(service)
 
-	id, ok := a.begin(cfg, key)
+	id, ok, err := a.beginCtx(ctx, cfg, key)
+	if err != nil {
+		a.log.Warn("auth: failed: " + who + ", reason=" + err.Error())
+		return directory.Mailbox{}, err
+	}
 	if !ok {
 		a.log.Debug("auth: failed: " + who + ", reason=client locked out, too many recent failures")
 		return directory.Mailbox{}, ErrTemporary
@@ -176,10 +183,16 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 // many guesses in parallel is capped by auth.max_failures exactly as one
 // sending them in turn. It is false when the client is locked out or has
 // that many failures and attempts in progress within auth.failure_window.
-func (a *Authenticator) begin(cfg *config.Config, key netip.Addr) (uint64, bool) {
+func (a *Authenticator) beginCtx(ctx context.Context, cfg *config.Config, key netip.Addr) (uint64, bool, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.ips.begin(key, a.now(), cfg.Auth.MaxFailures, cfg.Auth.FailureWindow.D())
+	f := a.shared
+	if f == nil {
+		defer a.mu.Unlock()
+		id, ok := a.ips.begin(key, a.now(), cfg.Auth.MaxFailures, cfg.Auth.FailureWindow.D())
+		return id, ok, nil
+	}
+	a.mu.Unlock()
+	return a.beginShared(ctx, f, cfg.Auth.MaxFailures, cfg.Auth.FailureWindow.D(), key)
 }
 
 // releaseAttempt stops counting attempt id of key: it succeeded, or ended
@@ -195,9 +208,19 @@ func (a *Authenticator) releaseAttempt(key netip.Addr, id uint64) {
 func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key netip.Addr, id uint64, ip netip.Addr, who, reason string) error {
 	window := cfg.Auth.FailureWindow.D()
 	a.mu.Lock()
-	lockedNow := a.ips.fail(key, id, a.now(), cfg.Auth.MaxFailures, window)
+	f, events := a.shared, a.events
+	var lockedNow bool
+	if f == nil {
+		lockedNow = a.ips.fail(key, id, a.now(), cfg.Auth.MaxFailures, window)
+	}
 	a.mu.Unlock()
+	if f != nil {
+		lockedNow = a.failShared(ctx, f, key, id, cfg.Auth.MaxFailures, window)
+	}
 	a.log.Info("auth: failed: " + who + ", reason=" + reason)
+	if lockedNow && events != nil {
+		events.Publish(&event.AuthLockout{Client: ip, Failures: cfg.Auth.MaxFailures, Until: a.clock().Add(window)})
+	}
 	if lockedNow {
 		rip := IPString(ip)
 		if key.Is6() {
