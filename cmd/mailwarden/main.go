@@ -31,6 +31,7 @@ commands:
   block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
   greylist list [--client NET] [--sender S] [--recipient R] [--state passed|tarpit|waiting] [--whitelist]
   greylist whitelist CLIENT [--reason TEXT] | greylist delete [filters] [--all] | delete --whitelist CLIENT | stats
+  auth unlock ADDRESS|NETWORK   lift a login-failure lockout and automatic blocks, clear the client's counters
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
@@ -111,6 +112,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.block(args[1:])
 	case "greylist":
 		err = c.greylistCmd(args[1:])
+	case "auth":
+		err = c.authCmd(args[1:])
 	case "sendmail":
 		return c.sendmail(args[1:])
 	case "import-maildir":

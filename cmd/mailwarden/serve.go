@@ -214,6 +214,8 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	current.Store(cfg)
 	e.dir.SetRelayDomains(func(d string) bool { return current.Load().IsRelayDomain(d) })
 	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
+	limiter, stopLimits := startLimits(ctx, e, current.Load, auth, bus, logger)
+	defer stopLimits()
 	// One local delivery path: the SMTP sessions (through the router) and
 	// the queue runner (Queued) file copies through the same Local.
 	local := &delivery.Local{Store: e.store, Folder: delivery.Inbox, Dir: e.dir,
@@ -237,6 +239,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		SpoolDir:     spoolDir,
 		DNS:          resolver,
 		Restrictions: map[string]policy.Factory{"check_greylist": grey.Factory()},
+		Limiter:      limiter,
 	})
 
 	pop3 := func(implicit bool) *pop3server.Server {
@@ -276,7 +279,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
 			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth,
-			DNS: resolver})
+			DNS: resolver, Limiter: limiter})
 	}
 	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), bus, spoolDir)
 	if err != nil {

@@ -12,10 +12,11 @@ import (
 const screenTimeout = 2 * time.Second
 
 // Pregreeted reports whether ip talked before the greeting on an earlier
-// connection within postscreen.greet_ttl (on any node). A client
-// remembered here is answered from memory; otherwise SQL is asked, only
-// while postscreen.greet_action is not ignore. A database error answers
-// false: the test runs again on this connection.
+// connection within postscreen.greet_ttl (on any node). With a Store, SQL
+// is asked (one indexed read per connection, only while
+// postscreen.greet_action is not ignore), so that `mailwarden auth
+// unlock` applies at once; without one, memory answers. A database error
+// answers false: the test runs again on this connection.
 func (l *Limiter) Pregreeted(cfg *config.Config, ip netip.Addr) bool {
 	if cfg.Postscreen.GreetAction == "ignore" || !ip.IsValid() || cfg.InMyNetworks(ip) {
 		return false
@@ -23,15 +24,20 @@ func (l *Limiter) Pregreeted(cfg *config.Config, ip netip.Addr) bool {
 	ip = ip.Unmap()
 	l.mu.Lock()
 	now := l.now()
+	if l.st != nil {
+		l.mu.Unlock()
+		return l.rememberedInSQL(ip, now)
+	}
 	until, ok := l.screened[ip]
 	if ok && !now.Before(until) {
 		delete(l.screened, ip)
 		ok = false
 	}
 	l.mu.Unlock()
-	if ok || l.st == nil {
-		return ok
-	}
+	return ok
+}
+
+func (l *Limiter) rememberedInSQL(ip netip.Addr, now time.Time) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), screenTimeout)
 	defer cancel()
 	until, err := l.st.Remembered(ctx, ip.String(), Pregreet, now)
@@ -39,11 +45,7 @@ func (l *Limiter) Pregreeted(cfg *config.Config, ip netip.Addr) bool {
 		l.log.Warn("postscreen: " + err.Error())
 		return false
 	}
-	if until.IsZero() {
-		return false
-	}
-	l.remember(ip, until)
-	return true
+	return !until.IsZero()
 }
 
 // RememberPregreet remembers ip as talking before the greeting for
@@ -56,8 +58,8 @@ func (l *Limiter) RememberPregreet(cfg *config.Config, ip netip.Addr) {
 	l.mu.Lock()
 	until := l.now().Add(cfg.Postscreen.GreetTTL.D())
 	l.mu.Unlock()
-	l.remember(ip, until)
 	if l.st == nil {
+		l.remember(ip, until)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), screenTimeout)
