@@ -27,6 +27,10 @@ var schema = func() map[string]reflect.Type {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+			if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+				walk(prefix, f.Type) // embedded: its keys are the outer table's (SMTPLimits)
+				continue
+			}
 			if name == "" || name == "-" || !f.IsExported() {
 				continue
 			}

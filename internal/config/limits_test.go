@@ -49,6 +49,8 @@ func TestLimitsParse(t *testing.T) {
 		{name: "find time", toml: "[autoblock]\nfind_time = \"0s\"\n", err: "autoblock.find_time"},
 		{name: "command lines", toml: "[autoblock]\ncommand = \"a\\nb\"\n", err: "autoblock.command"},
 		{name: "unknown", toml: "[autoblock]\nbantime = \"1h\"\n", err: "unknown key"},
+		{name: "misspelt embedded key", toml: "[smtp]\nclient_recipent_rate_limit = 3\n", err: "did you mean client_recipient_rate_limit?"},
+		{name: "wrong type of an embedded key", toml: "[smtp]\nsoft_error_limit = \"ten\"\n", err: "smtp.soft_error_limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse("t.toml", []byte("data_dir = \"/tmp/x\"\n"+tc.toml))
