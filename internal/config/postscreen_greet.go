@@ -8,7 +8,7 @@ type PostscreenGreet struct {
 	// GreetAction is postscreen_greet_action: what happens to a client
 	// that talks before the greeting (RFC 5321 4.3.1). "ignore" (the
 	// default) only logs it; "enforce" lets the session go on but refuses
-	// every MAIL with 550 5.5.1 Protocol error; "drop" answers 521 5.5.1
+	// every RCPT with 550 5.5.1 Protocol error; "drop" answers 521 5.5.1
 	// Protocol error and hangs up. Under enforce and drop the client is
 	// remembered for GreetTTL and treated so at once on its next
 	// connections.

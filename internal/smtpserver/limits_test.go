@@ -138,11 +138,13 @@ func TestPregreet(t *testing.T) {
 		{"enforce", func(t *testing.T, c *client) {
 			c.expect("", "220 ")
 			c.expect("", "250")
-			c.expect("MAIL FROM:<a@sender.example>", "550 5.5.1 Protocol error")
+			c.expect("MAIL FROM:<a@sender.example>", "250")
+			c.expect("RCPT TO:<alice@example.org>", "550 5.5.1 Protocol error")
 		}, func(t *testing.T, c *client) {
 			c.expect("", "220 ")
 			c.expect("EHLO client.example", "250")
-			c.expect("MAIL FROM:<a@sender.example>", "550 5.5.1 Protocol error")
+			c.expect("MAIL FROM:<a@sender.example>", "250")
+			c.expect("RCPT TO:<alice@example.org>", "550 5.5.1 Protocol error")
 		}},
 		{"drop", func(t *testing.T, c *client) {
 			c.expect("", "521 5.5.1 Protocol error")
