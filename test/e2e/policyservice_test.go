@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"mailwarden/internal/envelope"
+	"mailwarden/internal/policy"
 	"mailwarden/internal/testutil"
 )
 
@@ -293,5 +297,44 @@ func TestPolicydTargreyForPostfix(t *testing.T) {
 	got := smtpScript(t, "127.0.0.1", pfAddr, []string{"EHLO client.example.org", "MAIL FROM:<hasty@sender.example>", "RCPT TO:<ann@relay.test>", "QUIT"})
 	if want := greylistText("ann@relay.test"); got[2] != want {
 		t.Fatalf("the client that hung up, next try: %q, want %q", got[2], want)
+	}
+}
+
+// TestPolicydReload: SIGHUP makes policyd read its config again (here a
+// restriction class its --restriction names), and a config with a
+// mistake keeps the running one.
+func TestPolicydReload(t *testing.T) {
+	class := func(entries string) options {
+		return options{Extra: []string{"", "[restrictions.restriction_classes]", "policy_class = [" + entries + "]"}}
+	}
+	s := newServer(t, class(`"reject"`))
+	p := startPolicyd(t, s, "--restriction", "policy_class")
+	c := policy.NewPolicyClient("tcp", "127.0.0.1:"+strconv.Itoa(p.Port), "policyd", policy.PolicyServiceSettings{Timeout: 10 * time.Second,
+		MaxIdle: time.Minute, MaxTTL: time.Hour, TryLimit: 1, RetryDelay: time.Second, MaxConnections: 1})
+	defer c.Close()
+	ask := func() string {
+		t.Helper()
+		r := &policy.Request{Stage: policy.Rcpt, Sender: "s@sender.example", Recipient: "ann@relay.test", Instance: "1",
+			Env: &envelope.Envelope{ClientIP: netip.MustParseAddr("192.0.2.1"), ClientHost: "unknown"}}
+		a, err := c.Query(context.Background(), policy.RequestAttrs(r, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := ask(); a != "554 5.7.1 Access denied" {
+		t.Fatalf("before reload: %q", a)
+	}
+	s.setOptions(class(`"defer"`))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, "reload -- configuration", "the reload")
+	if a := ask(); a != "450 4.7.1 Access denied" {
+		t.Fatalf("after reload: %q", a)
+	}
+	s.setOptions(class(`"no_such_restriction"`))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog(t, "reload failed, keeping the running configuration", "the failed reload")
+	if a := ask(); a != "450 4.7.1 Access denied" {
+		t.Fatalf("after a failed reload: %q", a)
 	}
 }
