@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,6 +85,9 @@ func openSQL(typ, path string, data []byte, opts Options) (Table, error) {
 		db.SetConnMaxIdleTime(time.Minute)
 		db.SetMaxOpenConns(16)
 	}
+	// A table its owner drops without Close (restriction lists replaced
+	// by a config reload) still closes its pools, and their goroutines.
+	runtime.AddCleanup(t, closeDBs, t.dbs)
 	if len(c.domains) > 0 {
 		if t.domains, err = t.domainList(c.domains, opts); err != nil {
 			t.Close()
@@ -253,11 +257,15 @@ func (t *sqlTable) query(ctx context.Context, db *sql.DB, q, key string) (string
 	return out.String(), true, nil
 }
 
-// Close closes the connections (and the domain list's tables).
-func (t *sqlTable) Close() error {
-	for _, db := range t.dbs {
+func closeDBs(dbs []*sql.DB) {
+	for _, db := range dbs {
 		db.Close()
 	}
+}
+
+// Close closes the connections (and the domain list's tables).
+func (t *sqlTable) Close() error {
+	closeDBs(t.dbs)
 	for _, c := range t.closers {
 		if cl, ok := c.(interface{ Close() error }); ok {
 			cl.Close()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -263,4 +264,27 @@ func FuzzSQLConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSQLDroppedTableCloses: a table dropped without Close (lists
+// replaced by a reload) closes its connection pools once collected.
+func TestSQLDroppedTableCloses(t *testing.T) {
+	db := sqliteDB(t, testRows...)
+	tab, err := openSQL("sqlite", "x.cf", []byte("dbpath = "+db+"\nquery = SELECT v FROM access WHERE k = '%s'\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, tab, []probe{{"example.net", "OK", true}})
+	pool := tab.(*sqlTable).dbs[0]
+	tab = nil
+	for i := 0; ; i++ {
+		runtime.GC()
+		if err := pool.Ping(); err != nil && strings.Contains(err.Error(), "database is closed") {
+			return
+		}
+		if i == 100 {
+			t.Fatal("the dropped table's pool is still open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
