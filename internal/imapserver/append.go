@@ -35,6 +35,16 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 	if size > s.appendLimit() {
 		return &appendRefusal{code: "TOOBIG", text: "Message is larger than APPENDLIMIT."}
 	}
+	// A MULTIAPPEND is held until its last message: bounded in count and
+	// in bytes.
+	s.appendN++
+	s.appendBytes += size
+	if s.appendN > maxMultiAppend {
+		return &appendRefusal{code: "LIMIT", text: "Too many messages in one APPEND."}
+	}
+	if s.appendBytes > multiAppendBytes*s.appendLimit() {
+		return &appendRefusal{code: "TOOBIG", text: "Messages of one APPEND are too large together."}
+	}
 	name, ok := s.storeName(mailbox)
 	if !ok {
 		return &appendRefusal{code: "CANNOT", text: "Invalid mailbox name."}
@@ -59,38 +69,85 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 	return nil
 }
 
-// cmdAppend serves APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315).
+// Limits of one MULTIAPPEND (RFC 3502): messages, and their total size
+// as a multiple of APPENDLIMIT.
+const (
+	maxMultiAppend   = 1000
+	multiAppendBytes = 4
+)
+
+// cmdAppend serves APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315)
+// and MULTIAPPEND (RFC 3502): every message is read first, then all are
+// stored or none.
 func (s *session) cmdAppend(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.AppendArgs)
-	body, err := spool(a.Message)
-	if errors.Is(err, errSpool) {
-		s.logError("APPEND", err)
-		return fail("UNAVAILABLE", "Internal error occurred, try again later.")
-	}
-	if err != nil {
-		s.quit = true
-		s.reason = "Connection closed during APPEND"
-		return result{quiet: true}
-	}
-	defer body.remove()
-	if err := s.rd.EndAppend(); err != nil {
-		var pe *imapwire.ParseError
-		if !errors.As(err, &pe) {
+	var items []store.AppendItem
+	var bodies []*spooled
+	defer func() {
+		for _, b := range bodies {
+			b.remove()
+		}
+	}()
+	memLeft := int64(memSpool)
+	for m := &a.AppendMessage; m != nil; {
+		body, err := spool(m.Message, &memLeft)
+		if errors.Is(err, errSpool) {
+			s.logError("APPEND", err)
+			return fail("UNAVAILABLE", "Internal error occurred, try again later.")
+		}
+		if err != nil {
 			s.quit = true
-			s.reason = "Connection closed"
+			s.reason = "Connection closed during APPEND"
 			return result{quiet: true}
 		}
-		return bad(pe.Msg)
+		bodies = append(bodies, body)
+		items = append(items, store.AppendItem{Flags: m.Flags, Date: m.Date, Body: body})
+		if m, err = s.rd.NextAppend(c.Tag, a.Mailbox); err != nil {
+			return s.appendParseError(err)
+		}
+	}
+	if err := s.rd.EndAppend(); err != nil {
+		return s.appendParseError(err)
 	}
 	name, ok := s.storeName(a.Mailbox)
 	if !ok {
 		return badName()
 	}
-	uid, validity, err := s.srv.o.Store.Append(s.ctx, s.acct, name, a.Flags, a.Date, body, s.mb.Quota)
+	uids, validity, err := s.srv.o.Store.AppendMany(s.ctx, s.acct, name, items, s.mb.Quota)
 	if err != nil {
 		return s.storeFail("APPEND", err, true)
 	}
-	return doneCode("APPENDUID "+strconv.FormatInt(validity, 10)+" "+strconv.FormatInt(uid, 10), "Append completed.")
+	set := make([]uint32, len(uids))
+	for i, u := range uids {
+		set[i] = uint32(u)
+	}
+	return doneCode("APPENDUID "+strconv.FormatInt(validity, 10)+" "+imapwire.NewSeqSet(set...).String(), "Append completed.")
+}
+
+// appendParseError answers an APPEND whose further message was refused or
+// malformed: NO for a refusal by checkAppend, BAD otherwise; a broken
+// connection ends the session.
+func (s *session) appendParseError(err error) result {
+	var pe *imapwire.ParseError
+	if !errors.As(err, &pe) {
+		s.quit = true
+		s.reason = "Connection closed"
+		return result{quiet: true}
+	}
+	if pe.Close {
+		s.quit = true
+		s.reason = "Protocol error: " + pe.Msg
+		s.bye("Can't resynchronize with the client, closing the connection.")
+		return result{quiet: true}
+	}
+	var ar *appendRefusal
+	if errors.As(pe.Err, &ar) && !ar.bad {
+		return fail(ar.code, ar.text)
+	}
+	if pe.Code == "TOOBIG" {
+		return fail("TOOBIG", pe.Msg)
+	}
+	return bad(pe.Msg)
 }
 
 // spooled is an APPEND message read in full, so that nothing is stored
@@ -119,8 +176,11 @@ func (b *spooled) remove() {
 
 var errSpool = errors.New("cannot spool APPEND message")
 
-func spool(lit *imapwire.Literal) (*spooled, error) {
-	if lit.Size <= memSpool {
+// spool reads an APPEND message into memory while memLeft allows (the
+// messages of one command share it), else into a temporary file.
+func spool(lit *imapwire.Literal, memLeft *int64) (*spooled, error) {
+	if lit.Size <= *memLeft {
+		*memLeft -= lit.Size
 		b := make([]byte, lit.Size)
 		if _, err := io.ReadFull(lit, b); err != nil {
 			return nil, err

@@ -76,6 +76,10 @@ type session struct {
 
 	sel   *mailbox // nil unless stateSelected
 	saved []int64  // SEARCHRES "$": UIDs saved by SEARCH RETURN (SAVE)
+
+	// The APPEND being read: messages and bytes so far (checkAppend).
+	appendN     int
+	appendBytes int64
 }
 
 func newSession(srv *Server, cfg *config.Config, raw net.Conn, ip netip.Addr) *session {
@@ -168,6 +172,7 @@ func (s *session) next() bool {
 		}
 	}
 	s.setReadDeadline()
+	s.appendN, s.appendBytes = 0, 0
 	cmd, err := s.rd.ReadCommand()
 	if err != nil {
 		var pe *imapwire.ParseError

@@ -33,6 +33,7 @@ var fuzzSeeds = []string{
 	"a14 FETCH 0 (\r\n\r\na15 SETQUOTA \"\" (STORAGE 10)\r\na16 STATUS x (SIZE)\r\n",
 	"a17 AUTHENTICATE PLAIN AGFsaWNlAHB3\r\na18 UID EXPUNGE 4:7\r\n",
 	"a19 UID SORT RETURN (MIN PARTIAL -1:-10) (REVERSE DATE SUBJECT DISPLAYFROM) UTF-8 OR SEEN {1}\r\nx\r\n",
+	"a24 APPEND INBOX (\\Seen) {2+}\r\nab \"1-Jan-2024 00:00:00 +0000\" ~{1+}\r\n\x00 {1}\r\nc\r\n",
 	"a22 UID FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\na23 FETCH 1 PREVIEW\r\n",
 	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
 }
@@ -112,10 +113,21 @@ func FuzzReadCommand(f *testing.F) {
 				t.Fatalf("command holds %d bytes", n)
 			}
 			if a, ok := cmd.Args.(*AppendArgs); ok {
-				n, _ := io.Copy(io.Discard, a.Message)
-				if n > fuzzMaxLiteral || n > a.Message.Size {
-					t.Fatalf("message of %d bytes", n)
+				// Every message of a MULTIAPPEND, then the line end.
+				for m, k := &a.AppendMessage, 0; m != nil; k++ {
+					if k > len(data) {
+						t.Fatal("more APPEND messages than input bytes")
+					}
+					n, _ := io.Copy(io.Discard, m.Message)
+					if n > fuzzMaxLiteral || n > m.Message.Size {
+						t.Fatalf("message of %d bytes", n)
+					}
+					var err error
+					if m, err = r.NextAppend(cmd.Tag, a.Mailbox); err != nil {
+						break
+					}
 				}
+				r.EndAppend()
 			}
 		}
 		if conts := strings.Count(out.String(), "+ "); conts > bytes.Count(data, []byte("}")) {

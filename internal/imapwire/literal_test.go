@@ -165,7 +165,8 @@ func TestAppendStreaming(t *testing.T) {
 	msg := "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
 	in := "a1 APPEND Drafts (\\Draft) {" + strconv.Itoa(len(msg)) + "}\r\n" + msg + "\r\n" +
 		"a2 APPEND INBOX {5+}\r\nhello\r\n" + // not read by the caller
-		"a3 APPEND INBOX ~{3}\r\na\x00b {3}\r\n" + // MULTIAPPEND: no data without "+"
+		"a3 APPEND INBOX ~{3}\r\na\x00b (\\Seen) \"01-Jan-2024 10:00:00 +0000\" {3}\r\nxyz\r\n" + // MULTIAPPEND
+		"a5 APPEND INBOX {1+}\r\nx junk\r\n" +
 		"a4 NOOP\r\n"
 	r, out := newTestReader(in)
 	c, err := r.ReadCommand()
@@ -191,12 +192,34 @@ func TestAppendStreaming(t *testing.T) {
 		t.Fatalf("a3: %v %v", c, err)
 	}
 	io.Copy(io.Discard, c.Args.(*AppendArgs).Message)
-	var pe *ParseError
-	if err := r.EndAppend(); !errors.As(err, &pe) || pe.Tag != "a3" || !strings.Contains(pe.Msg, "MULTIAPPEND") {
+	// The second message of the MULTIAPPEND: its continuation is sent
+	// only once the first one is read.
+	if out.String() != cont+cont {
+		t.Fatalf("continuations %q", out.String())
+	}
+	m, err := r.NextAppend("a3", "INBOX")
+	if err != nil || m == nil || len(m.Flags) != 1 || m.Flags[0] != `\Seen` || m.Date.IsZero() || m.Message.Binary {
+		t.Fatalf("NextAppend a3: %+v %v", m, err)
+	}
+	if body, err := io.ReadAll(m.Message); err != nil || string(body) != "xyz" {
+		t.Fatalf("second message %q, %v", body, err)
+	}
+	if m, err := r.NextAppend("a3", "INBOX"); m != nil || err != nil {
+		t.Fatalf("NextAppend at the end of a3: %+v %v", m, err)
+	}
+	if err := r.EndAppend(); err != nil {
 		t.Fatalf("EndAppend a3: %v", err)
 	}
-	if out.String() != cont+cont {
-		t.Fatalf("continuations %q", out.String()) // none for the second message
+	if out.String() != cont+cont+cont {
+		t.Fatalf("continuations %q", out.String())
+	}
+	if c, err = r.ReadCommand(); err != nil || c.Tag != "a5" {
+		t.Fatalf("a5: %v %v", c, err)
+	}
+	io.Copy(io.Discard, c.Args.(*AppendArgs).Message)
+	var pe *ParseError
+	if _, err := r.NextAppend("a5", "INBOX"); !errors.As(err, &pe) || pe.Tag != "a5" {
+		t.Fatalf("NextAppend a5: %v", err)
 	}
 	if c, err = r.ReadCommand(); err != nil || c.Tag != "a4" {
 		t.Fatalf("a4: %v %v", c, err)

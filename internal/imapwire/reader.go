@@ -321,10 +321,41 @@ func (l *Literal) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// NextAppend reads the next message of a MULTIAPPEND (RFC 3502) after
+// the data of the previous one: it discards what of that was not read,
+// then returns the next message, whose data the caller reads, or nil
+// when the command line ends there (its CRLF read). Errors are
+// *ParseError for a malformed or refused message (the rest of the command
+// is skipped), others for a broken connection.
+func (r *Reader) NextAppend(tag, mailbox string) (*AppendMessage, error) {
+	m := r.msg
+	if m == nil {
+		return nil, nil
+	}
+	r.msg = nil
+	if m.left > 0 {
+		if _, err := io.Copy(io.Discard, m); err != nil {
+			return nil, err
+		}
+	}
+	r.lineLen = 0
+	if ok, err := r.accept(' '); err != nil {
+		return nil, r.fail(err)
+	} else if !ok {
+		return nil, r.fail(r.crlf())
+	}
+	next, err := r.appendMessage(tag, mailbox)
+	if err != nil {
+		return nil, r.fail(err)
+	}
+	return next, nil
+}
+
 // EndAppend finishes an APPEND after its message: it discards any unread
-// message data and checks that the command line ends there (MULTIAPPEND,
-// CATENATE and other trailing data are rejected with a *ParseError). The
-// server must not commit the message unless EndAppend returns nil.
+// message data and checks that the command line ends there (CATENATE and
+// other trailing data are rejected with a *ParseError; call NextAppend
+// first for MULTIAPPEND). The server must not commit the message unless
+// EndAppend returns nil.
 func (r *Reader) EndAppend() error {
 	m := r.msg
 	if m == nil {
@@ -341,7 +372,7 @@ func (r *Reader) EndAppend() error {
 	if c, err := r.peek(); err != nil {
 		return err
 	} else if c == ' ' {
-		return r.fail(r.errorf("MULTIAPPEND is not supported"))
+		return r.fail(r.errorf("unexpected data after the APPEND message"))
 	}
 	if err := r.crlf(); err != nil {
 		return r.fail(err)

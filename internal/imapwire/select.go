@@ -119,10 +119,17 @@ func (r *Reader) qresync() (*QResyncArgs, error) {
 	return q, r.expect(')')
 }
 
-// AppendArgs: APPEND mailbox [flags] [date-time] literal. Message streams
-// the data; call Reader.EndAppend after reading it.
+// AppendArgs: APPEND mailbox [flags] [date-time] literal, the first (or
+// only) message of the command. Message streams the data; then call
+// Reader.NextAppend for the further messages of a MULTIAPPEND (RFC 3502)
+// and Reader.EndAppend.
 type AppendArgs struct {
 	Mailbox string
+	AppendMessage
+}
+
+// AppendMessage is one message of an APPEND.
+type AppendMessage struct {
 	Flags   []string  // nil when absent
 	Date    time.Time // zero when absent
 	Message *Literal
@@ -140,6 +147,18 @@ func parseAppend(r *Reader, c *Command) (any, error) {
 	if err = r.sp(); err != nil {
 		return nil, err
 	}
+	m, err := r.appendMessage(c.Tag, a.Mailbox)
+	if err != nil {
+		return nil, err
+	}
+	a.AppendMessage = *m
+	return a, nil
+}
+
+// appendMessage reads "[flags SP] [date-time SP] literal" and the literal's
+// header, asking for its data when it is synchronizing.
+func (r *Reader) appendMessage(tag, mailbox string) (*AppendMessage, error) {
+	a := &AppendMessage{}
 	b, err := r.peek()
 	if err != nil {
 		return nil, err
@@ -174,11 +193,11 @@ func parseAppend(r *Reader, c *Command) (any, error) {
 		return nil, err
 	}
 	if n > r.maxLiteral {
-		return nil, r.refuseLiteral(n, sync, &ParseError{Tag: c.Tag, Code: "TOOBIG", Msg: "message too big"})
+		return nil, r.refuseLiteral(n, sync, &ParseError{Tag: tag, Code: "TOOBIG", Msg: "message too big"})
 	}
 	if r.CheckAppend != nil {
-		if err := r.CheckAppend(c.Tag, a.Mailbox, n); err != nil {
-			return nil, r.refuseLiteral(n, sync, &ParseError{Tag: c.Tag, Msg: err.Error(), Err: err})
+		if err := r.CheckAppend(tag, mailbox, n); err != nil {
+			return nil, r.refuseLiteral(n, sync, &ParseError{Tag: tag, Msg: err.Error(), Err: err})
 		}
 	}
 	if sync {

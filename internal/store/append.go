@@ -9,7 +9,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"mailwarden/internal/imapmsg"
 )
 
 // checkQuotaTx returns an error wrapping ErrOverQuota when username, whose
@@ -55,54 +58,107 @@ func (s *Store) syncDirs(dir string, rels ...string) error {
 // flags, with date as its internal date and mtime (now when zero). quota
 // is the mailbox's quota in bytes (0: unlimited).
 func (s *Store) Append(ctx context.Context, a Account, folder string, flags []string, date time.Time, body Body, quota int64) (uid, validity int64, err error) {
+	uids, validity, err := s.AppendMany(ctx, a, folder, []AppendItem{{Flags: flags, Date: date, Body: body}}, quota)
+	if err != nil {
+		return 0, 0, err
+	}
+	return uids[0], validity, nil
+}
+
+// AppendItem is one message of AppendMany.
+type AppendItem struct {
+	Flags []string
+	Date  time.Time // zero: now
+	Body  Body
+}
+
+// AppendMany stores messages in a folder all or none (IMAP MULTIAPPEND,
+// RFC 3502): every file is made durable first, then all are indexed in
+// one transaction, so a failure leaves none of them. The UIDs are
+// returned in the order of items.
+func (s *Store) AppendMany(ctx context.Context, a Account, folder string, items []AppendItem, quota int64) (uids []int64, validity int64, err error) {
 	folder, err = canonName(folder)
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
 	if _, err := folderID(ctx, s.db.Read, a.Username, folder); err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
-	if err := s.CheckQuota(ctx, a.Username, quota, body.Size()); err != nil {
-		return 0, 0, fmt.Errorf("store: append to %q: %w", folder, err)
+	var total int64
+	for _, it := range items {
+		total += it.Body.Size()
 	}
-	now := time.Now()
-	if date.IsZero() {
-		date = now
+	if err := s.CheckQuota(ctx, a.Username, quota, total); err != nil {
+		return nil, 0, fmt.Errorf("store: append to %q: %w", folder, err)
 	}
-	flags = normFlags(flags)
+	type written struct {
+		rel        string
+		size, date int64
+		flags      string
+		cache      *imapmsg.Cache
+	}
 	dir := folderDir(s.MailboxPath(a.Maildir), folder)
-	tap := &headerTap{}
-	rel, size, err := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
-		_, err := io.Copy(w, body.Reader())
-		return err
-	}, flags, date)
-	if err != nil {
-		return 0, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
+	var files []written
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				os.Remove(filepath.Join(dir, f.rel))
+			}
+		}
+	}()
+	now := time.Now()
+	var rels []string
+	for _, it := range items {
+		date := it.Date
+		if date.IsZero() {
+			date = now
+		}
+		flags := normFlags(it.Flags)
+		tap := &headerTap{}
+		body := it.Body
+		rel, size, werr := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
+			_, err := io.Copy(w, body.Reader())
+			return err
+		}, flags, date)
+		if werr != nil {
+			err = werr
+			return nil, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
+		}
+		files = append(files, written{rel, size, date.Unix(), joinFlags(flags), tap.cache(size)})
+		rels = append(rels, rel)
 	}
 	var modseq int64
-	cache := tap.cache(size)
-	err = s.syncDirs(dir, rel)
+	err = s.syncDirs(dir, rels...)
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
-			if err := checkQuotaTx(ctx, tx, a.Username, quota, size); err != nil {
+			uids = uids[:0]
+			var sum int64
+			for _, f := range files {
+				sum += f.size
+			}
+			if err := checkQuotaTx(ctx, tx, a.Username, quota, sum); err != nil {
 				return err
 			}
-			uid, modseq, validity, err = s.insertMessage(ctx, tx, a.Username, folder, rel, size, date.Unix(), joinFlags(flags), cache)
-			if err != nil {
-				return err
+			for _, f := range files {
+				var uid int64
+				var err error
+				uid, modseq, validity, err = s.insertMessage(ctx, tx, a.Username, folder, f.rel, f.size, f.date, f.flags, f.cache)
+				if err != nil {
+					return err
+				}
+				uids = append(uids, uid)
 			}
 			return s.noteChange(ctx, tx, a.Username, folder, EventAdded, modseq)
 		})
 	}
 	if err != nil {
-		os.Remove(filepath.Join(dir, rel))
-		return 0, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
+		return nil, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
 	}
-	s.publish(Event{Username: a.Username, Folder: folder, Kind: EventAdded, UIDs: []int64{uid}, ModSeq: modseq})
-	return uid, validity, nil
+	s.publish(Event{Username: a.Username, Folder: folder, Kind: EventAdded, UIDs: slices.Clone(uids), ModSeq: modseq})
+	return uids, validity, nil
 }
 
 // expungeRows removes msgs from the index of a folder, records each UID
