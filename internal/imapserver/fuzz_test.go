@@ -31,6 +31,8 @@ func FuzzSession(f *testing.F) {
 		"a SORT (REVERSE ARRIVAL SUBJECT DISPLAYTO) UTF-8 ALL\r\nb UID SORT RETURN (MIN MAX ALL COUNT SAVE) (SIZE) UTF-8 BODY x",
 		"a FETCH 1:* (PREVIEW (LAZY) UID)\r\nb APPEND INBOX ~{3}\r\na\x00b",
 		"a APPEND INBOX (\\Seen) {3+}\r\nabc {2+}\r\nde\r\nb APPEND INBOX {1+}\r\nx (",
+		"a COMPRESS DEFLATE\r\nb NOOP",
+		"a COMPRESS X-LZ4",
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT US-ASCII NOT SEEN\r\nc SEARCH RETURN (PARTIAL -5:-1) ALL",
 	}
 	for _, s := range seeds {
