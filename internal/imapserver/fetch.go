@@ -162,6 +162,8 @@ func (s *session) fetchRows(items []imapwire.FetchItem) rowsFunc {
 			parts |= store.PartDate
 		case it.Kind == imapwire.FetchRFC822Size:
 			parts |= store.PartSize
+		case it.Kind == imapwire.FetchSaveDate:
+			parts |= store.PartSaveDate
 		case fromCache(it) && it.Kind == imapwire.FetchEnvelope && !s.w.UTF8:
 			parts |= store.PartEnvelope
 		case fromCache(it):
@@ -196,7 +198,7 @@ func usesCache(items []imapwire.FetchItem) bool {
 // holds: its size, internal date, header cache or file.
 func needsRow(items []imapwire.FetchItem) bool {
 	for _, it := range items {
-		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || needsContent(it) {
+		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || it.Kind == imapwire.FetchSaveDate || needsContent(it) {
 			return true
 		}
 	}
@@ -301,7 +303,13 @@ func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, fills *cach
 			hasModSeq = true
 			w.Atom("MODSEQ").Open().Num64(msg.modseq).Close()
 		case imapwire.FetchSaveDate:
-			w.Atom("SAVEDATE").NIL()
+			// RFC 8514 4.3: NIL for a message whose save date is unknown
+			// (stored before save dates were kept).
+			if row.SaveDate.IsZero() {
+				w.Atom("SAVEDATE").NIL()
+			} else {
+				w.Atom("SAVEDATE").DateTime(row.SaveDate)
+			}
 		default:
 			pieces[k].write(w, c, it)
 		}

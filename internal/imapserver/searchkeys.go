@@ -48,6 +48,8 @@ func searchParts(k *imapwire.SearchKey) store.Parts {
 		return store.PartDate
 	case imapwire.SearchLarger, imapwire.SearchSmaller:
 		return store.PartSize
+	case imapwire.SearchSavedBefore, imapwire.SearchSavedOn, imapwire.SearchSavedSince:
+		return store.PartSaveDate
 	case imapwire.SearchBody, imapwire.SearchText:
 		return store.PartFile
 	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
@@ -204,6 +206,14 @@ func (mt *matcher) match(k *imapwire.SearchKey) bool {
 		return row != nil && uint64(row.Size) < k.Size
 	case imapwire.SearchModSeq:
 		return msg.modseq >= k.ModSeq
+	case imapwire.SearchSaveDateSupported:
+		return true // every folder keeps save dates (RFC 8514 4.2)
+	case imapwire.SearchSavedBefore:
+		return row != nil && !row.SaveDate.IsZero() && day(row.SaveDate).Before(k.Date)
+	case imapwire.SearchSavedOn:
+		return row != nil && !row.SaveDate.IsZero() && day(row.SaveDate).Equal(k.Date)
+	case imapwire.SearchSavedSince:
+		return row != nil && !row.SaveDate.IsZero() && !day(row.SaveDate).Before(k.Date)
 	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
 		d, ok := mt.sentDate()
 		switch {

@@ -12,26 +12,30 @@ type SearchOp int
 // ANSWERED/UNANSWERED etc. become SearchFlag/SearchNoFlag; RECENT, OLD and
 // NEW become flag tests on \Recent (and \Seen).
 const (
-	SearchAll        SearchOp = iota + 1
-	SearchAnd                 // all Children match
-	SearchOr                  // Children[0] or Children[1]
-	SearchNot                 // Children[0] does not match
-	SearchSeq                 // message sequence number in Set
-	SearchUID                 // UID in Set
-	SearchFlag                // Flag (system flag or keyword) is set
-	SearchNoFlag              // Flag is not set
-	SearchHeader              // header Field contains Value ("" = field present)
-	SearchBody                // body contains Value
-	SearchText                // header or body contains Value
-	SearchBefore              // internal date before Date (date only)
-	SearchOn                  // internal date on Date
-	SearchSince               // internal date on or after Date
-	SearchSentBefore          // Date: header before Date
-	SearchSentOn              // Date: header on Date
-	SearchSentSince           // Date: header on or after Date
-	SearchLarger              // RFC822.SIZE > Size
-	SearchSmaller             // RFC822.SIZE < Size
-	SearchModSeq              // mod-sequence >= ModSeq (RFC 7162)
+	SearchAll               SearchOp = iota + 1
+	SearchAnd                        // all Children match
+	SearchOr                         // Children[0] or Children[1]
+	SearchNot                        // Children[0] does not match
+	SearchSeq                        // message sequence number in Set
+	SearchUID                        // UID in Set
+	SearchFlag                       // Flag (system flag or keyword) is set
+	SearchNoFlag                     // Flag is not set
+	SearchHeader                     // header Field contains Value ("" = field present)
+	SearchBody                       // body contains Value
+	SearchText                       // header or body contains Value
+	SearchBefore                     // internal date before Date (date only)
+	SearchOn                         // internal date on Date
+	SearchSince                      // internal date on or after Date
+	SearchSentBefore                 // Date: header before Date
+	SearchSentOn                     // Date: header on Date
+	SearchSentSince                  // Date: header on or after Date
+	SearchLarger                     // RFC822.SIZE > Size
+	SearchSmaller                    // RFC822.SIZE < Size
+	SearchModSeq                     // mod-sequence >= ModSeq (RFC 7162)
+	SearchSavedBefore                // save date before Date (RFC 8514)
+	SearchSavedOn                    // save date on Date
+	SearchSavedSince                 // save date on or after Date
+	SearchSaveDateSupported          // the mailbox keeps save dates (RFC 8514)
 )
 
 // SearchKey is a node of a search program. Only the fields of its Op are
@@ -229,6 +233,7 @@ var headerKeys = map[string]string{
 var dateKeys = map[string]SearchOp{
 	"BEFORE": SearchBefore, "ON": SearchOn, "SINCE": SearchSince,
 	"SENTBEFORE": SearchSentBefore, "SENTON": SearchSentOn, "SENTSINCE": SearchSentSince,
+	"SAVEDBEFORE": SearchSavedBefore, "SAVEDON": SearchSavedOn, "SAVEDSINCE": SearchSavedSince,
 }
 
 // searchKey parses one search key whose name (if any) was read already.
@@ -253,6 +258,8 @@ func (r *Reader) searchKey(name string) (SearchKey, error) {
 	switch name {
 	case "ALL":
 		return SearchKey{Op: SearchAll}, nil
+	case "SAVEDATESUPPORTED":
+		return SearchKey{Op: SearchSaveDateSupported}, nil
 	case "NEW":
 		return SearchKey{Op: SearchAnd, Children: []SearchKey{flagKeys["RECENT"], flagKeys["UNSEEN"]}}, nil
 	}

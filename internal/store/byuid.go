@@ -19,6 +19,7 @@ const (
 	// PartEnvelope and PartFields are those of the header cache (Msg.Cache).
 	PartEnvelope
 	PartFields
+	PartSaveDate // Msg.SaveDate (RFC 8514)
 
 	partCache = PartEnvelope | PartFields
 )
@@ -58,8 +59,10 @@ func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids
 			return err
 		}
 		if parts&partCache == 0 {
-			out, err = readMeta(ctx, tx, id, uids)
-			return err
+			if out, err = readMeta(ctx, tx, id, uids); err != nil || parts&PartSaveDate == 0 {
+				return err
+			}
+			return readSaveDates(ctx, tx, id, out)
 		}
 		cached, err := readCaches(ctx, tx, id, uids, parts)
 		if err != nil {
@@ -75,6 +78,9 @@ func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids
 			return err
 		}
 		out = mergeRows(files, cached)
+		if parts&PartSaveDate != 0 {
+			return readSaveDates(ctx, tx, id, out)
+		}
 		return nil
 	})
 	if err != nil {
@@ -155,4 +161,32 @@ func mergeRows(files, cached []Msg) []Msg {
 		}
 	}
 	return out
+}
+
+// readSaveDates sets the SaveDate of msgs (sorted by UID, all of one
+// folder), in one query over their UID range.
+func readSaveDates(ctx context.Context, tx *sql.Tx, folderID int64, msgs []Msg) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT uid, save_date FROM mail_message
+		WHERE folder_id=? AND uid BETWEEN ? AND ? AND save_date IS NOT NULL ORDER BY uid`, folderID, msgs[0].UID, msgs[len(msgs)-1].UID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	k := 0
+	for rows.Next() {
+		var uid, date int64
+		if err := rows.Scan(&uid, &date); err != nil {
+			return err
+		}
+		for k < len(msgs) && msgs[k].UID < uid {
+			k++
+		}
+		if k < len(msgs) && msgs[k].UID == uid {
+			msgs[k].SaveDate = time.Unix(date, 0)
+		}
+	}
+	return rows.Err()
 }

@@ -249,7 +249,7 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, username, folder,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if _, err = tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, id, uid, modseq, size, date, flags, filename); err != nil {
+	if _, err = tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, id, uid, modseq, size, date, flags, filename, time.Now().Unix()); err != nil {
 		return 0, 0, 0, err
 	}
 	if cache != nil {
@@ -276,7 +276,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	}{
 		{&w.nextUID, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
 			WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`},
-		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename) VALUES (?,?,?,?,?,?,?)`},
+		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename, save_date) VALUES (?,?,?,?,?,?,?,?)`},
 		{&w.insertCache, insertCacheSQL},
 		{&w.addQuota, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`},
 		{&w.noteChange, noteChangeSQL},

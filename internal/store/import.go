@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"mailwarden/internal/imapmsg"
 )
@@ -247,8 +248,8 @@ func (s *Store) indexImported(ctx context.Context, tx *sql.Tx, username, folder 
 		}
 		var size int64
 		for i, it := range withUID {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename)
-				VALUES (?,?,?,?,?,?,?)`, id, it.uid, first+int64(i), it.size, it.date, joinFlags(it.flags), it.rel); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename, save_date)
+				VALUES (?,?,?,?,?,?,?,?)`, id, it.uid, first+int64(i), it.size, it.date, joinFlags(it.flags), it.rel, time.Now().Unix()); err != nil {
 				return 0, 0, err
 			}
 			if err := insertCache(ctx, tx, id, it.uid, it.size, it.date, it.cache); err != nil {

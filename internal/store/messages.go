@@ -17,8 +17,11 @@ import (
 type Msg struct {
 	UID, ModSeq, Size int64
 	InternalDate      time.Time
-	Flags             []string // system flags and keywords, e.g. `\Seen`, `$Junk`, sorted
-	File              string   // relative to the folder directory, e.g. "cur/<base>:2,S"
+	// SaveDate is when the message was saved into its folder (RFC
+	// 8514), read by MessagesWith with PartSaveDate; zero when unknown.
+	SaveDate time.Time
+	Flags    []string // system flags and keywords, e.g. `\Seen`, `$Junk`, sorted
+	File     string   // relative to the folder directory, e.g. "cur/<base>:2,S"
 	// Cache is the message's header cache, read by MessagesWithCache
 	// only: nil when the index has none (see cache.go).
 	Cache *imapmsg.Cache
