@@ -111,3 +111,47 @@ func BenchmarkCompressIdleHeap(b *testing.B) {
 		}
 	}
 }
+
+// TestCompressIdle: a compressed session in IDLE is told of new mail at
+// once (each burst of responses is sync-flushed).
+func TestCompressIdle(t *testing.T) {
+	h := start(t, nil)
+	c := h.login(t, "alice@example.org")
+	c.ok("COMPRESS DEFLATE")
+	fw, _ := flate.NewWriter(c.conn, flate.BestSpeed)
+	zr := bufio.NewReader(flate.NewReader(c.br))
+	send := func(s string) {
+		fmt.Fprintf(fw, "%s\r\n", s)
+		fw.Flush()
+	}
+	line := func() string {
+		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		l, err := zr.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return strings.TrimSuffix(l, "\r\n")
+	}
+	send("s SELECT INBOX")
+	for l := line(); !strings.HasPrefix(l, "s OK"); l = line() {
+	}
+	send("i IDLE")
+	if l := line(); l != "+ idling" {
+		t.Fatalf("got %q", l)
+	}
+	h.deliver(t, "alice@example.org", "INBOX", testMessage(1))
+	if l := line(); l != "* 1 EXISTS" {
+		t.Fatalf("got %q", l)
+	}
+	if l := line(); l != "* 1 RECENT" {
+		t.Fatalf("got %q", l)
+	}
+	send("DONE")
+	if l := line(); l != "i OK Idle completed." {
+		t.Fatalf("got %q", l)
+	}
+	send("f FETCH 1 (FLAGS)")
+	if l := line(); l != `* 1 FETCH (FLAGS (\Recent))` {
+		t.Fatalf("got %q", l)
+	}
+}
