@@ -60,7 +60,6 @@ func init() {
 		"STATUS":       {authed, (*session).cmdStatus},
 		"APPEND":       {authed, (*session).cmdAppend},
 		"IDLE":         {authed, (*session).cmdIdle},
-		"COMPRESS":     {authed, (*session).cmdCompress},
 		"GETQUOTA":     {authed, (*session).cmdGetQuota},
 		"GETQUOTAROOT": {authed, (*session).cmdGetQuotaRoot},
 		"SETQUOTA":     {authed, (*session).cmdSetQuota},
@@ -113,9 +112,6 @@ func (s *session) exec(c *imapwire.Command) {
 	switch r.status {
 	case "OK":
 		s.ok(c.Tag, r.code, r.text)
-		if s.startDeflate {
-			s.compress()
-		}
 	case "NO":
 		s.no(c.Tag, r.code, r.text)
 	case "BAD":
@@ -167,7 +163,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "COMPRESS=DEFLATE", "SAVEDATE", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	return strings.Join(caps, " ")
 }
 

@@ -77,9 +77,6 @@ type session struct {
 	sel   *mailbox // nil unless stateSelected
 	saved []int64  // SEARCHRES "$": UIDs saved by SEARCH RETURN (SAVE)
 
-	// COMPRESS=DEFLATE (compress.go): asked for, and active.
-	startDeflate, compressed bool
-
 	// The APPEND being read: messages and bytes so far (checkAppend).
 	appendN     int
 	appendBytes int64

@@ -30,8 +30,6 @@ func TestParseSortThread(t *testing.T) {
 			want: cmd("A283", "THREAD", &ThreadArgs{Algorithm: "ORDEREDSUBJECT", Charset: "UTF-8", Key: SearchKey{Op: SearchSince, Date: day(2000, 3, 5)}})},
 		{name: "uid thread", in: "A284 UID THREAD references US-ASCII TEXT \"gewp\"\r\n",
 			want: uidCmd("A284", "THREAD", &ThreadArgs{Algorithm: "REFERENCES", Charset: "US-ASCII", Key: SearchKey{Op: SearchText, Value: "gewp"}})},
-		{name: "compress", in: "c COMPRESS deflate\r\n", want: cmd("c", "COMPRESS", &CompressArgs{Mechanism: "DEFLATE"})},
-		{name: "compress nothing", in: "c COMPRESS\r\n", tag: "c", wantErr: "missing argument"},
 		{name: "thread no keys", in: "s THREAD REFERENCES UTF-8\r\n", tag: "s", wantErr: "missing argument"},
 	})
 }
