@@ -377,3 +377,23 @@ func TestParsePolicyServiceArgs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePolicyServiceArgs: any entry either fails with an error or
+// gives an endpoint and settings the client can use.
+func FuzzParsePolicyServiceArgs(f *testing.F) {
+	for _, s := range []string{"inet:127.0.0.1:10023", "{ inet:127.0.0.1:10023, timeout=10s, default_action=DUNNO }",
+		"{unix:/run/p.sock,try_limit = 1, policy_context=submission, max_idle=2m}", "{ inet:h:1, default_action = { 450 4.7.1 Try again, later } }",
+		"{ inet:a:1, default_action={ x }", "{{{", "}", "{ = = }", "{ inet:a:1 , , timeout= }"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		set := PolicyServiceSettings{Timeout: time.Second, TryLimit: 2, DefaultAction: "DUNNO"}
+		ep, err := parsePolicyServiceArgs(strings.Fields(in), &set)
+		if err != nil {
+			return
+		}
+		if ep == "" || set.Timeout <= 0 || set.TryLimit < 1 || set.DefaultAction == "" || set.RequestLimit < 0 {
+			t.Fatalf("%q: endpoint %q, settings %+v", in, ep, set)
+		}
+	})
+}
