@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"mailwarden/internal/config"
+	"mailwarden/internal/dnsx"
 	"mailwarden/internal/greylist"
 	"mailwarden/internal/mlog"
 	"mailwarden/internal/policy"
@@ -79,8 +80,14 @@ func (c *cli) policyd(args []string) error {
 	defer e.close()
 	// check_greylist: postgrey and taRgrey, state in the database, as in
 	// serve.
+	// [greylist] dnswl asks DNS as serve does.
+	resolver, err := dnsx.New(cfg.DNS.Resolvers, cfg.DNS.Timeout.D())
+	if err != nil {
+		return err
+	}
 	grey, err := greylist.Open(e.db, policydGreylist(cfg, *targrey), greylist.Options{Log: mlog.Component(ml.logger, "greylist"),
-		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version})
+		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version,
+		DNS: resolver, DNSCache: policy.NewDNSCache(0)})
 	if err != nil {
 		return err
 	}
