@@ -512,11 +512,14 @@ func (b *builder) access(k Kind, name string, args []string) (Check, error, bool
 			if r.Env == nil {
 				return nil, what, thing
 			}
-			ks := table.IPKeys(r.Env.ClientIP)
-			if h := r.Env.ClientHost; h != "" && h != "unknown" {
-				ks = append(table.HostKeys(h, parentMatches), ks...)
+			// The name first, "unknown" included: Postfix looks it up
+			// too, and taRgrey's permit_client_nots25r table relies on
+			// /^unknown$/.
+			h := r.Env.ClientHost
+			if h == "" {
+				h = "unknown"
 			}
-			return ks, what, thing
+			return append(table.HostKeys(h, parentMatches), table.IPKeys(r.Env.ClientIP)...), what, thing
 		}
 	case "check_reverse_client_hostname_access":
 		keys = func(r *Request) ([]string, string, string) {

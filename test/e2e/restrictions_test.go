@@ -83,17 +83,7 @@ func TestRestrictionsLikePostfix(t *testing.T) {
 
 	// Postfix needs its indexed file, made before its smtpd opens the
 	// table; Mailwarden reads the text.
-	pmcf := filepath.Join(tables, "postmap-etc")
-	if err := os.MkdirAll(pmcf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(pmcf, "main.cf"), "compatibility_level = 3.6\n")
-	if out, err := exec.Command(filepath.Join(filepath.Dir(postfixBin(t)), "postmap"), "-c", pmcf, "hash:"+filepath.Join(tables, "senders")).CombinedOutput(); err != nil {
-		t.Fatalf("postmap: %v\n%s", err, out)
-	}
-	if err := os.Chmod(filepath.Join(tables, "senders.db"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	postmap(t, filepath.Join(tables, "senders"))
 	pf := startPostfixWith(t, mainCf.String(), "ann")
 	s := startServer(t, options{Extra: []string{toml.String()}}, func(s *server) {
 		s.admin("domain", "add", "relay.test")
@@ -171,4 +161,22 @@ fake.client.example. A 10.9.9.9
 	}
 	s.waitLog(func(l string) bool { return strings.Contains(l, "connect from mail.client.example[127.0.0.2]") }, "the confirmed name in the connect line")
 	s.waitLog(func(l string) bool { return strings.Contains(l, "connect from unknown[127.0.0.3]") }, "an unconfirmed name logged as unknown")
+}
+
+// postmap makes Postfix's hash: index (path.db, readable by Postfix's
+// daemons) of a text table, with a throwaway config directory so no
+// system main.cf is read.
+func postmap(t *testing.T, path string) {
+	t.Helper()
+	pmcf := filepath.Join(t.TempDir(), "postmap-etc")
+	if err := os.MkdirAll(pmcf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(pmcf, "main.cf"), "compatibility_level = 3.6\n")
+	if out, err := exec.Command(filepath.Join(filepath.Dir(postfixBin(t)), "postmap"), "-c", pmcf, "hash:"+path).CombinedOutput(); err != nil {
+		t.Fatalf("postmap %s: %v\n%s", path, err, out)
+	}
+	if err := os.Chmod(path+".db", 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
