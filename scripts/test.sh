@@ -44,18 +44,24 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
 	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey
-	# The tests run private Postfix instances on random loopback ports; the
-	# package's default instance (port 25, all interfaces) is not wanted.
-	if ${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix status >/dev/null 2>&1; then
-		${sudo[@]+"${sudo[@]}"} /usr/sbin/postfix stop >/dev/null 2>&1 || true
-	fi
-	# Only fail2ban-regex, promtool and a private postgrey are used: the
-	# services the packages start (a fail2ban server, a Prometheus server and
-	# node exporter, postgrey on port 10023) are not.
-	for svc in fail2ban prometheus prometheus-node-exporter postgrey; do
-		${sudo[@]+"${sudo[@]}"} systemctl stop "$svc" >/dev/null 2>&1 || ${sudo[@]+"${sudo[@]}"} service "$svc" stop >/dev/null 2>&1 || true
+	# The packages' services this run just installed (and so started) are
+	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
+	# MariaDB instances on loopback ports and only run fail2ban-regex and
+	# promtool. A service that was installed before this run is the
+	# machine's (a live Postfix being migrated) and is left alone.
+	stop_new() { # stop_new SERVICE: stop it when this run installed it
+		${sudo[@]+"${sudo[@]}"} systemctl stop "$1" >/dev/null 2>&1 || ${sudo[@]+"${sudo[@]}"} service "$1" stop >/dev/null 2>&1 || true
+	}
+	for m in "${missing[@]}"; do
+		case "$m" in
+		postfix) stop_new postfix ;;
+		postgrey) stop_new postgrey ;;
+		postgresql) stop_new postgresql ;;
+		mariadb-server) stop_new mariadb ;;
+		fail2ban-regex) stop_new fail2ban; ${sudo[@]+"${sudo[@]}"} fail2ban-client stop >/dev/null 2>&1 || true ;;
+		promtool) stop_new prometheus; stop_new prometheus-node-exporter ;;
+		esac
 	done
-	${sudo[@]+"${sudo[@]}"} fail2ban-client stop >/dev/null 2>&1 || true
 fi
 
 echo "== gofmt" >&2

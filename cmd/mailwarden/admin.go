@@ -116,7 +116,7 @@ func (c *cli) domain(args []string) error {
 
 func (c *cli) user(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: user add|passwd|quota|del|list", errUsage)
+		return fmt.Errorf("%w: user add|passwd|quota|show|enable|disable|del|list", errUsage)
 	}
 	fs := flag.NewFlagSet("user", flag.ContinueOnError)
 	pwFile := fs.String("password-file", "", "read the password from this file (first line)")
@@ -138,7 +138,7 @@ func (c *cli) user(args []string) error {
 		}
 		q := int64(e.cfg.Delivery.DefaultQuota)
 		if *quota != "" {
-			z, err := config.ParseSize(*quota)
+			z, err := parseQuota(*quota)
 			if err != nil {
 				return fmt.Errorf("--quota: %w", err)
 			}
@@ -176,11 +176,29 @@ func (c *cli) user(args []string) error {
 		if err := need(pos, 2, "user quota ADDRESS SIZE"); err != nil {
 			return err
 		}
-		z, err := config.ParseSize(pos[1])
+		z, err := parseQuota(pos[1])
 		if err != nil {
 			return err
 		}
-		return e.dir.SetQuota(ctx, pos[0], int64(z))
+		if err := e.dir.SetQuota(ctx, pos[0], int64(z)); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s: quota %s\n", pos[0], quotaText(int64(z)))
+		return nil
+	case "show":
+		if err := need(pos, 1, "user show ADDRESS"); err != nil {
+			return err
+		}
+		return c.userShow(ctx, e, pos[0])
+	case "enable", "disable":
+		if err := need(pos, 1, "user "+args[0]+" ADDRESS"); err != nil {
+			return err
+		}
+		if err := e.dir.SetActive(ctx, pos[0], args[0] == "enable"); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s: %sd\n", pos[0], args[0])
+		return nil
 	case "del", "delete", "rm":
 		if err := need(pos, 1, "user del ADDRESS"); err != nil {
 			return err
@@ -207,22 +225,19 @@ func (c *cli) user(args []string) error {
 			if err != nil {
 				return err
 			}
-			q := "unlimited"
-			if m.Quota > 0 {
-				q = config.Size(m.Quota).String()
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", m.Username, m.Name, q, used, n, yesNo(m.Active))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.Username, m.Name, quotaText(m.Quota), humanSize(used), n, yesNo(m.Active))
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("%w: user add|passwd|quota|del|list", errUsage)
+	return fmt.Errorf("%w: user add|passwd|quota|show|enable|disable|del|list", errUsage)
 }
 
 func (c *cli) alias(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: alias add|list|del", errUsage)
+		return fmt.Errorf("%w: alias add|set|remove|list|del", errUsage)
 	}
 	fs := flag.NewFlagSet("alias", flag.ContinueOnError)
+	replace := fs.Bool("replace", false, "with add: replace the targets (as alias set)")
 	ctx := context.Background()
 	pos, e, err := c.parseOpen(ctx, fs, args[1:])
 	if err != nil {
@@ -230,15 +245,64 @@ func (c *cli) alias(args []string) error {
 	}
 	defer e.close()
 	switch args[0] {
-	case "add":
+	case "add", "set":
 		if len(pos) < 2 {
-			return fmt.Errorf("%w: alias add ADDRESS TARGET[,TARGET...]", errUsage)
+			return fmt.Errorf("%w: alias %s ADDRESS TARGET[,TARGET...]", errUsage, args[0])
 		}
 		var targets []string
 		for _, p := range pos[1:] {
 			targets = append(targets, strings.Split(p, ",")...)
 		}
-		return e.dir.AddAlias(ctx, pos[0], targets)
+		old, err := aliasTargets(ctx, e, pos[0])
+		if err != nil {
+			return err
+		}
+		if args[0] == "add" && !*replace {
+			// postfixadmin's "add" never dropped targets silently: the
+			// new ones join the old.
+			targets = append(old, targets...)
+		}
+		targets = dedupe(targets)
+		if err := e.dir.AddAlias(ctx, pos[0], targets); err != nil {
+			return err
+		}
+		now, err := aliasTargets(ctx, e, pos[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s -> %s\n", pos[0], strings.Join(now, ","))
+		return nil
+	case "remove":
+		if err := need(pos, 2, "alias remove ADDRESS TARGET"); err != nil {
+			return err
+		}
+		old, err := aliasTargets(ctx, e, pos[0])
+		if err != nil {
+			return err
+		}
+		var keep []string
+		for _, t := range old {
+			if !strings.EqualFold(t, strings.TrimSpace(pos[1])) {
+				keep = append(keep, t)
+			}
+		}
+		switch {
+		case old == nil:
+			return fmt.Errorf("alias %s: no such alias", pos[0])
+		case len(keep) == len(old):
+			return fmt.Errorf("alias %s: %s is not one of its targets (%s)", pos[0], pos[1], strings.Join(old, ","))
+		case len(keep) == 0:
+			if err := e.dir.DeleteAlias(ctx, pos[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "%s: last target removed, alias deleted\n", pos[0])
+			return nil
+		}
+		if err := e.dir.AddAlias(ctx, pos[0], keep); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s -> %s\n", pos[0], strings.Join(keep, ","))
+		return nil
 	case "list":
 		as, err := e.dir.ListAliases(ctx, optional(pos))
 		if err != nil {
@@ -255,7 +319,7 @@ func (c *cli) alias(args []string) error {
 		}
 		return e.dir.DeleteAlias(ctx, pos[0])
 	}
-	return fmt.Errorf("%w: alias add|list|del", errUsage)
+	return fmt.Errorf("%w: alias add|set|remove|list|del", errUsage)
 }
 
 // newPass is a password as `user add` and `user passwd` store it: its

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -21,6 +22,7 @@ mynetworks = ["127.0.0.0/8", "::1/128"]
 
 [listen]
 smtp = ["127.0.0.1:2525"]
+submission = ["127.0.0.1:2587"]
 imap = ["127.0.0.1:2143"]
 imaps = ["127.0.0.1:2993"]
 pop3 = ["127.0.0.1:2110"]
@@ -88,15 +90,50 @@ func (c *cli) demo(args []string) error {
 	if err != nil {
 		return err
 	}
+	certFile := cfg.TLS.CertFile
+	if certFile == "" {
+		certFile = filepath.Join(cfg.DataDir, "tls", "selfsigned.crt") // made by serve
+	}
 	return c.serveConfig(cfg, func() {
 		fmt.Fprintf(c.stdout, `
 Mailwarden demo is running.
-  config:    %s   (admin: mailwarden -config %s user list)
-  SMTP:      %v   IMAP: %v (TLS %v)   POP3: %v (TLS %v)
-  mailbox:   %s   password: %s   (new at every demo start)
-  Maildir:   %s
-Try: swaks --server %s --to %s
+  config:      %[1]s
+  mailbox:     %[2]s   password: %[3]s   (new at every demo start)
+  SMTP (MX):   %[4]v   submission (STARTTLS + AUTH): %[5]v
+  IMAP:        %[6]v (TLS %[7]v)   POP3: %[8]v (TLS %[9]v)
+  certificate: %[10]s (self-signed, for %[11]s, localhost and 127.0.0.1)
+  Maildir:     %[12]s
+
+Walkthrough (in another terminal):
+  1. send as a mail client would, with AUTH on the submission port:
+       swaks --server %[5]s --tls --auth PLAIN --auth-user %[2]s --auth-password '%[3]s' --from %[2]s --to %[2]s
+     or as another server would, on port 25's stand-in:
+       swaks --server %[4]s --to %[2]s
+  2. read it with an IMAP client (Thunderbird: server 127.0.0.1, port %[13]s, SSL/TLS), or:
+       curl -k 'imaps://%[7]s/INBOX;UID=1' -u '%[2]s:%[3]s'
+  3. see the log: the lines printed below ("to=<%[2]s>, ... status=sent")
+  4. see the queue (mail to other domains waits there: no DNS in the demo):
+       mailwarden -config %[1]s queue list
+  5. the server:  mailwarden -config %[1]s status
 Stop with Ctrl-C.
-`, cfgPath, cfgPath, cfg.Listen.SMTP, cfg.Listen.IMAP, cfg.Listen.IMAPS, cfg.Listen.POP3, cfg.Listen.POP3S, user, pw, e.store.MailboxPath(m.Maildir), cfg.Listen.SMTP[0], user)
+`, cfgPath, user, pw, first(cfg.Listen.SMTP), first(cfg.Listen.Submission), first(cfg.Listen.IMAP), first(cfg.Listen.IMAPS),
+			first(cfg.Listen.POP3), first(cfg.Listen.POP3S), certFile, cfg.Hostname, e.store.MailboxPath(m.Maildir), portOf(first(cfg.Listen.IMAPS)))
 	})
+}
+
+// first is the first address of a service, "(off)" when it has none.
+func first(addrs []string) string {
+	if len(addrs) == 0 {
+		return "(off)"
+	}
+	return addrs[0]
+}
+
+// portOf is the port of host:port.
+func portOf(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return p
 }

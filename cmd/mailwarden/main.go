@@ -22,9 +22,12 @@ commands:
   domain add NAME [--alias-of OTHER] [--inactive] [--backup-mx] [--description TEXT]
   domain list | domain del NAME [--force]
   user add ADDRESS [--password-file F | --password-hash H] [--quota 2G] [--name NAME] [--inactive]
-  user passwd ADDRESS [--password-file F | --password-hash H] | user quota ADDRESS SIZE
+  user passwd ADDRESS [--password-file F | --password-hash H] | user quota ADDRESS SIZE (2G, 500M; 0: none)
+  user show ADDRESS | user enable ADDRESS | user disable ADDRESS
   user del ADDRESS [--purge] | user list [DOMAIN]
-  alias add ADDRESS TARGET[,TARGET...]   (catch-all: @domain)
+  alias add ADDRESS TARGET[,TARGET...]   add targets (catch-all: @domain); --replace: as alias set
+  alias set ADDRESS TARGET[,TARGET...]   replace the targets
+  alias remove ADDRESS TARGET            drop one target (the alias goes with its last)
   alias list [DOMAIN] | alias del ADDRESS
   sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]   read a message from stdin and deliver it
   block add NETWORK [--for 24h] [--reason TEXT]   drop a client network at accept on every listener
@@ -84,6 +87,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	if wantsHelp(args[1:]) && args[0] != "sendmail" && args[0] != "postmap" {
+		// Help needs no config file: it is the usage lines of the verb.
+		fmt.Fprint(stdout, verbUsage(args[0]))
+		return 0
 	}
 	c := &cli{cfgPath: cfgPath, stdin: stdin, stdout: stdout, stderr: stderr}
 	var err error
@@ -179,4 +187,47 @@ func need(pos []string, n int, what string) error {
 		return fmt.Errorf("%w: want %s", errUsage, what)
 	}
 	return nil
+}
+
+// wantsHelp reports whether args ask for help (-h, --help, help) before
+// any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
+}
+
+// verbUsage is the part of the usage text about verb, with the config
+// note; the whole text for a verb it does not describe.
+func verbUsage(verb string) string {
+	var b strings.Builder
+	b.WriteString("usage:\n")
+	found := false
+	in := false // inside a matching entry (continuation lines are indented more)
+	for _, l := range strings.Split(usage, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case !strings.HasPrefix(l, "  "):
+			in = false
+		case strings.HasPrefix(l, "    "):
+			// a continuation of the entry before
+		default:
+			in = len(f) > 0 && (f[0] == verb || strings.Contains(l, "| "+verb+" "))
+		}
+		if in {
+			b.WriteString(l + "\n")
+			found = true
+		}
+	}
+	if !found {
+		return usage
+	}
+	b.WriteString("\nOptions may stand before or after the arguments; -config PATH picks the config file\n(else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml).\n")
+	return b.String()
 }

@@ -118,20 +118,23 @@ func (r *resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.
 // when the answer carries no SOA).
 func (r *resolver) queryNeg(ctx context.Context, name string, qtype uint16) ([]dns.RR, uint32, error) {
 	what := dns.TypeToString[qtype] + " " + name
+	fail := func(msg string, kind, cause error, nodata bool) error {
+		return &nameError{msg: "dnsx: " + msg, name: name, qtype: dns.TypeToString[qtype], kind: kind, nodata: nodata, cause: cause}
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.SetEdns0(1232, false)
 	var lastErr error
 	for _, server := range r.servers {
 		if err := ctx.Err(); err != nil {
-			return nil, 0, fmt.Errorf("dnsx: %s: %w: %w", what, ErrTemporary, err)
+			return nil, 0, fail(fmt.Sprintf("%s: %v: %v", what, ErrTemporary, err), ErrTemporary, err, false)
 		}
 		resp, _, err := r.udp.ExchangeContext(ctx, m, server)
 		if err == nil && resp.Truncated {
 			resp, _, err = r.tcp.ExchangeContext(ctx, m, server)
 		}
 		if err != nil {
-			lastErr = fmt.Errorf("dnsx: %s via %s: %w: %w", what, server, ErrTemporary, err)
+			lastErr = fail(fmt.Sprintf("%s via %s: %v: %v", what, server, ErrTemporary, err), ErrTemporary, err, false)
 			continue
 		}
 		switch resp.Rcode {
@@ -143,13 +146,13 @@ func (r *resolver) queryNeg(ctx context.Context, name string, qtype uint16) ([]d
 				}
 			}
 			if len(rrs) == 0 {
-				return nil, negTTL(resp), fmt.Errorf("dnsx: %s: no records: %w", what, ErrNotFound)
+				return nil, negTTL(resp), fail(fmt.Sprintf("%s: no records: %v", what, ErrNotFound), ErrNotFound, nil, true)
 			}
 			return rrs, 0, nil
 		case dns.RcodeNameError:
-			return nil, negTTL(resp), fmt.Errorf("dnsx: %s: NXDOMAIN: %w", what, ErrNotFound)
+			return nil, negTTL(resp), fail(fmt.Sprintf("%s: NXDOMAIN: %v", what, ErrNotFound), ErrNotFound, nil, false)
 		default:
-			lastErr = fmt.Errorf("dnsx: %s via %s: %s: %w", what, server, dns.RcodeToString[resp.Rcode], ErrTemporary)
+			lastErr = fail(fmt.Sprintf("%s via %s: %s: %v", what, server, dns.RcodeToString[resp.Rcode], ErrTemporary), ErrTemporary, nil, false)
 		}
 	}
 	return nil, 0, lastErr
@@ -213,7 +216,11 @@ func (r *resolver) LookupIP(ctx context.Context, host string) ([]netip.Addr, err
 	if errors.Is(six.err, ErrTemporary) {
 		return nil, six.err
 	}
-	return nil, fmt.Errorf("dnsx: A/AAAA %s: no addresses: %w", host, ErrNotFound)
+	// NXDOMAIN for A says the host does not exist; an empty answer that
+	// it has no address.
+	var ne *nameError
+	nodata := !errors.As(errA, &ne) || ne.nodata
+	return nil, &nameError{msg: fmt.Sprintf("dnsx: A/AAAA %s: no addresses: %v", host, ErrNotFound), name: host, qtype: "A", kind: ErrNotFound, nodata: nodata}
 }
 
 func (r *resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {

@@ -304,7 +304,7 @@ func (r *Runner) deliverBackupMX(ctx context.Context, e Entry, domain string, rc
 	mxs, err := r.o.Resolver.LookupMX(ctx, domain)
 	if err != nil && !errors.Is(err, dnsx.ErrNotFound) && !errors.Is(err, dnsx.ErrNullMX) {
 		return allOutcomes(rcpts, outcome{status: StatusDeferred, code: 451, enhanced: "4.4.3",
-			text: "MX lookup failed, will retry: " + err.Error(), relay: "none"})
+			text: dnsx.Explain(err), relay: "none"})
 	}
 	if err != nil {
 		// No MX (or null MX): the client reports it.

@@ -74,12 +74,12 @@ func (d *delivery) run(ctx context.Context) []Result {
 		addrs, err := d.addrs(ctx, h)
 		if errors.Is(err, dnsx.ErrNotFound) {
 			notFound = &failure{code: 550, enhanced: "5.4.4", relay: "none",
-				text: "Host or domain name not found: " + err.Error()}
+				text: dnsx.Explain(err)}
 			continue
 		}
 		if err != nil {
 			last = &failure{code: 451, enhanced: "4.4.3", relay: "none",
-				text: "Host or domain name lookup failed: " + err.Error()}
+				text: dnsx.Explain(err)}
 			continue
 		}
 		for _, a := range addrs {
@@ -117,7 +117,7 @@ func (d *delivery) hosts(ctx context.Context) ([]string, failure) {
 		return []string{name}, failure{}
 	case err != nil:
 		return nil, failure{code: 451, enhanced: "4.4.3", relay: "none",
-			text: "MX lookup failed, will retry: " + err.Error()}
+			text: dnsx.Explain(err)}
 	}
 	// RFC 5321 5.1: equal preferences in random order.
 	for i := 0; i < len(mxs); {

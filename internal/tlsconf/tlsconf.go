@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -83,9 +84,12 @@ func selfSigned(certPath, keyPath, hostname string) error {
 		return err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: hostname, Organization: []string{"Mailwarden self-signed"}},
-		DNSNames:              []string{hostname},
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: hostname, Organization: []string{"Mailwarden self-signed"}},
+		// Also valid for the loopback names, so local clients (the demo,
+		// a webmail on the same host) can verify it by address.
+		DNSNames:              loopbackNames(hostname),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -107,4 +111,12 @@ func selfSigned(certPath, keyPath, hostname string) error {
 		return fmt.Errorf("tls: %w", err)
 	}
 	return nil
+}
+
+// loopbackNames is hostname and "localhost", once each.
+func loopbackNames(hostname string) []string {
+	if hostname == "localhost" {
+		return []string{hostname}
+	}
+	return []string{hostname, "localhost"}
 }

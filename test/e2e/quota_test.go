@@ -64,7 +64,7 @@ func TestQuota(t *testing.T) {
 	if used > 2048 || msgs != int64(accepted) {
 		t.Errorf("quota2: %d bytes in %d messages; want at most 2048 bytes in %d messages", used, msgs, accepted)
 	}
-	if ul := s.admin("user", "list"); !regexp.MustCompile(`small@dom\.test\s+2K\s+\d+\s+` + strconv.Itoa(accepted) + `\s`).MatchString(ul) {
+	if ul := s.admin("user", "list"); !regexp.MustCompile(`small@dom\.test\s+2K\s+[\d.]+[BKMGT]\s+` + strconv.Itoa(accepted) + `\s`).MatchString(ul) {
 		t.Errorf("user list does not show small@dom.test with quota 2K and %d messages:\n%s", accepted, ul)
 	}
 
