@@ -28,6 +28,9 @@ command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server)
 command -v pflogsumm >/dev/null 2>&1 || [ -x /usr/sbin/pflogsumm ] || missing+=(pflogsumm)
 # postgrey (in /usr/sbin): the greylisting reference, run privately.
 command -v postgrey >/dev/null 2>&1 || [ -x /usr/sbin/postgrey ] || missing+=(postgrey)
+# ip (iproute2): the tests that bind real ports (25, 587 ...) do it in a
+# network namespace of their own and bring its loopback up with it.
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 # Dovecot's LMTP server: a transport-map next hop.
 [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
 # Dovecot's IMAP server: the reference IMAP answers are compared with.
@@ -37,13 +40,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2
 	# The packages' services this run just installed (and so started) are
 	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
 	# MariaDB instances on loopback ports and only run fail2ban-regex and

@@ -77,7 +77,18 @@ func dryRun(cfg *config.Config) []problem {
 	add := func(key string, warn bool, format string, a ...any) {
 		ps = append(ps, problem{line: config.KeyLine(cfg.Path, key), msg: key + ": " + fmt.Sprintf(format, a...), warn: warn})
 	}
-	if err := checkDataDir(cfg.DataDir); err != nil {
+	acct, err := lookupAccount(cfg)
+	if err != nil {
+		add("user", false, "%v", err)
+	}
+	if os.Geteuid() == 0 && acct != nil {
+		// serve will run as acct: the data_dir must be (or become) its.
+		if _, err := os.Stat(cfg.DataDir); err == nil {
+			if err := checkOwner(cfg.DataDir, acct); err != nil {
+				add("data_dir", false, "%v", err)
+			}
+		}
+	} else if err := checkDataDir(cfg.DataDir); err != nil {
 		add("data_dir", false, "%v", err)
 	}
 	checkTLS(cfg, add)

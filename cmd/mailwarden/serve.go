@@ -124,6 +124,24 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return err
 	}
 	defer bound.closeAll() // after a failed start; Shutdown closes them otherwise
+	// Started as root: the ports are bound; data_dir is made (or found)
+	// the configured user's, and everything after runs as that user, log
+	// file and data included.
+	acct, err := lookupAccount(cfg)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 && acct != nil {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data_dir %s: %w", cfg.DataDir, err)
+		}
+		if err := chownDataDir(cfg.DataDir, acct); err != nil {
+			return err
+		}
+	}
+	if err := dropPrivileges(acct); err != nil {
+		return err
+	}
 	ml, err := openMailLog(cfg, c.stderr)
 	if err != nil {
 		return err
@@ -346,6 +364,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return st
 	}); err != nil {
 		return err
+	}
+	if acct != nil {
+		mainLog.Info(fmt.Sprintf("running as %s (uid %d, gid %d)", acct.name, os.Getuid(), os.Getgid()))
 	}
 	mainLog.Info(fmt.Sprintf("daemon started -- version %s, configuration %s", versionString(), cfg.Path))
 	if ready != nil {

@@ -22,6 +22,9 @@ type Config struct {
 	// to the domain's MX hosts more preferred than this one. Domains in
 	// the directory with --backup-mx are treated the same way.
 	RelayDomains []string `toml:"relay_domains"`
+	// User is the account serve runs as after binding its ports when
+	// started as root (Postfix's mail_owner); empty: it keeps its own.
+	User string `toml:"user"`
 
 	Listen     Listen     `toml:"listen"`
 	TLS        TLS        `toml:"tls"`

@@ -227,6 +227,7 @@ func (c *Config) validate() []*keyedError {
 	c.validateLimits(bad)
 	c.validatePostscreen(bad)
 	c.validateAutoblock(bad)
+	c.validateOps(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")

@@ -33,6 +33,12 @@ func requireRoot(t testing.TB) {
 // returned command's pid is the server's (unshare and sh exec it).
 func netnsServe(t testing.TB, log *testutil.Buffer, bin string, args ...string) *exec.Cmd {
 	t.Helper()
+	return netnsServeUntil(t, log, func() bool { return strings.Contains(log.String(), "daemon started") }, bin, args...)
+}
+
+// netnsServeUntil is netnsServe with its own test of readiness.
+func netnsServeUntil(t testing.TB, log *testutil.Buffer, ready func() bool, bin string, args ...string) *exec.Cmd {
+	t.Helper()
 	requireRoot(t)
 	cmd := exec.Command("unshare", append([]string{"-n", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", bin}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
@@ -55,7 +61,7 @@ func netnsServe(t testing.TB, log *testutil.Buffer, bin string, args ...string) 
 		}
 	})
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(log.String(), "daemon started") {
+	for !ready() {
 		select {
 		case <-done:
 			t.Fatalf("mailwarden %v in a network namespace exited:\n%s", args, log.String())

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the Debian package with dpkg-deb: the binary, a systemd unit,
+# /etc/mailwarden/mailwarden.toml (a conffile), logrotate and fail2ban
+# snippets, the docs, and maintainer scripts that create the mailwarden
+# system user and its directories.
+#
+#   scripts/build-deb.sh                 # dist/mailwarden_<version>_<arch>.deb
+#   scripts/build-deb.sh -o DIR -v 1.2.3
+#
+# The version is -v, else the latest v* tag (git describe), else
+# 0.0.0~git<date>.<commit>. The binary reports it with the commit
+# (mailwarden version).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+out=dist
+version=
+while getopts "o:v:" opt; do
+	case $opt in
+	o) out=$OPTARG ;;
+	v) version=$OPTARG ;;
+	*) echo "usage: $0 [-o OUTDIR] [-v VERSION]" >&2; exit 2 ;;
+	esac
+done
+commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+if [ -z "$version" ]; then
+	version=$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//; s/-/+/g' || true)
+fi
+if [ -z "$version" ]; then
+	version="0.0.0~git$(date -u +%Y%m%d).${commit:0:12}"
+fi
+arch=$(dpkg --print-architecture)
+
+root=$(mktemp -d)
+chmod 0755 "$root"
+trap 'rm -rf "$root"' EXIT
+install -d "$root/DEBIAN" "$root/usr/sbin" "$root/lib/systemd/system" "$root/etc/mailwarden" \
+	"$root/etc/logrotate.d" "$root/etc/fail2ban/jail.d" "$root/usr/share/doc/mailwarden"
+
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
+	-o "$root/usr/sbin/mailwarden" ./cmd/mailwarden
+install -m 0644 packaging/mailwarden.service "$root/lib/systemd/system/mailwarden.service"
+install -m 0640 packaging/mailwarden.toml "$root/etc/mailwarden/mailwarden.toml"
+install -m 0644 packaging/logrotate "$root/etc/logrotate.d/mailwarden"
+install -m 0644 packaging/fail2ban-jail.conf "$root/etc/fail2ban/jail.d/mailwarden.conf"
+install -m 0644 README.md docs/*.md "$root/usr/share/doc/mailwarden/"
+cat > "$root/usr/share/doc/mailwarden/copyright" <<COPYRIGHT
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: mailwarden
+Source: the mailwarden repository, commit $commit
+COPYRIGHT
+for s in postinst prerm postrm; do
+	install -m 0755 "packaging/debian/$s" "$root/DEBIAN/$s"
+done
+cat > "$root/DEBIAN/conffiles" <<'CONFFILES'
+/etc/mailwarden/mailwarden.toml
+/etc/logrotate.d/mailwarden
+/etc/fail2ban/jail.d/mailwarden.conf
+CONFFILES
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+cat > "$root/DEBIAN/control" <<CONTROL
+Package: mailwarden
+Version: $version
+Architecture: $arch
+Maintainer: Mailwarden developers <postmaster@localhost>
+Installed-Size: $size
+Depends: adduser
+Suggests: fail2ban, logrotate, ssl-cert
+Section: mail
+Priority: optional
+Homepage: https://example.invalid/mailwarden
+Description: mail server: SMTP, submission, IMAP, POP3 in one program
+ Mailwarden does the work of Postfix, Dovecot and postfixadmin in one
+ binary with one config file and one data directory, with the names
+ and concepts of those programs. This package runs it as the
+ mailwarden system user under systemd.
+CONTROL
+
+mkdir -p "$out"
+deb="$out/mailwarden_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+echo "$deb"
