@@ -231,6 +231,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	var current atomic.Pointer[config.Config]
 	current.Store(cfg)
 	e.dir.SetRelayDomains(func(d string) bool { return current.Load().IsRelayDomain(d) })
+	var locals localAliases
+	locals.load(cfg, mainLog)
+	e.dir.SetLocalAliases(locals.expand(current.Load))
 	auth := login.New(e.dir, current.Load, mlog.Component(logger, "auth"))
 	limiter, stopLimits := startLimits(ctx, e, current.Load, auth, bus, logger)
 	defer stopLimits()
@@ -379,6 +382,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 				mainLog.Error("reopening the mail log: " + err.Error())
 			}
 			r := reload(&current, certs, mainLog)
+			locals.load(current.Load(), mainLog)
 			if err := grey.Reload(current.Load().Greylist); err != nil {
 				mainLog.Error("reload: " + err.Error() + "; keeping the running [greylist] settings")
 				r += "; [greylist]: " + err.Error()

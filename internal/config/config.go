@@ -39,6 +39,7 @@ type Config struct {
 	Queue      Queue      `toml:"queue"`
 	Log        Log        `toml:"log"`
 	Metrics    Metrics    `toml:"metrics"`
+	Local      Local      `toml:"local"`
 	// Restrictions are Postfix's smtpd_*_restrictions for port 25.
 	Restrictions Restrictions `toml:"restrictions"`
 	// Greylist is postgrey's greylisting and taRgrey's tarpit (check_greylist).
@@ -340,6 +341,8 @@ func Default() *Config {
 			DoubleBounceRecipient:       "postmaster",
 		},
 		Log: Log{Level: "info", Format: "text", SyslogName: "mailwarden"},
+
+		Local: Local{AliasFile: "/etc/aliases"},
 	}
 }
 

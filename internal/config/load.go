@@ -228,6 +228,7 @@ func (c *Config) validate() []*keyedError {
 	c.validatePostscreen(bad)
 	c.validateAutoblock(bad)
 	c.validateOps(bad)
+	c.validateLocal(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")

@@ -25,6 +25,22 @@ type Directory struct {
 	// relay reports whether a domain not in the database is a relay
 	// domain (config relay_domains); see SetRelayDomains.
 	relay atomic.Pointer[func(domain string) bool]
+	// local expands the local aliases of system accounts; see
+	// SetLocalAliases.
+	local atomic.Pointer[func(local, domain string) []string]
+}
+
+// SetLocalAliases makes Resolve send local@domain to the addresses
+// expand returns for it (Postfix's alias_maps for mail to root,
+// postmaster ... at the local domain); expand returns nil for addresses
+// it does not alias, and decides which domains are local. It is called
+// at every lookup, so it may follow a reloaded config; nil turns it off.
+func (dir *Directory) SetLocalAliases(expand func(local, domain string) []string) {
+	if expand == nil {
+		dir.local.Store(nil)
+		return
+	}
+	dir.local.Store(&expand)
 }
 
 // SetRelayDomains makes Classify treat the domains for which isRelay

@@ -65,6 +65,30 @@ func (dir *Directory) Resolve(ctx context.Context, addr, delims string) (Resolut
 	if err != nil {
 		return Resolution{}, err
 	}
+	if f := dir.local.Load(); f != nil {
+		if targets := (*f)(local, domain); len(targets) > 0 {
+			// A local alias: its targets resolve as any address, but not
+			// through local aliases again (the expansion is complete).
+			r := Resolution{Class: Virtual}
+			for _, t := range targets {
+				sub, err := dir.resolve(ctx, t, delims)
+				if err != nil {
+					return r, fmt.Errorf("local alias %s: %s: %w", local, t, err)
+				}
+				r.Destinations = append(r.Destinations, sub.Destinations...)
+			}
+			return r, nil
+		}
+	}
+	return dir.resolve(ctx, addr, delims)
+}
+
+// resolve is Resolve without local aliases.
+func (dir *Directory) resolve(ctx context.Context, addr, delims string) (Resolution, error) {
+	local, domain, err := Split(addr)
+	if err != nil {
+		return Resolution{}, err
+	}
 	ex := expander{dir: dir, delims: delims, seen: map[string]bool{}}
 	class, err := ex.classify(ctx, domain)
 	if err != nil {
