@@ -19,6 +19,9 @@ commands:
   demo [-dir DIR]               run on embedded defaults with a demo domain (loopback, high ports)
   check-config                  dry run of serve's start: config, files it names, TLS, data_dir, ports
   status | reload | stop        the server on this config's data_dir: state / re-read config (SIGHUP) / stop (SIGTERM)
+  config show [-n]              the effective settings, key = value (postconf); -n: those not at their default
+  lookup ADDRESS                where mail to ADDRESS goes: mailbox, alias, catch-all, local alias, relay, remote
+  auth test ADDRESS [--password-file F]   check a password as a login would, and say why it fails
   domain add NAME [--alias-of OTHER] [--inactive] [--backup-mx] [--description TEXT]
   domain list | domain del NAME [--force]
   user add ADDRESS [--password-file F | --password-hash H] [--quota 2G] [--name NAME] [--inactive]
@@ -108,6 +111,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.reloadCmd(args[1:])
 	case "stop":
 		err = c.stop(args[1:])
+	case "lookup":
+		err = c.lookup(args[1:])
+	case "config":
+		err = c.configShow(args[1:])
 	case "domain":
 		err = c.domain(args[1:])
 	case "user":
@@ -121,7 +128,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "greylist":
 		err = c.greylistCmd(args[1:])
 	case "auth":
-		err = c.authCmd(args[1:])
+		if len(args) > 1 && args[1] == "test" {
+			err = c.authTest(args[1:])
+		} else {
+			err = c.authCmd(args[1:])
+		}
 	case "sendmail":
 		return c.sendmail(args[1:])
 	case "import-maildir":

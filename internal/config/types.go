@@ -106,3 +106,9 @@ func (d *Duration) UnmarshalTOML(v any) error {
 
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalText writes z as ParseSize reads it ("25M").
+func (z Size) MarshalText() ([]byte, error) { return []byte(z.String()), nil }
+
+// MarshalText writes d as a Go duration string ("5m0s").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
