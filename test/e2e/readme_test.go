@@ -130,6 +130,33 @@ func TestREADMEConfig(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The README's admin commands, as printed (the password on stdin
+	// where it would be asked), before the server starts.
+	cmds := regexp.MustCompile("(?s)\nThen:\n\n```sh\n(.*?)```").FindStringSubmatch(readme)
+	if cmds == nil {
+		t.Fatal("README has no \"Then:\" command block")
+	}
+	ran := 0
+	for _, line := range strings.Split(strings.TrimSpace(cmds[1]), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		args := shellWords(t, strings.TrimSpace(line))
+		if len(args) < 2 || args[0] != "mailwarden" {
+			t.Fatalf("README command %q is not a mailwarden command", line)
+		}
+		switch args[1] {
+		case "serve", "status", "check-config", "reload", "stop":
+			continue // below, in the namespace
+		}
+		c := exec.Command(mwBin, append([]string{"-config", cfg}, args[1:]...)...)
+		c.Stdin = strings.NewReader("correct horse battery\n")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Errorf("README: %s: %v\n%s", line, err, out)
+		}
+		ran++
+	}
+	if ran < 5 {
+		t.Errorf("ran %d admin commands of the README, want its 5", ran)
+	}
 	log := &testutil.Buffer{}
 	cmd := netnsServe(t, log, "sh", "-c", `"$0" check-config -config "$1" && exec "$0" serve -config "$1"`, mwBin, cfg)
 	if !strings.Contains(log.String(), cfg+": ok") {
@@ -140,4 +167,29 @@ func TestREADMEConfig(t *testing.T) {
 			t.Errorf("greeting on %s port 25: %q, want 220 mail.example.com", host, g)
 		}
 	}
+	// What the commands set up: the catch-all and the alias domain reach
+	// alice, as the README says.
+	for _, to := range []string{"postmaster@example.com", "anything@example.com", "alice@example.net"} {
+		if out, err := exec.Command(mwBin, "-config", cfg, "lookup", to).CombinedOutput(); err != nil || !strings.Contains(string(out), "-> mailbox alice@example.com") {
+			t.Errorf("after the README's commands, lookup %s: %v\n%s", to, err, out)
+		}
+	}
+	if out, err := exec.Command(mwBin, "-config", cfg, "status").CombinedOutput(); err != nil || !strings.Contains(string(out), "mailwarden is running") {
+		t.Errorf("the README's mailwarden status: %v\n%s", err, out)
+	}
+}
+
+// shellWords splits a command line as sh would for the README's simple
+// commands: words, and "double-quoted" words.
+func shellWords(t testing.TB, line string) []string {
+	t.Helper()
+	var out []string
+	for _, m := range regexp.MustCompile(`"([^"]*)"|(\S+)`).FindAllStringSubmatch(line, -1) {
+		if m[2] != "" {
+			out = append(out, m[2])
+		} else {
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
