@@ -36,7 +36,7 @@ func (s *session) replyFailure(r reply) sessFailure {
 
 // lost is a temporary failure for an I/O or protocol error.
 func (s *session) lost(err error, stage string) sessFailure {
-	return s.fail(451, "4.4.2", "lost connection with %s while %s: %v", s.t.relay(), stage, err)
+	return s.fail(451, "4.4.2", "lost connection with %s while %s: %s", s.t.relay(), stage, netErrText(err))
 }
 
 // open connects and gets the connection ready for a transaction. On
@@ -49,7 +49,7 @@ func (s *session) open(ctx context.Context) (sessFailure, bool) {
 	}
 	raw, err := dialer.DialContext(ctx, s.t.network, s.t.addr)
 	if err != nil {
-		return s.fail(451, "4.4.1", "connect to %s: %v", s.t.relay(), err), false
+		return s.fail(451, "4.4.1", "connect to %s: %s", s.t.relay(), netErrText(err)), false
 	}
 	s.c = newConn(raw, o.CommandTimeout)
 	stop := s.c.watch(ctx)

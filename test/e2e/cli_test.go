@@ -172,9 +172,10 @@ func TestAliasVerbs(t *testing.T) {
 func TestBounceWording(t *testing.T) {
 	t.Parallel()
 	requireTool(t, python)
-	dns := dnstest.New(t, "exists.test. A 127.0.0.2\n")
+	dns := dnstest.New(t, "exists.test. A 127.0.0.2\nrefuse.test. MX 10 mx.refuse.test.\nmx.refuse.test. A 127.0.0.1\n")
 	const user, pw = "kim@out.test", "correct horse battery"
-	s := startServer(t, options{Resolvers: []string{dns.Addr()}}, func(s *server) {
+	closed := freePort(t) // nothing listens: connections are refused
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", closed)}}, func(s *server) {
 		s.admin("domain", "add", "out.test")
 		s.addUser(user)
 	})
@@ -206,6 +207,25 @@ func TestBounceWording(t *testing.T) {
 		if strings.Contains(body, leak) {
 			t.Errorf("the bounce shows %q:\n%s", leak, body)
 		}
+	}
+
+	// A host that refuses the connection: the deferral says so as
+	// Postfix does, without Go's "dial tcp ...: connect:".
+	r = s.swaks("--server", fmt.Sprintf("127.0.0.1:%d", s.SubmissionPort), "--tls", "--auth", "PLAIN",
+		"--auth-user", user, "--auth-password", pw, "--from", user, "--to", "someone@refuse.test")
+	if r.Code != 0 {
+		t.Fatalf("submission: exit %d\n%s", r.Code, r.Out)
+	}
+	want = fmt.Sprintf("connect to mx.refuse.test[127.0.0.1]:%d: Connection refused", closed)
+	var list string
+	for time.Now().Before(deadline) {
+		if list = s.admin("queue", "list"); strings.Contains(list, "Connection refused") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(list), " "), want) || strings.Contains(list, "dial tcp") {
+		t.Errorf("queue list after a refused connection, want %q:\n%s", want, list)
 	}
 }
 
