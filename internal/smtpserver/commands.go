@@ -206,7 +206,9 @@ func (c *conn) hello(arg string, ehlo bool) reply {
 		c.endTx()
 	}
 	c.helo, c.esmtp = arg, ehlo
-	if d := c.lists.AtHelo(c.srv.ctx, c.request(policy.Helo)); d.Refused() {
+	ctx, done := c.checkContext()
+	defer done()
+	if d := c.lists.AtHelo(ctx, c.request(policy.Helo)); d.Refused() {
 		c.logReject("HELO", "", replyOfVerdict(d.Verdict))
 		return replyOfVerdict(d.Verdict)
 	}

@@ -29,6 +29,7 @@ const writeGrace = 10 * time.Second
 // One goroutine (serve) reads commands and writes replies; drain and
 // forceClose may be called from Shutdown.
 type conn struct {
+	watch checkWatch // the context checks run under
 	srv   *Server
 	cfg   *config.Config // the config this connection started with
 	lists *policy.Lists
@@ -111,6 +112,7 @@ func newConn(raw net.Conn, s *Server, cfg *config.Config, ip netip.Addr) *conn {
 // QUIT, an error that ends it, or shutdown.
 func (c *conn) serve() {
 	defer c.close()
+	defer c.endChecks()
 	defer func() {
 		// One broken session must not take the server down.
 		if v := recover(); v != nil {
@@ -146,7 +148,10 @@ func (c *conn) serve() {
 		}
 	}
 	req := c.request(policy.Connect)
-	if d := c.lists.AtConnect(c.srv.ctx, req); d.Refused() {
+	ctx, done := c.checkContext()
+	d := c.lists.AtConnect(ctx, req)
+	done()
+	if d.Refused() {
 		// Postfix smtpd_delay_reject=no: greet, then refuse MAIL and
 		// RCPT with the client list's verdict.
 		c.connRefused = &d.Verdict

@@ -52,7 +52,9 @@ func (c *conn) dataStart(what string) (reply, bool) {
 	if len(t.rcpts) == 0 {
 		return c.rejectedTx(what, t, "", errNeedRcpt), false
 	}
-	if d := c.lists.AtData(c.srv.ctx, c.request(policy.Data)); d.Refused() {
+	ctx, done := c.checkContext()
+	defer done()
+	if d := c.lists.AtData(ctx, c.request(policy.Data)); d.Refused() {
 		return c.rejectedTx(what, t, "", replyOfVerdict(d.Verdict)), false
 	} else {
 		t.note(policy.Data, d)
@@ -271,7 +273,9 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 		// MIME parse of the spool.
 		req.Body = mime.Shared(sp)
 	}
-	d := c.lists.AtEndOfData(c.srv.ctx, req)
+	ctx, done := c.checkContext()
+	d := c.lists.AtEndOfData(ctx, req)
+	done()
 	if d.Refused() {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
 	}

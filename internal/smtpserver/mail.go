@@ -143,7 +143,9 @@ func (c *conn) mail(arg string) reply {
 	}
 	c.cnt.msgs++
 	c.t = &tx{from: p.Addr, mp: mp, proto: c.srv.mode.protocol(c.esmtp, c.tls != "", c.user != "")}
-	if d := c.lists.AtMail(c.srv.ctx, c.request(policy.Mail)); d.Refused() {
+	ctx, done := c.checkContext()
+	defer done()
+	if d := c.lists.AtMail(ctx, c.request(policy.Mail)); d.Refused() {
 		t := c.t
 		c.endTx()
 		return c.rejectedTx("MAIL", t, "", replyOfVerdict(d.Verdict))
@@ -200,13 +202,9 @@ func (c *conn) rcpt(arg string) reply {
 	}
 	req := c.request(policy.Rcpt)
 	req.Recipient, req.Resolution = to, &res
-	// The checks get as long as a client waits for the reply (a tarpit,
-	// sleep N): smtpd_timeout, not the lookup's limit.
-	lctx, lcancel := context.WithTimeout(c.srv.ctx, max(lookupTimeout, c.cfg.SMTP.Timeout.D()))
-	defer lcancel()
-	stop := c.watchHangUp(lcancel)
+	lctx, done := c.checkContext()
 	d := c.lists.AtRcpt(lctx, req)
-	stop()
+	done()
 	if d.Refused() {
 		return c.rejectedTx("RCPT", t, to, replyOfVerdict(d.Verdict))
 	}

@@ -54,38 +54,84 @@ func hungUp(nc net.Conn) bool {
 	return gone
 }
 
-// hangUpPoll is how often a long check looks whether its client left.
+// checkWatch is what a connection keeps to run checks under a context
+// that ends when the client hangs up or the check takes longer than a
+// client waits for a reply: one context and one timer per connection,
+// reused by every stage, so a check costs no allocation.
+type checkWatch struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	timer   *time.Timer
+	done    func()
+	running bool
+	start   time.Time
+	limit   time.Duration
+}
+
+// hangUpPoll is how often a running check looks whether its client left.
 const hangUpPoll = time.Second
 
-// watchHangUp calls cancel when the client hangs up while a check runs
-// (a tarpit, sleep N, a slow policy service): from hangUpPoll on, the
-// socket is polled every hangUpPoll. A tarpitted client that gives up so
-// frees its session at once, and the check learns it left (taRgrey's
-// "hung up" without waiting out the tarpit). The returned stop ends the
-// watch; checks that answer within hangUpPoll cost one timer.
-func (c *conn) watchHangUp(cancel context.CancelFunc) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	mu.Lock()
-	var t *time.Timer
-	t = time.AfterFunc(hangUpPoll, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
-		}
-		if hungUp(c.raw) {
-			cancel()
-			return
-		}
-		t.Reset(hangUpPoll)
-	})
-	mu.Unlock()
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
+// checkContext is the context a stage's checks run under; call done when
+// they have answered. The checks get as long as a client waits for a
+// reply (a tarpit, sleep N, DNS lists): smtpd_timeout, not a lookup's
+// limit. From hangUpPoll on, the socket is polled every hangUpPoll for
+// the client's close, and the context is cancelled when it hung up: a
+// tarpitted client that gives up frees its session at once, and the
+// check learns it left (taRgrey's "hung up" without waiting out the
+// tarpit).
+func (c *conn) checkContext() (ctx context.Context, done func()) {
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil || w.ctx.Err() != nil {
+		w.ctx, w.cancel = context.WithCancel(c.srv.ctx)
+	}
+	w.running, w.start, w.limit = true, time.Now(), max(lookupTimeout, c.cfg.SMTP.Timeout.D())
+	if w.timer == nil {
+		w.timer = time.AfterFunc(hangUpPoll, c.pollCheck)
+		w.done = c.checkDone
+	} else {
+		w.timer.Reset(hangUpPoll)
+	}
+	return w.ctx, w.done
+}
+
+func (c *conn) checkDone() {
+	w := &c.watch
+	w.mu.Lock()
+	w.running = false
+	w.mu.Unlock()
+	w.timer.Stop()
+}
+
+// pollCheck runs on the timer while a check runs.
+func (c *conn) pollCheck() {
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running {
+		return
+	}
+	left := w.limit - time.Since(w.start)
+	if left <= 0 || hungUp(c.raw) {
+		w.cancel()
+		return
+	}
+	w.timer.Reset(min(hangUpPoll, left))
+}
+
+// endChecks releases the check context when the session ends.
+func (c *conn) endChecks() {
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running = false
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.cancel != nil {
+		w.cancel()
 	}
 }
 
