@@ -22,16 +22,9 @@ func hasFlag(flags []string, f string) bool {
 // (RFC 4731), SEARCHRES (RFC 5182) and MODSEQ (RFC 7162 3.1.5).
 func (s *session) cmdSearch(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SearchArgs)
-	if !charsetOK(a.Charset) {
-		return fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
-	}
-	withModSeq := usesModSeq(&a.Key)
-	if withModSeq {
-		s.enableCondstore()
-	}
-	hits, err := s.searchHits(a.Key)
-	if err != nil {
-		return s.storeFail("SEARCH", err, false)
+	hits, withModSeq, r, ok := s.matching("SEARCH", a.Charset, &a.Key)
+	if !ok {
+		return r
 	}
 	ret := a.Return
 	esearch := a.ESearch || s.rev2
@@ -53,6 +46,24 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 
 // searchHits returns the indexes in the view of the messages that match
 // key, in order.
+// matching is what SEARCH and SORT do first: refuse a charset we do not
+// have, enable CONDSTORE when the key names MODSEQ (RFC 7162 3.1), and
+// find the messages key matches. ok false means r is the command's answer.
+func (s *session) matching(cmd, charset string, key *imapwire.SearchKey) (hits []int, withModSeq bool, r result, ok bool) {
+	if !charsetOK(charset) {
+		return nil, false, fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset."), false
+	}
+	withModSeq = usesModSeq(key)
+	if withModSeq {
+		s.enableCondstore()
+	}
+	hits, err := s.searchHits(*key)
+	if err != nil {
+		return nil, false, s.storeFail(cmd, err, false), false
+	}
+	return hits, withModSeq, result{}, true
+}
+
 func (s *session) searchHits(key imapwire.SearchKey) ([]int, error) {
 	key = cloneKey(key)
 	cheapFirst(&key)

@@ -164,17 +164,11 @@ func sortValue(key string, row *store.Msg, mt *matcher) sortVal {
 // (RFC 9394).
 func (s *session) cmdSort(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SortArgs)
-	if !charsetOK(a.Charset) {
-		return fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
+	hits, withModSeq, r, ok := s.matching("SORT", a.Charset, &a.Key)
+	if !ok {
+		return r
 	}
-	withModSeq := usesModSeq(&a.Key)
-	if withModSeq {
-		s.enableCondstore()
-	}
-	hits, err := s.searchHits(a.Key)
-	if err != nil {
-		return s.storeFail("SORT", err, false)
-	}
+	var err error
 	if hits, err = s.sortHits(hits, a.Keys); err != nil {
 		return s.storeFail("SORT", err, false)
 	}
@@ -240,18 +234,12 @@ func (s *session) cmdThread(c *imapwire.Command) result {
 	if a.Algorithm != "ORDEREDSUBJECT" && a.Algorithm != "REFERENCES" {
 		return bad("Unknown thread algorithm.")
 	}
-	if !charsetOK(a.Charset) {
-		return fail("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset.")
-	}
-	if usesModSeq(&a.Key) {
-		s.enableCondstore()
-	}
-	hits, err := s.searchHits(a.Key)
-	if err != nil {
-		return s.storeFail("THREAD", err, false)
+	hits, _, r, ok := s.matching("THREAD", a.Charset, &a.Key)
+	if !ok {
+		return r
 	}
 	msgs := make([]imapmsg.ThreadMsg, 0, len(hits))
-	err = s.eachHeader(hits, store.PartFields|store.PartDate, func(i int, row *store.Msg, mt *matcher) {
+	err := s.eachHeader(hits, store.PartFields|store.PartDate, func(i int, row *store.Msg, mt *matcher) {
 		var t imapmsg.ThreadMsg
 		if row != nil {
 			if m := mt.head("Subject"); m != nil {
