@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,21 +34,13 @@ mx.listed.example. A 127.0.0.3
 six.good.example. A 127.0.0.6
 good.example. MX 10 mail.good.example.
 `)
-	tables := t.TempDir()
-	if err := os.Chmod(tables, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
+	tables := tableDir(t, map[string]string{
 		"clients.cidr":          "127.0.0.6/32 REJECT\n192.0.2.0/24 REJECT\n",
 		"helo_access":           "bad.helo.example REJECT go away\n",
 		"senders":               "spammer@good.example REJECT\n",
 		"rcpt_classes":          "vip@relay.test strict\n",
 		"permit_client_nots25r": s25rTable,
-	} {
-		if err := os.WriteFile(filepath.Join(tables, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	postmap(t, filepath.Join(tables, "helo_access"))
 	postmap(t, filepath.Join(tables, "senders"))
 	postmap(t, filepath.Join(tables, "rcpt_classes"))

@@ -64,20 +64,12 @@ func TestDNSRestrictionsLikePostfix(t *testing.T) {
 	dns := hermeticDNS(t, dnsZone)
 	dns.ServFail("2.0.0.127.sf.example", true)
 	dns.ServFail("tempfail.example", true)
-	tables := t.TempDir()
-	if err := os.Chmod(tables, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
+	tables := tableDir(t, map[string]string{
 		"rbl_reply":  "zen2.example 550 5.7.1 custom: $client_address is listed at $rbl_domain${rbl_reason?: $rbl_reason} (class $rbl_class, from $sender)\n",
 		"mx_access":  "badhost.example REJECT bad mail exchanger\n",
 		"ns_access":  "evil-ns.example 553 5.7.1 bad name server\n",
 		"helo_names": "",
-	} {
-		if err := os.WriteFile(filepath.Join(tables, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	lists := map[string][]string{
 		"client": {"permit_dnswl_client dnswl.example", "reject_rbl_client zen.example=127.0.0.[2..11]", "reject_rbl_client zen2.example",
 			"reject_rbl_client sf.example", "reject_rhsbl_client rhs.example"},

@@ -49,19 +49,11 @@ func smtpScript(t *testing.T, src, addr string, steps []string) []string {
 // from a client outside mynetworks: every reply, code and text, is the
 // same.
 func TestRestrictionsLikePostfix(t *testing.T) {
-	tables := t.TempDir()
-	if err := os.Chmod(tables, 0o755); err != nil { // Postfix's daemons read them as postfix
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
+	tables := tableDir(t, map[string]string{
 		"clients.cidr": "127.0.0.3 REJECT go away\n127.0.0.4/32 550 5.7.1 not from there\n127.0.0.5 OK\n",
 		"helo.regexp":  "/^evil\\./ REJECT bad helo\n/^tricky\\./ strict\n",
 		"senders":      "spam.example 550 5.7.0 no spam here\nfriend@spam.example OK\nlater.example DEFER try again\n",
-	} {
-		if err := os.WriteFile(filepath.Join(tables, name), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	lists := map[string][]string{
 		"client":    {"check_client_access cidr:" + tables + "/clients.cidr"},
 		"helo":      {"permit_mynetworks", "check_helo_access regexp:" + tables + "/helo.regexp", "reject_invalid_helo_hostname", "reject_non_fqdn_helo_hostname"},
@@ -179,4 +171,20 @@ func postmap(t *testing.T, path string) {
 	if err := os.Chmod(path+".db", 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tableDir writes lookup tables (file name → text) into a temp dir that
+// Postfix's daemons, running as postfix, can read too, and returns it.
+func tableDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
