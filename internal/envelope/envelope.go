@@ -96,6 +96,9 @@ type Envelope struct {
 	Header []HeaderEdit
 	// Verdicts are what the checks said, in order.
 	Verdicts []Verdict
+	// Auth holds the message-authentication results (SPF at MAIL; iprev,
+	// DKIM, DomainKeys, ARC and DMARC at end of data), in order.
+	Auth []AuthResult
 }
 
 var idCounter atomic.Uint32
