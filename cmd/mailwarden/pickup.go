@@ -11,6 +11,7 @@ import (
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
+	"mailwarden/internal/msgauth"
 	"mailwarden/internal/pickup"
 	"mailwarden/internal/smtpserver"
 )
@@ -31,7 +32,8 @@ type pickupService struct {
 }
 
 // startPickup prepares the directories and binds the socket; start serves.
-func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Config], router *delivery.Router, log *slog.Logger, events event.Publisher, spoolDir string) (*pickupService, error) {
+func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Config], router *delivery.Router, log *slog.Logger, events event.Publisher, spoolDir string,
+	auths func(*config.Config) (*msgauth.Auth, error)) (*pickupService, error) {
 	notes, err := pickup.Prepare(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -46,7 +48,7 @@ func startPickup(e *env, cfg *config.Config, current *atomic.Pointer[config.Conf
 	sock.OnError = func(err error) { log.Warn(err.Error()) }
 	p := &pickupService{
 		srv: smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
-			Logger: log, Events: events, SpoolDir: spoolDir, Mode: smtpserver.Pickup}),
+			Logger: log, Events: events, SpoolDir: spoolDir, Mode: smtpserver.Pickup, MsgAuth: auths}),
 		sock: sock,
 		pipe: pickup.NewPipeListener(),
 		log:  log,

@@ -74,7 +74,7 @@ func smServe(t *testing.T, cfgPath string) (stop func()) {
 		t.Fatal(err)
 	}
 	router := &delivery.Router{Store: e.store, Queue: q, Log: slog.New(slog.DiscardHandler)}
-	p, err := startPickup(e, e.cfg, &current, router, slog.New(slog.DiscardHandler), nil, spool)
+	p, err := startPickup(e, e.cfg, &current, router, slog.New(slog.DiscardHandler), nil, spool, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

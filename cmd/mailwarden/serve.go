@@ -30,6 +30,7 @@ import (
 	"mailwarden/internal/imapserver"
 	"mailwarden/internal/metrics"
 	"mailwarden/internal/mlog"
+	"mailwarden/internal/msgauth"
 	"mailwarden/internal/netserve"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/pop3server"
@@ -239,7 +240,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	defer stopLimits()
 	// One local delivery path: the SMTP sessions (through the router) and
 	// the queue runner (Queued) file copies through the same Local.
-	local := &delivery.Local{Store: e.store, Folder: delivery.Inbox, Dir: e.dir,
+	local := &delivery.Local{Store: e.store, Folder: delivery.Quarantined(delivery.Inbox), Dir: e.dir,
 		Delims: func() string { return current.Load().RecipientDelimiter }, Log: mlog.Component(logger, "local"), Events: bus}
 	router := &delivery.Router{Local: local, Store: e.store, Queue: q, Log: mlog.Component(logger, "local"), Events: bus}
 	// check_greylist: postgrey and taRgrey, state in the database.
@@ -250,7 +251,15 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		return err
 	}
 	defer grey.Close()
+	// SPF, DKIM, DomainKeys, ARC and DMARC: built per config, checked now.
+	auths := &msgauth.Source{Deps: func(*config.Config) msgauth.Deps {
+		return msgauth.Deps{DB: e.db, DNS: resolver, Log: mlog.Component(logger, "msgauth")}
+	}}
+	if _, err := auths.For(cfg); err != nil {
+		return err
+	}
 	smtpd := smtpserver.New(smtpserver.Options{
+		MsgAuth:      auths.For,
 		Config:       current.Load,
 		Resolver:     e.dir,
 		Deliverer:    router,
@@ -300,9 +309,9 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
 			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth,
-			DNS: resolver, Limiter: limiter})
+			DNS: resolver, Limiter: limiter, MsgAuth: auths.For})
 	}
-	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), bus, spoolDir)
+	pick, err := startPickup(e, cfg, &current, router, mlog.Component(logger, "pickup"), bus, spoolDir, auths.For)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,10 @@ func Compose(env *envelope.Envelope, trace []byte, body Body) (Body, error) {
 	}
 	var top [][]byte
 	for _, e := range env.Header {
+		if e.Op == envelope.RemoveAuthServID {
+			fields = removeAuthServID(fields, e.Name, e.Field)
+			continue
+		}
 		f := fieldBytes(e.Field)
 		if f == nil && e.Op != envelope.Remove {
 			if e.Op == envelope.Replace {
@@ -198,6 +202,19 @@ func removeFields(fields [][]byte, name string) [][]byte {
 	for _, f := range fields {
 		h, _ := mime.ParseHeader(f)
 		if h.Len() == 0 || !h.Is(0, name) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// removeAuthServID drops every field named name whose value starts with
+// the authserv-id id (RFC 8601 2.2, compared case-insensitively).
+func removeAuthServID(fields [][]byte, name, id string) [][]byte {
+	out := fields[:0]
+	for _, f := range fields {
+		h, _ := mime.ParseHeader(f)
+		if h.Len() == 0 || !h.Is(0, name) || mime.AuthServID(h.Value(0)) != strings.ToLower(id) {
 			out = append(out, f)
 		}
 	}

@@ -256,3 +256,18 @@ func commitAll(ctx context.Context, txs []Tx, body Body) error {
 	}
 	return nil
 }
+
+// Quarantined wraps a FolderFunc: a message a check quarantined (a
+// verdict with Action "quarantine", its Reply naming the folder, e.g.
+// DMARC's p=quarantine into "Junk") goes to that folder; others are
+// left to next.
+func Quarantined(next FolderFunc) FolderFunc {
+	return func(ctx context.Context, msg *Message, rc Routed) (string, error) {
+		for i := len(msg.Env.Verdicts) - 1; i >= 0; i-- {
+			if v := msg.Env.Verdicts[i]; v.Action == "quarantine" && v.Reply != "" {
+				return v.Reply, nil
+			}
+		}
+		return next(ctx, msg, rc)
+	}
+}

@@ -14,9 +14,10 @@ type AuthResult struct {
 	Method string // "spf", "dkim", "domainkeys", "dmarc", "arc", "iprev", "auth"
 	// Result is the method's result keyword: "pass", "fail", "softfail",
 	// "neutral", "none", "temperror", "permerror", "policy".
-	Result string
-	Reason string // free text for the reason= / comment, "" when none
-	Props  []AuthProp
+	Result  string
+	Reason  string // free text written as reason="...", "" when none
+	Comment string // written as a (comment) after the result, "" when none
+	Props   []AuthProp
 }
 
 // AuthProp is one "ptype.property=value" of an AuthResult, e.g.

@@ -24,6 +24,7 @@ type Client struct {
 	Port          int
 	Host          string // verified reverse DNS name, "unknown" when none
 	HostConfirmed bool   // Host resolves back to IP (forward-confirmed rDNS)
+	ReverseTemp   bool   // the reverse lookup failed for a temporary reason
 	ReverseHost   string // the PTR name even when not confirmed, "" when none
 	Helo          string
 	TLSVersion    string // "TLSv1.3", "" in plaintext
@@ -45,6 +46,10 @@ const (
 	Remove
 	// Replace deletes every field named Name, then appends Field.
 	Replace
+	// RemoveAuthServID deletes every field named Name (an
+	// Authentication-Results) whose authserv-id is Field (RFC 8601 5:
+	// results that claim to be ours but came from outside).
+	RemoveAuthServID
 )
 
 // HeaderEdit is one change to the message header made by a check or

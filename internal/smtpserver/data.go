@@ -288,6 +288,9 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 	if c.srv.mode.submit() || c.srv.mode == Pickup {
 		trace = c.addMissing(trace, env, hdr)
 	}
+	if r, ok := c.authenticate(t, env, trace, sp); !ok {
+		return c.rejectedTx("END-OF-MESSAGE", t, "", r)
+	}
 	id := hdr.messageID()
 	if !hdr.msgID && (c.srv.mode.submit() || c.srv.mode == Pickup) {
 		id = addedMessageID(env, c.cfg.Hostname)
@@ -354,7 +357,7 @@ func (c *conn) envelope(t *tx, size int64) *envelope.Envelope {
 		ClientIP: c.ip, ClientHost: c.host, Helo: c.helo, AuthUser: c.user, TLS: c.tls, Protocol: t.proto,
 		EnvID: t.mp.EnvID, Ret: t.mp.Ret, Body8: t.mp.Body == "8BITMIME", SMTPUTF8: t.mp.SMTPUTF8,
 		AuthParam: t.mp.Auth, Size: size,
-		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, HostConfirmed: c.host != "unknown", ReverseHost: c.revHost, Helo: c.helo,
+		Client: envelope.Client{IP: c.ip, Port: c.port, Host: c.host, HostConfirmed: c.host != "unknown", ReverseTemp: c.dnsTemp, ReverseHost: c.revHost, Helo: c.helo,
 			AuthUser: c.user, AuthMech: c.mech, Service: c.srv.mode.service()},
 	}
 	if x := c.xfwd; x != nil { // XFORWARD: the original client's facts

@@ -15,6 +15,7 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/msgauth"
 	"mailwarden/internal/netserve"
 	"mailwarden/internal/policy"
 )
@@ -64,6 +65,10 @@ type Options struct {
 	// Restrictions are named restrictions from other packages
 	// (check_greylist ...), handed to policy.Build as Deps.Restrictions.
 	Restrictions map[string]policy.Factory
+	// MsgAuth returns the message authentication (DKIM, DMARC, ARC ...)
+	// of a config; nil: none. It may return an error with the Auth of
+	// the previous config, which is then used.
+	MsgAuth func(cfg *config.Config) (*msgauth.Auth, error)
 	// Limiter applies the per-client rate limits and remembers clients
 	// that talked before the greeting (limits.go); nil: none.
 	Limiter Limiter
