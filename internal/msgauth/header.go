@@ -90,7 +90,13 @@ func (m *Message) FromDomain() (string, error) {
 	default:
 		return "", ErrMultipleFrom
 	}
-	addrs, err := (&mail.AddressParser{WordDecoder: nil}).ParseList(mime.Unfold([]byte(vals[0])))
+	v := mime.Unfold([]byte(vals[0]))
+	addrs, err := mail.ParseAddressList(v)
+	if err != nil {
+		// net/mail does not take comments inside an addr-spec
+		// (RFC 5322 3.4.1 allows CFWS around its parts).
+		addrs, err = mail.ParseAddressList(stripComments(v))
+	}
 	if err != nil {
 		return "", fmt.Errorf("msgauth: From: %w", err)
 	}
@@ -117,4 +123,37 @@ func (m *Message) forgedAuthResults(id string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// stripComments removes (nested) comments outside quoted strings,
+// replacing each with nothing; RFC 5322 3.2.2 CFWS.
+func stripComments(s string) string {
+	var b strings.Builder
+	depth, quoted := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			if depth == 0 {
+				b.WriteByte(c)
+				b.WriteByte(s[i+1])
+			}
+			i++
+			continue
+		case quoted:
+			quoted = c != '"'
+		case c == '"' && depth == 0:
+			quoted = true
+		case c == '(':
+			depth++
+			continue
+		case c == ')' && depth > 0:
+			depth--
+			continue
+		}
+		if depth == 0 {
+			b.WriteByte(c)
+		}
+	}
+	return strings.ReplaceAll(b.String(), " ", "")
 }
