@@ -8,6 +8,7 @@ import (
 
 	"mailwarden/internal/config"
 	"mailwarden/internal/greylist"
+	"mailwarden/internal/msgauth"
 	"mailwarden/internal/policy"
 )
 
@@ -33,6 +34,10 @@ func loadServerConfig(path string) (*config.Config, error) {
 	}
 	if err := greylist.CheckFiles(cfg.Greylist, cfg.RecipientDelimiter); err != nil {
 		return nil, config.Errors{&config.Error{File: path, Line: lineOf(path, "whitelist_"), Msg: err.Error()}}
+	}
+	// SPF, DKIM, ARC, DMARC: their sections, tables and key files.
+	if _, err := msgauth.New(msgauth.Deps{Config: cfg}); err != nil {
+		return nil, config.Errors{&config.Error{File: path, Msg: err.Error()}}
 	}
 	return cfg, nil
 }

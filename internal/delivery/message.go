@@ -28,6 +28,8 @@ type Message struct {
 	Trace []byte
 	Body  Body
 	Rcpts []Routed
+
+	size int64 // Size, once known
 }
 
 // Body is a message that can be read more than once (envelope.Spool,
@@ -37,11 +39,22 @@ type Body interface {
 	Size() int64
 }
 
-// Size is the message as accepted: trace and body (Postfix's size=).
+// Size is the message as accepted and stored: trace, body and the
+// fields header edits add (Postfix's size=). With edits the header is
+// read once to count them.
 func (m *Message) Size() int64 {
+	if m.size > 0 {
+		return m.size
+	}
 	n := int64(len(m.Trace))
 	if m.Body != nil {
 		n += m.Body.Size()
+		if m.Env != nil && len(m.Env.Header) > 0 {
+			if b, err := Compose(m.Env, m.Trace, m.Body); err == nil {
+				n = b.Size()
+			}
+		}
 	}
+	m.size = n
 	return n
 }

@@ -19,6 +19,11 @@ import (
 // Deps is what verifiers and signers are built from. Every field may be
 // nil in a test that does not need it; DNS nil means no lookups (every
 // method that needs one answers temperror).
+//
+// Config checks (check-config, start, reload) call New with only Config
+// set: a builder must then check its config (tables and files it names
+// included) and return without opening or starting anything; DB nil
+// means "validating only".
 type Deps struct {
 	Config *config.Config
 	DB     *sqldb.DB

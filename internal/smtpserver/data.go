@@ -296,8 +296,8 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 		id = addedMessageID(env, c.cfg.Hostname)
 	}
 	c.srv.pub(&event.MessageID{QueueID: t.id, MessageID: id})
-	c.srv.pub(&event.Received{QueueID: t.id, From: t.from, Size: int64(len(trace)) + sp.Size(), NRcpt: len(t.rcpts)})
 	msg := &delivery.Message{Env: env, Trace: trace, Body: sp, Rcpts: t.routed}
+	c.srv.pub(&event.Received{QueueID: t.id, From: t.from, Size: msg.Size(), NRcpt: len(t.rcpts)})
 	ctx, cancel := context.WithTimeout(c.srv.ctx, c.cfg.SMTP.Timeout.D())
 	err := c.srv.o.Deliverer.Deliver(ctx, msg)
 	cancel()
