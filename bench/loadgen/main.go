@@ -35,6 +35,8 @@ func main() {
 	flag.StringVar(&opts.from, "from", "load@gen.test", "envelope sender")
 	flag.BoolVar(&opts.starttls, "starttls", false, "STARTTLS after EHLO (certificate not verified), then EHLO again")
 	authFlag := flag.String("auth", "", "user:password for AUTH PLAIN (empty: no AUTH)")
+	msgFile := flag.String("message", "", "send this message file as it is (e.g. DKIM-signed; LF ends become CRLF) instead of a generated one")
+	flag.StringVar(&opts.local, "local", "", "local IP address to connect from (e.g. 127.0.0.2, outside mynetworks)")
 	flag.Parse()
 	if *authFlag != "" {
 		user, pass, ok := strings.Cut(*authFlag, ":")
@@ -46,6 +48,15 @@ func main() {
 	}
 
 	body := makeBody(*size)
+	if *msgFile != "" {
+		data, err := os.ReadFile(*msgFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		body = messageBody(data)
+		*size = len(body)
+	}
 	var next, failed atomic.Int64
 	lat := make([][]time.Duration, *c)
 	var wg sync.WaitGroup
@@ -89,6 +100,23 @@ var opts struct {
 	from     string
 	starttls bool
 	auth     string // base64 AUTH PLAIN initial response; empty: no AUTH
+	local    string // source address, "" for any
+}
+
+// messageBody makes a message file ready for DATA: CRLF line ends, dot
+// stuffing (RFC 5321 4.5.2), a final line end.
+func messageBody(data []byte) []byte {
+	s := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n", "\r\n")
+	if !strings.HasSuffix(s, "\r\n") {
+		s += "\r\n"
+	}
+	lines := strings.SplitAfter(s, "\r\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, ".") {
+			lines[i] = "." + l
+		}
+	}
+	return []byte(strings.Join(lines, ""))
 }
 
 func makeBody(size int) []byte {
@@ -133,7 +161,11 @@ func (c *conn) cmd(s, code string) error {
 // session sends up to perConn messages on one connection, using PIPELINING
 // for MAIL/RCPT/DATA as real MTAs do.
 func session(addr string, body []byte, rcpt string, boxes, perConn int, total int64, next *atomic.Int64, lat *[]time.Duration) error {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	d := net.Dialer{Timeout: 10 * time.Second}
+	if opts.local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(opts.local)}
+	}
+	nc, err := d.Dial("tcp", addr)
 	if err != nil {
 		return err
 	}
