@@ -4,6 +4,7 @@
 # throw-away Postfix instance, for a side-by-side comparison.
 #   bash bench/postfix.sh [N] [C] [S]
 #   PF_EXTRA_FILE=more.cf PF_RESOLV=resolv.conf bash bench/postfix.sh ...  # bench/lists.sh
+#   PF_MASTER_EXTRA_FILE=more-master.cf LOADGEN_ARGS="-local 127.0.0.2 -message F" ...  # bench/msgauth.sh
 # Prints the loadgen line (Postfix replies 250 once the message is queued),
 # the wall time until all N are in the Maildirs (delivery is asynchronous)
 # and the peak memory summed over the instance's processes.
@@ -43,7 +44,7 @@ cleanup() {
     for _ in $(seq 100); do ps -p "$(echo $pids | tr ' ' ,)" >/dev/null || break; sleep 0.1; done
     for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
   fi
-  rm -rf "$W"
+  [ -n "${KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM HUP
@@ -109,6 +110,7 @@ postlog   unix-dgram n - n - 1 postlogd
 smtp      unix - - n - - smtp
 virtual   unix - n n - - virtual
 CONF
+if [ -n "${PF_MASTER_EXTRA_FILE:-}" ]; then cat "$PF_MASTER_EXTRA_FILE" >> "$W/etc/master.cf"; fi
 pf() { postfix -c "$W/etc" "$@"; }
 pf check                     # creates the queue subdirs with the right owners
 if [ -n "${PF_RESOLV:-}" ]; then
@@ -144,7 +146,7 @@ sampler=$!
 # 3. Same load as bench/run.sh, then wait for the Maildirs to hold all N.
 echo "# $(date -u +%F) postfix $(postconf -h mail_version) ($(git -C "$root" rev-parse --short HEAD 2>/dev/null) loadgen): N=$N C=$C S=$S"
 t0=$(date +%s.%N)
-"$W/loadgen" -addr "127.0.0.1:$port" -n "$N" -c "$C" -size "$S" -rcpt 'u%d@bench.test' -mailboxes 10
+"$W/loadgen" -addr "127.0.0.1:$port" -n "$N" -c "$C" -size "$S" -rcpt 'u%d@bench.test' -mailboxes 10 ${LOADGEN_ARGS:-}
 count() { find "$W/mail/bench.test" -path '*/new/*' -type f 2>/dev/null | wc -l; }
 queued() { find "$W/queue/"{maildrop,incoming,active,deferred,hold} -type f | wc -l; }
 deadline=$(( $(date +%s) + 600 ))
@@ -161,4 +163,7 @@ kill "$sampler"; wait "$sampler" 2>/dev/null || true; sampler=""
 echo "delivered_files=$(count) all_delivered_after=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2fs rate=%.0f msgs/s", b-a, '"$N"'/(b-a)}')"
 read -r rss pss rest < "$W/peak"
 echo "first_client=$(grep -m1 -o "connect from [^ ]*" "$W/maillog" || true)"
+# What the checks wrote into a delivered message (bench/msgauth.sh).
+f=$(find "$W/mail/bench.test" -path '*/new/*' -type f | head -1)
+grep -E '^(Authentication-Results|Received-SPF|[[:space:]])' "$f" | head -8 | sed 's/^/header: /' || true
 echo "peak_rss_sum=$((rss / 1024)) MB peak_pss_sum=$((pss / 1024)) MB ($rest)"

@@ -6,6 +6,7 @@
 #   PER_CONN=1 bash bench/run.sh ...     # one connection per message (default 100)
 #   MW_BIN=/path/mailwarden bash bench/run.sh ...   # an already built server (A/B runs)
 #   MW_EXTRA_FILE=extra.toml bash bench/run.sh ...  # config appended (bench/lists.sh)
+#   MW_MYNETWORKS=127.0.0.1/32 LOADGEN_ARGS="-local 127.0.0.2 -message F" bash bench/run.sh ...  # bench/msgauth.sh
 set -euo pipefail
 N=${1:-10000}; C=${2:-20}; S=${3:-5120}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 cat > "$work/mw.toml" <<CONF
 hostname = "bench.local"
 data_dir = "$work/data"
-mynetworks = ["127.0.0.0/8"]
+mynetworks = ["${MW_MYNETWORKS:-127.0.0.0/8}"]
 [listen]
 smtp = ["127.0.0.1:$port"]
 [log]
@@ -33,11 +34,13 @@ pid=$!
 for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 echo "# $(date -u +%F) mailwarden $(git -C "$root" rev-parse --short HEAD 2>/dev/null): N=$N C=$C S=$S"
 t0=$(awk '{print $14+$15}' /proc/$pid/stat)
-"$work/loadgen" -addr "127.0.0.1:$port" -n "$N" -c "$C" -size "$S" -rcpt 'u%d@bench.test' -mailboxes 10 -per-conn "${PER_CONN:-100}"
+"$work/loadgen" -addr "127.0.0.1:$port" -n "$N" -c "$C" -size "$S" -rcpt 'u%d@bench.test' -mailboxes 10 -per-conn "${PER_CONN:-100}" ${LOADGEN_ARGS:-}
 t1=$(awk '{print $14+$15}' /proc/$pid/stat)
 hz=$(getconf CLK_TCK)
 echo "server_cpu_per_msg_us=$(( (t1 - t0) * 1000000 / hz / N ))"
 echo "peak_rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 files=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f | wc -l)
 echo "delivered_files=$files"
+f=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f | head -1)
+grep -E '^(Authentication-Results|Received-SPF|[[:space:]])' "$f" | head -8 | sed 's/^/header: /' || true
 kill -TERM $pid; wait $pid || true
