@@ -19,6 +19,8 @@ commands:
   demo [-dir DIR]               run on embedded defaults with a demo domain (loopback, high ports)
   check-config                  dry run of serve's start: config, files it names, TLS, data_dir, ports
   status | reload | stop        the server on this config's data_dir: state / re-read config (SIGHUP) / stop (SIGTERM)
+  who [USER|ADDRESS|NETWORK]    logged-in IMAP and POP3 sessions by user: connections, protocols, client addresses
+  kick USER|ADDRESS|NETWORK     end those IMAP and POP3 sessions (IMAP: * BYE; POP3: nothing deleted); says how many
   config show [-n]              the effective settings, key = value (postconf); -n: those not at their default
   lookup ADDRESS                where mail to ADDRESS goes: mailbox, alias, catch-all, local alias, relay, remote
   auth test ADDRESS [--password-file F]   check a password as a login would, and say why it fails
@@ -111,6 +113,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.reloadCmd(args[1:])
 	case "stop":
 		err = c.stop(args[1:])
+	case "who":
+		err = c.who(args[1:])
+	case "kick":
+		err = c.kick(args[1:])
 	case "lookup":
 		err = c.lookup(args[1:])
 	case "config":

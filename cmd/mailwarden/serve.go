@@ -35,6 +35,7 @@ import (
 	"mailwarden/internal/policy"
 	"mailwarden/internal/pop3server"
 	"mailwarden/internal/queue"
+	"mailwarden/internal/sessions"
 	"mailwarden/internal/smtpserver"
 	"mailwarden/internal/store"
 	"mailwarden/internal/tlsconf"
@@ -272,13 +273,15 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		Limiter:      limiter,
 	})
 
+	// The logged-in IMAP and POP3 sessions, for mailwarden who and kick.
+	var live sessions.Registry
 	pop3 := func(implicit bool) *pop3server.Server {
 		return pop3server.New(pop3server.Options{Config: current.Load, Auth: auth, Store: pop3Store{e.store},
-			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Events: bus, Implicit: implicit})
+			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Events: bus, Implicit: implicit, Sessions: &live})
 	}
 	imap := func(implicit bool) *imapserver.Server {
 		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
-			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Events: bus, Implicit: implicit})
+			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Events: bus, Implicit: implicit, Sessions: &live})
 	}
 	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
 		Local: local.Queued, Route: local.Route, Logger: mlog.Component(logger, "smtp"), Events: bus,
@@ -354,7 +357,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	var lastReload atomic.Pointer[string]
 	cctx, stopControl := context.WithCancel(ctx)
 	defer stopControl()
-	if err := daemon.ServeControl(cctx, cfg.DataDir, func() daemon.Status {
+	status := func() daemon.Status {
 		st := daemon.Status{Pid: os.Getpid(), Version: versionString(), Config: cfg.Path, Started: started,
 			Conns: map[string]int64{}, Reloads: int(reloads.Load())}
 		for _, b := range bound {
@@ -374,7 +377,12 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 			st.Queue = daemon.QueueCounts{Active: n.Active, Deferred: n.Deferred, Hold: n.Hold}
 		}
 		return st
-	}); err != nil {
+	}
+	if err := daemon.ServeControl(cctx, cfg.DataDir, daemon.Handlers{Status: status,
+		Who: func() []daemon.Session { return whoSessions(&live) },
+		Kick: func(ctx context.Context, match string) daemon.Kicked {
+			return kickSessions(ctx, &live, match, mainLog)
+		}}); err != nil {
 		return err
 	}
 	if acct != nil {

@@ -43,10 +43,43 @@ type QueueCounts struct {
 	Active, Deferred, Hold int
 }
 
-// ServeControl answers status requests on dataDir's control socket until
-// ctx ends: one line "status" in, one JSON object out. The socket is the
-// owner's only (0600): the server's user and root may ask.
-func ServeControl(ctx context.Context, dataDir string, status func() Status) error {
+// Session is one logged-in IMAP or POP3 session (mailwarden who).
+type Session struct {
+	User     string    `json:"user"`
+	Protocol string    `json:"protocol"`
+	Remote   string    `json:"remote"`
+	Since    time.Time `json:"since"`
+}
+
+// Kicked is the answer to a kick: how many sessions were told to end,
+// and how many of them had not ended yet when the server stopped
+// waiting.
+type Kicked struct {
+	Kicked int `json:"kicked"`
+	Left   int `json:"left"`
+}
+
+// Handlers answer the control socket's requests; a nil one answers that
+// the server does not do it.
+type Handlers struct {
+	Status func() Status
+	Who    func() []Session
+	// Kick ends the sessions of a user, or of a client address or
+	// network, and waits (until ctx ends) for them to end.
+	Kick func(ctx context.Context, match string) Kicked
+}
+
+const (
+	maxRequest  = 512              // one request line
+	answerLimit = 5 * time.Second  // status, who
+	kickLimit   = 30 * time.Second // kicked sessions have 10s to say goodbye
+)
+
+// ServeControl answers requests on dataDir's control socket until ctx
+// ends: one line in ("status", "who", "kick USER|ADDRESS|NETWORK"), one
+// JSON object out. The socket is the owner's only (0600): the server's
+// user and root may ask.
+func ServeControl(ctx context.Context, dataDir string, h Handlers) error {
 	path := SocketFile(dataDir)
 	// Only the lock holder gets here: a socket file left is a dead
 	// server's.
@@ -72,40 +105,97 @@ func ServeControl(ctx context.Context, dataDir string, status func() Status) err
 			if err != nil {
 				return
 			}
-			go answer(c, status)
+			go answer(ctx, c, h)
 		}
 	}()
 	return nil
 }
 
-func answer(c net.Conn, status func() Status) {
+func answer(ctx context.Context, c net.Conn, h Handlers) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(io.LimitReader(c, 64)).ReadString('\n')
+	c.SetDeadline(time.Now().Add(answerLimit))
+	line, err := bufio.NewReader(io.LimitReader(c, maxRequest)).ReadString('\n')
 	if err != nil {
 		return
 	}
-	if strings.TrimSpace(line) != "status" {
-		fmt.Fprintln(c, `{"error":"unknown request"}`)
-		return
+	verb, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	enc := json.NewEncoder(c)
+	refuse := func(msg string) { enc.Encode(map[string]string{"error": msg}) }
+	switch {
+	case verb == "status" && h.Status != nil:
+		enc.Encode(h.Status())
+	case verb == "who" && h.Who != nil:
+		enc.Encode(struct {
+			Sessions []Session `json:"sessions"`
+		}{h.Who()})
+	case verb == "kick" && h.Kick != nil:
+		arg = strings.TrimSpace(arg)
+		if arg == "" || strings.ContainsFunc(arg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			refuse("kick needs a user name, a client address or a network")
+			return
+		}
+		c.SetDeadline(time.Now().Add(kickLimit))
+		kctx, cancel := context.WithTimeout(ctx, kickLimit-time.Second)
+		defer cancel()
+		enc.Encode(h.Kick(kctx, arg))
+	default:
+		refuse("unknown request")
 	}
-	json.NewEncoder(c).Encode(status())
 }
 
 // Query asks the server of dataDir for its status.
 func Query(dataDir string) (Status, error) {
 	var st Status
+	err := request(dataDir, "status", answerLimit, &st)
+	return st, err
+}
+
+// Who asks the server of dataDir for its logged-in IMAP and POP3
+// sessions.
+func Who(dataDir string) ([]Session, error) {
+	var r struct {
+		Sessions []Session `json:"sessions"`
+	}
+	err := request(dataDir, "who", answerLimit, &r)
+	return r.Sessions, err
+}
+
+// Kick asks the server of dataDir to end the IMAP and POP3 sessions of a
+// user, or of a client address or network, and waits for the answer.
+func Kick(dataDir, match string) (Kicked, error) {
+	var k Kicked
+	if match == "" || len(match) > maxRequest-8 || strings.ContainsFunc(match, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return k, fmt.Errorf("control: kick %q: not a user name, address or network", match)
+	}
+	err := request(dataDir, "kick "+match, kickLimit+5*time.Second, &k)
+	return k, err
+}
+
+// request sends one request line and decodes the answer into out; an
+// answer {"error": ...} is returned as an error.
+func request(dataDir, line string, limit time.Duration, out any) error {
 	c, err := net.DialTimeout("unix", SocketFile(dataDir), 5*time.Second)
 	if err != nil {
-		return st, fmt.Errorf("control: %w", err)
+		return fmt.Errorf("control: %w", err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "status\n"); err != nil {
-		return st, fmt.Errorf("control: %w", err)
+	c.SetDeadline(time.Now().Add(limit + 5*time.Second))
+	if _, err := io.WriteString(c, line+"\n"); err != nil {
+		return fmt.Errorf("control: %w", err)
 	}
-	if err := json.NewDecoder(io.LimitReader(c, 1<<20)).Decode(&st); err != nil {
-		return st, fmt.Errorf("control: %w", err)
+	var raw json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(c, 16<<20)).Decode(&raw); err != nil {
+		return fmt.Errorf("control: %w", err)
 	}
-	return st, nil
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error != "" {
+		verb, _, _ := strings.Cut(line, " ")
+		return fmt.Errorf("control: %s: the server answered: %s", verb, e.Error)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	return nil
 }

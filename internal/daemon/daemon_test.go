@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,8 +53,21 @@ func TestControl(t *testing.T) {
 	if err := os.WriteFile(SocketFile(dir), nil, 0o600); err != nil { // a dead server's
 		t.Fatal(err)
 	}
-	err := ServeControl(ctx, dir, func() Status {
-		return Status{Pid: 7, Version: "v", Started: started, Conns: map[string]int64{"smtp": 2}, Queue: QueueCounts{Deferred: 3}}
+	var kicks []string
+	err := ServeControl(ctx, dir, Handlers{
+		Status: func() Status {
+			return Status{Pid: 7, Version: "v", Started: started, Conns: map[string]int64{"smtp": 2}, Queue: QueueCounts{Deferred: 3}}
+		},
+		Who: func() []Session {
+			return []Session{{User: "alice@example.com", Protocol: "imap", Remote: "127.0.0.1", Since: started}}
+		},
+		Kick: func(ctx context.Context, match string) Kicked {
+			kicks = append(kicks, match)
+			if _, ok := ctx.Deadline(); !ok {
+				t.Error("kick without a deadline")
+			}
+			return Kicked{Kicked: 2, Left: 1}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +79,33 @@ func TestControl(t *testing.T) {
 	if st.Pid != 7 || st.Conns["smtp"] != 2 || st.Queue.Deferred != 3 || !st.Started.Equal(started) {
 		t.Errorf("Query = %+v", st)
 	}
+	who, err := Who(dir)
+	if err != nil || len(who) != 1 || who[0].User != "alice@example.com" || !who[0].Since.Equal(started) {
+		t.Errorf("Who = %+v, %v", who, err)
+	}
+	k, err := Kick(dir, "alice@example.com")
+	if err != nil || k != (Kicked{Kicked: 2, Left: 1}) || len(kicks) != 1 || kicks[0] != "alice@example.com" {
+		t.Errorf("Kick = %+v, %v (handler saw %q)", k, err, kicks)
+	}
+	for _, bad := range []string{"", "a\nstatus", strings.Repeat("a", 600)} {
+		if _, err := Kick(dir, bad); err == nil {
+			t.Errorf("Kick(%q) sent", bad)
+		}
+	}
+	raw, err := net.Dial("unix", SocketFile(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Write([]byte("kick \x01x\n"))
+	buf := make([]byte, 200)
+	n, _ := raw.Read(buf)
+	raw.Close()
+	if !strings.Contains(string(buf[:n]), `"error"`) {
+		t.Errorf("kick with a control character answered %q", buf[:n])
+	}
+	if len(kicks) != 1 {
+		t.Errorf("bad kicks reached the handler: %q", kicks)
+	}
 	if fi, err := os.Stat(SocketFile(dir)); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode: %v %v", fi, err)
 	}
@@ -73,8 +114,7 @@ func TestControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Write([]byte("shutdown\n"))
-	buf := make([]byte, 100)
-	n, _ := c.Read(buf)
+	n, _ = c.Read(buf)
 	c.Close()
 	if string(buf[:n]) != "{\"error\":\"unknown request\"}\n" {
 		t.Errorf("unknown request answered %q", buf[:n])
@@ -105,5 +145,19 @@ func TestCounted(t *testing.T) {
 	c.Close()
 	if n.Load() != 0 {
 		t.Errorf("after two Closes open = %d, want 0", n.Load())
+	}
+}
+
+// A server without a handler for a request answers an error, which the
+// client reports.
+func TestControlMissingHandler(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := ServeControl(ctx, dir, Handlers{Status: func() Status { return Status{Pid: 1} }}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Who(dir); err == nil || !strings.Contains(err.Error(), "unknown request") {
+		t.Errorf("Who without a handler: %v", err)
 	}
 }

@@ -141,6 +141,7 @@ func (s *session) loggedIn(method string, mb directory.Mailbox) result {
 	s.mb, s.acct, s.authUser = mb, acct, mb.Username
 	s.events, s.stopWatch = s.srv.o.Store.Watch(mb.Username)
 	s.state = stateAuth
+	s.srv.o.Sessions.Add(&s.reg, mb.Username, "imap", s.ip, s)
 	s.srv.pub(&event.Login{Program: event.IMAPLogin, User: login.LogSafe(mb.Username), Method: method,
 		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 	return doneCode("CAPABILITY "+s.capabilities(), "Logged in")

@@ -11,6 +11,7 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/sessions"
 	"mailwarden/internal/store"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	// drops them.
 	Events   event.Publisher
 	Implicit bool // imaps (993): TLS from the first byte
+	// Sessions registers logged-in sessions for `mailwarden who` and
+	// `kick`; nil registers none.
+	Sessions *sessions.Registry
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

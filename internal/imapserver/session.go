@@ -16,6 +16,7 @@ import (
 	"mailwarden/internal/directory"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/sessions"
 	"mailwarden/internal/store"
 )
 
@@ -55,7 +56,9 @@ type session struct {
 	timeout time.Duration // autologout
 	in, out atomic.Int64
 
-	dr netserve.Drain // Shutdown starts it
+	dr     netserve.Drain // Shutdown and Kick start it
+	kicked atomic.Bool    // by mailwarden kick
+	reg    sessions.Entry // in Options.Sessions once logged in
 
 	state     state
 	authUser  string // last login attempt, for log lines
@@ -142,6 +145,7 @@ func (s *session) run() {
 	// Deferred calls run last to first: the end is logged only once the
 	// connection is closed and its slot is free again.
 	defer s.logEnd()
+	defer s.srv.o.Sessions.Remove(&s.reg)
 	defer s.srv.ns.Release(s)
 	defer s.raw.Close()
 	defer func() {
@@ -224,6 +228,9 @@ func (s *session) parseError(pe *imapwire.ParseError) bool {
 func (s *session) readFailed(err error) {
 	var ne net.Error
 	switch {
+	case s.kicked.Load():
+		s.bye("Disconnected by the administrator.")
+		s.reason = "Kicked by the administrator"
 	case s.dr.Draining():
 		s.bye("Server shutting down.")
 		s.reason = "Server shutting down"
@@ -233,6 +240,22 @@ func (s *session) readFailed(err error) {
 	default:
 		s.reason = "Connection closed"
 	}
+}
+
+// kickGrace is how long a kicked session may take to end by itself (a
+// command in progress, a client slow to take the BYE) before its
+// connection is closed under it.
+const kickGrace = 10 * time.Second
+
+// Kick ends the session for mailwarden kick (sessions.Kicker): waiting
+// for a command or in IDLE, it is sent "* BYE" at once; a command in
+// progress may finish first, as in a shutdown.
+func (s *session) Kick() {
+	if s.kicked.Swap(true) {
+		return
+	}
+	s.dr.Start(s.raw)
+	time.AfterFunc(kickGrace, func() { s.raw.Close() })
 }
 
 func (s *session) bye(text string) {

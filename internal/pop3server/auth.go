@@ -264,6 +264,7 @@ func (s *session) open(method string, mb directory.Mailbox) bool {
 		s.size += m.Size
 	}
 	s.state = stateTrans
+	s.srv.o.Sessions.Add(&s.reg, mb.Username, "pop3", s.ip, s)
 	s.srv.pub(&event.Login{Program: event.POP3Login, User: login.LogSafe(mb.Username), Method: method,
 		RIP: s.ip, LIP: s.lip, TLS: s.tls})
 	s.reply("+OK Logged in.")

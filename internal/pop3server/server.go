@@ -13,6 +13,7 @@ import (
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/sessions"
 )
 
 // Msg is one message of INBOX as POP3 sees it.
@@ -50,6 +51,9 @@ type Options struct {
 	// drops them.
 	Events   event.Publisher
 	Implicit bool // pop3s (995): TLS from the first byte
+	// Sessions registers logged-in sessions for `mailwarden who` and
+	// `kick`; nil registers none.
+	Sessions *sessions.Registry
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -110,6 +114,7 @@ func (s *Server) accept(raw net.Conn) {
 func (s *Server) release(sess *session) {
 	unlock(sess.locked, sess)
 	s.ns.Release(sess)
+	s.o.Sessions.Remove(&sess.reg)
 }
 
 // locks are the POP3 mailbox locks of this process, shared by all Servers

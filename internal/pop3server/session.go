@@ -12,12 +12,14 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/netserve"
+	"mailwarden/internal/sessions"
 )
 
 const (
@@ -59,7 +61,9 @@ type session struct {
 	start   time.Time
 	timeout time.Duration
 
-	dr netserve.Drain // Shutdown starts it
+	dr     netserve.Drain // Shutdown and Kick start it
+	kicked atomic.Bool    // by mailwarden kick
+	reg    sessions.Entry // in Options.Sessions once logged in
 
 	state     state
 	user      string // from USER, for PASS
@@ -161,6 +165,9 @@ func (s *session) readFailed(err error) {
 	case errors.Is(err, errLineTooLong):
 		s.reply("-ERR Line too long.")
 		s.reason = "Line too long"
+	case s.kicked.Load():
+		s.reply("-ERR Disconnected by the administrator.")
+		s.reason = "Kicked by the administrator"
 	case s.dr.Draining():
 		s.reply("-ERR Server shutting down.")
 		s.reason = "Server shutting down"
@@ -199,6 +206,23 @@ func (s *session) readLine(limit int) (string, error) {
 	}
 	line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
 	return string(line), nil
+}
+
+// kickGrace is how long a kicked session may take to end by itself (a
+// RETR in progress, a client slow to take the reply) before its
+// connection is closed under it.
+const kickGrace = 10 * time.Second
+
+// Kick ends the session for mailwarden kick (sessions.Kicker): waiting
+// for a command, it is told "-ERR Disconnected by the administrator." at
+// once, without the UPDATE state (nothing is deleted); a command in
+// progress may finish first, as in a shutdown.
+func (s *session) Kick() {
+	if s.kicked.Swap(true) {
+		return
+	}
+	s.dr.Start(s.raw)
+	time.AfterFunc(kickGrace, func() { s.raw.Close() })
 }
 
 func (s *session) reply(line string) {
