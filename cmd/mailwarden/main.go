@@ -39,7 +39,10 @@ commands:
   block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
   greylist list [--client NET] [--sender S] [--recipient R] [--state passed|tarpit|waiting] [--whitelist]
   greylist whitelist CLIENT [--reason TEXT] | greylist delete [filters] [--all] | delete --whitelist CLIENT | stats
-  auth unlock ADDRESS|NETWORK   lift a login-failure lockout and automatic blocks, clear the client's counters
+  login blocked                 clients locked out by [auth] max_failures (until when, names tried) and automatic blocks
+  login unblock ADDRESS|NETWORK|USER   lift those lockouts and automatic blocks, clear the clients' counters
+                                (USER: every client that failed logging in as USER)
+  auth unlock ADDRESS|NETWORK   the older name of login unblock
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
@@ -131,6 +134,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.queueCmd(args[1:])
 	case "block":
 		err = c.block(args[1:])
+	case "login":
+		err = c.loginCmd(args[1:])
 	case "greylist":
 		err = c.greylistCmd(args[1:])
 	case "auth":

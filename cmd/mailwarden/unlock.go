@@ -43,41 +43,63 @@ func (c *cli) authCmd(args []string) error {
 		return err
 	}
 	defer e.close()
-	locks, err := login.NewSQLFailures(e.db).Unlock(ctx, p)
+	u, err := unlockClients(ctx, e, p)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(c.stdout, u)
+	return nil
+}
+
+// unlocked is what unlockClients did for one address or network.
+type unlocked struct {
+	client  netip.Prefix
+	locks   int      // lockouts lifted (with the failures counted)
+	cleared int64    // counter rows forgotten
+	lifted  []string // automatic blocks deleted
+}
+
+func (u unlocked) String() string {
+	return fmt.Sprintf("%s: %d login lockout(s) and failure counts cleared, %d counter row(s) cleared, automatic blocks deleted: %s",
+		u.client, u.locks, u.cleared, listOrNone(u.lifted))
+}
+
+// unlockClients lifts the login lockout of the clients in p, forgets
+// their failures, rate counts and pregreet verdict, and deletes the
+// automatic blocks that overlap p.
+func unlockClients(ctx context.Context, e *env, p netip.Prefix) (unlocked, error) {
+	u := unlocked{client: p}
+	var err error
+	if u.locks, err = login.NewSQLFailures(e.db).Unlock(ctx, p); err != nil {
+		return u, err
+	}
 	// Counters are kept per address, autoblock's per IPv6 /64.
 	counts := anvil.NewStore(e.db)
-	cleared, err := counts.Forget(ctx, p)
-	if err != nil {
-		return err
+	if u.cleared, err = counts.Forget(ctx, p); err != nil {
+		return u, err
 	}
 	if p.IsSingleIP() && p.Addr().Is6() {
 		n, err := counts.Forget(ctx, netip.PrefixFrom(autoblock.Prefix(p.Addr()).Addr(), 128))
 		if err != nil {
-			return err
+			return u, err
 		}
-		cleared += n
+		u.cleared += n
 	}
 	bs := block.NewStore(e.db)
 	set, _, err := bs.Load(ctx)
 	if err != nil {
-		return err
+		return u, err
 	}
-	var lifted []string
 	for _, b := range set.Entries() {
 		if !strings.HasPrefix(b.Reason, autoblock.ReasonPrefix) || !b.Prefix.Overlaps(p) {
 			continue
 		}
 		if err := bs.Delete(ctx, b.Prefix); err != nil {
-			return err
+			return u, err
 		}
-		lifted = append(lifted, b.Prefix.String())
+		u.lifted = append(u.lifted, b.Prefix.String())
 	}
-	fmt.Fprintf(c.stdout, "%s: %d login lockout(s) and failure counts cleared, %d counter row(s) cleared, automatic blocks deleted: %s\n",
-		p, locks, cleared, listOrNone(lifted))
-	return nil
+	return u, nil
 }
 
 func listOrNone(s []string) string {

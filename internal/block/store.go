@@ -130,3 +130,52 @@ func (s *Store) Load(ctx context.Context) (*Set, int64, error) {
 	}
 	return NewSet(es), serial, nil
 }
+
+// Prune deletes at most batch blocks that expired at or before before
+// (permanent ones never), moving the change counter when it deletes any.
+// It returns how many it deleted and whether more may be left (a full
+// batch). Expired blocks no longer apply; pruning only keeps the table
+// and every server's in-memory Set from growing with them.
+func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (n int, more bool, err error) {
+	if batch <= 0 {
+		batch = 500
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		// Portable: a bounded SELECT, then DELETEs by key (MySQL refuses
+		// LIMIT in an IN subquery of a DELETE).
+		rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT prefix FROM client_block
+			WHERE expires <> 0 AND expires <= ? ORDER BY expires LIMIT %d`, batch), before.Unix())
+		if err != nil {
+			return fmt.Errorf("block: prune: %w", err)
+		}
+		var ps []string
+		for rows.Next() {
+			var p string
+			if err := rows.Scan(&p); err != nil {
+				rows.Close()
+				return fmt.Errorf("block: prune: %w", err)
+			}
+			ps = append(ps, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("block: prune: %w", err)
+		}
+		more = len(ps) == batch
+		for _, p := range ps {
+			// The guard keeps a block re-added meanwhile.
+			res, err := tx.ExecContext(ctx, `DELETE FROM client_block WHERE prefix = ? AND expires <> 0 AND expires <= ?`, p, before.Unix())
+			if err != nil {
+				return fmt.Errorf("block: prune %s: %w", p, err)
+			}
+			c, _ := res.RowsAffected()
+			n += int(c)
+		}
+		if n == 0 {
+			return nil
+		}
+		return bump(ctx, tx)
+	})
+	return n, more, err
+}

@@ -259,6 +259,10 @@ func TestAutoblock(t *testing.T) {
 			if list := s.on(t).admin("block", "list"); !regexp.MustCompile(regexp.QuoteMeta(tc.src) + `/32\s+until \S+\s+\S+\s+autoblock: 1 auth offences within 10m0s`).MatchString(list) {
 				t.Fatalf("block list:\n%s", list)
 			}
+			if list := s.on(t).admin("login", "blocked"); !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(tc.src)+`/32\s+lockout\s+\S+\s+tried victim@brute\.test$`).MatchString(list) ||
+				!regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(tc.src)+`/32\s+autoblock\s+\S+\s+autoblock: 1 auth offences within 10m0s$`).MatchString(list) {
+				t.Fatalf("login blocked:\n%s", list)
+			}
 			if _, err := os.Stat(filepath.Join(marks, "blocked-"+tc.src+"-3600")); err != nil {
 				t.Fatalf("the configured command did not run: %v", err)
 			}

@@ -137,7 +137,7 @@ func (e *Exchange) Succeed(ctx context.Context) (directory.Mailbox, error) {
 		reason = "mailbox disabled"
 	}
 	if reason != "" {
-		return directory.Mailbox{}, e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.who(), reason)
+		return directory.Mailbox{}, e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.user, e.who(), reason)
 	}
 	e.a.releaseAttempt(clientKey(e.ip), e.attempt)
 	e.a.log.Info("auth: login: " + e.who())
@@ -159,5 +159,5 @@ func (e *Exchange) Fail(ctx context.Context, reason string) error {
 	case e.problem != "":
 		reason = e.problem
 	}
-	return e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.who(), reason)
+	return e.a.failed(ctx, e.cfg, clientKey(e.ip), e.attempt, e.ip, e.user, e.who(), reason)
 }

@@ -163,7 +163,7 @@ func (a *Authenticator) Check(ctx context.Context, service, mech, username, pw s
 		reason = "empty password"
 	}
 	if reason != "" {
-		return directory.Mailbox{}, a.failed(ctx, cfg, key, id, ip, who, reason)
+		return directory.Mailbox{}, a.failed(ctx, cfg, key, id, ip, username, who, reason)
 	}
 	a.releaseAttempt(key, id)
 	if password.NeedsRehash(mb.PasswordHash) && !(enabled(cfg, "CRAM-MD5") && password.CanCRAMMD5(mb.PasswordHash)) {
@@ -205,7 +205,7 @@ func (a *Authenticator) releaseAttempt(key netip.Addr, id uint64) {
 
 // failed counts attempt id (0: one not reserved) as failed, logs it,
 // waits out the failure delay and returns ErrFailed.
-func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key netip.Addr, id uint64, ip netip.Addr, who, reason string) error {
+func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key netip.Addr, id uint64, ip netip.Addr, user, who, reason string) error {
 	window := cfg.Auth.FailureWindow.D()
 	a.mu.Lock()
 	f, events := a.shared, a.events
@@ -215,7 +215,7 @@ func (a *Authenticator) failed(ctx context.Context, cfg *config.Config, key neti
 	}
 	a.mu.Unlock()
 	if f != nil {
-		lockedNow = a.failShared(ctx, f, key, id, cfg.Auth.MaxFailures, window)
+		lockedNow = a.failShared(ctx, f, key, user, id, cfg.Auth.MaxFailures, window)
 	}
 	a.log.Info("auth: failed: " + who + ", reason=" + reason)
 	if lockedNow && events != nil {

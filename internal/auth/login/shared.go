@@ -20,10 +20,11 @@ type Failures interface {
 	// State returns until when key is locked out (zero: it is not) and
 	// how many failures it had after since.
 	State(ctx context.Context, key netip.Addr, now, since time.Time) (until time.Time, failures int, err error)
-	// Fail records a failure of key at now; when that makes max failures
-	// within window it locks key until now+window, forgets its failures
+	// Fail records a failure of key, trying username, at now; when that
+	// makes max failures within window it locks key until now+window,
+	// forgets its failures (keeping the names they tried with the lock)
 	// and reports true.
-	Fail(ctx context.Context, key netip.Addr, now time.Time, max int, window time.Duration) (bool, error)
+	Fail(ctx context.Context, key netip.Addr, username string, now time.Time, max int, window time.Duration) (bool, error)
 }
 
 // SetFailures makes a count failures and lockouts in f (shared by every
@@ -68,11 +69,11 @@ func (a *Authenticator) beginShared(ctx context.Context, f Failures, max int, wi
 }
 
 // failShared records attempt id of key as failed in a.shared.
-func (a *Authenticator) failShared(ctx context.Context, f Failures, key netip.Addr, id uint64, max int, window time.Duration) bool {
+func (a *Authenticator) failShared(ctx context.Context, f Failures, key netip.Addr, user string, id uint64, max int, window time.Duration) bool {
 	a.releaseAttempt(key, id)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedTimeout)
 	defer cancel()
-	locked, err := f.Fail(ctx, key, a.clock(), max, window)
+	locked, err := f.Fail(ctx, key, user, a.clock(), max, window)
 	if err != nil {
 		a.log.Warn("auth: cannot record a failed login of " + IPString(key) + ": " + err.Error())
 	}
@@ -116,15 +117,16 @@ func (s *SQLFailures) State(ctx context.Context, key netip.Addr, now, since time
 
 // Fail implements Failures. Old rows of key go in the same transaction,
 // so the table holds no more than the failures within one window.
-func (s *SQLFailures) Fail(ctx context.Context, key netip.Addr, now time.Time, max int, window time.Duration) (bool, error) {
+func (s *SQLFailures) Fail(ctx context.Context, key netip.Addr, username string, now time.Time, max int, window time.Duration) (bool, error) {
 	k := key.String()
+	user := UserKey(username)
 	since := now.Add(-window).Unix()
 	locked := false
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failure WHERE client=? AND failed_at <= ?`, k, since); err != nil {
 			return fmt.Errorf("login: prune failures of %s: %w", k, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_failure(client, failed_at) VALUES (?,?)`, k, now.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_failure(client, failed_at, username) VALUES (?,?,?)`, k, now.Unix(), user); err != nil {
 			return fmt.Errorf("login: record failure of %s: %w", k, err)
 		}
 		var n int
@@ -135,6 +137,13 @@ func (s *SQLFailures) Fail(ctx context.Context, key netip.Addr, now time.Time, m
 			return nil
 		}
 		locked = true
+		if _, err := tx.ExecContext(ctx, `DELETE FROM login_lock_user WHERE client=?`, k); err != nil {
+			return fmt.Errorf("login: lock %s: %w", k, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_lock_user(client, username)
+			SELECT DISTINCT client, username FROM login_failure WHERE client=? AND username <> ''`, k); err != nil {
+			return fmt.Errorf("login: lock %s: %w", k, err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM login_failure WHERE client=?`, k); err != nil {
 			return fmt.Errorf("login: lock %s: %w", k, err)
 		}
@@ -176,7 +185,8 @@ func (s *SQLFailures) Unlock(ctx context.Context, p netip.Prefix) (int, error) {
 			rows.Close()
 		}
 		for k := range keys {
-			for _, q := range []string{`DELETE FROM login_failure WHERE client=?`, `DELETE FROM login_lock WHERE client=?`} {
+			for _, q := range []string{`DELETE FROM login_failure WHERE client=?`, `DELETE FROM login_lock WHERE client=?`,
+				`DELETE FROM login_lock_user WHERE client=?`} {
 				if _, err := tx.ExecContext(ctx, q, k); err != nil {
 					return fmt.Errorf("login: unlock %s: %w", k, err)
 				}
