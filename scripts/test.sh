@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 missing=()
-for tool in swaks doveadm mkpasswd mbsync offlineimap msmtp gsasl fail2ban-regex promtool; do
+for tool in swaks doveadm mkpasswd mbsync offlineimap msmtp gsasl fail2ban-regex promtool lintian; do
 	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 # Debian's interpreter: its python3-* packages do not work with another one.
@@ -42,13 +42,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian
 	# The packages' services this run just installed (and so started) are
 	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
 	# MariaDB instances on loopback ports and only run fail2ban-regex and
