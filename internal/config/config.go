@@ -47,6 +47,10 @@ type Config struct {
 	// Postscreen is postscreen(8)'s weighted DNSBL test at connect.
 	Postscreen Postscreen `toml:"postscreen"`
 	Autoblock  Autoblock  `toml:"autoblock"`
+	// ARC is the Authenticated Received Chain: verify and seal (arc.go).
+	ARC ARC `toml:"arc"`
+	// DomainKeys is the historic DomainKey-Signature (domainkeys.go).
+	DomainKeys DomainKeys `toml:"domainkeys"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -294,6 +298,8 @@ func Default() *Config {
 			SMTPLimits:               defaultSMTPLimits(),
 		},
 		Autoblock:    defaultAutoblock(),
+		ARC:          defaultARC(),
+		DomainKeys:   defaultDomainKeys(),
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),

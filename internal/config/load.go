@@ -229,6 +229,8 @@ func (c *Config) validate() []*keyedError {
 	c.validateAutoblock(bad)
 	c.validateOps(bad)
 	c.validateLocal(bad)
+	c.validateARC(bad)
+	c.validateDomainKeys(bad)
 	qc := &c.Queue
 	if qc.MinimalBackoffTime.D() <= 0 || qc.MaximalBackoffTime.D() < qc.MinimalBackoffTime.D() {
 		bad("queue.maximal_backoff_time", "backoff times must be positive and maximal >= minimal")
