@@ -62,7 +62,7 @@ const testMsg = "Received: from x by y; Thu, 3 Dec 2026 10:00:00 +0000\r\n" +
 
 func sign(t *testing.T, msg, canon, domain string) string {
 	t.Helper()
-	f, err := (&Signer{Domain: domain, Selector: "dk", Key: rsaKey(), Canon: canon}).Sign(strings.NewReader(msg))
+	f, err := (&Signer{Domains: []string{domain}, Selector: "dk", Key: rsaKey(), Canon: canon}).Sign(strings.NewReader(msg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestSignVerify(t *testing.T) {
 	if rs, _ := (&Verifier{Lookup: z.lookup}).Verify(context.Background(), strings.NewReader(testMsg)); len(rs) != 0 {
 		t.Fatalf("unsigned: %+v", rs)
 	}
-	if _, err := (&Signer{Domain: "b.example", Selector: "dk", Key: rsaKey()}).Sign(strings.NewReader(testMsg)); err == nil {
+	if _, err := (&Signer{Domains: []string{"b.example"}, Selector: "dk", Key: rsaKey()}).Sign(strings.NewReader(testMsg)); err == nil {
 		t.Fatal("signed for another domain than the sender's")
 	}
 }
@@ -181,7 +181,7 @@ func TestCanonBody(t *testing.T) {
 
 func FuzzVerify(f *testing.F) {
 	z := zone{"dk._domainkey.a.example": record("")}
-	s, err := (&Signer{Domain: "a.example", Selector: "dk", Key: rsaKey()}).Sign(strings.NewReader(testMsg))
+	s, err := (&Signer{Domains: []string{"a.example"}, Selector: "dk", Key: rsaKey()}).Sign(strings.NewReader(testMsg))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -20,16 +20,19 @@ var DefaultHeaders = []string{"From", "Sender", "Reply-To", "Subject", "Date", "
 
 // Signer makes DomainKey-Signature fields.
 type Signer struct {
-	Domain   string
+	// Domains are the signing domains: a message is signed for the first
+	// one its sender (Sender, else From) is in or below.
+	Domains  []string
 	Selector string
 	Key      crypto.Signer // an RSA key (RFC 4870 knows only rsa-sha1)
 	Canon    string        // NoFWS (dkimproxy's default for DomainKeys) or Simple; "": NoFWS
 	Headers  []string      // nil: DefaultHeaders
 }
 
-// ErrNotSender means the message's sender (Sender, else From) is not in
-// the signing domain, so a signature would not verify (RFC 4870 3.3).
-var ErrNotSender = errors.New("domainkeys: sender not in the signing domain")
+// ErrNotSender means the message's sender (Sender, else From) is in
+// none of the signing domains, so a signature would not verify (RFC 4870
+// 3.3): the message is not signed.
+var ErrNotSender = errors.New("domainkeys: sender not in a signing domain")
 
 // Sign reads a message and returns its DomainKey-Signature field, folded
 // with CRLF, without a final CRLF. The field is meant to go above every
@@ -38,8 +41,8 @@ func (s *Signer) Sign(r io.Reader) (string, error) {
 	if _, ok := s.Key.Public().(*rsa.PublicKey); !ok {
 		return "", fmt.Errorf("domainkeys: key of type %T: RSA needed", s.Key.Public())
 	}
-	if !validName(s.Domain) || !validName(s.Selector) {
-		return "", fmt.Errorf("domainkeys: bad domain %q or selector %q", s.Domain, s.Selector)
+	if !validName(s.Selector) {
+		return "", fmt.Errorf("domainkeys: bad selector %q", s.Selector)
 	}
 	canon := s.Canon
 	if canon == "" {
@@ -74,8 +77,16 @@ func (s *Signer) Sign(r io.Reader) (string, error) {
 		return "", fmt.Errorf("domainkeys: %w", err)
 	}
 	d := strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
-	if d != strings.ToLower(s.Domain) && !strings.HasSuffix(d, "."+strings.ToLower(s.Domain)) {
-		return "", fmt.Errorf("%w: %s, domain %s", ErrNotSender, addr, s.Domain)
+	domain := ""
+	for _, sd := range s.Domains {
+		sd = strings.ToLower(sd)
+		if validName(sd) && (d == sd || strings.HasSuffix(d, "."+sd)) {
+			domain = sd
+			break
+		}
+	}
+	if domain == "" {
+		return "", fmt.Errorf("%w: %s", ErrNotSender, addr)
 	}
 	h := sha1.New()
 	for _, f := range signed {
@@ -93,7 +104,7 @@ func (s *Signer) Sign(r io.Reader) (string, error) {
 	b64 := base64.StdEncoding.EncodeToString(sig)
 	var out strings.Builder
 	out.WriteString("DomainKey-Signature: a=rsa-sha1; q=dns; c=" + canon + ";\r\n\ts=" + s.Selector +
-		"; d=" + s.Domain + ";\r\n\th=" + strings.Join(names, ":") + ";\r\n\tb=")
+		"; d=" + domain + ";\r\n\th=" + strings.Join(names, ":") + ";\r\n\tb=")
 	for len(b64) > 72 {
 		out.WriteString(b64[:72] + "\r\n\t ")
 		b64 = b64[72:]

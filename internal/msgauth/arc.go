@@ -1,0 +1,125 @@
+package msgauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"mailwarden/internal/envelope"
+	"mailwarden/internal/msgauth/arc"
+)
+
+// ARC (RFC 8617): the chain of inbound mail is validated (arc= and
+// m.ARC for DMARC), and inbound mail forwarded off this host is sealed.
+
+func init() {
+	RegisterVerifier(OrderARC, "arc", buildARCVerifier)
+	RegisterSigner(OrderSealARC, "arc", buildARCSealer)
+}
+
+// keyLookupTimeout bounds each DNS key lookup of ARC and DomainKeys.
+const keyLookupTimeout = 10 * time.Second
+
+func txtLookup(d Deps) func(context.Context, string) ([]string, error) {
+	if d.DNS == nil {
+		return nil // every key lookup is then a temperror
+	}
+	return d.DNS.LookupTXT
+}
+
+type arcVerifier struct{ v *arc.Verifier }
+
+func buildARCVerifier(d Deps) (Verifier, error) {
+	if d.Config == nil || !d.Config.ARC.Verify {
+		return nil, nil
+	}
+	return &arcVerifier{&arc.Verifier{Lookup: txtLookup(d), Timeout: keyLookupTimeout}}, nil
+}
+
+func (a *arcVerifier) Verify(ctx context.Context, m *Message) error {
+	r, err := m.Content()
+	if err != nil {
+		return err
+	}
+	res, err := a.v.Verify(ctx, r)
+	if errors.Is(err, arc.ErrHeaderTooLarge) {
+		m.Env.Auth = append(m.Env.Auth, envelope.AuthResult{Method: "arc", Result: "permerror", Comment: err.Error()})
+		m.ARC = ARCVerdict{Result: "fail"}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.ARC = ARCVerdict{Result: string(res.Status), Sealers: res.Sealers, OldestAAR: res.OldestAAR}
+	m.Env.Auth = append(m.Env.Auth, arcResult(res, m.Env))
+	return nil
+}
+
+// arcResult writes a validation as RFC 8617 7 registers it:
+// arc=pass (i=N) header.oldest-pass=K smtp.remote-ip=IP.
+func arcResult(res *arc.Result, env *envelope.Envelope) envelope.AuthResult {
+	r := envelope.AuthResult{Method: "arc", Result: string(res.Status)}
+	switch res.Status {
+	case arc.Pass:
+		r.Comment = "i=" + strconv.Itoa(res.Instances)
+		r.Props = append(r.Props, envelope.AuthProp{Type: "header", Name: "oldest-pass", Value: strconv.Itoa(res.OldestPass)})
+	case arc.Fail, arc.TempError:
+		r.Comment = res.Reason
+	}
+	if res.Status != arc.None && env.ClientIP.IsValid() {
+		r.Props = append(r.Props, envelope.AuthProp{Type: "smtp", Name: "remote-ip", Value: env.ClientIP.String()})
+	}
+	return r
+}
+
+type arcSealer struct {
+	s    *arc.Sealer
+	v    *arc.Verifier
+	host string
+}
+
+func buildARCSealer(d Deps) (Signer, error) {
+	c := d.Config
+	if c == nil || !c.ARC.Sealing() {
+		return nil, nil
+	}
+	key, err := loadRSAKey(c.ARC.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("arc.key_file: %w", err)
+	}
+	return &arcSealer{
+		s:    &arc.Sealer{Domain: c.SealDomain(), Selector: c.ARC.Selector, Key: key, Now: d.Now},
+		v:    &arc.Verifier{Lookup: txtLookup(d), Timeout: keyLookupTimeout},
+		host: c.Hostname,
+	}, nil
+}
+
+// Sign seals inbound mail that is forwarded off this host (RFC 8617
+// 5.1), with the chain status its verification found; mail whose chain
+// already failed, or could not be validated now, goes on unsealed.
+func (a *arcSealer) Sign(ctx context.Context, m *Message) ([]string, error) {
+	if !m.Forwarded || !m.Inbound {
+		return nil, nil
+	}
+	chain := &arc.Result{Status: arc.Status(m.ARC.Result)}
+	if m.ARC.Result == "" { // [arc] verify is off: validate for the seal
+		r, err := m.Content()
+		if err != nil {
+			return nil, err
+		}
+		if chain, err = a.v.Verify(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	r, err := m.Content()
+	if err != nil {
+		return nil, err
+	}
+	fields, err := a.s.Seal(r, chain, a.host, m.AuthResults)
+	if errors.Is(err, arc.ErrNotSealable) {
+		return nil, nil
+	}
+	return fields, err
+}
