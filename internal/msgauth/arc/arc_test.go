@@ -211,6 +211,30 @@ func TestTooManySets(t *testing.T) {
 	}
 }
 
+// TestMaxKeys: a chain signed under more keys than MaxKeys fails
+// without asking DNS for the rest.
+func TestMaxKeys(t *testing.T) {
+	z := zone{}
+	msg := testMsg
+	for i := 1; i <= MaxKeys/2+1; i++ {
+		d := fmt.Sprintf("hop%d.example", i)
+		z["arc._domainkey."+d] = keyRecord(t, testRSA(t))
+		msg = seal(t, z, msg, d, testRSA(t))
+	}
+	// Each hop has its own domain: one key each, under the cap.
+	if r := verify(t, z, msg); r.Status != Pass {
+		t.Fatalf("%d hops: %+v", MaxKeys/2+1, r)
+	}
+	for i := MaxKeys/2 + 2; i <= MaxKeys+1; i++ {
+		d := fmt.Sprintf("hop%d.example", i)
+		z["arc._domainkey."+d] = keyRecord(t, testRSA(t))
+		msg = seal(t, z, msg, d, testRSA(t))
+	}
+	if r := verify(t, z, msg); r.Status != Fail || !strings.Contains(r.Reason, "signing keys") {
+		t.Fatalf("%d hops: %+v", MaxKeys+1, r)
+	}
+}
+
 func TestCanonBody(t *testing.T) {
 	for _, c := range []struct{ in, simple, relaxed string }{
 		{"", "\r\n", ""},

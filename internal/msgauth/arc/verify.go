@@ -49,6 +49,11 @@ type Verifier struct {
 	Timeout time.Duration // per key lookup; 0: the lookup's own
 }
 
+// MaxKeys bounds the distinct keys (DNS lookups) one validation may
+// fetch: a stranger's chain of 50 sets under 50 domains must not cost
+// 100 lookups. A legitimate chain has a few hops.
+const MaxKeys = 10
+
 // maxBodyHashes bounds how many different body canonicalizations one
 // message makes us compute (the AMS of each instance may differ).
 const maxBodyHashes = 4
@@ -114,16 +119,6 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) (*Result, error) {
 		}
 		return fail("ARC-Message-Signature i=%d: %v", c.max, err)
 	}
-	// Step 5: oldest-pass, counting down while AMSs validate.
-	for _, s := range amsList[1:] {
-		if err := keys.verifyAMS(fields, s, bodies); err != nil {
-			res.OldestPass = s.instance + 1
-			break
-		}
-	}
-	if len(amsList) < c.max && res.OldestPass == 0 {
-		res.OldestPass = amsList[len(amsList)-1].instance
-	}
 	// Step 6: every AS, latest first.
 	for i := c.max; i >= 1; i-- {
 		if err := keys.verifyAS(c, i); err != nil {
@@ -133,6 +128,18 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) (*Result, error) {
 			}
 			return fail("ARC-Seal i=%d: %v", i, err)
 		}
+	}
+	// Step 5 (optional, made after the seals so that its lookups never
+	// crowd out theirs under MaxKeys): oldest-pass, counting down while
+	// the AMSs validate.
+	for _, s := range amsList[1:] {
+		if err := keys.verifyAMS(fields, s, bodies); err != nil {
+			res.OldestPass = s.instance + 1
+			break
+		}
+	}
+	if len(amsList) < c.max && res.OldestPass == 0 {
+		res.OldestPass = amsList[len(amsList)-1].instance
 	}
 	// Step 7.
 	res.Status = Pass
@@ -193,6 +200,9 @@ func (k *keyCache) get(s *signature) (*publicKey, error) {
 	id := s.selector + "._domainkey." + s.domain + "/" + s.keyType
 	if r, ok := k.keys[id]; ok {
 		return r.key, r.err
+	}
+	if len(k.keys) >= MaxKeys {
+		return nil, fmt.Errorf("%w: more than %d signing keys in one chain", ErrKeyPerm, MaxKeys)
 	}
 	key, err := fetchKey(k.ctx, k.v.Lookup, k.v.Timeout, s.domain, s.selector, s.keyType)
 	k.keys[id] = keyResult{key, err}
