@@ -51,6 +51,8 @@ type Config struct {
 	ARC ARC `toml:"arc"`
 	// DomainKeys is the historic DomainKey-Signature (domainkeys.go).
 	DomainKeys DomainKeys `toml:"domainkeys"`
+	// DMARC is inbound DMARC evaluation and aggregate reports (dmarc.go).
+	DMARC DMARC `toml:"dmarc"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -300,6 +302,7 @@ func Default() *Config {
 		Autoblock:    defaultAutoblock(),
 		ARC:          defaultARC(),
 		DomainKeys:   defaultDomainKeys(),
+		DMARC:        defaultDMARC(),
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),

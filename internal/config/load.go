@@ -227,6 +227,7 @@ func (c *Config) validate() []*keyedError {
 	c.validateLimits(bad)
 	c.validatePostscreen(bad)
 	c.validateAutoblock(bad)
+	c.validateDMARC(bad)
 	c.validateOps(bad)
 	c.validateLocal(bad)
 	c.validateARC(bad)
