@@ -22,6 +22,12 @@ type DMARC struct {
 	// (or its organizational domain) is a key: "none", "quarantine" or
 	// "reject". E.g. { "partner.example" = "none" }.
 	Override map[string]string `toml:"override"`
+	// RejectMultipleFrom refuses, when Enforce is on, a message whose
+	// From field names several addresses or that has several From
+	// fields: DMARC cannot pick the domain whose policy applies (RFC 7489
+	// 6.6.1), so such a message could slip past a p=reject (default
+	// true; OpenDMARC's RejectMultiValueFrom).
+	RejectMultipleFrom bool `toml:"reject_multiple_from"`
 	// ARCTrustedSealers are ARC sealing domains (d= of ARC-Seal) whose
 	// valid chain lifts a DMARC failure (RFC 7489 6.7, RFC 8617 7.2):
 	// when the chain passes and its newest seal is by one of them.
@@ -46,7 +52,7 @@ type DMARC struct {
 }
 
 func defaultDMARC() DMARC {
-	return DMARC{Enabled: true, Enforce: true, QuarantineFolder: "Junk",
+	return DMARC{Enabled: true, Enforce: true, RejectMultipleFrom: true, QuarantineFolder: "Junk",
 		ReportInterval: Duration(24 * time.Hour), KeepDays: 60}
 }
 
