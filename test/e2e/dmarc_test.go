@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// dmarcZone publishes DMARC and SPF records for the sending domains of
+// the DMARC tests. The clients send from 127.0.0.2, outside mynetworks,
+// which no SPF record allows.
+const dmarcZone = `
+_dmarc.bank.example.  TXT "v=DMARC1; p=reject; rua=mailto:dmarc@e2e.test"
+bank.example.         TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc.shop.example.  TXT "v=DMARC1; p=quarantine"
+shop.example.         TXT "v=spf1 ip4:192.0.2.1 -all"
+`
+
+// pyIMAPFolders logs in with imaplib and lists, for each folder asked,
+// the Message-IDs in it, as a user looking at the mailbox would.
+const pyIMAPFolders = `
+import imaplib, json, sys
+req = json.load(sys.stdin)
+m = imaplib.IMAP4("127.0.0.1", req["imap"])
+m.starttls(ssl_context=__import__("ssl")._create_unverified_context())
+m.login(req["user"], req["pass"])
+out = {}
+for f in req["folders"]:
+    typ, n = m.select(f, readonly=True)
+    ids = []
+    if typ == "OK" and int(n[0]) > 0:
+        typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID AUTHENTICATION-RESULTS)])")
+        for part in data:
+            if isinstance(part, tuple):
+                ids.append(part[1].decode())
+    out[f] = ids
+print(json.dumps(out))
+`
+
+// imapFolders returns, per folder, the header blocks (Message-ID and
+// Authentication-Results) of its messages, read with Python's imaplib.
+func (s *server) imapFolders(user string, folders ...string) map[string][]string {
+	s.t.Helper()
+	requireTool(s.t, python)
+	req, _ := json.Marshal(map[string]any{"imap": s.IMAPPort, "user": user, "pass": "correct horse battery", "folders": folders})
+	cmd := exec.Command(python, "-c", pyIMAPFolders)
+	cmd.Stdin = strings.NewReader(string(req))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("imaplib: %v\n%s", err, out)
+	}
+	var got map[string][]string
+	if err := json.Unmarshal(out, &got); err != nil {
+		s.t.Fatalf("imaplib output %q: %v", out, err)
+	}
+	return got
+}
+
+func hasMessage(blocks []string, id string) bool {
+	for _, b := range blocks {
+		if strings.Contains(b, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDMARC: mail from outside whose From domain publishes p=reject and
+// that passes neither SPF nor DKIM is refused in the session with 550
+// 5.7.1; p=quarantine files it into the Junk folder, as a user sees it
+// over IMAP.
+func TestDMARC(t *testing.T) {
+	dns := hermeticDNS(t, dmarcZone)
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}}, func(s *server) {
+		s.admin("domain", "add", "e2e.test")
+		s.addUser("ann@e2e.test")
+	})
+	t.Run("reject", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-reject")
+		msg := message("ceo@bank.example", "ann@e2e.test", "wire transfer", id, "please pay")
+		r := s.swaks("--from", "ceo@bank.example", "--to", "ann@e2e.test", "--data", "@"+s.writeMessage(msg),
+			"--local-interface", "127.0.0.2")
+		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 ") || !strings.Contains(r.Out, "DMARC policy for bank.example") {
+			t.Fatalf("swaks exit %d, want a 550 5.7.1 DMARC refusal after DATA:\n%s", r.Code, r.Out)
+		}
+		if len(s.findMessage("ann@e2e.test", id)) != 0 {
+			t.Error("the refused message was delivered")
+		}
+		s.waitLog(func(log string) bool { return strings.Contains(log, "DMARC policy for bank.example") }, "the refusal in the mail log")
+	})
+	t.Run("quarantine", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-quarantine")
+		s.send("news@shop.example", "ann@e2e.test", message("news@shop.example", "ann@e2e.test", "sale", id, "50% off"),
+			"--local-interface", "127.0.0.2")
+		got := s.imapFolders("ann@e2e.test", "INBOX", "Junk")
+		if hasMessage(got["INBOX"], id) || !hasMessage(got["Junk"], id) {
+			t.Fatalf("want %s in Junk only, got %v", id, got)
+		}
+		for _, b := range got["Junk"] {
+			if strings.Contains(b, id) && !strings.Contains(b, "dmarc=fail (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) header.from=shop.example") {
+				t.Errorf("Authentication-Results of the quarantined message:\n%s", b)
+			}
+		}
+	})
+	t.Run("no policy", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-none")
+		s.send("a@nopolicy.example", "ann@e2e.test", message("a@nopolicy.example", "ann@e2e.test", "hi", id, "hello"),
+			"--local-interface", "127.0.0.2")
+		got := s.imapFolders("ann@e2e.test", "INBOX")
+		if !hasMessage(got["INBOX"], id) {
+			t.Fatalf("want %s in INBOX, got %v", id, got)
+		}
+		for _, b := range got["INBOX"] {
+			if strings.Contains(b, id) && !strings.Contains(b, "dmarc=none header.from=nopolicy.example") {
+				t.Errorf("Authentication-Results:\n%s", b)
+			}
+		}
+	})
+	_ = fmt.Sprint
+}
