@@ -49,6 +49,9 @@ commands:
                                 as Postfix's postmap -q: exit 0 found, 1 not found, 2 error
   policyd --listen ADDR [--targrey] [--restriction ENTRY]...   serve Postfix's policy protocol (check_policy_service)
                                 from Mailwarden's checks (default check_greylist)
+  dmarc reports [DOMAIN]        DMARC aggregate reports received about our domains: reporters, volumes, pass rates per source IP
+  dmarc import FILE|-           store a received aggregate report (XML, .gz, .zip, or a mail carrying one)
+  dmarc report DOMAIN [--day YYYY-MM-DD]   the aggregate report (XML) about DOMAIN's mail of that UTC day, as sent to its rua
   version | --version           release and commit
 
 The config is read from -config PATH, else $MAILWARDEN_CONFIG, else /etc/mailwarden/mailwarden.toml.
@@ -152,6 +155,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.postmap(args[1:])
 	case "policyd":
 		err = c.policyd(args[1:])
+	case "dmarc":
+		err = c.dmarcCmd(args[1:])
 	case "version":
 		fmt.Fprintln(stdout, "mailwarden", versionString())
 	case "help", "-h", "--help":

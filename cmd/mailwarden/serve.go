@@ -309,6 +309,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 		stopRunner()
 		<-runnerDone
 	}()
+	defer startDMARC(ctx, e, q, resolver, current.Load, local.Route, mlog.Component(logger, "dmarc"))()
 	sub := func(m smtpserver.Mode, component string) *smtpserver.Server {
 		return smtpserver.New(smtpserver.Options{Config: current.Load, Resolver: e.dir, Deliverer: router,
 			TLS: certs.Config(), Logger: mlog.Component(logger, component), Events: bus, SpoolDir: spoolDir, Mode: m, Auth: auth,

@@ -148,18 +148,19 @@ func (s *Sender) prune(ctx context.Context, cfg *config.Config, now time.Time) e
 	})
 }
 
-// Build makes the report of one policy domain and period from the
-// recorded results, and returns it with the record as last published.
-func Build(ctx context.Context, db *sqldb.DB, cfg *config.Config, domain string, period int64) (*dmarc.Feedback, *dmarc.Record, error) {
+// Build makes the report of one policy domain from the results recorded
+// in the periods starting from begin up to (not including) end, and
+// returns it with the record as last published.
+func Build(ctx context.Context, db *sqldb.DB, cfg *config.Config, domain string, begin, end int64) (*dmarc.Feedback, *dmarc.Record, error) {
 	rows, err := db.Read.QueryContext(ctx, `SELECT period_end, source_ip, header_from, envelope_from, envelope_to, spf_domain, spf_scope,
 		spf_result, dkim, dkim_aligned, spf_aligned, disposition, reasons, policy, count, last_seen
-		FROM dmarc_result WHERE policy_domain = ? AND period = ? ORDER BY source_ip, header_from, rowkey`, domain, period)
+		FROM dmarc_result WHERE policy_domain = ? AND period >= ? AND period < ? ORDER BY source_ip, header_from, rowkey`, domain, begin, end)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dmarc: report for %s: %w", domain, err)
 	}
 	defer rows.Close()
 	f := &dmarc.Feedback{Version: "1.0", Metadata: dmarc.ReportMetadata{OrgName: cfg.DMARCReportOrg(), Email: cfg.DMARCReportFrom(),
-		ReportID: fmt.Sprintf("%d.%s@%s", period, domain, cfg.Hostname), DateRange: dmarc.DateRange{Begin: period}}}
+		ReportID: fmt.Sprintf("%d.%s@%s", begin, domain, cfg.Hostname), DateRange: dmarc.DateRange{Begin: begin}}}
 	var policy string
 	var newest int64
 	left := 0
@@ -230,7 +231,7 @@ func Build(ctx context.Context, db *sqldb.DB, cfg *config.Config, domain string,
 // the report (recorded in note); a temporary DNS failure leaves it
 // unclaimed for the next round.
 func (s *Sender) sendOne(ctx context.Context, cfg *config.Config, d due, now time.Time) (bool, error) {
-	f, rec, err := Build(ctx, s.DB, cfg, d.domain, d.period)
+	f, rec, err := Build(ctx, s.DB, cfg, d.domain, d.period, d.period+1)
 	if err != nil {
 		return false, err
 	}
