@@ -128,21 +128,28 @@ func (c *cli) dmarcReports(ctx context.Context, e *env, domain string) error {
 		if i > 0 {
 			fmt.Fprintln(c.stdout)
 		}
-		fmt.Fprintf(c.stdout, "%s: %d reports from %s to %s UTC, %d messages, %.1f%% passed DMARC (%d quarantined, %d rejected)\n",
-			s.Domain, s.Reports, s.First.Format(time.DateTime), s.Last.Format(time.DateTime), s.Total.Messages, s.Total.PassRate(),
+		fmt.Fprintf(c.stdout, "%s: %d %s from %s to %s UTC, %d messages, %.1f%% passed DMARC (%d quarantined, %d rejected)\n",
+			s.Domain, s.Reports, plural(s.Reports, "report", "reports"), s.First.Format(time.DateTime), s.Last.Format(time.DateTime), s.Total.Messages, s.Total.PassRate(),
 			s.Total.Quarantined, s.Total.Rejected)
 		tw := tabwriter.NewWriter(c.stdout, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "\nreporter\treports\tmessages\tdmarc pass\t")
+		fmt.Fprintln(tw, "\nreporter\treports\tmessages\tdmarc pass")
 		for _, r := range s.Reporters {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\t\n", r.Name, r.Reports, r.Messages, r.PassRate())
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f%%\n", r.Name, r.Reports, r.Messages, r.PassRate())
 		}
-		fmt.Fprintln(tw, "\nsource IP\tmessages\tdkim pass\tspf pass\tdmarc pass\tquarantined\trejected\t")
+		fmt.Fprintln(tw, "\nsource IP\tmessages\tdkim pass\tspf pass\tdmarc pass\tquarantined\trejected")
 		for _, a := range s.Addresses {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f%%\t%d\t%d\t\n", a.Name, a.Messages, a.DKIMPass, a.SPFPass, a.PassRate(), a.Quarantined, a.Rejected)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f%%\t%d\t%d\n", a.Name, a.Messages, a.DKIMPass, a.SPFPass, a.PassRate(), a.Quarantined, a.Rejected)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
