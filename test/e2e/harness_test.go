@@ -80,6 +80,7 @@ func moduleRoot() (string, error) {
 var aptPackage = map[string]string{
 	"swaks": "swaks", python: "python3", "doveadm": "dovecot-core", "mkpasswd": "whois",
 	"pflogsumm": "pflogsumm", "fail2ban-regex": "fail2ban", "promtool": "prometheus",
+	"xmllint": "libxml2-utils",
 }
 
 // requireTool skips the test when tool is missing, or fails it under CI=true,
