@@ -206,7 +206,7 @@ mail.sender.example. A 127.0.0.3
 		if err != nil {
 			t.Fatalf("python authres: %v\n%s", err, out)
 		}
-		if got := strings.TrimSpace(string(out)); got != "mx.test.example iprev=pass domainkeys=none arc=none" {
+		if got := strings.TrimSpace(string(out)); got != "mx.test.example iprev=pass domainkeys=none arc=none dmarc=none" {
 			t.Errorf("AAR read by Python's authres: %q", got)
 		}
 		if !strings.Contains(string(data), "cv=none") || !strings.Contains(string(data), "d=test.example; s=arc;") {
