@@ -42,18 +42,20 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missi
 [ -e /usr/share/perl5/Mail/DKIM/DkSignature.pm ] || missing+=(libmail-dkim-perl)
 # xmllint validates DMARC aggregate reports against the RFC 7489 schema.
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+# policyd-spf (postfix-policyd-spf-python): the SPF comparison test.
+[ -x /usr/bin/policyd-spf ] || missing+=(postfix-policyd-spf-python)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python
 	# The packages' services this run just installed (and so started) are
 	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
 	# MariaDB instances on loopback ports and only run fail2ban-regex and

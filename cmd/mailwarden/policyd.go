@@ -87,7 +87,7 @@ func (c *cli) policyd(args []string) error {
 	}
 	grey, err := greylist.Open(e.db, policydGreylist(cfg, *targrey), greylist.Options{Log: mlog.Component(ml.logger, "greylist"),
 		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version,
-		DNS: resolver, DNSCache: policy.NewDNSCache(0)})
+		DNS: resolver, DNSCache: policy.NewDNSCache(0), SPFPass: policydSPFPass(cfg, resolver)})
 	if err != nil {
 		return err
 	}

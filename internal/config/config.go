@@ -44,6 +44,8 @@ type Config struct {
 	Restrictions Restrictions `toml:"restrictions"`
 	// Greylist is postgrey's greylisting and taRgrey's tarpit (check_greylist).
 	Greylist Greylist `toml:"greylist"`
+	// SPF is SPF checking on the MX service (policyd-spf's knobs; check_spf).
+	SPF SPF `toml:"spf"`
 	// Postscreen is postscreen(8)'s weighted DNSBL test at connect.
 	Postscreen Postscreen `toml:"postscreen"`
 	Autoblock  Autoblock  `toml:"autoblock"`
@@ -306,6 +308,7 @@ func Default() *Config {
 		Submission:   Submission{PermitMyNetworks: true, RejectSenderLoginMismatch: true},
 		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),
+		SPF:          DefaultSPF(),
 		Postscreen:   DefaultPostscreen(),
 		Delivery:     Delivery{Fsync: true},
 		Auth: Auth{

@@ -149,6 +149,11 @@ type Request struct {
 	Instance string
 	// Server is the local address and port the client connected to.
 	Server netip.AddrPort
+	// SPF returns the transaction's SPF outcome (HELO and MAIL FROM),
+	// computed once, when first asked, and kept for the transaction; nil
+	// outside a transaction and where SPF is not checked (services other
+	// than MX, [spf] enable = false).
+	SPF SPFFunc
 }
 
 // Body is a spooled message a check may read as often as it needs.

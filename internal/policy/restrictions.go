@@ -347,9 +347,7 @@ func (b *builder) one(k Kind, entry string, depth int) (Check, error) {
 
 // known are Postfix restrictions Mailwarden will support but does not
 // yet: a config naming them gets "not supported yet", not "unknown".
-var known = map[string]bool{
-	"check_spf": true,
-}
+var known = map[string]bool{}
 
 // named gives a check the name it was configured with.
 func named(name string, c Check) Check {

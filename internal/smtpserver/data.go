@@ -280,6 +280,7 @@ func (c *conn) finish(what string, sp *envelope.Spool, hdr *headerScan) reply {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", replyOfVerdict(d.Verdict))
 	}
 	t.note(policy.EndOfData, d)
+	c.recordSPF(t, env) // env.Auth and Received-SPF (spf.go)
 	env.Verdicts, env.Header = t.verdicts, t.headers
 	if r, ok := c.redirect(t, append(t.effects, d.Effects...), d.Verdict); !ok {
 		return c.rejectedTx("END-OF-MESSAGE", t, "", r)

@@ -14,6 +14,7 @@ import (
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/msgauth/spf"
 	"mailwarden/internal/policy"
 	"mailwarden/internal/smtpwire"
 )
@@ -37,6 +38,8 @@ type tx struct {
 	bdat     *bdatState            // BDAT in progress
 	failed   bool                  // a BDAT chunk failed: the rest are read and dropped
 	instance string                // names the transaction to policy checks (Request.Instance)
+	spf      *spf.Outcome          // the SPF outcome once computed (spf.go)
+	spfFn    policy.SPFFunc        // Request.SPF of this transaction
 }
 
 var (
@@ -86,6 +89,7 @@ func (c *conn) request(st policy.Stage) *policy.Request {
 			t.instance = newInstance()
 		}
 		r.Instance = t.instance
+		r.SPF = c.spfOf(t)
 	}
 	return r
 }

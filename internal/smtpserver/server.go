@@ -15,6 +15,7 @@ import (
 	"mailwarden/internal/config"
 	"mailwarden/internal/delivery"
 	"mailwarden/internal/directory"
+	"mailwarden/internal/dnsx"
 	"mailwarden/internal/msgauth"
 	"mailwarden/internal/netserve"
 	"mailwarden/internal/policy"
@@ -107,6 +108,7 @@ type Server struct {
 	lists atomic.Pointer[listsFor] // built once per config
 	// dnsCache keeps DNS list answers across connections and reloads.
 	dnsCache *policy.DNSCache
+	spfDNS   dnsx.RRLookup // SPF's lookups, cached (spf.go)
 
 	inflight atomic.Int64 // messages being received or delivered
 }
@@ -125,7 +127,7 @@ func New(o Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{o: o, log: log, mode: o.Mode, ctx: ctx, cancel: cancel, ns: netserve.New[*conn](log, ErrServerClosed),
-		dnsCache: policy.NewDNSCache(0)}
+		dnsCache: policy.NewDNSCache(0), spfDNS: spfLookup(o.DNS)}
 }
 
 // Serve accepts on l until Shutdown. One Server may Serve several listeners.
