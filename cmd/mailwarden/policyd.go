@@ -87,7 +87,7 @@ func (c *cli) policyd(args []string) error {
 	}
 	grey, err := greylist.Open(e.db, policydGreylist(cfg, *targrey), greylist.Options{Log: mlog.Component(ml.logger, "greylist"),
 		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version,
-		DNS: resolver, DNSCache: policy.NewDNSCache(0), SPFPass: policydSPFPass(cfg, resolver)})
+		DNS: resolver, DNSCache: policy.NewDNSCache(0), SPFPass: policy.SPFPass})
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,7 @@ func (c *cli) policyd(args []string) error {
 		MaxConnections: *maxConns,
 		// The tarpit as taRgrey does it: Postfix sleeps, not policyd.
 		SleepElsewhere: greylist.SleepElsewhere,
+		SPF:            policydSPF(&current, resolver),
 	})
 	if network == "unix" {
 		os.Remove(addr) // a socket left by a previous run

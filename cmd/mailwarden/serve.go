@@ -247,7 +247,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	// check_greylist: postgrey and taRgrey, state in the database.
 	grey, err := greylist.Open(e.db, cfg.Greylist, greylist.Options{Log: mlog.Component(logger, "greylist"),
 		RecipientDelimiter: cfg.RecipientDelimiter, Hostname: cfg.Hostname, Version: version,
-		DNS: resolver, DNSCache: policy.NewDNSCache(0), SPFPass: serveSPFPass()})
+		DNS: resolver, DNSCache: policy.NewDNSCache(0), SPFPass: policy.SPFPass})
 	if err != nil {
 		return err
 	}

@@ -108,31 +108,23 @@ func spfVerdict(d Verdict, scope, id string, o *spf.Outcome, r *Request) Verdict
 	return d
 }
 
-// SPFPass returns the greylist's SPF bypass (greylist.Options.SPFPass):
-// true when the transaction's SPF outcome is a pass of MAIL FROM (of HELO
-// for the null sender). The outcome is Request.SPF when the request
-// carries one (the SMTP server); else, when ch is not nil, a check made
-// here from the request's client, HELO and sender (the policy service,
-// where Postfix sends them).
-func SPFPass(ch *spf.Checker, o spf.TxOptions) func(ctx context.Context, r *Request) (bool, string) {
-	return func(ctx context.Context, r *Request) (bool, string) {
-		var out *spf.Outcome
-		switch {
-		case r.SPF != nil:
-			out = r.SPF(ctx)
-		case ch != nil && r.Env != nil && r.Env.ClientIP.IsValid():
-			out = ch.CheckTransaction(ctx, r.Env.ClientIP, r.Env.Helo, r.Sender, o)
-		}
-		if out == nil || out.Skipped != "" {
-			return false, ""
-		}
-		v := out.MailFrom
-		if v == nil {
-			v = out.HELO
-		}
-		if v != nil && v.Result == spf.Pass {
-			return true, "SPF pass for " + v.Domain
-		}
+// SPFPass is the greylist's SPF bypass (greylist.Options.SPFPass): true
+// when the transaction's SPF outcome (Request.SPF) is a pass of MAIL FROM
+// (of HELO for the null sender).
+func SPFPass(ctx context.Context, r *Request) (bool, string) {
+	if r.SPF == nil {
 		return false, ""
 	}
+	out := r.SPF(ctx)
+	if out == nil || out.Skipped != "" {
+		return false, ""
+	}
+	v := out.MailFrom
+	if v == nil {
+		v = out.HELO
+	}
+	if v != nil && v.Result == spf.Pass {
+		return true, "SPF pass for " + v.Domain
+	}
+	return false, ""
 }

@@ -84,7 +84,7 @@ func TestCheckSPF(t *testing.T) {
 	if v := CheckSPF(config.DefaultSPF()).Check(context.Background(), &Request{}); v.Action != Dunno {
 		t.Errorf("no SPF: %v", v)
 	}
-	pass := SPFPass(nil, spf.TxOptions{})
+	pass := SPFPass
 	if ok, _ := pass(context.Background(), &Request{SPF: out(spf.None, spf.Pass, "a@b.example")}); !ok {
 		t.Error("SPFPass: pass not seen")
 	}

@@ -46,6 +46,9 @@ type Options struct {
 	// with taRgrey, so the policy connection is not held past Postfix's
 	// smtpd_policy_service_timeout (greylist.SleepElsewhere).
 	SleepElsewhere func(ctx context.Context) (context.Context, func() time.Duration)
+	// SPF, when set, gives each request its Request.SPF (check_spf and
+	// the greylist's SPF bypass then work here too).
+	SPF func(r *policy.Request) policy.SPFFunc
 	// FailAction answers a request whose checks failed or took too long
 	// (default "451 4.3.5 Server configuration problem", the words
 	// Postfix uses when its own policy client fails).
@@ -427,6 +430,9 @@ func (s *Server) request(a policyproto.Attrs) (*policy.Request, bool) {
 	// count, so they are remembered from the RCPT requests of the same
 	// instance.
 	env.Recipients = s.txs.recipients(r.Instance)
+	if s.o.SPF != nil {
+		r.SPF = s.o.SPF(r)
+	}
 	if st == policy.Data || st == policy.EndOfData {
 		if r.Recipient != "" && len(env.Recipients) == 0 {
 			env.Recipients = []envelope.Recipient{{Address: r.Recipient}}

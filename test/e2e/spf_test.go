@@ -5,12 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"mailwarden/internal/envelope"
+	"mailwarden/internal/policy"
 )
 
 // spfZone: sender domains for each SPF result from client 127.0.0.2
@@ -124,8 +129,9 @@ func TestSPFGreylistBypass(t *testing.T) {
 // TestSPFLikePolicydSPF: the same transactions judged by the real
 // policyd-spf (Debian postfix-policyd-spf-python, fed Postfix policy
 // requests on stdin, resolving through the hermetic DNS in a private
-// mount namespace) and by Mailwarden's check_spf: the same refusals,
-// code and text, the same deferrals, and for what is accepted the same
+// mount namespace), by Mailwarden's check_spf in the SMTP server and by
+// `mailwarden policyd --restriction check_spf`: the same refusals, code
+// and text, the same deferrals, and for what is accepted the same
 // Received-SPF field policyd-spf asks Postfix to prepend.
 func TestSPFLikePolicydSPF(t *testing.T) {
 	requireTool(t, "policyd-spf")
@@ -133,6 +139,11 @@ func TestSPFLikePolicydSPF(t *testing.T) {
 	dns.ServFail("temp.example", true)
 	s := spfServer(t, dns.Addr())
 	pd := startPolicydSPF(t, dns.Addr(), "HELO_reject = Fail\nMail_From_reject = Fail\nPermError_reject = False\nTempError_Defer = True\n")
+	// mailwarden policyd with check_spf, the same decisions for Postfix.
+	mwpd := startPolicyd(t, s, "--restriction", "check_spf")
+	client := policy.NewPolicyClient("tcp", "127.0.0.1:"+strconv.Itoa(mwpd.Port), "policyd", policy.PolicyServiceSettings{Timeout: 30 * time.Second,
+		MaxIdle: time.Minute, MaxTTL: time.Hour, TryLimit: 1, RetryDelay: time.Second, MaxConnections: 1})
+	defer client.Close()
 	for i, tc := range []struct{ name, helo, from string }{
 		{"pass", "mail.spf.example", "s@pass.example"},
 		{"fail", "mail.spf.example", "s@fail.example"},
@@ -150,6 +161,12 @@ func TestSPFLikePolicydSPF(t *testing.T) {
 			action := pd.query(t, map[string]string{"request": "smtpd_access_policy", "protocol_state": "RCPT", "protocol_name": "ESMTP",
 				"client_address": "127.0.0.2", "client_name": "mail.spf.example", "helo_name": tc.helo, "sender": tc.from,
 				"recipient": "ann@relay.test", "instance": fmt.Sprintf("e2e.%d", i)})
+			mwAction, err := client.Query(context.Background(), policy.RequestAttrs(&policy.Request{Stage: policy.Rcpt, Sender: tc.from,
+				Recipient: "ann@relay.test", Instance: fmt.Sprintf("mw.%d", i), Env: &envelope.Envelope{ClientIP: netip.MustParseAddr("127.0.0.2"),
+					ClientHost: "mail.spf.example", Helo: tc.helo, Protocol: "ESMTP"}}, ""))
+			if err != nil {
+				t.Fatalf("mailwarden policyd: %v", err)
+			}
 			got := swaksReplies(t, s.Addr(), []string{"--local-interface", "127.0.0.2", "--helo", tc.helo, "--from", or(tc.from, "<>"),
 				"--to", "ann@relay.test", "--quit-after", "RCPT"})
 			if len(got) != 2 {
@@ -158,15 +175,22 @@ func TestSPFLikePolicydSPF(t *testing.T) {
 			rcpt := got[1]
 			switch verb, rest, _ := strings.Cut(action, " "); verb {
 			case "550":
-				if want := "550 " + rest; rcpt != want {
-					t.Errorf("Mailwarden %q\npolicyd-spf %q", rcpt, want)
+				if want := "550 " + rest; rcpt != want || mwAction != action {
+					t.Errorf("Mailwarden %q\npolicyd-spf %q\nmailwarden policyd %q", rcpt, want, mwAction)
 				}
 			case "defer_if_permit":
 				// The texts carry each resolver's own error words.
-				if code, _, _ := strings.Cut(rest, " "); !strings.HasPrefix(rcpt, "450 "+code+" Message deferred due to: SPF Temporary Error: ") {
-					t.Errorf("Mailwarden %q\npolicyd-spf %q", rcpt, action)
+				code, _, _ := strings.Cut(rest, " ")
+				if !strings.HasPrefix(rcpt, "450 "+code+" Message deferred due to: SPF Temporary Error: ") ||
+					!strings.HasPrefix(mwAction, "DEFER_IF_PERMIT "+code+" Message deferred due to: SPF Temporary Error: ") {
+					t.Errorf("Mailwarden %q\npolicyd-spf %q\nmailwarden policyd %q", rcpt, action, mwAction)
 				}
 			case "prepend":
+				// check_spf refuses or says nothing; Received-SPF is the
+				// SMTP server's (below), not a policy answer.
+				if mwAction != "DUNNO" {
+					t.Errorf("mailwarden policyd %q, policyd-spf %q", mwAction, action)
+				}
 				if !strings.HasPrefix(rcpt, "250") {
 					t.Fatalf("Mailwarden %q, policyd-spf accepts (%q)", rcpt, action)
 				}
