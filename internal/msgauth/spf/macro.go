@@ -198,28 +198,43 @@ type macroEnv struct {
 	ptr      func(domain string) string // validated name for %{p}
 }
 
+// maxExpansion bounds what one macro-string expands to: a record of
+// 64 KB full of %{s} must not cost megabytes. Only the right-hand end
+// of a longer expansion is kept, which for a domain name is exact (7.3
+// keeps at most the rightmost 253 characters) and for an explanation
+// is more than anyone reads.
+const maxExpansion = 8 << 10
+
 // expand returns ms with every macro replaced (RFC 7208 7.3); domain is
 // the current <domain>.
 func (ms macroString) expand(env *macroEnv, domain string) string {
 	if len(ms.parts) == 1 && ms.parts[0].letter == 0 {
 		return ms.parts[0].lit
 	}
-	var b strings.Builder
+	var b []byte
 	for _, p := range ms.parts {
-		if p.letter == 0 {
-			b.WriteString(p.lit)
-			continue
+		v := p.lit
+		if p.letter != 0 {
+			v = env.value(p.letter, domain)
+			if p.digits > 0 || p.reverse || p.delims != "" {
+				v = transform(v, p)
+			}
+			if p.url {
+				v = urlEscape(v)
+			}
 		}
-		v := env.value(p.letter, domain)
-		if p.digits > 0 || p.reverse || p.delims != "" {
-			v = transform(v, p)
+		if len(v) > maxExpansion {
+			v = v[len(v)-maxExpansion:]
 		}
-		if p.url {
-			v = urlEscape(v)
+		b = append(b, v...)
+		if len(b) > 2*maxExpansion {
+			b = append(b[:0], b[len(b)-maxExpansion:]...)
 		}
-		b.WriteString(v)
 	}
-	return b.String()
+	if len(b) > maxExpansion {
+		b = b[len(b)-maxExpansion:]
+	}
+	return string(b)
 }
 
 func (env *macroEnv) value(letter byte, domain string) string {

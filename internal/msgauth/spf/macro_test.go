@@ -112,3 +112,18 @@ func TestDomainName(t *testing.T) {
 		t.Error("trailing dot kept")
 	}
 }
+
+func TestMacroExpansionBounded(t *testing.T) {
+	env := &macroEnv{sender: strings.Repeat("x", 300) + "@" + strings.Repeat("a.", 100) + "example.com", local: strings.Repeat("x", 300)}
+	ms, err := parseMacro(strings.Repeat("%{s}", 5000)+".example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := ms.expand(env, "d.example")
+	if len(out) > maxExpansion || !strings.HasSuffix(out, "example.com.example.com") {
+		t.Errorf("expansion of %d bytes, ends %q", len(out), out[max(0, len(out)-30):])
+	}
+	if n := domainName(out); len(n) > 253 || !strings.HasSuffix(n, ".example.com") {
+		t.Errorf("domain %q", n)
+	}
+}
