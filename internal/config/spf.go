@@ -40,9 +40,9 @@ type SPF struct {
 	// DomainWhitelist are domains whose SPF record, when it passes the
 	// client, exempts it from checks (Domain_Whitelist).
 	DomainWhitelist []string `toml:"domain_whitelist"`
-	// HeaderType is Header_Type: "spf" (default) prepends Received-SPF
-	// and records the results for Authentication-Results; "ar" only
-	// records them; "none" does neither.
+	// HeaderType is Header_Type: "spf" (default) prepends Received-SPF;
+	// "ar" and "none" do not. The results are recorded for
+	// Authentication-Results (and DMARC) in every case.
 	HeaderType string `toml:"header_type"`
 	// LookupTime is Lookup_Time: the longest one SPF evaluation may take,
 	// DNS included (default 20s; RFC 7208 4.6.4 asks for at least 20s).

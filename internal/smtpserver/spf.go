@@ -53,11 +53,12 @@ func (c *conn) checkSPF(ctx context.Context, cfg config.SPF, from string) *spf.O
 }
 
 // recordSPF puts the transaction's SPF outcome on env (Auth: MAIL FROM,
-// then HELO) and, with [spf] header_type = spf, the Received-SPF field
-// on t's header edits. At end of data, before env.Header is set.
+// then HELO; DMARC and Authentication-Results read them whatever
+// header_type says) and, with [spf] header_type = spf, the Received-SPF
+// field on t's header edits. At end of data, before env.Header is set.
 func (c *conn) recordSPF(t *tx, env *envelope.Envelope) {
 	get := c.spfOf(t)
-	if get == nil || c.cfg.SPF.HeaderType == "none" {
+	if get == nil {
 		return
 	}
 	ctx, done := c.checkContext()

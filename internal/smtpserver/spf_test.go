@@ -112,6 +112,12 @@ func TestSPFHeaderTypeAndOff(t *testing.T) {
 	if len(env.Auth) != 2 || len(env.Header) != 0 {
 		t.Errorf("header_type ar: %+v %+v", env.Auth, env.Header)
 	}
+	hn, _ := startSPF(t, func(cfg *config.Config) { cfg.SPF.HeaderType = "none" })
+	c = greet(t, hn.addr)
+	c.send("s@sender.example", []string{"alice@example.org"}, simpleBody)
+	if env := hn.del.delivered()[0].env; len(env.Auth) != 2 || len(env.Header) != 0 {
+		t.Errorf("header_type none: %+v %+v", env.Auth, env.Header)
+	}
 	h2, dns := startSPF(t, func(cfg *config.Config) { cfg.SPF.Enable = false })
 	c = greet(t, h2.addr)
 	c.send("s@sender.example", []string{"alice@example.org"}, simpleBody)
