@@ -5,6 +5,10 @@
 // (ErrNotFound, ErrNullMX) or temporary (ErrTemporary) so callers can answer
 // 5xx or 4xx. Tests point it at the in-process server in package dnstest.
 //
-// It does not cache, validate DNSSEC or decide policy (DNSBL, SPF...): those
-// belong to its callers.
+// RRLookup (rr.go) is the single-type lookup with NXDOMAIN and NODATA
+// told apart from failures (SPF's void lookups), and RRCache keeps its
+// answers for their TTL for a caller that puts one in front.
+//
+// It does not otherwise cache, validate DNSSEC or decide policy (DNSBL,
+// SPF...): those belong to its callers.
 package dnsx
