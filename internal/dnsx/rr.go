@@ -38,7 +38,16 @@ func (r *resolver) LookupRR(ctx context.Context, name string, qtype uint16) ([]d
 // hands them over in presentation form (`\"`, `\\`, `\DDD` for bytes
 // outside printable ASCII), which this undoes.
 func TXTString(t *dns.TXT) string {
+	n, plain := 0, true
+	for _, s := range t.Txt {
+		n += len(s)
+		plain = plain && strings.IndexByte(s, '\\') < 0
+	}
+	if plain {
+		return strings.Join(t.Txt, "")
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, s := range t.Txt {
 		unescapeTo(&b, s)
 	}

@@ -66,7 +66,7 @@ func parseRecord(txt string) (*record, error) {
 	if !isSPF(txt) {
 		return nil, fmt.Errorf("%w: not an SPF record", ErrSyntax)
 	}
-	r := &record{}
+	r := &record{mechs: make([]mechanism, 0, min(strings.Count(txt, " "), 64))}
 	// 4.6.1: terms are separated by one or more spaces (SP only).
 	for term := range strings.SplitSeq(txt[6:], " ") {
 		if term == "" {
