@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,12 +75,12 @@ func TestSPFEndToEnd(t *testing.T) {
 			}
 		})
 	}
-	// Delivered messages carry Received-SPF above our Received.
-	for _, tc := range []struct{ from, want string }{
-		{"s@pass.example", "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@pass.example; receiver=relay.test "},
-		{"s@soft.example", "Received-SPF: Softfail (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@soft.example; receiver=relay.test "},
-		{"s@perm.example", "Received-SPF: Permerror (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@perm.example; receiver=relay.test "},
-		{"s@nospf.example", "Received-SPF: Pass (sender SPF authorized) identity=helo; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@nospf.example; receiver=relay.test "},
+	// Delivered messages carry Received-SPF on top, above our Received.
+	for _, tc := range []struct{ from, result, want string }{
+		{"s@pass.example", "pass", "Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@pass.example; receiver=relay.test "},
+		{"s@soft.example", "softfail", "Received-SPF: Softfail (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@soft.example; receiver=relay.test "},
+		{"s@perm.example", "permerror", "Received-SPF: Permerror (mailfrom) identity=mailfrom; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@perm.example; receiver=relay.test "},
+		{"s@nospf.example", "none", "Received-SPF: Pass (sender SPF authorized) identity=helo; client-ip=127.0.0.2; helo=mail.spf.example; envelope-from=s@nospf.example; receiver=relay.test "},
 	} {
 		id := newMessageID("spf")
 		s.send(tc.from, "ann@relay.test", message(tc.from, "ann@relay.test", "spf", id, "hello\n"),
@@ -89,8 +90,16 @@ func TestSPFEndToEnd(t *testing.T) {
 			t.Fatalf("%s: %d copies delivered", tc.from, len(files))
 		}
 		lines := spfHeader(files[0].Data)
-		if len(lines) < 2 || lines[0] != tc.want || !strings.HasPrefix(lines[1], "Received: from mail.spf.example") {
-			t.Errorf("%s: header starts %q, want %q then our Received", tc.from, lines[:min(2, len(lines))], tc.want)
+		received := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Received: from mail.spf.example") })
+		if len(lines) < 2 || lines[0] != tc.want || received < 1 {
+			t.Errorf("%s: header starts %q, want %q above our Received", tc.from, lines[:min(3, len(lines))], tc.want)
+		}
+		// The results are in Authentication-Results too, MAIL FROM first.
+		ar := strings.Join(strings.Fields(files[0].Headers.Get("Authentication-Results")), " ")
+		domain := tc.from[strings.IndexByte(tc.from, '@')+1:]
+		mf, helo := strings.Index(ar, "spf="+tc.result+" "), strings.Index(ar, "smtp.helo=mail.spf.example")
+		if mf < 0 || helo < mf || !strings.Contains(ar[mf:], "smtp.mailfrom="+domain) {
+			t.Errorf("%s: Authentication-Results %q, want spf=%s ... smtp.mailfrom=%s before smtp.helo", tc.from, ar, tc.result, domain)
 		}
 	}
 
