@@ -3,6 +3,8 @@ package dnsx_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -90,4 +92,34 @@ func TestRRCache(t *testing.T) {
 	if n := s.Queries("a.example"); n != 2 {
 		t.Errorf("after overflow a.example asked %d times, want 2", n)
 	}
+}
+
+// FuzzTXTString: any bytes survive miekg/dns's presentation form and
+// TXTString's undoing of it.
+func FuzzTXTString(f *testing.F) {
+	for _, s := range []string{"v=spf1 -all", `a"b\c`, "caf\xc3\xa9", "\x00\x01\xff", `\123`, ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if len(raw) > 255 {
+			raw = raw[:255]
+		}
+		var esc strings.Builder
+		for i := 0; i < len(raw); i++ {
+			fmt.Fprintf(&esc, "\\%03d", raw[i])
+		}
+		rr := &dns.TXT{Hdr: dns.RR_Header{Name: "t.example.", Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{esc.String()}}
+		buf := make([]byte, 1024)
+		n, err := dns.PackRR(rr, buf, 0, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, _, err := dns.UnpackRR(buf[:n], 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dnsx.TXTString(back.(*dns.TXT)); got != raw {
+			t.Fatalf("TXTString = %q, want %q", got, raw)
+		}
+	})
 }
