@@ -67,7 +67,9 @@ func (c *conn) recordSPF(t *tx, env *envelope.Envelope) {
 	if o == nil || o.Skipped != "" {
 		return
 	}
-	if v := o.MailFrom; v != nil {
+	// For the null sender the HELO result stands alone, as policyd-spf
+	// writes it (and DMARC then takes the HELO identity, RFC 7489 4.1).
+	if v := o.MailFrom; v != nil && o.Sender != "" {
 		env.Auth = append(env.Auth, envelope.AuthResult{Method: "spf", Result: string(v.Result), Reason: v.Comment(),
 			Props: []envelope.AuthProp{{Type: "smtp", Name: "mailfrom", Value: v.Domain}}})
 	}

@@ -102,6 +102,15 @@ func TestCheckSPFNullSenderHELO(t *testing.T) {
 	if !strings.Contains(r, "s=helo;id=bad.example;") {
 		t.Errorf("HELO rejection: %q", r)
 	}
+	c.expect("RSET", "250")
+	c.expect("EHLO client.example", "250")
+	if r := c.send("", []string{"alice@example.org"}, simpleBody); !strings.HasPrefix(r, "250") {
+		t.Fatalf("null sender, HELO pass: %s", r)
+	}
+	env := h.del.delivered()[0].env
+	if len(env.Auth) != 1 || env.Auth[0].Prop("smtp", "helo") != "client.example" || env.Auth[0].Result != "pass" {
+		t.Errorf("null sender: Auth %+v, want the HELO result alone", env.Auth)
+	}
 }
 
 func TestSPFHeaderTypeAndOff(t *testing.T) {
