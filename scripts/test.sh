@@ -44,18 +44,22 @@ command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missi
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 # policyd-spf (postfix-policyd-spf-python): the SPF comparison test.
 [ -x /usr/bin/policyd-spf ] || missing+=(postfix-policyd-spf-python)
+# OpenDKIM (the filter's test mode, in /usr/sbin) and opendkim-testmsg:
+# the DKIM reference both ways.
+[ -x /usr/sbin/opendkim ] || missing+=(opendkim)
+[ -x /usr/sbin/opendkim-testmsg ] || missing+=(opendkim-tools)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools
 	# The packages' services this run just installed (and so started) are
 	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
 	# MariaDB instances on loopback ports and only run fail2ban-regex and
@@ -68,6 +72,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		case "$m" in
 		postfix) stop_new postfix ;;
 		postgrey) stop_new postgrey ;;
+		opendkim) stop_new opendkim ;;
 		postgresql) stop_new postgresql ;;
 		mariadb-server) stop_new mariadb ;;
 		fail2ban-regex) stop_new fail2ban; ${sudo[@]+"${sudo[@]}"} fail2ban-client stop >/dev/null 2>&1 || true ;;

@@ -39,6 +39,8 @@ commands:
   block list | block delete NETWORK               (NETWORK: 203.0.113.0/24, 2001:db8::/48, or one address)
   greylist list [--client NET] [--sender S] [--recipient R] [--state passed|tarpit|waiting] [--whitelist]
   greylist whitelist CLIENT [--reason TEXT] | greylist delete [filters] [--all] | delete --whitelist CLIENT | stats
+  dkim keygen DOMAIN [--selector S] [--algo rsa2048|rsa3072|ed25519]   make a signing key, print its DNS record
+  dkim list | dkim show DOMAIN | dkim rotate DOMAIN [--algo A] [--selector S]   keys, states, records; replace a key
   login blocked                 clients locked out by [auth] max_failures (until when, names tried) and automatic blocks
   login unblock ADDRESS|NETWORK|USER   lift those lockouts and automatic blocks, clear the clients' counters
                                 (USER: every client that failed logging in as USER)
@@ -141,6 +143,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.loginCmd(args[1:])
 	case "greylist":
 		err = c.greylistCmd(args[1:])
+	case "dkim":
+		err = c.dkimCmd(args[1:])
 	case "auth":
 		if len(args) > 1 && args[1] == "test" {
 			err = c.authTest(args[1:])

@@ -55,6 +55,8 @@ type Config struct {
 	DomainKeys DomainKeys `toml:"domainkeys"`
 	// DMARC is inbound DMARC evaluation and aggregate reports (dmarc.go).
 	DMARC DMARC `toml:"dmarc"`
+	// DKIM is OpenDKIM's signing and verifying.
+	DKIM DKIM `toml:"dkim"`
 
 	// Path is the file this config was read from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -309,6 +311,7 @@ func Default() *Config {
 		Restrictions: Restrictions{DelayReject: true, DNSKnobs: DefaultDNSKnobs(), PolicyService: DefaultPolicyService()},
 		Greylist:     DefaultGreylist(),
 		SPF:          DefaultSPF(),
+		DKIM:         DefaultDKIM(),
 		Postscreen:   DefaultPostscreen(),
 		Delivery:     Delivery{Fsync: true},
 		Auth: Auth{

@@ -224,6 +224,7 @@ func (c *Config) validate() []*keyedError {
 	c.validateRouting(bad)
 	c.validateGreylist(bad)
 	c.validateSPF(bad)
+	c.validateDKIM(bad)
 	c.validateDNSKnobs(bad)
 	c.validateLimits(bad)
 	c.validatePostscreen(bad)
