@@ -3,6 +3,7 @@ package msgauth
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ type dkimSigner struct {
 	finder *dkim.Finder
 	conf   dkim.SignConfig
 	now    func() time.Time
+	log    *slog.Logger
 
 	mu        sync.Mutex
 	lastSweep time.Time
@@ -63,12 +65,16 @@ func newDKIMSigner(d Deps) (Signer, error) {
 	}
 	c := d.Config.DKIM
 	store := dkim.NewStore(d.DB, d.Now)
-	logf := func(format string, args ...any) { d.Log.Warn("dkim: " + fmt.Sprintf(format, args...)) }
+	logf := func(format string, args ...any) {
+		if d.Log != nil {
+			d.Log.Warn("dkim: " + fmt.Sprintf(format, args...))
+		}
+	}
 	finder, err := dkim.NewFinder(store, c.SigningTable, c.KeyTable, c.MultipleSignatures, table.Options{Logf: logf})
 	if err != nil {
 		return nil, err
 	}
-	s := &dkimSigner{store: store, finder: finder, now: d.Now, conf: dkim.SignConfig{
+	s := &dkimSigner{store: store, finder: finder, now: d.Now, log: d.Log, conf: dkim.SignConfig{
 		Canonicalization: c.Canonicalization,
 		Headers:          c.SignHeaders,
 		Oversign:         c.OversignHeaders,
@@ -79,6 +85,9 @@ func newDKIMSigner(d Deps) (Signer, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
@@ -128,7 +137,14 @@ func (s *dkimSigner) sweep(ctx context.Context) {
 		s.lastSweep = now
 	}
 	s.mu.Unlock()
-	if due {
-		s.store.Sweep(ctx)
+	if !due {
+		return
+	}
+	gone, err := s.store.Sweep(ctx)
+	if err != nil {
+		s.log.Warn(err.Error())
+	}
+	for _, k := range gone {
+		s.log.Info(fmt.Sprintf("dkim: key %s of %s deleted at the end of its rotation: remove its record %s", k.Selector, k.Domain, k.RecordName()))
 	}
 }

@@ -105,7 +105,12 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]envelope.AuthResu
 	}
 	verifs, err := msgdkim.VerifyWithOptions(io.MultiReader(bytes.NewReader(head), br), opts)
 	if err != nil && !errors.Is(err, msgdkim.ErrTooManySignatures) {
-		return nil, fmt.Errorf("dkim: verify: %w", err)
+		// The message itself could not be taken apart (a header without
+		// the empty line that ends it): no signature can verify.
+		verifs = nil
+		for range sigs {
+			verifs = append(verifs, &msgdkim.Verification{Err: permError(err.Error())})
+		}
 	}
 	out := make([]envelope.AuthResult, 0, len(sigs))
 	for i, si := range sigs {
@@ -117,6 +122,11 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]envelope.AuthResu
 	}
 	return out, nil
 }
+
+// permError is a permanent failure found before go-msgauth could judge.
+type permError string
+
+func (e permError) Error() string { return string(e) }
 
 // policyReason is why a signature that may verify is still not accepted
 // (RFC 8601 2.7.1 "policy"), "" when it is acceptable.
@@ -174,7 +184,7 @@ func result(si sigInfo, ve *msgdkim.Verification, records *recordLog) envelope.A
 		}
 	case msgdkim.IsTempFail(ve.Err):
 		r.Result, r.Reason = "temperror", trimPrefix(ve.Err)
-	case msgdkim.IsPermFail(ve.Err):
+	case msgdkim.IsPermFail(ve.Err) || isPermError(ve.Err):
 		r.Result, r.Reason = "permerror", trimPrefix(ve.Err)
 	default:
 		r.Result, r.Reason = "fail", trimPrefix(ve.Err)
@@ -226,4 +236,9 @@ func (v *Verifier) lookup(ctx context.Context, name string) ([]string, error) {
 		return nil, tempError{err}
 	}
 	return txts, nil
+}
+
+func isPermError(err error) bool {
+	var p permError
+	return errors.As(err, &p)
 }

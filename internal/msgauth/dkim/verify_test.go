@@ -164,6 +164,12 @@ func TestVerifyUnsignedAndPolicy(t *testing.T) {
 	if results(rs) != "pass,permerror" {
 		t.Errorf("capped at 2: %+v", rs)
 	}
+	// A header that never ends: nothing verifies, each signature says why.
+	head, _, _ := strings.Cut(signed(fields, testMessage), "\r\n\r\n")
+	rs = verifyAll(t, v, head+"\r\n")
+	if results(rs) != "permerror" || !strings.Contains(rs[0].Reason, "header") {
+		t.Errorf("header without its end: %+v", rs)
+	}
 }
 
 func TestVerifyNoDNS(t *testing.T) {
