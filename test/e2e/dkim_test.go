@@ -218,3 +218,117 @@ func splitSignatures(msg string) (fields []string, rest string) {
 	}
 	return fields, strings.Join(keep, "") + "\r\n" + body
 }
+
+// TestDKIMTablesAndRotation: an OpenDKIM setup carried over as it is
+// (a refile SigningTable, a KeyTable naming a key file opendkim-genkey's
+// openssl made, beside a key of the database) signs mail from
+// mynetworks as its tables say; `dkim rotate` with a short
+// rotate_publish_delay switches the signing key when the delay is over,
+// in the running server, and both keys' signatures verify with dkimpy.
+func TestDKIMTablesAndRotation(t *testing.T) {
+	requireDkimpy(t)
+	k, port := startSink(t)
+	dns := hermeticDNS(t, `
+remote.test. MX 10 mx1.remote.test.
+mx1.remote.test. A 127.0.0.2
+`)
+	dir := t.TempDir()
+	keyPEM := filepath.Join(dir, "old.private")
+	if out, err := exec.Command("openssl", "genrsa", "-traditional", "-out", keyPEM, "2048").CombinedOutput(); err != nil {
+		t.Fatalf("openssl genrsa: %v\n%s", err, out)
+	}
+	pub, err := exec.Command("sh", "-c", "openssl rsa -in "+keyPEM+" -pubout -outform DER 2>/dev/null | base64 -w0").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacyRec := "v=DKIM1; k=rsa; p=" + string(pub)
+	dns.TXT("old._domainkey.legacy.test", legacyRec)
+	os.WriteFile(filepath.Join(dir, "SigningTable"), []byte("*@legacy.test legacy\n*@rot.test rot\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "KeyTable"), []byte("legacy legacy.test:old:"+keyPEM+"\nrot rot.test\n"), 0o600)
+	s := newServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{
+		"", "[outbound]", fmt.Sprintf("smtp_port = %d", port),
+		"", "[dkim]",
+		fmt.Sprintf("signing_table = %q", "refile:"+filepath.Join(dir, "SigningTable")),
+		fmt.Sprintf("key_table = %q", filepath.Join(dir, "KeyTable")),
+		`rotate_publish_delay = "10s"`,
+	}})
+	// The key table names rot.test's database key by selector.
+	out := s.admin("dkim", "keygen", "rot.test", "--selector", "first")
+	lines := strings.Split(out, "\n")
+	dns.TXT(lines[0], lines[1])
+	os.WriteFile(filepath.Join(dir, "KeyTable"), []byte("legacy legacy.test:old:"+keyPEM+"\nrot rot.test:first\n"), 0o600)
+	s.start()
+	records := []string{"old._domainkey.legacy.test " + legacyRec, strings.TrimSuffix(lines[0], ".") + " " + lines[1]}
+
+	send := func(from string) string {
+		t.Helper()
+		before := len(k.received())
+		id := newMessageID("tables")
+		s.send(from, "friend@remote.test", message(from, "friend@remote.test", "tables", id, "Signed by the table.\n")) // from 127.0.0.1: mynetworks
+		deadline := time.Now().Add(30 * time.Second)
+		for len(k.received()) == before && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		got := k.received()
+		if len(got) != before+1 {
+			t.Fatalf("the remote MX has %d messages, want %d; log:\n%s", len(got), before+1, s.Log())
+		}
+		return got[before].Data
+	}
+	sigTag := func(msg, tag string) []string {
+		fields, _ := splitSignatures(msg)
+		var out []string
+		for _, f := range fields {
+			for _, p := range strings.Split(strings.Join(strings.Fields(f), ""), ";") {
+				if v, ok := strings.CutPrefix(p, tag+"="); ok {
+					out = append(out, v)
+				}
+			}
+		}
+		return out
+	}
+	legacy := send("ops@legacy.test")
+	if got := strings.Join(sigTag(legacy, "s"), ","); got != "old" {
+		t.Errorf("legacy.test signed with selectors %q, want old (the key file)", got)
+	}
+	if out := runPythonIn(t, legacy, dkimpyVerify, records...); out != "pass\n" {
+		t.Errorf("dkimpy on the key-file signature: %q", out)
+	}
+	first := send("ops@rot.test")
+	if got := strings.Join(sigTag(first, "s"), ","); got != "first" {
+		t.Errorf("rot.test signed with selectors %q, want first", got)
+	}
+	if out := runPythonIn(t, first, dkimpyVerify, records...); out != "pass\n" {
+		t.Errorf("dkimpy on the database key's signature: %q", out)
+	}
+	// Rotation: the key table names "first" by its selector, so the
+	// config goes back to the default (a domain signs with its active
+	// keys) before rotating.
+	os.WriteFile(filepath.Join(dir, "SigningTable"), []byte("*@legacy.test legacy\n"), 0o600)
+	s.setOptions(options{Resolvers: []string{dns.Addr()}, Extra: []string{
+		"", "[outbound]", fmt.Sprintf("smtp_port = %d", port),
+		"", "[dkim]", `rotate_publish_delay = "10s"`,
+	}})
+	s.reload()
+	out = s.admin("dkim", "rotate", "rot.test", "--selector", "second")
+	lines = strings.Split(out, "\n")
+	if lines[0] != "second._domainkey.rot.test." || !strings.Contains(out, "; first stops signing then") {
+		t.Fatalf("dkim rotate printed:\n%s", out)
+	}
+	dns.TXT(lines[0], lines[1])
+	records = append(records, strings.TrimSuffix(lines[0], ".")+" "+lines[1])
+	if got := strings.Join(sigTag(send("ops@rot.test"), "s"), ","); got != "first" {
+		t.Errorf("right after rotate: signed with %q, want first (the new key is only published)", got)
+	}
+	time.Sleep(10500 * time.Millisecond)
+	after := send("ops@rot.test")
+	if got := strings.Join(sigTag(after, "s"), ","); got != "second" {
+		t.Errorf("after rotate_publish_delay: signed with %q, want second", got)
+	}
+	if out := runPythonIn(t, after, dkimpyVerify, records...); out != "pass\n" {
+		t.Errorf("dkimpy on the rotated key's signature: %q", out)
+	}
+	if out := s.admin("dkim", "list"); !strings.Contains(out, "first") || !strings.Contains(out, "retired") {
+		t.Errorf("dkim list after the switch:\n%s", out)
+	}
+}
