@@ -280,7 +280,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 			TLS: certs.Config(), Logger: mlog.Component(logger, "pop3"), Events: bus, Implicit: implicit, Sessions: &live})
 	}
 	imap := func(implicit bool) *imapserver.Server {
-		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store,
+		return imapserver.New(imapserver.Options{Config: current.Load, Auth: auth, Store: e.store, Directory: e.dir,
 			TLS: certs.Config(), Logger: mlog.Component(logger, "imap"), Events: bus, Implicit: implicit, Sessions: &live})
 	}
 	runner := queue.NewRunner(q, queue.RunnerOptions{Config: current.Load, Resolver: resolver,
@@ -483,6 +483,11 @@ func recoverStore(ctx context.Context, e *env, log *slog.Logger) error {
 	for i, m := range ms {
 		accts[i] = store.Account{Username: m.Username, Maildir: m.Maildir}
 	}
+	shared, err := e.store.SharedAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	accts = append(accts, shared...)
 	st, err := e.store.Recover(ctx, accts)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -49,9 +51,20 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 	if !ok {
 		return &appendRefusal{code: "CANNOT", text: "Invalid mailbox name."}
 	}
-	if _, err := s.srv.o.Store.Folder(s.ctx, s.acct, name); err != nil {
-		if errors.Is(err, store.ErrNoFolder) {
+	p, err := s.appendTarget(name)
+	if err == nil {
+		_, err = s.srv.o.Store.Folder(s.ctx, p.owner, p.folder)
+	}
+	if err != nil {
+		var ar *appendRefusal
+		if errors.As(err, &ar) {
+			return ar
+		}
+		if errors.Is(err, store.ErrNoFolder) && p.kind == nsPersonal {
 			return &appendRefusal{code: "TRYCREATE", text: "Mailbox doesn't exist."}
+		}
+		if errors.Is(err, store.ErrNoFolder) {
+			return &appendRefusal{code: "NONEXISTENT", text: "Mailbox doesn't exist."}
 		}
 		if errors.Is(err, store.ErrBadName) {
 			return &appendRefusal{code: "CANNOT", text: "Invalid mailbox name."}
@@ -59,7 +72,7 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 		s.logError("APPEND", err)
 		return &appendRefusal{code: "UNAVAILABLE", text: "Internal error occurred, try again later."}
 	}
-	if err := s.srv.o.Store.CheckQuota(s.ctx, s.mb.Username, s.mb.Quota, size); err != nil {
+	if err := s.srv.o.Store.CheckQuota(s.ctx, p.owner.Username, p.quota, size); err != nil {
 		if errors.Is(err, store.ErrOverQuota) {
 			return &appendRefusal{code: "OVERQUOTA", text: "Quota exceeded (mailbox for user is full)."}
 		}
@@ -67,6 +80,20 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 		return &appendRefusal{code: "UNAVAILABLE", text: "Internal error occurred, try again later."}
 	}
 	return nil
+}
+
+// appendTarget resolves the mailbox of an APPEND: RFC 4314 4 asks for
+// the "i" right; a refusal is an *appendRefusal.
+func (s *session) appendTarget(name string) (place, error) {
+	p, err := s.locate(name, true)
+	if err != nil {
+		return p, err
+	}
+	if !p.rights.Has(acl.Insert) {
+		r := denied(p)
+		return p, &appendRefusal{code: r.code, text: r.text}
+	}
+	return p, nil
 }
 
 // Limits of one MULTIAPPEND (RFC 3502): messages, and their total size
@@ -113,9 +140,24 @@ func (s *session) cmdAppend(c *imapwire.Command) result {
 	if !ok {
 		return badName()
 	}
-	uids, validity, err := s.srv.o.Store.AppendMany(s.ctx, s.acct, name, items, s.mb.Quota)
+	p, err := s.appendTarget(name)
+	var ar *appendRefusal
+	if errors.As(err, &ar) {
+		return fail(ar.code, ar.text)
+	}
 	if err != nil {
-		return s.storeFail("APPEND", err, true)
+		return s.storeFail("APPEND", err, false)
+	}
+	if p.rights != acl.All {
+		// RFC 4314 4: flags the user may not set are dropped.
+		m := &mailbox{at: p}
+		for i := range items {
+			items[i].Flags = slices.DeleteFunc(slices.Clone(items[i].Flags), func(f string) bool { return !m.mayStore(f) })
+		}
+	}
+	uids, validity, err := s.srv.o.Store.AppendMany(s.ctx, p.owner, p.folder, items, p.quota)
+	if err != nil {
+		return s.storeFail("APPEND", err, p.kind == nsPersonal)
 	}
 	set := make([]uint32, len(uids))
 	for i, u := range uids {

@@ -74,6 +74,11 @@ func init() {
 		"STORE":        {selectedOnly, (*session).cmdStore},
 		"COPY":         {selectedOnly, (*session).cmdCopy},
 		"MOVE":         {selectedOnly, (*session).cmdCopy},
+		"SETACL":       {authed, (*session).cmdSetACL},
+		"DELETEACL":    {authed, (*session).cmdDeleteACL},
+		"GETACL":       {authed, (*session).cmdGetACL},
+		"LISTRIGHTS":   {authed, (*session).cmdListRights},
+		"MYRIGHTS":     {authed, (*session).cmdMyRights},
 	}
 }
 
@@ -163,7 +168,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	return strings.Join(caps, " ")
 }
 
@@ -230,6 +235,9 @@ func (s *session) cmdEnable(c *imapwire.Command) result {
 }
 
 func (s *session) cmdNamespace(*imapwire.Command) result {
-	s.w.Untagged().Atom("NAMESPACE").Open().Open().String("").String(store.Delimiter).Close().Close().NIL().NIL().End()
+	// RFC 2342 5: personal, other users', shared (namespace.go).
+	w := s.w.Untagged().Atom("NAMESPACE").Open().Open().String("").String(store.Delimiter).Close().Close()
+	w.Open().Open().String(otherPrefix).String(sharedDelim).Close().Close()
+	w.Open().Open().String(publicPrefix).String(sharedDelim).Close().Close().End()
 	return done("Namespace completed.")
 }

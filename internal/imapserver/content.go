@@ -42,7 +42,7 @@ func (c *content) open() error {
 	if c.f != nil || c.failed != nil {
 		return c.failed
 	}
-	f, err := c.s.srv.o.Store.OpenMessage(c.s.acct, c.s.sel.name, *c.row)
+	f, err := c.s.srv.o.Store.OpenMessage(c.s.sel.at.owner, c.s.sel.name, *c.row)
 	if err == nil {
 		var st os.FileInfo
 		if st, err = f.Stat(); err != nil {
@@ -181,7 +181,7 @@ func (f *cacheFills) flush() {
 	if f == nil || len(f.fills) == 0 {
 		return
 	}
-	if err := f.s.srv.o.Store.FillCache(f.s.ctx, f.s.acct, f.s.sel.name, f.fills); err != nil {
+	if err := f.s.srv.o.Store.FillCache(f.s.ctx, f.s.sel.at.owner, f.s.sel.name, f.fills); err != nil {
 		f.s.logError("cache", err)
 	}
 	clear(f.fills)

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"strconv"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 )
 
@@ -14,26 +15,38 @@ func (s *session) cmdCopy(c *imapwire.Command) result {
 	if move && s.sel.readOnly {
 		return fail("READ-ONLY", "Mailbox is read-only.")
 	}
+	// RFC 6851 3.3 with RFC 4314 4: MOVE is COPY, STORE \Deleted and
+	// EXPUNGE, so the source needs "t" and "e".
+	if move && !s.sel.at.rights.Has(acl.DeleteMessages|acl.Expunge) {
+		return fail("NOPERM", "Permission denied.")
+	}
 	idx, ok := s.resolve(a.Set, c.UID)
 	if !ok {
 		return bad("Invalid message sequence number.")
 	}
-	to, ok := s.storeName(a.Mailbox)
+	name, ok := s.storeName(a.Mailbox)
 	if !ok {
 		return badName()
+	}
+	// RFC 4314 4: the target needs "i".
+	p, err := s.locate(name, true)
+	if err != nil {
+		return s.storeFail(c.Name, err, false)
+	}
+	if !p.rights.Has(acl.Insert) {
+		return denied(p)
 	}
 	// Messages another session expunged cannot be copied; skip them.
 	uids := s.uidsOf(idx)
 	var validity int64
 	var src, dst []int64
-	var err error
 	if move {
-		validity, src, dst, err = s.srv.o.Store.Move(s.ctx, s.acct, s.sel.name, to, uids)
+		validity, src, dst, err = s.srv.o.Store.MoveTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota)
 	} else {
-		validity, src, dst, err = s.srv.o.Store.Copy(s.ctx, s.acct, s.sel.name, to, uids, s.mb.Quota)
+		validity, src, dst, err = s.srv.o.Store.CopyTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota)
 	}
 	if err != nil {
-		return s.storeFail(c.Name, err, true)
+		return s.storeFail(c.Name, err, p.kind == nsPersonal)
 	}
 	verb := "Copy"
 	if move {

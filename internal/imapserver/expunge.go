@@ -3,6 +3,7 @@ package imapserver
 import (
 	"strconv"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 )
 
@@ -11,6 +12,9 @@ import (
 func (s *session) cmdExpunge(c *imapwire.Command) result {
 	if s.sel.readOnly {
 		return fail("READ-ONLY", "Mailbox is read-only.")
+	}
+	if !s.sel.at.rights.Has(acl.Expunge) {
+		return fail("NOPERM", "Permission denied.") // RFC 4314 4
 	}
 	// Bring the view up to date first, so that \Deleted is current.
 	s.update(true)
@@ -30,7 +34,7 @@ func (s *session) cmdExpunge(c *imapwire.Command) result {
 			return s.expungeDone()
 		}
 	}
-	gone, err := s.srv.o.Store.Expunge(s.ctx, s.acct, s.sel.name, uids)
+	gone, err := s.srv.o.Store.Expunge(s.ctx, s.sel.at.owner, s.sel.name, uids)
 	if err != nil {
 		return s.storeFail("EXPUNGE", err, false)
 	}

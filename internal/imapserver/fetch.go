@@ -3,6 +3,7 @@ package imapserver
 import (
 	"errors"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -114,7 +115,7 @@ func (s *session) fetchItems(a *imapwire.FetchArgs, uid bool) []imapwire.FetchIt
 // fetchVanished sends "* VANISHED (EARLIER)" for the UIDs of set expunged
 // after modseq (RFC 7162 3.2.6).
 func (s *session) fetchVanished(set imapwire.SeqSet, modseq int64) error {
-	_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, s.acct, s.sel.name, modseq)
+	_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, s.sel.at.owner, s.sel.name, modseq)
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (s *session) fetchRows(items []imapwire.FetchItem) rowsFunc {
 
 // rowsWith returns a rowsFunc reading parts.
 func (s *session) rowsWith(parts store.Parts) rowsFunc {
-	st, acct, name := s.srv.o.Store, s.acct, s.sel.name
+	st, acct, name := s.srv.o.Store, s.sel.at.owner, s.sel.name
 	return func(uids []int64) ([]store.Msg, error) { return st.MessagesWith(s.ctx, acct, name, uids, parts) }
 }
 
@@ -219,8 +220,8 @@ func needsContent(it imapwire.FetchItem) bool {
 // mailbox is read-only, and returns those it changed: their FETCH
 // responses include FLAGS.
 func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]bool {
-	if s.sel.readOnly {
-		return nil
+	if s.sel.readOnly || !s.sel.at.rights.Has(acl.Seen) {
+		return nil // RFC 4314 4: without "s", a body fetch leaves \Seen alone
 	}
 	want := false
 	for _, it := range items {
@@ -238,7 +239,7 @@ func (s *session) implicitSeen(idx []int, items []imapwire.FetchItem) map[int64]
 	if len(uids) == 0 {
 		return nil
 	}
-	updated, _, err := s.srv.o.Store.StoreFlags(s.ctx, s.acct, s.sel.name, uids, store.FlagsAdd, []string{`\Seen`}, 0)
+	updated, _, err := s.srv.o.Store.StoreFlags(s.ctx, s.sel.at.owner, s.sel.name, uids, store.FlagsAdd, []string{`\Seen`}, 0)
 	if err != nil {
 		s.logError("FETCH", err)
 		return nil

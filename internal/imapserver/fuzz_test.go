@@ -32,6 +32,8 @@ func FuzzSession(f *testing.F) {
 		"a FETCH 1:* (PREVIEW (LAZY) UID)\r\nb APPEND INBOX ~{3}\r\na\x00b",
 		"a APPEND INBOX (\\Seen) {3+}\r\nabc {2+}\r\nde\r\nb APPEND INBOX {1+}\r\nx (",
 		"a UID FETCH 1:* (SAVEDATE)\r\nb SEARCH OR SAVEDBEFORE 1-Jan-2024 SAVEDATESUPPORTED NOT SAVEDON 2-Feb-2020",
+		"a SETACL INBOX bob@example.org +lrs\r\nb GETACL INBOX\r\nc MYRIGHTS \"Other Users/bob@example.org/INBOX\"\r\nd LISTRIGHTS INBOX anyone\r\ne DELETEACL INBOX -anyone",
+		"a LIST \"\" \"Other Users/*\" RETURN (STATUS (MESSAGES))\r\nb SELECT Shared/x\r\nc CREATE \"Other Users/bob@example.org/x\"\r\nd NAMESPACE\r\ne COPY 1 Shared/y",
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT US-ASCII NOT SEEN\r\nc SEARCH RETURN (PARTIAL -5:-1) ALL",
 	}
 	for _, s := range seeds {

@@ -116,7 +116,7 @@ func start(t testing.TB, mod func(*config.Config), opts ...func(*Options)) *harn
 	auth := login.New(h.dir, h.cfg.Load, mlog.Component(log, "auth"))
 	var serverTLS *tls.Config
 	serverTLS, h.clientTLS, h.caFile = testutil.LocalTLS(t)
-	o := Options{Config: h.cfg.Load, Auth: auth, Store: h.store, TLS: serverTLS, Events: bus, Logger: mlog.Component(log, "imap")}
+	o := Options{Config: h.cfg.Load, Auth: auth, Store: h.store, Directory: h.dir, TLS: serverTLS, Events: bus, Logger: mlog.Component(log, "imap")}
 	for _, f := range opts {
 		f(&o)
 	}

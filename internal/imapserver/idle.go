@@ -59,6 +59,23 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 				}
 				return result{quiet: true}
 			}
+		case ev, ok := <-s.selEvents:
+			// The owner of a selected folder of another mailbox.
+			if !ok {
+				s.selEvents = nil
+				continue
+			}
+			s.noteEvent(ev)
+			s.update(true)
+			if err := s.w.Flush(); err != nil || s.quit {
+				// The session ends; closing the connection ends the
+				// reader goroutine.
+				s.quit = true
+				if s.reason == "" {
+					s.reason = "Connection closed"
+				}
+				return result{quiet: true}
+			}
 		}
 	}
 }

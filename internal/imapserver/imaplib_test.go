@@ -72,7 +72,7 @@ func TestImaplib(t *testing.T) {
 				"noop":           "OK",
 				"store_deleted":  "OK",
 				"expunge":        []any{"1"},
-				"namespace":      []any{`(("" ".")) NIL NIL`},
+				"namespace":      []any{`(("" ".")) (("Other Users/" "/")) (("Shared/" "/"))`},
 				"quotaroot":      []any{"INBOX"},
 				"close":          "OK",
 				"logout":         "BYE",

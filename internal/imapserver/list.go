@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -11,28 +12,35 @@ import (
 // node is one name of the mailbox hierarchy: a folder, or a parent that
 // exists only because folders below it do (Maildir++ needs no parent).
 type node struct {
-	name       string
+	name       string            // store-form IMAP name
 	info       *store.FolderInfo // nil for an implied parent or a kept subscription
+	delim      string            // the hierarchy delimiter of its namespace
+	rights     acl.Rights        // the user's rights on the folder
 	children   bool
 	subscribed bool     // the folder, or its name when it has none (RFC 3501 6.3.4)
 	subKids    []string // subscribed descendants
 }
 
 // hierarchy builds the sorted names of all folders, their implied parents
-// and the subscribed names without a folder (subs), INBOX first.
-func hierarchy(folders []store.FolderInfo, subs []string) []*node {
+// and the subscribed names without a folder (subs), INBOX first; delim
+// separates the levels of the names. rights holds the user's rights on
+// the folders of another mailbox by name; nil: its own folders.
+func hierarchy(folders []store.FolderInfo, subs []string, delim string, rights map[string]acl.Rights) []*node {
 	byName := map[string]*node{}
 	get := func(name string) *node {
 		n := byName[name]
 		if n == nil {
-			n = &node{name: name}
+			n = &node{name: name, delim: delim, rights: acl.All}
+			if rights != nil {
+				n.rights = rights[name]
+			}
 			byName[name] = n
 		}
 		return n
 	}
 	add := func(name string, subscribed, exists bool) {
 		for p := name; ; {
-			k := strings.LastIndex(p, store.Delimiter)
+			k := strings.LastIndex(p, delim)
 			if k <= 0 {
 				break
 			}
@@ -90,8 +98,21 @@ func (s *session) cmdList(c *imapwire.Command) result {
 		patterns = append(patterns, full)
 	}
 	if delimQuery && !lsub {
-		// RFC 9051 6.3.9: the hierarchy delimiter and root name.
-		s.w.Untagged().Atom("LIST").List(`\Noselect`).String(store.Delimiter).String("").End()
+		// RFC 9051 6.3.9: the hierarchy delimiter and root name, of the
+		// reference's namespace.
+		ref := a.Reference
+		if s.utf8 {
+			ref = imapwire.EncodeMailboxName(ref)
+		}
+		if kind, _, _, shared := splitShared(ref); shared {
+			root := otherPrefix
+			if kind == nsPublic {
+				root = publicPrefix
+			}
+			s.mailbox(s.w.Untagged().Atom("LIST").List(`\Noselect`).String(sharedDelim), root).End()
+		} else {
+			s.w.Untagged().Atom("LIST").List(`\Noselect`).String(store.Delimiter).String("").End()
+		}
 	}
 	if len(patterns) == 0 {
 		return done(c.Name[:1] + strings.ToLower(c.Name[1:]) + " completed.")
@@ -109,10 +130,27 @@ func (s *session) cmdList(c *imapwire.Command) result {
 			s.enableCondstore()
 		}
 	}
-	matches := func(name string) bool {
-		return slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, name) })
+	var own, other []string
+	for _, n := range subs {
+		if _, _, _, shared := splitShared(n); shared {
+			other = append(other, n)
+		} else {
+			own = append(own, n)
+		}
 	}
-	for _, n := range hierarchy(folders, subs) {
+	nodes := hierarchy(folders, own, store.Delimiter, nil)
+	if slices.ContainsFunc(patterns, func(p string) bool { return mayMatchShared(p) }) {
+		shared, err := s.sharedNodes(other)
+		if err != nil {
+			return s.storeFail(c.Name, err, false)
+		}
+		nodes = append(nodes, shared...)
+	}
+	for _, n := range nodes {
+		delim := n.delim[0]
+		matches := func(name string) bool {
+			return slices.ContainsFunc(patterns, func(p string) bool { return matchPatternDelim(p, name, delim) })
+		}
 		if !matches(n.name) {
 			continue
 		}
@@ -165,13 +203,13 @@ func (s *session) listLine(a *imapwire.ListArgs, n *node, matches func(string) b
 	if exists && n.info.SpecialUse != "" {
 		attrs = append(attrs, n.info.SpecialUse)
 	}
-	w := s.mailbox(s.w.Untagged().Atom("LIST").List(attrs...).String(store.Delimiter), n.name)
+	w := s.mailbox(s.w.Untagged().Atom("LIST").List(attrs...).String(n.delim), n.name)
 	if childInfo {
 		w.Open().String("CHILDINFO").Open().String("SUBSCRIBED").Close().Close()
 	}
 	w.End()
-	if exists && a.ReturnStatus != nil {
-		s.writeStatus(*n.info, a.ReturnStatus)
+	if exists && a.ReturnStatus != nil && n.rights.Has(acl.Read) {
+		s.writeStatus(n.name, *n.info, a.ReturnStatus)
 	}
 }
 
@@ -187,5 +225,5 @@ func (s *session) lsubLine(n *node, patterns []string) {
 		}
 		attrs = append(attrs, `\Noselect`)
 	}
-	s.mailbox(s.w.Untagged().Atom("LSUB").List(attrs...).String(store.Delimiter), n.name).End()
+	s.mailbox(s.w.Untagged().Atom("LSUB").List(attrs...).String(n.delim), n.name).End()
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -22,7 +23,9 @@ var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft
 // MODSEQ and a handle to the interned flag list. Sizes, dates and file
 // names are read from the store by the FETCH or SEARCH that needs them.
 type mailbox struct {
-	name     string // store name
+	name     string // store name of the folder in its owner's tree
+	at       place  // whose folder, and the session user's rights on it
+	full     string // the store-form IMAP name (nameOf(at))
 	readOnly bool
 	info     store.FolderInfo
 	uids     []uint32 // ascending
@@ -52,7 +55,7 @@ type msgState struct {
 
 func newMailbox(name string, readOnly bool, msgs []store.Msg, info store.FolderInfo) *mailbox {
 	m := &mailbox{
-		name: name, readOnly: readOnly, info: info, exists: len(msgs),
+		name: name, full: name, at: place{folder: name, rights: acl.All}, readOnly: readOnly, info: info, exists: len(msgs),
 		uids: make([]uint32, 0, len(msgs)), modseqs: make([]uint64, 0, len(msgs)), flags: make([]flagSet, 0, len(msgs)),
 		modseq: info.HighestModSeq, gone: map[int64]bool{}, changed: map[int64]bool{},
 	}
@@ -130,12 +133,34 @@ func (m *mailbox) flagList() []string {
 	return append(slices.Clone(systemFlags), m.keywords...)
 }
 
-// permanentFlags is PERMANENTFLAGS: nothing in a read-only mailbox.
+// permanentFlags is PERMANENTFLAGS: nothing in a read-only mailbox, and
+// only the flags the user's rights let it change (RFC 4314 4).
 func (m *mailbox) permanentFlags() []string {
 	if m.readOnly {
 		return []string{}
 	}
-	return append(m.flagList(), `\*`)
+	out := []string{}
+	for _, f := range m.flagList() {
+		if m.mayStore(f) {
+			out = append(out, f)
+		}
+	}
+	if m.at.rights.Has(acl.Write) {
+		out = append(out, `\*`)
+	}
+	return out
+}
+
+// mayStore reports whether the user may set or clear flag (RFC 4314 4:
+// \Seen needs "s", \Deleted "t", every other flag "w").
+func (m *mailbox) mayStore(flag string) bool {
+	switch {
+	case strings.EqualFold(flag, `\Seen`):
+		return m.at.rights.Has(acl.Seen)
+	case strings.EqualFold(flag, `\Deleted`):
+		return m.at.rights.Has(acl.DeleteMessages)
+	}
+	return m.at.rights.Has(acl.Write)
 }
 
 // setMsg replaces the cached state of a message after this session
@@ -163,6 +188,12 @@ func (s *session) pollEvents() {
 				return
 			}
 			s.noteEvent(ev)
+		case ev, ok := <-s.selEvents:
+			if !ok {
+				s.selEvents = nil
+				return
+			}
+			s.noteEvent(ev)
 		default:
 			return
 		}
@@ -170,11 +201,27 @@ func (s *session) pollEvents() {
 }
 
 func (s *session) noteEvent(ev store.Event) {
-	if s.sel == nil {
+	if s.sel == nil || ev.Username != s.sel.at.owner.Username {
 		return
 	}
 	if ev.Kind == store.EventResync || ev.Folder == s.sel.name {
 		s.sel.dirty = true
+	}
+}
+
+// watchOwner makes the events of the owner of a selected folder of
+// another mailbox reach the session, as its own do (IDLE, updates).
+func (s *session) watchOwner(owner string) {
+	s.stopOwnerWatch()
+	if owner != s.acct.Username {
+		s.selEvents, s.stopSelWatch = s.srv.o.Store.Watch(owner)
+	}
+}
+
+func (s *session) stopOwnerWatch() {
+	if s.stopSelWatch != nil {
+		s.stopSelWatch()
+		s.selEvents, s.stopSelWatch = nil, nil
 	}
 }
 
@@ -183,7 +230,7 @@ func (s *session) noteEvent(ev store.Event) {
 // update to be announced.
 func (s *session) refresh() error {
 	m := s.sel
-	changed, vanished, info, err := s.srv.o.Store.Changes(s.ctx, s.acct, m.name, m.modseq)
+	changed, vanished, info, err := s.srv.o.Store.Changes(s.ctx, m.at.owner, m.name, m.modseq)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -27,6 +28,34 @@ func (s *session) cmdCreate(c *imapwire.Command) result {
 	if name == "INBOX" {
 		return fail("ALREADYEXISTS", "Mailbox already exists.")
 	}
+	if reserved(name) {
+		return fail("CANNOT", "That name is the root of a shared namespace.")
+	}
+	p, err := s.locate(name, false)
+	if err != nil {
+		return s.storeFail("CREATE", err, false)
+	}
+	if p.kind != nsPersonal {
+		if len(a.SpecialUse) > 0 {
+			return fail("USEATTR", "Special-use attributes are for one's own mailboxes.")
+		}
+		// RFC 4314 4: CREATE needs "k" on the parent. The top level of
+		// another user's mailboxes, or of the shared ones, has no parent
+		// to grant it: those are made by their owner or the administrator.
+		k := strings.LastIndex(p.folder, store.Delimiter)
+		if k < 0 {
+			return fail("NOPERM", "Permission denied.")
+		}
+		parent := p
+		parent.folder = p.folder[:k]
+		pp, err := s.locate(s.nameOf(parent), true)
+		if err != nil {
+			return s.storeFail("CREATE", err, false)
+		}
+		if !pp.rights.Has(acl.CreateMailbox) {
+			return denied(pp)
+		}
+	}
 	if len(a.SpecialUse) > 1 {
 		return fail("USEATTR", "Only one special-use attribute per mailbox is supported.")
 	}
@@ -34,7 +63,7 @@ func (s *session) cmdCreate(c *imapwire.Command) result {
 	if len(a.SpecialUse) == 1 {
 		use = a.SpecialUse[0]
 	}
-	if err := s.srv.o.Store.CreateFolder(s.ctx, s.acct, name, use); err != nil {
+	if err := s.srv.o.Store.CreateFolder(s.ctx, p.owner, p.folder, use); err != nil {
 		return s.storeFail("CREATE", err, false)
 	}
 	return done("Create completed.")
@@ -44,14 +73,15 @@ func (s *session) cmdCreate(c *imapwire.Command) result {
 // mailbox closes it.
 func (s *session) cmdDelete(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.MailboxArgs)
-	name, ok := s.storeName(a.Mailbox)
+	// RFC 4314 4: DELETE needs "x".
+	p, r, ok := s.target("DELETE", a.Mailbox, acl.DeleteMailbox)
 	if !ok {
-		return badName()
+		return r
 	}
-	if err := s.srv.o.Store.DeleteFolder(s.ctx, s.acct, name); err != nil {
+	if err := s.srv.o.Store.DeleteFolder(s.ctx, p.owner, p.folder); err != nil {
 		return s.storeFail("DELETE", err, false)
 	}
-	if s.sel != nil && s.sel.name == name {
+	if s.sel != nil && s.sel.full == s.nameOf(p) {
 		s.closeMailbox()
 		s.w.Untagged().Atom("OK").Text("CLOSED", "Selected mailbox was deleted.").End()
 	}
@@ -62,20 +92,53 @@ func (s *session) cmdDelete(c *imapwire.Command) result {
 // stays selected under its new name.
 func (s *session) cmdRename(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.RenameArgs)
-	from, ok1 := s.storeName(a.From)
-	to, ok2 := s.storeName(trimDelimiter(a.To))
-	if !ok1 || !ok2 {
+	// RFC 4314 4: RENAME needs "x" on the old name and "k" on the new
+	// parent; it stays within one owner's mailboxes.
+	src, r, ok := s.target("RENAME", a.From, acl.DeleteMailbox)
+	if !ok {
+		return r
+	}
+	toName, ok := s.storeName(trimDelimiter(a.To))
+	if !ok {
 		return badName()
 	}
-	if err := s.srv.o.Store.RenameFolder(s.ctx, s.acct, from, to); err != nil {
+	if reserved(toName) {
+		return fail("CANNOT", "That name is the root of a shared namespace.")
+	}
+	dst, err := s.locate(toName, false)
+	if err != nil {
 		return s.storeFail("RENAME", err, false)
 	}
-	if m := s.sel; m != nil && from != "INBOX" {
+	if dst.kind != src.kind || dst.owner.Username != src.owner.Username {
+		return fail("CANNOT", "Mailboxes can't be moved to another namespace or owner.")
+	}
+	if src.kind != nsPersonal {
+		k := strings.LastIndex(dst.folder, store.Delimiter)
+		if k < 0 {
+			return fail("NOPERM", "Permission denied.")
+		}
+		parent := dst
+		parent.folder = dst.folder[:k]
+		pp, err := s.locate(s.nameOf(parent), true)
+		if err != nil {
+			return s.storeFail("RENAME", err, false)
+		}
+		if !pp.rights.Has(acl.CreateMailbox) {
+			return denied(pp)
+		}
+	}
+	from, to := src.folder, dst.folder
+	if err := s.srv.o.Store.RenameFolder(s.ctx, src.owner, from, to); err != nil {
+		return s.storeFail("RENAME", err, false)
+	}
+	if m := s.sel; m != nil && from != "INBOX" && m.at.owner.Username == src.owner.Username {
 		if m.name == from {
 			m.name = to
 		} else if strings.HasPrefix(m.name, from+store.Delimiter) {
 			m.name = to + m.name[len(from):]
 		}
+		m.at.folder = m.name
+		m.full = s.nameOf(m.at)
 	}
 	return done("Rename completed.")
 }
@@ -88,7 +151,21 @@ func (s *session) cmdSubscribe(c *imapwire.Command) result {
 		return badName()
 	}
 	on := c.Name == "SUBSCRIBE"
-	if err := s.srv.o.Store.SetSubscribed(s.ctx, s.acct, name, on); err != nil {
+	if _, _, _, shared := splitShared(name); shared {
+		// A name of another mailbox: it must be visible to subscribe.
+		if on {
+			p, err := s.locate(name, true)
+			if err != nil {
+				return s.storeFail(c.Name, err, false)
+			}
+			if !p.rights.Has(acl.Lookup) {
+				return denied(p)
+			}
+		}
+		if err := s.srv.o.Store.SubscribeName(s.ctx, s.acct, name, on); err != nil {
+			return s.storeFail(c.Name, err, false)
+		}
+	} else if err := s.srv.o.Store.SetSubscribed(s.ctx, s.acct, name, on); err != nil {
 		return s.storeFail(c.Name, err, false)
 	}
 	if on {
@@ -101,24 +178,26 @@ func (s *session) cmdSubscribe(c *imapwire.Command) result {
 // HIGHESTMODSEQ (RFC 7162 3.1.6).
 func (s *session) cmdStatus(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.StatusArgs)
-	name, ok := s.storeName(a.Mailbox)
+	// RFC 4314 4: STATUS needs "r".
+	p, r, ok := s.target("STATUS", a.Mailbox, acl.Read)
 	if !ok {
-		return badName()
+		return r
 	}
-	info, err := s.srv.o.Store.Folder(s.ctx, s.acct, name)
+	info, err := s.srv.o.Store.Folder(s.ctx, p.owner, p.folder)
 	if err != nil {
 		return s.storeFail("STATUS", err, false)
 	}
 	if slices.Contains(a.Items, "HIGHESTMODSEQ") {
 		s.enableCondstore()
 	}
-	s.writeStatus(info, a.Items)
+	s.writeStatus(s.nameOf(p), info, a.Items)
 	return done("Status completed.")
 }
 
-// writeStatus sends "* STATUS name (item value ...)".
-func (s *session) writeStatus(info store.FolderInfo, items []string) {
-	w := s.mailbox(s.w.Untagged().Atom("STATUS"), info.Name).Open()
+// writeStatus sends "* STATUS name (item value ...)"; name is the
+// store-form IMAP name of the folder info describes.
+func (s *session) writeStatus(name string, info store.FolderInfo, items []string) {
+	w := s.mailbox(s.w.Untagged().Atom("STATUS"), name).Open()
 	for _, it := range items {
 		w.Atom(it)
 		switch it {
@@ -138,7 +217,7 @@ func (s *session) writeStatus(info store.FolderInfo, items []string) {
 			w.Num64(uint64(info.HighestModSeq))
 		case "RECENT":
 			n := info.Recent // unclaimed, and those this session holds
-			if s.sel != nil && s.sel.name == info.Name {
+			if s.sel != nil && s.sel.full == name {
 				n += int64(s.sel.recentCount())
 			}
 			w.Num64(uint64(n))

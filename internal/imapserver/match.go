@@ -35,6 +35,12 @@ func simplifyPattern(p string) string {
 // delimiter. INBOX matches case-insensitively. The work is bounded by
 // len(pattern)*len(name), whatever the pattern.
 func matchPattern(pattern, name string) bool {
+	return matchPatternDelim(pattern, name, store.Delimiter[0])
+}
+
+// matchPatternDelim is matchPattern where "%" stops at delim (the shared
+// namespaces use "/").
+func matchPatternDelim(pattern, name string, delim byte) bool {
 	if (name == "INBOX" || strings.HasPrefix(name, "INBOX"+store.Delimiter)) &&
 		len(pattern) >= 5 && strings.EqualFold(pattern[:5], "INBOX") {
 		pattern = "INBOX" + pattern[5:]
@@ -44,7 +50,6 @@ func matchPattern(pattern, name string) bool {
 		return false
 	}
 	pattern = simplifyPattern(pattern)
-	delim := store.Delimiter[0]
 	// reach[i]: name[:i] is matched by the pattern read so far.
 	reach := make([]bool, len(name)+1)
 	next := make([]bool, len(name)+1)

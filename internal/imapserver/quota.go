@@ -36,15 +36,16 @@ func (s *session) cmdGetQuota(c *imapwire.Command) result {
 // cmdGetQuotaRoot serves GETQUOTAROOT (RFC 9208 4.3).
 func (s *session) cmdGetQuotaRoot(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.MailboxArgs)
-	name, ok := s.storeName(a.Mailbox)
+	p, r, ok := s.target("GETQUOTAROOT", a.Mailbox, 0)
 	if !ok {
-		return badName()
+		return r
 	}
-	if _, err := s.srv.o.Store.Folder(s.ctx, s.acct, name); err != nil {
+	if _, err := s.srv.o.Store.Folder(s.ctx, p.owner, p.folder); err != nil {
 		return s.storeFail("GETQUOTAROOT", err, false)
 	}
-	w := s.mailbox(s.w.Untagged().Atom("QUOTAROOT"), name)
-	if s.mb.Quota <= 0 {
+	w := s.mailbox(s.w.Untagged().Atom("QUOTAROOT"), s.nameOf(p))
+	// The user's quota root covers its own mailboxes only.
+	if s.mb.Quota <= 0 || p.kind != nsPersonal {
 		w.End()
 		return done("Getquotaroot completed.")
 	}

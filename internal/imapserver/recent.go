@@ -26,7 +26,7 @@ func (s *session) claimRecent(m *mailbox, from int64) {
 	first := m.info.RecentUID
 	if !m.readOnly {
 		var err error
-		if first, err = s.srv.o.Store.ClaimRecent(s.ctx, s.acct, m.name, upto); err != nil {
+		if first, err = s.srv.o.Store.ClaimRecent(s.ctx, m.at.owner, m.name, upto); err != nil {
 			s.logError("recent", err)
 			return
 		}

@@ -4,13 +4,14 @@ import (
 	"math"
 	"strconv"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
-	"mailwarden/internal/store"
 )
 
 // closeMailbox leaves the selected state without expunging.
 func (s *session) closeMailbox() {
 	s.sel = nil
+	s.stopOwnerWatch()
 	s.saved = nil
 	if s.state == stateSelected {
 		s.state = stateAuth
@@ -31,19 +32,27 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 			s.w.Untagged().Atom("OK").Text("CLOSED", "Previous mailbox closed.").End()
 		}
 	}
-	name, ok := s.storeName(a.Mailbox)
+	// RFC 4314 4: SELECT and EXAMINE need "r".
+	p, r, ok := s.target(c.Name, a.Mailbox, acl.Read)
 	if !ok {
-		return badName()
+		return r
 	}
 	if a.CondStore {
 		s.condstore = true
 	}
-	s.pollEvents() // stale: the snapshot below is newer
-	msgs, info, err := s.srv.o.Store.View(s.ctx, s.acct, name)
+	s.watchOwner(p.owner.Username) // before the snapshot, so no change is missed
+	s.pollEvents()                 // stale: the snapshot below is newer
+	msgs, info, err := s.srv.o.Store.View(s.ctx, p.owner, p.folder)
 	if err != nil {
+		s.stopOwnerWatch()
 		return s.storeFail(c.Name, err, false)
 	}
-	m := newMailbox(name, a.ReadOnly, msgs, info)
+	// Without a right to change anything, SELECT is read-only (as
+	// Dovecot's acl plugin has it).
+	readOnly := a.ReadOnly || !p.rights.Any(acl.Insert|acl.Expunge|acl.Write|acl.Seen|acl.DeleteMessages)
+	m := newMailbox(p.folder, readOnly, msgs, info)
+	m.at, m.full = p, s.nameOf(p)
+	name := m.full
 	s.claimRecent(m, 1)
 	w := s.w
 	w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
@@ -63,16 +72,20 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 	w.Untagged().Atom("OK").Text("UIDNEXT "+strconv.FormatInt(info.UIDNext, 10), "Predicted next UID").End()
 	w.Untagged().Atom("OK").Text("HIGHESTMODSEQ "+strconv.FormatInt(info.HighestModSeq, 10), "Highest").End()
 	if s.rev2 {
-		s.mailbox(w.Untagged().Atom("LIST").List().String(store.Delimiter), name).End()
+		s.mailbox(w.Untagged().Atom("LIST").List().String(p.delimiter()), name).End()
 	}
 	if q := a.QResync; q != nil && int64(q.UIDValidity) == info.UIDValidity {
 		if r, ok := s.qresyncSelect(m, q); !ok {
+			s.stopOwnerWatch()
 			return r
 		}
 	}
 	s.sel = m
 	s.state = stateSelected
 	if m.readOnly {
+		if !a.ReadOnly {
+			return doneCode("READ-ONLY", "Select completed.")
+		}
 		return doneCode("READ-ONLY", "Examine completed.")
 	}
 	return doneCode("READ-WRITE", "Select completed.")
@@ -86,7 +99,7 @@ func (s *session) qresyncSelect(m *mailbox, q *imapwire.QResyncArgs) (result, bo
 		return q.KnownUIDs.IsEmpty() || q.KnownUIDs.Contains(uint32(uid), math.MaxUint32)
 	}
 	if int64(q.ModSeq) < m.modseq {
-		_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, s.acct, m.name, int64(q.ModSeq))
+		_, vanished, _, err := s.srv.o.Store.Changes(s.ctx, m.at.owner, m.name, int64(q.ModSeq))
 		if err != nil {
 			return s.storeFail("SELECT", err, false), false
 		}
@@ -112,8 +125,9 @@ func (s *session) qresyncSelect(m *mailbox, q *imapwire.QResyncArgs) (result, bo
 
 // cmdClose expunges silently unless read-only (RFC 9051 6.4.1).
 func (s *session) cmdClose(c *imapwire.Command) result {
-	if !s.sel.readOnly {
-		if _, err := s.srv.o.Store.Expunge(s.ctx, s.acct, s.sel.name, nil); err != nil {
+	// RFC 4314 4: CLOSE expunges only with "e".
+	if !s.sel.readOnly && s.sel.at.rights.Has(acl.Expunge) {
+		if _, err := s.srv.o.Store.Expunge(s.ctx, s.sel.at.owner, s.sel.name, nil); err != nil {
 			s.logError("CLOSE", err)
 		}
 	}

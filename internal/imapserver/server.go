@@ -10,6 +10,7 @@ import (
 
 	"mailwarden/internal/auth/login"
 	"mailwarden/internal/config"
+	"mailwarden/internal/directory"
 	"mailwarden/internal/netserve"
 	"mailwarden/internal/sessions"
 	"mailwarden/internal/store"
@@ -20,8 +21,11 @@ type Options struct {
 	Config func() *config.Config // current config; read per connection
 	Auth   *login.Authenticator
 	Store  *store.Store
-	TLS    *tls.Config // nil: no STARTTLS (and Implicit is impossible)
-	Logger *slog.Logger
+	// Directory finds the owners of the folders other users share (the
+	// "Other Users/" namespace); nil leaves that namespace empty.
+	Directory *directory.Directory
+	TLS       *tls.Config // nil: no STARTTLS (and Implicit is impossible)
+	Logger    *slog.Logger
 	// Events receives the typed mail events (logins, disconnects); nil
 	// drops them.
 	Events   event.Publisher

@@ -73,6 +73,9 @@ type session struct {
 	acct      store.Account
 	events    <-chan store.Event
 	stopWatch func()
+	// The events of the owner of a selected folder of another mailbox.
+	selEvents    <-chan store.Event
+	stopSelWatch func()
 
 	// Extensions the client enabled (RFC 5161, RFC 7162).
 	condstore, qresync, utf8, rev2 bool
@@ -152,6 +155,7 @@ func (s *session) run() {
 		if s.stopWatch != nil {
 			s.stopWatch()
 		}
+		s.stopOwnerWatch()
 	}()
 	defer func() {
 		if r := recover(); r != nil {

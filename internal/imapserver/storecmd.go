@@ -3,6 +3,7 @@ package imapserver
 import (
 	"strings"
 
+	"mailwarden/internal/acl"
 	"mailwarden/internal/imapwire"
 	"mailwarden/internal/store"
 )
@@ -40,7 +41,11 @@ func (s *session) cmdStore(c *imapwire.Command) result {
 		failed = uids
 	} else if len(uids) > 0 {
 		var err error
-		updated, failed, err = s.srv.o.Store.StoreFlags(s.ctx, s.acct, s.sel.name, uids, storeOps[a.Op], a.Flags, int64(a.UnchangedSince))
+		var may func(string) bool
+		if s.sel.at.rights != acl.All {
+			may = s.sel.mayStore // RFC 4314 4: flags without the right stay as they are
+		}
+		updated, failed, err = s.srv.o.Store.StoreFlagsMay(s.ctx, s.sel.at.owner, s.sel.name, uids, storeOps[a.Op], a.Flags, int64(a.UnchangedSince), may)
 		if err != nil {
 			return s.storeFail("STORE", err, false)
 		}

@@ -47,6 +47,11 @@ var handlers = map[string]handler{
 	"MOVE":         parseCopy,
 	"GETQUOTA":     parseGetQuota,
 	"SETQUOTA":     parseSetQuota,
+	"SETACL":       parseACL(2),
+	"DELETEACL":    parseACL(1),
+	"GETACL":       parseACL(0),
+	"LISTRIGHTS":   parseACL(1),
+	"MYRIGHTS":     parseACL(0),
 }
 
 // AuthenticateArgs: AUTHENTICATE mechanism [initial-response] (RFC 4959).

@@ -54,6 +54,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "flag empty", in: "a1 STORE 1 FLAGS (\\)\r\n", tag: "a1", wantErr: "expected atom"},
 		{name: "list unbalanced", in: "a1 LIST \"\" (INBOX\r\n", tag: "a1", wantErr: "missing argument"},
 		{name: "list return junk", in: "a1 LIST \"\" * FOO (X)\r\n", tag: "a1", wantErr: "expected RETURN"},
+		{name: "setacl without rights", in: "a1 SETACL x bob\r\n", tag: "a1", wantErr: "missing argument"},
+		{name: "myrights extra", in: "a1 MYRIGHTS x y\r\n", tag: "a1", wantErr: "too many arguments"},
 		{name: "setquota bad number", in: "a1 SETQUOTA x (STORAGE abc)\r\n", tag: "a1", wantErr: "expected quota limit"},
 		{name: "append bad flags", in: "a1 APPEND x (\\Seen {3}\r\n", tag: "a1", wantErr: "expected atom"},
 		{name: "append bad datetime", in: "a1 APPEND x \"1-Jan-2024 25:00:00 +0000\" {3}\r\n", tag: "a1", wantErr: "invalid date-time"},

@@ -36,6 +36,7 @@ var fuzzSeeds = []string{
 	"a24 APPEND INBOX (\\Seen) {2+}\r\nab \"1-Jan-2024 00:00:00 +0000\" ~{1+}\r\n\x00 {1}\r\nc\r\n",
 	"a27 SEARCH SAVEDSINCE 1-Jan-2024 OR SAVEDATESUPPORTED SAVEDON \"2-Feb-2020\"\r\n",
 	"a22 UID FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\na23 FETCH 1 PREVIEW\r\n",
+	"a25 SETACL INBOX bob@x +lrs\r\na26 DELETEACL \"Shared/a b\" -anyone\r\na28 GETACL x\r\na29 LISTRIGHTS x {1}\r\ny\r\na30 MYRIGHTS INBOX\r\n",
 	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
 }
 

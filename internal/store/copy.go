@@ -23,7 +23,7 @@ type transfer struct {
 
 // prepareTransfer resolves the folders and reads the messages uids of the
 // source, in UID order. The caller holds the source folder's lock.
-func (s *Store) prepareTransfer(ctx context.Context, a Account, from, to string, uids []int64) (*transfer, error) {
+func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b Account, to string, uids []int64) (*transfer, error) {
 	var t transfer
 	var err error
 	if t.from, err = canonName(from); err != nil {
@@ -35,14 +35,13 @@ func (s *Store) prepareTransfer(ctx context.Context, a Account, from, to string,
 	if t.fromID, err = folderID(ctx, s.db.Read, a.Username, t.from); err != nil {
 		return nil, err
 	}
-	if _, err = folderID(ctx, s.db.Read, a.Username, t.to); err != nil {
+	if _, err = folderID(ctx, s.db.Read, b.Username, t.to); err != nil {
 		return nil, err // ErrNoFolder: IMAP answers [TRYCREATE]
 	}
 	if t.msgs, err = selectUIDs(ctx, s.db.Read, t.fromID, uids, false); err != nil {
 		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
 	}
-	root := s.MailboxPath(a.Maildir)
-	t.fromDir, t.toDir = folderDir(root, t.from), folderDir(root, t.to)
+	t.fromDir, t.toDir = folderDir(s.MailboxPath(a.Maildir), t.from), folderDir(s.MailboxPath(b.Maildir), t.to)
 	now := time.Now()
 	t.rels = make([]string, len(t.msgs))
 	for i, m := range t.msgs {
@@ -106,21 +105,26 @@ func (s *Store) validity(ctx context.Context, username, folder string) (int64, e
 // with an error wrapping ErrOverQuota. It returns to's UIDVALIDITY and
 // the UID pairs in source UID order (UIDPLUS COPYUID, RFC 4315).
 func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
-	unlock := s.locks.folder(a.Username, mustCanon(from))
-	defer unlock()
-	t, err := s.prepareTransfer(ctx, a, from, to, uids)
+	return s.CopyTo(ctx, a, from, a, to, uids, quota)
+}
+
+// CopyTo is Copy into a folder of another mailbox b (a folder shared with
+// a's user, or the other way round); quota is b's.
+func (s *Store) CopyTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
+	defer s.locks.transfer(a.Username, mustCanon(from), b.Username)()
+	t, err := s.prepareTransfer(ctx, a, from, b, to, uids)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	if len(t.msgs) == 0 {
-		validity, err = s.validity(ctx, a.Username, t.to)
+		validity, err = s.validity(ctx, b.Username, t.to)
 		return validity, nil, nil, err
 	}
 	var size int64
 	for _, m := range t.msgs {
 		size += m.Size
 	}
-	if err := s.CheckQuota(ctx, a.Username, quota, size); err != nil {
+	if err := s.CheckQuota(ctx, b.Username, quota, size); err != nil {
 		return 0, nil, nil, fmt.Errorf("store: copy to %q: %w", t.to, err)
 	}
 	var made []string
@@ -133,7 +137,7 @@ func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int
 		p := filepath.Join(t.toDir, t.rels[i])
 		if err := s.linkOrCopy(t.source(i), p); err != nil {
 			cleanup()
-			return 0, nil, nil, fmt.Errorf("store: copy message %d to %q of %s: %w", t.msgs[i].UID, t.to, a.Username, err)
+			return 0, nil, nil, fmt.Errorf("store: copy message %d to %q of %s: %w", t.msgs[i].UID, t.to, b.Username, err)
 		}
 		made = append(made, p)
 	}
@@ -141,22 +145,22 @@ func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int
 	err = s.syncDirs(t.toDir, t.rels...)
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
-			if err := checkQuotaTx(ctx, tx, a.Username, quota, size); err != nil {
+			if err := checkQuotaTx(ctx, tx, b.Username, quota, size); err != nil {
 				return err
 			}
 			var err error
-			if validity, dst, top, err = t.insertAll(ctx, s, tx, a.Username); err != nil {
+			if validity, dst, top, err = t.insertAll(ctx, s, tx, b.Username); err != nil {
 				return err
 			}
-			return s.noteChange(ctx, tx, a.Username, t.to, EventAdded, top)
+			return s.noteChange(ctx, tx, b.Username, t.to, EventAdded, top)
 		})
 	}
 	if err != nil {
 		cleanup()
-		return 0, nil, nil, fmt.Errorf("store: copy to %q of %s: %w", t.to, a.Username, err)
+		return 0, nil, nil, fmt.Errorf("store: copy to %q of %s: %w", t.to, b.Username, err)
 	}
 	src = t.srcUIDs()
-	s.publish(Event{Username: a.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: top})
+	s.publish(Event{Username: b.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: top})
 	return validity, src, dst, nil
 }
 
@@ -164,14 +168,19 @@ func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int
 // RFC 6851): the files are renamed into to and the sources expunged in
 // the same transaction; the quota usage does not change.
 func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int64) (validity int64, src, dst []int64, err error) {
-	unlock := s.locks.folder(a.Username, mustCanon(from))
-	defer unlock()
-	t, err := s.prepareTransfer(ctx, a, from, to, uids)
+	return s.MoveTo(ctx, a, from, a, to, uids, 0)
+}
+
+// MoveTo is Move into a folder of another mailbox b; the messages then
+// count against b's quota (quota, 0: unlimited) instead of a's.
+func (s *Store) MoveTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
+	defer s.locks.transfer(a.Username, mustCanon(from), b.Username)()
+	t, err := s.prepareTransfer(ctx, a, from, b, to, uids)
 	if err != nil {
 		return 0, nil, nil, err
 	}
 	if len(t.msgs) == 0 {
-		validity, err = s.validity(ctx, a.Username, t.to)
+		validity, err = s.validity(ctx, b.Username, t.to)
 		return validity, nil, nil, err
 	}
 	type moved struct{ from, to string }
@@ -185,19 +194,28 @@ func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int
 		m := moved{t.source(i), filepath.Join(t.toDir, t.rels[i])}
 		if err := os.Rename(m.from, m.to); err != nil {
 			undo()
-			return 0, nil, nil, fmt.Errorf("store: move message %d to %q of %s: %w", t.msgs[i].UID, t.to, a.Username, err)
+			return 0, nil, nil, fmt.Errorf("store: move message %d to %q of %s: %w", t.msgs[i].UID, t.to, b.Username, err)
 		}
 		done = append(done, m)
 	}
-	var srcTop, dstTop int64
+	var srcTop, dstTop, size int64
+	for _, m := range t.msgs {
+		size += m.Size
+	}
+	cross := a.Username != b.Username
 	err = s.syncDirs(t.toDir, t.rels...)
 	if err == nil {
 		err = s.syncDirs(t.fromDir, "new/x", "cur/x")
 	}
 	if err == nil {
 		err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+			if cross {
+				if err := checkQuotaTx(ctx, tx, b.Username, quota, size); err != nil {
+					return err
+				}
+			}
 			var err error
-			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, a.Username); err != nil {
+			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, b.Username); err != nil {
 				return err
 			}
 			if srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs); err != nil {
@@ -206,16 +224,16 @@ func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int
 			if err := s.noteChange(ctx, tx, a.Username, t.from, EventExpunged, srcTop); err != nil {
 				return err
 			}
-			return s.noteChange(ctx, tx, a.Username, t.to, EventAdded, dstTop)
+			return s.noteChange(ctx, tx, b.Username, t.to, EventAdded, dstTop)
 		})
 	}
 	if err != nil {
 		undo()
-		return 0, nil, nil, fmt.Errorf("store: move to %q of %s: %w", t.to, a.Username, err)
+		return 0, nil, nil, fmt.Errorf("store: move to %q of %s: %w", t.to, b.Username, err)
 	}
 	src = t.srcUIDs()
 	s.publish(Event{Username: a.Username, Folder: t.from, Kind: EventExpunged, UIDs: src, ModSeq: srcTop})
-	s.publish(Event{Username: a.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: dstTop})
+	s.publish(Event{Username: b.Username, Folder: t.to, Kind: EventAdded, UIDs: dst, ModSeq: dstTop})
 	return validity, src, dst, nil
 }
 

@@ -147,3 +147,22 @@ func (l *locks) user(username string) *sync.RWMutex {
 	v, _ := l.users.LoadOrStore(username, new(sync.RWMutex))
 	return v.(*sync.RWMutex)
 }
+
+// transfer locks the source folder of a COPY or MOVE, and the mailbox of
+// the destination against folder renames and deletes when it is another
+// user's; user locks are taken in name order, so that transfers in
+// opposite directions cannot deadlock.
+func (l *locks) transfer(username, folder, dstUser string) func() {
+	if dstUser == username {
+		return l.folder(username, folder)
+	}
+	d := l.user(dstUser)
+	if dstUser < username {
+		d.RLock()
+		unlock := l.folder(username, folder)
+		return func() { unlock(); d.RUnlock() }
+	}
+	unlock := l.folder(username, folder)
+	d.RLock()
+	return func() { d.RUnlock(); unlock() }
+}

@@ -156,3 +156,19 @@ func fileFor(base string, flags []string, inCur bool) string {
 	}
 	return "cur/" + base + ":2," + letters
 }
+
+// onlyAllowed is next with the flags may refuses as they are in cur.
+func onlyAllowed(cur, next []string, may func(string) bool) []string {
+	out := make([]string, 0, len(next))
+	for _, f := range next {
+		if may(f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range cur {
+		if !may(f) {
+			out = append(out, f)
+		}
+	}
+	return normFlags(out)
+}

@@ -84,3 +84,18 @@ func TestCanonName(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyAllowed(t *testing.T) {
+	seenOnly := func(f string) bool { return f == `\Seen` }
+	for _, tc := range []struct {
+		cur, next, want []string
+	}{
+		{[]string{`\Flagged`, `x`}, []string{`\Seen`}, []string{`\Flagged`, `\Seen`, `x`}},
+		{[]string{`\Seen`, `\Deleted`}, []string{`\Deleted`}, []string{`\Deleted`}},
+		{[]string{}, []string{`\Deleted`, `\Seen`, `y`}, []string{`\Seen`}},
+	} {
+		if got := onlyAllowed(tc.cur, tc.next, seenOnly); !sameFlags(got, normFlags(tc.want)) {
+			t.Errorf("onlyAllowed(%q, %q) = %q, want %q", tc.cur, tc.next, got, tc.want)
+		}
+	}
+}

@@ -301,6 +301,9 @@ func (s *Store) createFolder(ctx context.Context, a Account, name, use string, s
 		if err != nil {
 			return err
 		}
+		if err := inheritACL(ctx, tx, a.Username, name); err != nil {
+			return err
+		}
 		return s.noteChange(ctx, tx, a.Username, name, EventFolders, 0)
 	})
 	if err != nil && !errors.Is(err, ErrFolderExists) {

@@ -111,3 +111,29 @@ func takeSubscription(ctx context.Context, tx *sql.Tx, username, name string) (b
 	n, err := res.RowsAffected()
 	return n > 0, err
 }
+
+// maxSubscriptionName bounds a subscribed name outside the mailbox's own
+// folders (the column is VARCHAR(255)).
+const maxSubscriptionName = 255
+
+// SubscribeName subscribes a's user to, or unsubscribes it from, a name
+// that is not one of its own folders: another mailbox's folder under the
+// name IMAP shows it by ("Other Users/bob@example.org/Work"). The caller
+// checks that the name exists and is visible. Such names are listed by
+// Subscriptions with those of deleted folders.
+func (s *Store) SubscribeName(ctx context.Context, a Account, name string, on bool) error {
+	if name == "" || len(name) > maxSubscriptionName {
+		return fmt.Errorf("store: subscribe %q: %w", name, ErrBadName)
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_subscription WHERE username=? AND name=?`, a.Username, name); err != nil || !on {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO mail_subscription(username, name) VALUES (?,?)`, a.Username, name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, err)
+	}
+	return nil
+}

@@ -328,6 +328,14 @@ func bumpModSeq(ctx context.Context, tx *sql.Tx, folderID int64, n int) (int64, 
 // into cur/ with its Maildir letters. updated holds every message that was
 // not failed, changed or not, with its current state, sorted by UID.
 func (s *Store) StoreFlags(ctx context.Context, a Account, folder string, uids []int64, op FlagOp, flags []string, unchangedSince int64) (updated []Msg, failed []int64, err error) {
+	return s.StoreFlagsMay(ctx, a, folder, uids, op, flags, unchangedSince, nil)
+}
+
+// StoreFlagsMay is StoreFlags for a user who may change only the flags
+// for which may returns true (IMAP ACL, RFC 4314 4: \Seen needs "s",
+// \Deleted "t", the others "w"): every other flag of a message stays as
+// it was, whatever op says. may nil allows every flag.
+func (s *Store) StoreFlagsMay(ctx context.Context, a Account, folder string, uids []int64, op FlagOp, flags []string, unchangedSince int64, may func(flag string) bool) (updated []Msg, failed []int64, err error) {
 	folder, err = canonName(folder)
 	if err != nil {
 		return nil, nil, err
@@ -354,6 +362,9 @@ func (s *Store) StoreFlags(ctx context.Context, a Account, folder string, uids [
 				continue
 			}
 			nf := applyFlags(m.Flags, op, flags)
+			if may != nil {
+				nf = onlyAllowed(m.Flags, nf, may)
+			}
 			if !sameFlags(nf, m.Flags) {
 				m.Flags = nf
 				if to := fileFor(baseName(m.File), nf, true); to != m.File {

@@ -93,7 +93,11 @@ func (s *Store) EnsureMailbox(ctx context.Context, username, maildir string) err
 	} else if !errors.Is(err, ErrNoFolder) {
 		return err
 	}
-	for _, f := range DefaultFolders {
+	folders := DefaultFolders
+	if _, ok := SharedDomain(username); ok {
+		folders = folders[:1] // shared mailboxes: only the hidden INBOX
+	}
+	for _, f := range folders {
 		if err := s.makeFolderDir(root, f.Name); err != nil {
 			return fmt.Errorf("store: create %s: %w", folderDir(root, f.Name), err)
 		}
@@ -103,7 +107,7 @@ func (s *Store) EnsureMailbox(ctx context.Context, username, maildir string) err
 		if err != nil {
 			return err
 		}
-		for _, f := range DefaultFolders {
+		for _, f := range folders {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_folder(username, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)
 				VALUES (?,?,?,1,1,?,1) ON CONFLICT(username, name) DO NOTHING`, username, f.Name, uv, f.SpecialUse); err != nil {
 				return err
@@ -126,7 +130,11 @@ func (s *Store) Forget(username string) { s.ensured.Delete(username) }
 // is set, its Maildir tree.
 func (s *Store) DeleteMailbox(ctx context.Context, username, maildir string, removeFiles bool) error {
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_acl WHERE identifier IN (?, ?)`, username, "-"+username); err != nil {
+			return err
+		}
 		for _, q := range []string{
+			`DELETE FROM mail_acl WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_message WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_expunged WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_folder_rename WHERE username=?`,
