@@ -47,6 +47,11 @@ commands:
   auth unlock ADDRESS|NETWORK   the older name of login unblock
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
+  acl set OWNER FOLDER IDENTIFIER RIGHTS   IMAP ACL (RFC 4314): give IDENTIFIER (an address, anyone, authenticated;
+                                -IDENTIFIER: negative rights) RIGHTS of lrswipkxtea on a folder; +RIGHTS adds, -RIGHTS removes
+  acl delete OWNER FOLDER IDENTIFIER | acl list OWNER [FOLDER]   (OWNER: ADDRESS, or @DOMAIN for its shared mailboxes)
+  shared create DOMAIN NAME [--anyone RIGHTS]   make the shared mailbox Shared/NAME for the users of DOMAIN
+  shared list DOMAIN | shared delete DOMAIN NAME
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)
                                 as Postfix's postmap -q: exit 0 found, 1 not found, 2 error
   policyd --listen ADDR [--targrey] [--restriction ENTRY]...   serve Postfix's policy protocol (check_policy_service)
@@ -155,6 +160,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return c.sendmail(args[1:])
 	case "import-maildir":
 		err = c.importMaildir(args[1:])
+	case "acl":
+		err = c.aclCmd(args[1:])
+	case "shared":
+		err = c.sharedCmd(args[1:])
 	case "postmap":
 		return c.postmap(args[1:])
 	case "policyd":

@@ -20,7 +20,7 @@ const dovecotIMAP = "/usr/lib/dovecot/imap"
 // dovecot makes a private Dovecot configuration with an empty Maildir and
 // returns a command that starts one preauthenticated IMAP session on it
 // (imaplib.IMAP4_stream runs it once per connection).
-func dovecot(t *testing.T) string {
+func dovecot(t *testing.T, extraConf ...string) string {
 	t.Helper()
 	if _, err := os.Stat(dovecotIMAP); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -60,7 +60,7 @@ mail_uid = %[2]d
 mail_gid = %[3]d
 first_valid_uid = %[2]d
 first_valid_gid = %[3]d
-`, dir, uid, gid)
+`, dir, uid, gid) + strings.Join(extraConf, "\n")
 	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
