@@ -25,6 +25,8 @@ func TestHelpWithoutConfig(t *testing.T) {
 		{[]string{"alias", "help"}, []string{"alias add", "alias set", "alias remove"}},
 		{[]string{"reload", "-h"}, []string{"status | reload | stop"}},
 		{[]string{"check-config", "-h"}, []string{"check-config", "dry run"}},
+		{[]string{"acl", "-h"}, []string{"acl set OWNER FOLDER IDENTIFIER RIGHTS", "acl list OWNER"}},
+		{[]string{"shared", "--help"}, []string{"shared create DOMAIN NAME", "shared list DOMAIN"}},
 	} {
 		cmd := exec.Command(mwBin, tc.args...)
 		cmd.Env = append(os.Environ(), "MAILWARDEN_CONFIG=/nonexistent/mailwarden.toml")
