@@ -60,8 +60,12 @@ func (s *Store) ACL(ctx context.Context, a Account, folder string) ([]acl.Entry,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
-		return nil, err
+	if _, shared := SharedDomain(a.Username); !shared {
+		// A domain's shared mailboxes are made by CreateFolder only: a
+		// lookup of one that does not exist creates nothing.
+		if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+			return nil, err
+		}
 	}
 	id, err := folderID(ctx, s.db.Read, a.Username, folder)
 	if err != nil {
