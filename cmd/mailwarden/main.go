@@ -41,6 +41,8 @@ commands:
   greylist whitelist CLIENT [--reason TEXT] | greylist delete [filters] [--all] | delete --whitelist CLIENT | stats
   dkim keygen DOMAIN [--selector S] [--algo rsa2048|rsa3072|ed25519]   make a signing key, print its DNS record
   dkim list | dkim show DOMAIN | dkim rotate DOMAIN [--algo A] [--selector S]   keys, states, records; replace a key
+  dns DOMAIN [--check]          the records DOMAIN needs (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT) in zone-file syntax;
+                                --check: compare with live DNS, exit 1 when one is missing or wrong
   login blocked                 clients locked out by [auth] max_failures (until when, names tried) and automatic blocks
   login unblock ADDRESS|NETWORK|USER   lift those lockouts and automatic blocks, clear the clients' counters
                                 (USER: every client that failed logging in as USER)
@@ -148,6 +150,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.loginCmd(args[1:])
 	case "greylist":
 		err = c.greylistCmd(args[1:])
+	case "dns":
+		err = c.dnsRecords(args[1:])
 	case "dkim":
 		err = c.dkimCmd(args[1:])
 	case "auth":

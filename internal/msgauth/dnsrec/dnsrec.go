@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"strings"
 
 	"mailwarden/internal/dnsx"
+	"mailwarden/internal/msgauth/spf"
 )
 
 // Kind names what a record is for.
@@ -71,9 +73,15 @@ func Records(in Input) []Record {
 	if in.DMARCReport != "" {
 		dmarc += "; rua=mailto:" + in.DMARCReport
 	}
+	rs = append(rs, Record{Kind: DMARC, Name: "_dmarc." + d, Type: "TXT", Value: dmarc,
+		Note: "DMARC (RFC 7489): start with p=none, read the reports (mailwarden dmarc reports), then p=quarantine or p=reject"})
+	if at := strings.LastIndexByte(in.DMARCReport, '@'); at >= 0 {
+		if rd := strings.ToLower(strings.TrimSuffix(in.DMARCReport[at+1:], ".")) + "."; rd != d {
+			rs = append(rs, Record{Kind: DMARC, Name: strings.TrimSuffix(d, ".") + "._report._dmarc." + rd, Type: "TXT", Value: "v=DMARC1",
+				Note: "lets " + strings.TrimSuffix(rd, ".") + " receive the reports about " + strings.TrimSuffix(d, ".") + " (RFC 7489 7.1); publish it in " + strings.TrimSuffix(rd, ".") + "'s zone"})
+		}
+	}
 	rs = append(rs,
-		Record{Kind: DMARC, Name: "_dmarc." + d, Type: "TXT", Value: dmarc,
-			Note: "DMARC (RFC 7489): start with p=none, read the reports (mailwarden dmarc reports), then p=quarantine or p=reject"},
 		Record{Kind: MTASTS, Name: "_mta-sts." + d, Type: "TXT", Value: "v=STSv1; id=1", Placeholder: true,
 			Note: "MTA-STS (RFC 8461), placeholder: also serve https://mta-sts." + strings.TrimSuffix(d, ".") +
 				"/.well-known/mta-sts.txt (version: STSv1, mode: testing, mx: " + strings.TrimSuffix(host, ".") + ", max_age: 86400); change id= with each policy change"},
@@ -130,15 +138,42 @@ type Status struct {
 type Lookup interface {
 	LookupMX(ctx context.Context, domain string) ([]dnsx.MX, error)
 	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupIP(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
-// Check compares each record with what DNS answers.
-func Check(ctx context.Context, dns Lookup, rs []Record) []Status {
+// Check compares each record with what DNS answers. With an SPF checker,
+// the published SPF record must also authorize every address of the MX
+// host (hostname): mail this server sends for the domain comes from them.
+func Check(ctx context.Context, dns Lookup, rs []Record, hostname string, sc *spf.Checker) []Status {
 	out := make([]Status, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, check(ctx, dns, r))
+		st := check(ctx, dns, r)
+		if st.OK && r.Kind == SPF && sc != nil {
+			st.OK, st.Problem = authorizes(ctx, dns, sc, strings.TrimSuffix(r.Name, "."), hostname)
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+// authorizes evaluates the domain's SPF policy (RFC 7208 4) for each
+// address of hostname.
+func authorizes(ctx context.Context, dns Lookup, sc *spf.Checker, domain, hostname string) (bool, string) {
+	addrs, err := dns.LookupIP(ctx, hostname)
+	if err != nil {
+		return false, "the MX host " + hostname + ": " + lookupProblem(err)
+	}
+	for _, ip := range addrs {
+		v := sc.CheckHost(ctx, ip, domain, "postmaster@"+domain, hostname)
+		if v.Result != spf.Pass {
+			why := string(v.Result)
+			if v.Mechanism != "" {
+				why += " at " + v.Mechanism
+			}
+			return false, fmt.Sprintf("does not authorize %s (%s's address): %s", ip, hostname, why)
+		}
+	}
+	return true, ""
 }
 
 func check(ctx context.Context, dns Lookup, r Record) Status {

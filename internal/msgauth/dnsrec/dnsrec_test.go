@@ -3,10 +3,13 @@ package dnsrec
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	"mailwarden/internal/dnsx"
 	"mailwarden/internal/dnsx/dnstest"
+	"mailwarden/internal/msgauth/spf"
 )
 
 func TestSplitTXT(t *testing.T) {
@@ -57,7 +60,7 @@ s1._domainkey.ok.test. TXT "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQH" "Og7hcvP
 _dmarc.ok.test. TXT "v=DMARC1; p=reject"
 `)
 	ctx := context.Background()
-	sts := Check(ctx, dns.Resolver(), rs)
+	sts := Check(ctx, dns.Resolver(), rs, "mx.ok.test", nil)
 	for _, st := range sts {
 		if !st.OK && !st.Placeholder {
 			t.Errorf("%s %s: %s", st.Kind, st.Name, st.Problem)
@@ -71,9 +74,47 @@ s1._domainkey.bad.test. TXT "v=DKIM1; k=rsa; p=MIIBIjANBg"
 `)
 	rs = Records(Input{Domain: "bad.test", Hostname: "mx.bad.test", DKIM: []DKIMKey{{Selector: "s1", Value: key, State: "active"}}})
 	want := map[Kind]string{MX: "no MX record names mx.bad.test", SPF: "2 v=spf1 records", DKIM: "differs", DMARC: "not published"}
-	for _, st := range Check(ctx, bad.Resolver(), rs) {
+	for _, st := range Check(ctx, bad.Resolver(), rs, "mx.bad.test", nil) {
 		if w, ok := want[st.Kind]; ok && (st.OK || !strings.Contains(st.Problem, w)) {
 			t.Errorf("%s: ok=%v problem %q, want %q", st.Kind, st.OK, st.Problem, w)
 		}
+	}
+}
+
+// TestCheckSPFAuthorizes: with a checker, the SPF record must let the MX
+// host's addresses send for the domain.
+func TestCheckSPFAuthorizes(t *testing.T) {
+	dns := dnstest.New(t, `
+good.test. TXT "v=spf1 mx -all"
+good.test. MX 10 mx.good.test.
+mx.good.test. A 192.0.2.10
+bad.test. TXT "v=spf1 ip4:198.51.100.0/24 -all"
+mx.bad.test. A 192.0.2.20
+`)
+	r := dns.Resolver()
+	sc := &spf.Checker{DNS: r.(dnsx.RRLookup)}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		domain, host string
+		ok           bool
+		problem      string
+	}{
+		{"good.test", "mx.good.test", true, ""},
+		{"bad.test", "mx.bad.test", false, "does not authorize 192.0.2.20 (mx.bad.test's address): fail at -all"},
+		{"good.test", "gone.good.test", false, "the MX host gone.good.test: not published"},
+	} {
+		var st Status
+		for _, s := range Check(ctx, r, Records(Input{Domain: tc.domain, Hostname: tc.host}), tc.host, sc) {
+			if s.Kind == SPF {
+				st = s
+			}
+		}
+		if st.OK != tc.ok || st.Problem != tc.problem {
+			t.Errorf("%s from %s: ok=%v %q, want %v %q", tc.domain, tc.host, st.OK, st.Problem, tc.ok, tc.problem)
+		}
+	}
+	rs := Records(Input{Domain: "a.test", Hostname: "mx.a.test", DMARCReport: "reports@b.test"})
+	if !slices.ContainsFunc(rs, func(r Record) bool { return r.Name == "a.test._report._dmarc.b.test." && r.Value == "v=DMARC1" }) {
+		t.Errorf("no external-destination record for rua in another domain: %+v", rs)
 	}
 }
