@@ -107,10 +107,18 @@ func TestACLOtherUsers(t *testing.T) {
 	b.expect("UID FETCH 2 FLAGS", `* 2 FETCH (UID 2 FLAGS (\Seen \Recent))`, "OK Fetch completed.")
 	b.expect("CREATE "+strings.TrimSuffix(bobWork, `"`)+`/Sub"`, "NO [NOPERM] Permission denied.")
 
-	// What bob appended is alice's, in her folder and quota.
+	// COPY into it keeps only the flags bob may set there.
+	b.ok("SELECT INBOX")
+	b.ok(`STORE 1 FLAGS (\Seen \Flagged \Deleted)`)
+	b.ok("COPY 1 " + bobWork)
+
+	// What bob appended and copied is alice's, in her folder and quota.
 	msgs, _, err := h.store.Messages(context.Background(), h.account("alice@example.org"), "Work")
-	if err != nil || len(msgs) != 2 {
+	if err != nil || len(msgs) != 3 {
 		t.Fatalf("alice's Work: %d messages, %v", len(msgs), err)
+	}
+	if f := msgs[2].Flags; len(f) != 1 || f[0] != `\Seen` {
+		t.Fatalf("flags of the copy: %q", f)
 	}
 
 	// With k bob makes a subfolder, which inherits the ACL; with x he

@@ -40,10 +40,14 @@ func (s *session) cmdCopy(c *imapwire.Command) result {
 	uids := s.uidsOf(idx)
 	var validity int64
 	var src, dst []int64
+	var may func(string) bool
+	if p.rights != acl.All {
+		may = (&mailbox{at: p}).mayStore // RFC 4314 4: flags the target's rights allow
+	}
 	if move {
-		validity, src, dst, err = s.srv.o.Store.MoveTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota)
+		validity, src, dst, err = s.srv.o.Store.MoveTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota, may)
 	} else {
-		validity, src, dst, err = s.srv.o.Store.CopyTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota)
+		validity, src, dst, err = s.srv.o.Store.CopyTo(s.ctx, s.sel.at.owner, s.sel.name, p.owner, p.folder, uids, p.quota, may)
 	}
 	if err != nil {
 		return s.storeFail(c.Name, err, p.kind == nsPersonal)

@@ -174,19 +174,24 @@ func TestTransferBetweenMailboxes(t *testing.T) {
 	}
 	u1 := mustAppend(t, s, a, "INBOX", []string{`\Seen`}, "Subject: one\r\n\r\n1\r\n")
 	u2 := mustAppend(t, s, a, "INBOX", nil, "Subject: two\r\n\r\n2\r\n")
-	if _, _, _, err := s.CopyTo(ctx, a, "INBOX", b, "support", []int64{u1}, 0); err != nil {
+	if _, _, _, err := s.CopyTo(ctx, a, "INBOX", b, "support", []int64{u1}, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	// The destination's quota counts: 10 bytes do not hold the message.
-	if _, _, _, err := s.MoveTo(ctx, a, "INBOX", b, "support", []int64{u2}, 10); !errorsIs(err, ErrOverQuota) {
+	if _, _, _, err := s.MoveTo(ctx, a, "INBOX", b, "support", []int64{u2}, 10, nil); !errorsIs(err, ErrOverQuota) {
 		t.Fatalf("MoveTo over quota: %v", err)
 	}
-	_, src, dst, err := s.MoveTo(ctx, a, "INBOX", b, "support", []int64{u2}, 0)
+	// Without the right to keep \Flagged there, the moved copy loses it.
+	noFlagged := func(f string) bool { return f != `\Flagged` }
+	if _, _, err := s.StoreFlags(ctx, a, "INBOX", []int64{u2}, FlagsAdd, []string{`\Flagged`, `\Answered`}, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, src, dst, err := s.MoveTo(ctx, a, "INBOX", b, "support", []int64{u2}, 0, noFlagged)
 	if err != nil || !equalInts(src, []int64{u2}) || !equalInts(dst, []int64{2}) {
 		t.Fatalf("MoveTo = %v %v %v", src, dst, err)
 	}
 	msgs, _ := mustMessages(t, s, b, "support")
-	if len(msgs) != 2 || !hasFlag(msgs[0].Flags, `\Seen`) {
+	if len(msgs) != 2 || !hasFlag(msgs[0].Flags, `\Seen`) || !sameFlags(msgs[1].Flags, []string{`\Answered`}) {
 		t.Fatalf("shared folder holds %+v", msgs)
 	}
 	checkFilesMatchIndex(t, s, b, "support")

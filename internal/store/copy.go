@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -23,7 +24,7 @@ type transfer struct {
 
 // prepareTransfer resolves the folders and reads the messages uids of the
 // source, in UID order. The caller holds the source folder's lock.
-func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b Account, to string, uids []int64) (*transfer, error) {
+func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b Account, to string, uids []int64, may func(string) bool) (*transfer, error) {
 	var t transfer
 	var err error
 	if t.from, err = canonName(from); err != nil {
@@ -40,6 +41,11 @@ func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b A
 	}
 	if t.msgs, err = selectUIDs(ctx, s.db.Read, t.fromID, uids, false); err != nil {
 		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
+	}
+	if may != nil {
+		for i := range t.msgs {
+			t.msgs[i].Flags = slices.DeleteFunc(slices.Clone(t.msgs[i].Flags), func(f string) bool { return !may(f) })
+		}
 	}
 	t.fromDir, t.toDir = folderDir(s.MailboxPath(a.Maildir), t.from), folderDir(s.MailboxPath(b.Maildir), t.to)
 	now := time.Now()
@@ -105,14 +111,16 @@ func (s *Store) validity(ctx context.Context, username, folder string) (int64, e
 // with an error wrapping ErrOverQuota. It returns to's UIDVALIDITY and
 // the UID pairs in source UID order (UIDPLUS COPYUID, RFC 4315).
 func (s *Store) Copy(ctx context.Context, a Account, from, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
-	return s.CopyTo(ctx, a, from, a, to, uids, quota)
+	return s.CopyTo(ctx, a, from, a, to, uids, quota, nil)
 }
 
 // CopyTo is Copy into a folder of another mailbox b (a folder shared with
-// a's user, or the other way round); quota is b's.
-func (s *Store) CopyTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
+// a's user, or the other way round); quota is b's. With may set, the
+// copies keep only the flags may allows (the user's rights on the
+// target, RFC 4314 4).
+func (s *Store) CopyTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64, may func(flag string) bool) (validity int64, src, dst []int64, err error) {
 	defer s.locks.transfer(a.Username, mustCanon(from), b.Username)()
-	t, err := s.prepareTransfer(ctx, a, from, b, to, uids)
+	t, err := s.prepareTransfer(ctx, a, from, b, to, uids, may)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -168,14 +176,15 @@ func (s *Store) CopyTo(ctx context.Context, a Account, from string, b Account, t
 // RFC 6851): the files are renamed into to and the sources expunged in
 // the same transaction; the quota usage does not change.
 func (s *Store) Move(ctx context.Context, a Account, from, to string, uids []int64) (validity int64, src, dst []int64, err error) {
-	return s.MoveTo(ctx, a, from, a, to, uids, 0)
+	return s.MoveTo(ctx, a, from, a, to, uids, 0, nil)
 }
 
 // MoveTo is Move into a folder of another mailbox b; the messages then
-// count against b's quota (quota, 0: unlimited) instead of a's.
-func (s *Store) MoveTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64) (validity int64, src, dst []int64, err error) {
+// count against b's quota (quota, 0: unlimited) instead of a's. may is
+// as for CopyTo.
+func (s *Store) MoveTo(ctx context.Context, a Account, from string, b Account, to string, uids []int64, quota int64, may func(flag string) bool) (validity int64, src, dst []int64, err error) {
 	defer s.locks.transfer(a.Username, mustCanon(from), b.Username)()
-	t, err := s.prepareTransfer(ctx, a, from, b, to, uids)
+	t, err := s.prepareTransfer(ctx, a, from, b, to, uids, may)
 	if err != nil {
 		return 0, nil, nil, err
 	}
