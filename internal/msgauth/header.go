@@ -16,8 +16,9 @@ import (
 const maxHeader = 1 << 20
 
 type headerCache struct {
-	h   mime.Header
-	err error
+	h        mime.Header
+	err      error
+	complete bool // the whole header was read (under maxHeader)
 }
 
 // Header returns the message's header (trace and our edits before it
@@ -42,7 +43,24 @@ func (m *Message) Header() (*mime.Header, error) {
 		return &m.hdr.h, m.hdr.err
 	}
 	m.hdr.h, _ = mime.ParseHeader(buf)
+	m.hdr.complete = len(buf) < maxHeader
 	return &m.hdr.h, nil
+}
+
+// lacks reports whether the message surely has none of the named fields:
+// its whole header was read and none is there. A method whose fields are
+// absent then answers "none" without reading the message again.
+func (m *Message) lacks(names ...string) bool {
+	h, err := m.Header()
+	if err != nil || !m.hdr.complete {
+		return false
+	}
+	for _, n := range names {
+		if h.Has(n) {
+			return false
+		}
+	}
+	return true
 }
 
 // readHeader reads up to the empty line that ends the header, the end of
