@@ -44,8 +44,17 @@ func TestDelivery(t *testing.T) {
 	if !regexp.MustCompile(`^Delivered-To: <?alice@dom\.test>?$`).MatchString(lines[1]) {
 		t.Errorf("second line %q, want Delivered-To: alice@dom.test", lines[1])
 	}
-	if !strings.HasPrefix(lines[2], "Received: from ") {
-		t.Errorf("third line %q, want our Received: header", lines[2])
+	// Then our Authentication-Results (folded over several lines, above
+	// the trace as OpenDKIM puts it), then our Received: field.
+	if !strings.HasPrefix(lines[2], "Authentication-Results: mx.test.example;") {
+		t.Errorf("third line %q, want our Authentication-Results: header", lines[2])
+	}
+	next := 3
+	for next < len(lines) && (strings.HasPrefix(lines[next], " ") || strings.HasPrefix(lines[next], "\t")) {
+		next++
+	}
+	if next >= len(lines) || !strings.HasPrefix(lines[next], "Received: from ") {
+		t.Errorf("the field after Authentication-Results is %q, want our Received: header", lines[min(next, len(lines)-1)])
 	}
 	rcvd := f.Headers["Received"]
 	if len(rcvd) == 0 || !strings.Contains(rcvd[0], "by mx.test.example (Mailwarden) with ESMTP id "+qid) ||
