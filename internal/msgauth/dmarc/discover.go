@@ -41,8 +41,9 @@ type Found struct {
 	Org bool
 }
 
-// cache keeps policy lookups (the TXT answers of _dmarc names, found or
-// not) for their TTL, bounded, in process: a cache, not shared state.
+// cache keeps policy lookups (the record parsed from the TXT answer of a
+// _dmarc name, or that there is none) and the existence checks of np=,
+// for their TTL, bounded, in process: a cache, not shared state.
 type cache struct {
 	mu  sync.Mutex
 	m   map[string]cached
@@ -50,9 +51,9 @@ type cache struct {
 }
 
 type cached struct {
-	txt     []string
-	missing bool
-	until   time.Time
+	rec    *Record // nil: no usable record
+	exists bool    // for "exists:" keys
+	until  time.Time
 }
 
 const (
@@ -84,14 +85,24 @@ func (c *cache) put(name string, e cached) {
 	c.m[name] = e
 }
 
-// lookupTXT asks for name's TXT strings through the cache. missing is
-// true when the name has none (NXDOMAIN or NODATA).
-func (e *Evaluator) lookupTXT(ctx context.Context, name string) (txt []string, missing bool, err error) {
+type ttlTXT interface {
+	LookupTXTTTL(ctx context.Context, name string) ([]string, time.Duration, error)
+}
+
+// fetch returns the DMARC record published at _dmarc.domain, nil when
+// there is none usable: no TXT, none starting with v=DMARC1, more than
+// one, or one that does not parse (RFC 7489 6.6.3 steps 3 to 6). Answers
+// are cached for their TTL (at most an hour; a negative one at most
+// five minutes).
+func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
+	name := "_dmarc." + domain
 	now := e.now()
 	if c, ok := e.cache.get(name, now); ok {
-		return c.txt, c.missing, nil
+		return c.rec, nil
 	}
+	var txt []string
 	var ttl time.Duration
+	var err error
 	if r, ok := e.DNS.(ttlTXT); ok {
 		txt, ttl, err = r.LookupTXTTTL(ctx, name)
 	} else {
@@ -103,41 +114,28 @@ func (e *Evaluator) lookupTXT(ctx context.Context, name string) (txt []string, m
 		if ttl <= 0 || ttl > negCacheTTL {
 			ttl = negCacheTTL
 		}
-		e.cache.put(name, cached{missing: true, until: now.Add(ttl)})
-		return nil, true, nil
+		e.cache.put(name, cached{until: now.Add(ttl)})
+		return nil, nil
 	case err != nil:
-		return nil, false, fmt.Errorf("%w: TXT %s: %v", ErrTemp, name, err)
+		return nil, fmt.Errorf("%w: TXT %s: %v", ErrTemp, name, err)
 	}
-	e.cache.put(name, cached{txt: txt, until: now.Add(min(ttl, maxCacheTTL))})
-	return txt, false, nil
-}
-
-type ttlTXT interface {
-	LookupTXTTTL(ctx context.Context, name string) ([]string, time.Duration, error)
-}
-
-// fetch returns the DMARC record published at _dmarc.domain, nil when
-// there is none usable: no TXT, none starting with v=DMARC1, more than
-// one, or one that does not parse (RFC 7489 6.6.3 steps 3 to 6).
-func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
-	txt, missing, err := e.lookupTXT(ctx, "_dmarc."+domain)
-	if err != nil || missing {
-		return nil, err
-	}
+	var rec *Record
 	var recs []string
 	for _, t := range txt {
 		if IsRecord(t) {
 			recs = append(recs, t)
 		}
 	}
-	if len(recs) != 1 {
-		return nil, nil
+	if len(recs) == 1 {
+		if r, err := ParseRecord(recs[0]); err == nil {
+			rec = r
+		}
 	}
-	r, err := ParseRecord(recs[0])
-	if err != nil {
-		return nil, nil
+	if rec == nil {
+		ttl = min(ttl, negCacheTTL)
 	}
-	return r, nil
+	e.cache.put(name, cached{rec: rec, until: now.Add(min(ttl, maxCacheTTL))})
+	return rec, nil
 }
 
 // Discover finds the policy for a From domain (RFC 7489 6.6.3): the

@@ -93,15 +93,28 @@ func (e *Evaluator) now() time.Time {
 // (RFC 7489 3.1.1, 3.1.2): the same name in strict mode, the same
 // organizational domain in relaxed mode.
 func Aligned(a, b string, mode Alignment) bool {
-	a = strings.ToLower(strings.TrimSuffix(a, "."))
 	b = strings.ToLower(strings.TrimSuffix(b, "."))
-	if a == "" || b == "" {
+	return aligned(a, b, OrgDomain(b), mode)
+}
+
+// aligned is Aligned with the From domain's organizational domain known.
+func aligned(a, from, orgFrom string, mode Alignment) bool {
+	a = strings.ToLower(strings.TrimSuffix(a, "."))
+	if a == "" || from == "" {
 		return false
 	}
-	if a == b {
+	if a == from {
 		return true
 	}
-	return mode == Relaxed && OrgDomain(a) == OrgDomain(b)
+	if mode != Relaxed {
+		return false
+	}
+	// The same organizational domain means a is orgFrom or under it;
+	// only then is the public suffix list asked about a.
+	if a != orgFrom && !(len(a) > len(orgFrom) && strings.HasSuffix(a, orgFrom) && a[len(a)-len(orgFrom)-1] == '.') {
+		return false
+	}
+	return OrgDomain(a) == orgFrom
 }
 
 // Evaluate runs DMARC for one message (RFC 7489 6.6).
@@ -119,8 +132,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, in Input) Result {
 	}
 	rec := found.Record
 	res := Result{Found: found, Policy: rec.Policy}
+	orgFrom := found.Domain
+	if !found.Org {
+		orgFrom = OrgDomain(from)
+	}
 	// RFC 7489 4.2: a pass needs one aligned identifier that passed.
-	if in.SPF.Domain != "" && Aligned(in.SPF.Domain, from, rec.ASPF) {
+	if in.SPF.Domain != "" && aligned(in.SPF.Domain, from, orgFrom, rec.ASPF) {
 		switch strings.ToLower(in.SPF.Result) {
 		case "pass":
 			res.SPFAligned = true
@@ -129,7 +146,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, in Input) Result {
 		}
 	}
 	for _, d := range in.DKIM {
-		if !Aligned(d.Domain, from, rec.ADKIM) {
+		if !aligned(d.Domain, from, orgFrom, rec.ADKIM) {
 			continue
 		}
 		switch strings.ToLower(d.Result) {
@@ -141,15 +158,15 @@ func (e *Evaluator) Evaluate(ctx context.Context, in Input) Result {
 	}
 	if found.Org {
 		res.Policy = rec.SubPolicy
-		if rec.HasNP && rec.NPolicy != rec.SubPolicy && e.nonExistent(ctx, from) {
-			// DMARCbis np=: the From domain is a subdomain that does not
-			// exist (no A, AAAA or MX).
-			res.Policy, res.NonExistent = rec.NPolicy, true
-		}
 	}
 	if res.SPFAligned || res.DKIMAligned {
 		res.Result, res.Disposition = ResultPass, None
 		return res
+	}
+	if found.Org && rec.HasNP && rec.NPolicy != rec.SubPolicy && e.nonExistent(ctx, from) {
+		// DMARCbis np=: the From domain is a subdomain that does not
+		// exist (no A, AAAA or MX). Asked only for failing mail.
+		res.Policy, res.NonExistent = rec.NPolicy, true
 	}
 	res.Result, res.Disposition = ResultFail, res.Policy
 	// RFC 7489 6.6.4: pct= applies the policy to that share of failing
@@ -171,9 +188,21 @@ func (e *Evaluator) sample(pct int) bool {
 // and so counts as non-existent for np= (DMARCbis 4.7). A temporary
 // failure counts as existing: the stronger np= is not applied on doubt.
 func (e *Evaluator) nonExistent(ctx context.Context, domain string) bool {
-	if _, err := e.DNS.LookupMX(ctx, domain); !errors.Is(err, dnsx.ErrNotFound) {
-		return false
+	key, now := "exists:"+domain, e.now()
+	if c, ok := e.cache.get(key, now); ok {
+		return !c.exists
 	}
-	_, err := e.DNS.LookupIP(ctx, domain)
-	return errors.Is(err, dnsx.ErrNotFound)
+	_, err := e.DNS.LookupMX(ctx, domain)
+	if errors.Is(err, dnsx.ErrNotFound) {
+		_, err = e.DNS.LookupIP(ctx, domain)
+	}
+	switch {
+	case err == nil:
+		e.cache.put(key, cached{exists: true, until: now.Add(negCacheTTL)})
+		return false
+	case errors.Is(err, dnsx.ErrNotFound):
+		e.cache.put(key, cached{exists: false, until: now.Add(negCacheTTL)})
+		return true
+	}
+	return false
 }

@@ -157,6 +157,9 @@ func TestAligned(t *testing.T) {
 		{"a.example.com", "b.example.com", Relaxed, true},
 		{"example.net", "example.com", Relaxed, false},
 		{"a.co.uk", "b.co.uk", Relaxed, false},
+		{"notexample.com", "example.com", Relaxed, false},
+		{"example.com", "mail.example.com", Relaxed, true},
+		{"co.uk", "example.co.uk", Relaxed, false},
 		{"", "example.com", Relaxed, false},
 	}
 	for _, c := range cases {
