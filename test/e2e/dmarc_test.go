@@ -2,10 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"mailwarden/internal/dnsx/dnstest"
 )
 
 // dmarcZone publishes DMARC and SPF records for the sending domains of
@@ -121,5 +122,49 @@ func TestDMARC(t *testing.T) {
 			}
 		}
 	})
-	_ = fmt.Sprint
+}
+
+// TestDMARCARCOverride: mail from a p=reject domain that a mailing list
+// changed (so SPF and DKIM fail) but sealed with ARC (dkimpy as the
+// list's sealer) is delivered when the list is in [dmarc]
+// arc_trusted_sealers, with the override in Authentication-Results, and
+// refused when the sealer is not trusted.
+func TestDMARCARCOverride(t *testing.T) {
+	dns := dnstest.New(t, dmarcZone)
+	peer := newARCPeer(t, dns)
+	trustedKey := peer.key("sel._domainkey.lists.example")
+	otherKey := peer.key("sel._domainkey.other.example")
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[dmarc]", `arc_trusted_sealers = ["lists.example"]`}},
+		func(s *server) {
+			s.admin("domain", "add", "e2e.test")
+			s.addUser("ann@e2e.test")
+		})
+	sealed := func(id, sealer, key string) string {
+		in := "Authentication-Results: mx." + sealer + "; dkim=pass header.d=bank.example; dmarc=pass header.from=bank.example\r\n" +
+			message("ceo@bank.example", "list@"+sealer, "[list] quarterly figures", id, "posted to the list")
+		return peer.run(in, "sign", "sel", sealer, key, "mx."+sealer)
+	}
+	t.Run("trusted sealer", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("arc-trusted")
+		s.send("list-bounces@lists.example", "ann@e2e.test", sealed(id, "lists.example", trustedKey), "--local-interface", "127.0.0.3")
+		files := s.findMessage("ann@e2e.test", id)
+		if len(files) != 1 {
+			t.Fatalf("%d copies in the mailbox", len(files))
+		}
+		ar := ourResults(files[0].Data, "Authentication-Results")
+		if len(ar) != 1 || !strings.Contains(ar[0], "arc=pass") ||
+			!strings.Contains(ar[0], "dmarc=fail (p=REJECT sp=REJECT dis=NONE arc=pass as=lists.example) header.from=bank.example policy.override=trusted_forwarder") {
+			t.Fatalf("Authentication-Results %q", ar)
+		}
+	})
+	t.Run("untrusted sealer", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("arc-untrusted")
+		r := s.swaks("--from", "list-bounces@other.example", "--to", "ann@e2e.test", "--data", "@"+s.writeMessage(sealed(id, "other.example", otherKey)),
+			"--local-interface", "127.0.0.3")
+		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for bank.example") {
+			t.Fatalf("swaks exit %d, want 550 5.7.1:\n%s", r.Code, r.Out)
+		}
+	})
 }
