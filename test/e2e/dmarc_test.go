@@ -168,3 +168,24 @@ func TestDMARCARCOverride(t *testing.T) {
 		}
 	})
 }
+
+// TestDMARCTempError: with a DNS server that never answers, the policy
+// lookup times out within [dns] timeout and the message is delivered
+// with dmarc=temperror: no hang, and no refusal for a policy nobody
+// could read.
+func TestDMARCTempError(t *testing.T) {
+	dead := deadDNS(t)
+	s := startServer(t, options{Resolvers: []string{dead}, Extra: []string{`timeout = "1s"`}}, func(s *server) {
+		s.admin("domain", "add", "e2e.test")
+		s.addUser("ann@e2e.test")
+	})
+	id := newMessageID("dmarc-temp")
+	s.send("ceo@bank.example", "ann@e2e.test", message("ceo@bank.example", "ann@e2e.test", "hi", id, "hello"), "--local-interface", "127.0.0.2")
+	files := s.findMessage("ann@e2e.test", id)
+	if len(files) != 1 {
+		t.Fatalf("%d copies", len(files))
+	}
+	if ar := ourResults(files[0].Data, "Authentication-Results"); len(ar) != 1 || !strings.Contains(ar[0], "dmarc=temperror header.from=bank.example") {
+		t.Errorf("Authentication-Results %q", ar)
+	}
+}
