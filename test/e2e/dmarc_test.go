@@ -17,6 +17,10 @@ _dmarc.bank.example.  TXT "v=DMARC1; p=reject; rua=mailto:dmarc@e2e.test"
 bank.example.         TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.shop.example.  TXT "v=DMARC1; p=quarantine"
 shop.example.         TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc.pass.example.  TXT "v=DMARC1; p=reject"
+bounce.pass.example.  TXT "v=spf1 ip4:127.0.0.2 -all"
+_dmarc.strict.example. TXT "v=DMARC1; p=reject; aspf=s"
+bounce.strict.example. TXT "v=spf1 ip4:127.0.0.2 -all"
 `
 
 // pyIMAPFolders logs in with imaplib and lists, for each folder asked,
@@ -71,10 +75,13 @@ func hasMessage(blocks []string, id string) bool {
 // TestDMARC: mail from outside whose From domain publishes p=reject and
 // that passes neither SPF nor DKIM is refused in the session with 550
 // 5.7.1; p=quarantine files it into the Junk folder, as a user sees it
-// over IMAP.
+// over IMAP; SPF passing for a MAIL FROM subdomain passes DMARC in
+// relaxed mode (INBOX, dmarc=pass) and fails under aspf=s.
 func TestDMARC(t *testing.T) {
 	dns := hermeticDNS(t, dmarcZone)
-	s := startServer(t, options{Resolvers: []string{dns.Addr()}}, func(s *server) {
+	// SPF skips loopback clients by default (policyd-spf's
+	// skip_addresses); the test clients are on loopback.
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[spf]", "skip_addresses = []"}}, func(s *server) {
 		s.admin("domain", "add", "e2e.test")
 		s.addUser("ann@e2e.test")
 	})
@@ -105,6 +112,32 @@ func TestDMARC(t *testing.T) {
 			if strings.Contains(b, id) && !strings.Contains(b, "dmarc=fail (p=QUARANTINE sp=QUARANTINE dis=QUARANTINE) header.from=shop.example") {
 				t.Errorf("Authentication-Results of the quarantined message:\n%s", b)
 			}
+		}
+	})
+	t.Run("pass relaxed", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-pass")
+		s.send("list@bounce.pass.example", "ann@e2e.test", message("News <news@pass.example>", "ann@e2e.test", "news", id, "hello"),
+			"--local-interface", "127.0.0.2")
+		got := s.imapFolders("ann@e2e.test", "INBOX", "Junk")
+		if !hasMessage(got["INBOX"], id) || hasMessage(got["Junk"], id) {
+			t.Fatalf("want %s in INBOX only, got %v", id, got)
+		}
+		for _, b := range got["INBOX"] {
+			if strings.Contains(b, id) && (!strings.Contains(b, "spf=pass") ||
+				!strings.Contains(b, "dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=pass.example")) {
+				t.Errorf("Authentication-Results:\n%s", b)
+			}
+		}
+	})
+	t.Run("strict alignment fails", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-strict")
+		msg := message("news@strict.example", "ann@e2e.test", "news", id, "hello")
+		r := s.swaks("--from", "list@bounce.strict.example", "--to", "ann@e2e.test", "--data", "@"+s.writeMessage(msg),
+			"--local-interface", "127.0.0.2")
+		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for strict.example") {
+			t.Fatalf("swaks exit %d, want 550 5.7.1 (SPF passed for a subdomain, aspf=s):\n%s", r.Code, r.Out)
 		}
 	})
 	t.Run("no policy", func(t *testing.T) {
