@@ -151,7 +151,8 @@ func result(si sigInfo, ve *msgdkim.Verification, records *recordLog) envelope.A
 	}
 	t := si.tags
 	if d := t["d"]; d != "" {
-		r.Props = append(r.Props, envelope.AuthProp{Type: "header", Name: "d", Value: d})
+		// Domain names compare without case; DMARC aligns on this value.
+		r.Props = append(r.Props, envelope.AuthProp{Type: "header", Name: "d", Value: strings.ToLower(strings.TrimSuffix(d, "."))})
 	}
 	if i := t["i"]; i != "" {
 		r.Props = append(r.Props, envelope.AuthProp{Type: "header", Name: "i", Value: i})

@@ -146,6 +146,10 @@ func TestVerifyUnsignedAndPolicy(t *testing.T) {
 		"\tbh=qlkWrn/RWaGLG3LqkFx1cgfiZok=; h=From:To:Subject; b=B8AY1qcIvsOd/UHnEfCQxOMR56pw\r\n"
 	lTag := "DKIM-Signature: v=1; a=rsa-sha256; l=10; d=example.com; s=r1; bh=AAAA; h=From; b=QUJDREVGR0hJSg==\r\n"
 	broken := "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; d=example.org; s=r1; bh=AAAA; h=From; b=QUJD\r\n"
+	upper := SigningKey{Domain: "Example.COM", Selector: "r1", Signer: rsaKey}
+	if rs := verifyAll(t, v, signed(sign(t, testMessage, SignConfig{}, upper), testMessage)); results(rs) != "pass" || rs[0].Prop("header", "d") != "example.com" {
+		t.Errorf("d=Example.COM: %+v", rs)
+	}
 	rs := verifyAll(t, v, sha1+lTag+testMessage)
 	if results(rs) != "policy,policy" || !strings.Contains(rs[0].Reason, "RFC 8301") || !strings.Contains(rs[1].Reason, "l=10") {
 		t.Errorf("sha1, l=: %+v", rs)
