@@ -13,30 +13,27 @@ type ARC struct {
 	// Verify validates the ARC chain of inbound mail (default true).
 	Verify bool `toml:"verify"`
 	// Seal adds an ARC set to inbound mail forwarded to another host
-	// (aliases to external addresses). Unset: seal when a sealing key is
-	// configured (key_file).
+	// (aliases to external addresses) when a sealing key is available:
+	// key_file, else the sealing domain's active RSA DKIM key (dkim
+	// keygen). Unset: true.
 	Seal *bool `toml:"seal"`
 	// Domain is the sealing domain d= (default: hostname without its
 	// first label, "example.com" for "mx.example.com").
 	Domain string `toml:"domain"`
-	// Selector is s=: the key is published at
-	// Selector._domainkey.Domain (default "arc").
+	// Selector is s= for KeyFile: the key is published at
+	// Selector._domainkey.Domain (default "arc"). A DKIM store key keeps
+	// its own selector.
 	Selector string `toml:"selector"`
 	// KeyFile is the PEM file of the RSA sealing key (PKCS #1 or #8),
-	// relative to the config file's directory; "" for none.
+	// relative to the config file's directory; "": the DKIM key store.
 	KeyFile string `toml:"key_file"`
 }
 
 func defaultARC() ARC { return ARC{Verify: true, Selector: "arc"} }
 
-// Sealing reports whether mail is to be sealed: seal = true, or unset
-// with a key file.
-func (a *ARC) Sealing() bool {
-	if a.Seal != nil {
-		return *a.Seal
-	}
-	return a.KeyFile != ""
-}
+// Sealing reports whether mail is to be sealed (when a key is
+// available): seal unset or true.
+func (a *ARC) Sealing() bool { return a.Seal == nil || *a.Seal }
 
 // SealDomain is Domain, or the hostname's parent domain when it has one.
 func (c *Config) SealDomain() string {
@@ -61,9 +58,6 @@ func (c *Config) validateARC(bad func(key, format string, a ...any)) {
 	}
 	if a.KeyFile != "" && !filepath.IsAbs(a.KeyFile) && c.Path != "" {
 		a.KeyFile = filepath.Join(filepath.Dir(c.Path), a.KeyFile)
-	}
-	if a.Seal != nil && *a.Seal && a.KeyFile == "" {
-		bad("arc.seal", "sealing needs a key: set arc.key_file to the PEM file of an RSA key")
 	}
 }
 

@@ -17,9 +17,10 @@ type DomainKeys struct {
 	// DomainKey-Signature (default none); a subdomain's mail is signed
 	// for its listed parent.
 	SignDomains []string `toml:"sign_domains"`
-	// Selector is s= (default "dk"); KeyFile the PEM file of the RSA key
-	// published at Selector._domainkey.DOMAIN for every sign_domains
-	// entry, relative to the config file's directory.
+	// Selector is s= (default "dk") for KeyFile, the PEM file of the RSA
+	// key published at Selector._domainkey.DOMAIN for every sign_domains
+	// entry, relative to the config file's directory. KeyFile "": each
+	// domain's active RSA DKIM key (dkim keygen), with its selector.
 	Selector string `toml:"selector"`
 	KeyFile  string `toml:"key_file"`
 	// Canonicalization is "nofws" (default, as dkimproxy's
@@ -51,8 +52,5 @@ func (c *Config) validateDomainKeys(bad func(key, format string, a ...any)) {
 	}
 	if d.KeyFile != "" && !filepath.IsAbs(d.KeyFile) && c.Path != "" {
 		d.KeyFile = filepath.Join(filepath.Dir(c.Path), d.KeyFile)
-	}
-	if len(d.SignDomains) > 0 && d.KeyFile == "" {
-		bad("domainkeys.key_file", "signing for %s needs a key: set domainkeys.key_file to the PEM file of an RSA key", strings.Join(d.SignDomains, ", "))
 	}
 }

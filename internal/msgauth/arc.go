@@ -9,6 +9,7 @@ import (
 
 	"mailwarden/internal/envelope"
 	"mailwarden/internal/msgauth/arc"
+	"mailwarden/internal/msgauth/dkim"
 )
 
 // ARC (RFC 8617): the chain of inbound mail is validated (arc= and
@@ -81,9 +82,11 @@ func arcResult(res *arc.Result, env *envelope.Envelope) envelope.AuthResult {
 }
 
 type arcSealer struct {
-	s    *arc.Sealer
-	v    *arc.Verifier
-	host string
+	s      *arc.Sealer
+	v      *arc.Verifier
+	host   string
+	store  *dkim.Store // the key when there is no key file
+	domain string
 }
 
 func buildARCSealer(d Deps) (Signer, error) {
@@ -91,15 +94,48 @@ func buildARCSealer(d Deps) (Signer, error) {
 	if c == nil || !c.ARC.Sealing() {
 		return nil, nil
 	}
+	a := &arcSealer{
+		s:      &arc.Sealer{Domain: c.SealDomain(), Selector: c.ARC.Selector, Now: d.Now},
+		v:      &arc.Verifier{Lookup: txtLookup(d), Timeout: keyLookupTimeout},
+		host:   c.Hostname,
+		domain: c.SealDomain(),
+	}
+	if c.ARC.KeyFile == "" {
+		if d.DB == nil {
+			return nil, nil
+		}
+		// The sealing domain's active RSA DKIM key (dkim keygen), with
+		// its selector.
+		a.store = dkim.NewStore(d.DB, d.Now)
+		return a, nil
+	}
 	key, err := loadRSAKey(c.ARC.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("arc.key_file: %w", err)
 	}
-	return &arcSealer{
-		s:    &arc.Sealer{Domain: c.SealDomain(), Selector: c.ARC.Selector, Key: key, Now: d.Now},
-		v:    &arc.Verifier{Lookup: txtLookup(d), Timeout: keyLookupTimeout},
-		host: c.Hostname,
-	}, nil
+	a.s.Key = key
+	return a, nil
+}
+
+// sealer returns the sealer with its key: the key file's, or the active
+// RSA key of the sealing domain in the DKIM key store (nil when it has
+// none: ed25519 seals are not understood by other verifiers).
+func (a *arcSealer) sealer(ctx context.Context) (*arc.Sealer, error) {
+	if a.store == nil {
+		return a.s, nil
+	}
+	keys, err := a.store.Active(ctx, a.domain)
+	if err != nil {
+		return nil, fmt.Errorf("sealing key of %s: %w", a.domain, err)
+	}
+	for _, k := range keys {
+		if k.Algorithm.KeyType() == "rsa" {
+			s := *a.s
+			s.Key, s.Selector = k.Signer, k.Selector
+			return &s, nil
+		}
+	}
+	return nil, nil
 }
 
 // Sign seals inbound mail that is forwarded off this host (RFC 8617
@@ -108,6 +144,10 @@ func buildARCSealer(d Deps) (Signer, error) {
 func (a *arcSealer) Sign(ctx context.Context, m *Message) ([]string, error) {
 	if !m.Forwarded || !m.Inbound {
 		return nil, nil
+	}
+	s, err := a.sealer(ctx)
+	if err != nil || s == nil {
+		return nil, err // no key (yet): not sealed
 	}
 	chain := &arc.Result{Status: arc.Status(m.ARC.Result)}
 	if m.ARC.Result == "" { // [arc] verify is off: validate for the seal
@@ -123,7 +163,7 @@ func (a *arcSealer) Sign(ctx context.Context, m *Message) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := a.s.Seal(r, chain, a.host, m.AuthResults)
+	fields, err := s.Seal(r, chain, a.host, m.AuthResults)
 	if errors.Is(err, arc.ErrNotSealable) {
 		return nil, nil
 	}

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
+	"strings"
 
 	"mailwarden/internal/envelope"
+	"mailwarden/internal/mime"
+	"mailwarden/internal/msgauth/dkim"
 	"mailwarden/internal/msgauth/domainkeys"
 )
 
@@ -67,32 +71,51 @@ func (v *dkVerifier) Verify(ctx context.Context, m *Message) error {
 	return nil
 }
 
-type dkSigner struct{ s *domainkeys.Signer }
+type dkSigner struct {
+	s     *domainkeys.Signer // with the key file's key
+	store *dkim.Store        // else the signing domain's RSA DKIM key
+}
 
 func buildDKSigner(d Deps) (Signer, error) {
 	c := d.Config
 	if c == nil || len(c.DomainKeys.SignDomains) == 0 {
 		return nil, nil
 	}
+	s := &dkSigner{s: &domainkeys.Signer{Domains: c.DomainKeys.SignDomains, Selector: c.DomainKeys.Selector,
+		Canon: c.DomainKeys.Canonicalization}}
+	if c.DomainKeys.KeyFile == "" {
+		if d.DB == nil {
+			return nil, nil
+		}
+		s.store = dkim.NewStore(d.DB, d.Now)
+		return s, nil
+	}
 	key, err := loadRSAKey(c.DomainKeys.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("domainkeys.key_file: %w", err)
 	}
-	return &dkSigner{&domainkeys.Signer{Domains: c.DomainKeys.SignDomains, Selector: c.DomainKeys.Selector,
-		Key: key, Canon: c.DomainKeys.Canonicalization}}, nil
+	s.s.Key = key
+	return s, nil
 }
 
 // Sign signs mail from trusted senders whose Sender (else From) domain
 // is listed; other mail is not its business.
-func (s *dkSigner) Sign(_ context.Context, m *Message) ([]string, error) {
+func (s *dkSigner) Sign(ctx context.Context, m *Message) ([]string, error) {
 	if !m.Trusted {
 		return nil, nil
+	}
+	signer := s.s
+	if s.store != nil {
+		var err error
+		if signer, err = s.storeSigner(ctx, m); err != nil || signer == nil {
+			return nil, err
+		}
 	}
 	r, err := m.Content()
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.s.Sign(r)
+	f, err := signer.Sign(r)
 	if errors.Is(err, domainkeys.ErrNotSender) {
 		return nil, nil
 	}
@@ -100,4 +123,43 @@ func (s *dkSigner) Sign(_ context.Context, m *Message) ([]string, error) {
 		return nil, err
 	}
 	return []string{f}, nil
+}
+
+// storeSigner picks the listed domain of the message's sender and its
+// active RSA DKIM key (DomainKeys knows only RSA); nil when there is none.
+func (s *dkSigner) storeSigner(ctx context.Context, m *Message) (*domainkeys.Signer, error) {
+	h, err := m.Header()
+	if err != nil {
+		return nil, err
+	}
+	vals := h.Values("Sender")
+	if len(vals) == 0 {
+		vals = h.Values("From")
+	}
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	addr, err := mail.ParseAddress(mime.Unfold([]byte(vals[0])))
+	if err != nil {
+		return nil, nil
+	}
+	d := strings.ToLower(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:])
+	for _, sd := range s.s.Domains {
+		if d != sd && !strings.HasSuffix(d, "."+sd) {
+			continue
+		}
+		keys, err := s.store.Active(ctx, sd)
+		if err != nil {
+			return nil, fmt.Errorf("key of %s: %w", sd, err)
+		}
+		for _, k := range keys {
+			if k.Algorithm.KeyType() == "rsa" {
+				signer := *s.s
+				signer.Domains, signer.Selector, signer.Key = []string{sd}, k.Selector, k.Signer
+				return &signer, nil
+			}
+		}
+		return nil, nil
+	}
+	return nil, nil
 }
