@@ -264,3 +264,51 @@ mail.sender.example. A 127.0.0.3
 		}
 	})
 }
+
+// TestARCWithDKIMKey: without [arc] key_file, forwarded mail is sealed
+// with the key `dkim keygen` made for the sealing domain, under its
+// selector, as soon as it exists.
+func TestARCWithDKIMKey(t *testing.T) {
+	k, port := startSink(t)
+	dns := dnstest.New(t, `
+remote.test. MX 10 mx.remote.test.
+mx.remote.test. A 127.0.0.2
+`)
+	peer := newARCPeer(t, dns)
+	s := startServer(t, options{Resolvers: []string{dns.Addr()}, Extra: []string{"", "[outbound]", fmt.Sprintf("smtp_port = %d", port)}}, func(s *server) {
+		s.admin("domain", "add", "dom.test")
+		s.admin("alias", "add", "fwd@dom.test", "friend@remote.test")
+	})
+	forward := func(tag string) string {
+		t.Helper()
+		id := newMessageID(tag)
+		s.send("sender@sender.example", "fwd@dom.test", message("sender@sender.example", "fwd@dom.test", "arc", id, "forward me"),
+			"--local-interface", "127.0.0.3")
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			for _, m := range k.received() {
+				if strings.Contains(m.Data, id) {
+					return m.Data
+				}
+			}
+		}
+		t.Fatalf("%s did not reach the remote MX", id)
+		return ""
+	}
+	if data := forward("arcnokey"); strings.Contains(data, "ARC-Seal") {
+		t.Fatalf("sealed before any key exists:\n%s", data)
+	}
+	out := s.admin("dkim", "keygen", "test.example", "--selector", "mw2026")
+	lines := strings.Split(out, "\n")
+	if len(lines) < 2 || lines[0] != "mw2026._domainkey.test.example." {
+		t.Fatalf("dkim keygen printed:\n%s", out)
+	}
+	dns.TXT(lines[0], lines[1])
+	peer.zone["mw2026._domainkey.test.example"] = lines[1]
+	data := forward("arckey")
+	if !strings.Contains(data, "d=test.example; s=mw2026;") {
+		t.Fatalf("not sealed with the DKIM key:\n%s", data)
+	}
+	if got := peer.verify(data); got != "pass success" {
+		t.Fatalf("dkimpy's arc_verify: %s\n%s", got, data)
+	}
+}
