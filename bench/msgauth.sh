@@ -64,6 +64,10 @@ peername_lookup = true
 resolvers = ["$dns:53"]
 [restrictions]
 recipient = ["permit_mynetworks", "reject_unauth_destination", "check_spf", "permit"]
+[spf]
+# As policyd-spf, loopback clients are skipped by default; the benchmark's
+# client is on loopback (the same is set for policyd-spf below).
+skip_addresses = []
 T
     MW_BIN="$W/mailwarden" MW_MYNETWORKS=127.0.0.1/32 MW_EXTRA_FILE="$W/mw-extra.toml" bash "$root/bench/run.sh" "$N" "$C" "$S"
     ;;
