@@ -44,7 +44,7 @@ type Verifier interface {
 // mail from trusted senders (m.Trusted), the ARC set for mail forwarded
 // off this host (m.Forwarded). It returns whole fields ("Name: value",
 // folded with CRLF, no final CRLF), top first, or none when the message
-// is not its business.
+// is not its business. They go above every field added before them.
 type Signer interface {
 	Sign(ctx context.Context, m *Message) ([]string, error)
 }
@@ -220,12 +220,28 @@ func (a *Auth) Run(ctx context.Context, m *Message) error {
 			a.log.Warn(m.Env.ID + ": " + s.name + ": " + err.Error())
 			continue
 		}
-		// Top first: prepend the last field first so the order holds.
-		for i := len(fields) - 1; i >= 0; i-- {
-			m.Env.Header = append(m.Env.Header, envelope.HeaderEdit{Op: envelope.Prepend, Field: fields[i]})
-		}
+		m.prepend(fields...)
 	}
 	return nil
+}
+
+// prepend puts fields (top first) above every field prepended so far: the
+// delivered header then reads newest first, as each hop's fields go on
+// top (a later signer's above an earlier one's, all above the checks'
+// fields and the trace).
+func (m *Message) prepend(fields ...string) {
+	at := len(m.Env.Header)
+	for i, e := range m.Env.Header {
+		if e.Op == envelope.Prepend {
+			at = i
+			break
+		}
+	}
+	edits := make([]envelope.HeaderEdit, len(fields))
+	for i, f := range fields {
+		edits[i] = envelope.HeaderEdit{Op: envelope.Prepend, Field: f}
+	}
+	m.Env.Header = slices.Insert(m.Env.Header, at, edits...)
 }
 
 // verify runs the verifiers, drops forged Authentication-Results and
@@ -252,7 +268,6 @@ func (a *Auth) verify(ctx context.Context, m *Message) error {
 	}
 	value := FormatResults(m.Env.Auth)
 	m.AuthResults = value
-	m.Env.Header = append(m.Env.Header, envelope.HeaderEdit{Op: envelope.Prepend,
-		Field: "Authentication-Results: " + a.hostname + ";" + value})
+	m.prepend("Authentication-Results: " + a.hostname + ";" + value)
 	return nil
 }

@@ -127,3 +127,26 @@ func TestAuthServIDFolding(t *testing.T) {
 		t.Errorf("forged = %v, %v", forged, err)
 	}
 }
+
+// TestPrependOrder: what msgauth adds goes above the fields checks
+// prepended, newest on top, each batch in its own top-first order.
+func TestPrependOrder(t *testing.T) {
+	m := msg("From: a@x.test\r\n\r\n")
+	m.Env.Header = []envelope.HeaderEdit{
+		{Op: envelope.Remove, Name: "X-Junk"},
+		{Op: envelope.Prepend, Field: "X-Check: 1"},
+		{Op: envelope.Prepend, Field: "Received-SPF: pass"},
+	}
+	m.prepend("Authentication-Results: mx; none")
+	m.prepend("ARC-Seal: i=1", "ARC-Message-Signature: i=1", "ARC-Authentication-Results: i=1")
+	var got []string
+	for _, e := range m.Env.Header {
+		if e.Op == envelope.Prepend {
+			got = append(got, strings.SplitN(e.Field, ":", 2)[0])
+		}
+	}
+	want := "ARC-Seal ARC-Message-Signature ARC-Authentication-Results Authentication-Results X-Check Received-SPF"
+	if strings.Join(got, " ") != want {
+		t.Errorf("prepend order %q, want %q", strings.Join(got, " "), want)
+	}
+}

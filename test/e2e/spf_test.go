@@ -222,10 +222,20 @@ func TestSPFLikePolicydSPF(t *testing.T) {
 
 // spfHeader is the header as the SMTP server wrote it: without the
 // Return-Path and Delivered-To local delivery puts on top.
+// spfHeader is the delivered header from the first field Mailwarden
+// adds after delivery's Return-Path and Delivered-To, our
+// Authentication-Results skipped: it stands on top, as OpenDKIM's does
+// above policyd-spf's Received-SPF in a Postfix stack.
 func spfHeader(data []byte) []string {
 	lines := headerLines(data)
 	for len(lines) > 1 && (strings.HasPrefix(lines[0], "Return-Path:") || strings.HasPrefix(lines[0], "Delivered-To:")) {
 		lines = lines[1:]
+	}
+	if len(lines) > 1 && strings.HasPrefix(lines[0], "Authentication-Results: mx.test.example;") {
+		lines = lines[1:]
+		for len(lines) > 1 && (strings.HasPrefix(lines[0], "\t") || strings.HasPrefix(lines[0], " ")) {
+			lines = lines[1:]
+		}
 	}
 	return lines
 }
