@@ -118,9 +118,13 @@ func answer(ctx context.Context, c net.Conn, h Handlers) {
 	if err != nil {
 		return
 	}
-	verb, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
+	verb, arg, err := parseRequest(line)
 	enc := json.NewEncoder(c)
 	refuse := func(msg string) { enc.Encode(map[string]string{"error": msg}) }
+	if err != nil {
+		refuse(err.Error())
+		return
+	}
 	switch {
 	case verb == "status" && h.Status != nil:
 		enc.Encode(h.Status())
@@ -129,11 +133,6 @@ func answer(ctx context.Context, c net.Conn, h Handlers) {
 			Sessions []Session `json:"sessions"`
 		}{h.Who()})
 	case verb == "kick" && h.Kick != nil:
-		arg = strings.TrimSpace(arg)
-		if arg == "" || strings.ContainsFunc(arg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			refuse("kick needs a user name, a client address or a network")
-			return
-		}
 		c.SetDeadline(time.Now().Add(kickLimit))
 		kctx, cancel := context.WithTimeout(ctx, kickLimit-time.Second)
 		defer cancel()
@@ -141,6 +140,27 @@ func answer(ctx context.Context, c net.Conn, h Handlers) {
 	default:
 		refuse("unknown request")
 	}
+}
+
+// parseRequest splits a request line into its verb and argument: "status"
+// and "who" take none, "kick" one (a user name, an address or a network:
+// no control characters).
+func parseRequest(line string) (verb, arg string, err error) {
+	verb, arg, _ = strings.Cut(strings.TrimSpace(line), " ")
+	arg = strings.TrimSpace(arg)
+	switch verb {
+	case "status", "who":
+		if arg != "" {
+			return "", "", fmt.Errorf("%s takes no argument", verb)
+		}
+	case "kick":
+		if arg == "" || strings.ContainsFunc(arg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return "", "", errors.New("kick needs a user name, a client address or a network")
+		}
+	default:
+		return "", "", errors.New("unknown request")
+	}
+	return verb, arg, nil
 }
 
 // Query asks the server of dataDir for its status.

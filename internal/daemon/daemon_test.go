@@ -161,3 +161,54 @@ func TestControlMissingHandler(t *testing.T) {
 		t.Errorf("Who without a handler: %v", err)
 	}
 }
+
+func TestParseRequest(t *testing.T) {
+	for _, tc := range []struct {
+		line, verb, arg string
+		ok              bool
+	}{
+		{"status\n", "status", "", true},
+		{"who\r\n", "who", "", true},
+		{"kick alice@example.com\n", "kick", "alice@example.com", true},
+		{"kick  192.0.2.0/24 \n", "kick", "192.0.2.0/24", true},
+		{"kick\n", "", "", false},
+		{"kick a\x00b\n", "", "", false},
+		{"status now\n", "", "", false},
+		{"shutdown\n", "", "", false},
+	} {
+		verb, arg, err := parseRequest(tc.line)
+		if verb != tc.verb || arg != tc.arg || (err == nil) != tc.ok {
+			t.Errorf("parseRequest(%q) = %q, %q, %v", tc.line, verb, arg, err)
+		}
+	}
+}
+
+// FuzzParseRequest: a request is refused or names a known verb, and a
+// kick's argument is non-empty and free of control characters (it is
+// logged).
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{"status\n", "who\n", "kick alice@example.com\n", "kick 2001:db8::/64\n", "kick \x1b[2J\n", "kick\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		verb, arg, err := parseRequest(line)
+		if err != nil {
+			if verb != "" || arg != "" {
+				t.Fatalf("refused %q but returned %q, %q", line, verb, arg)
+			}
+			return
+		}
+		switch verb {
+		case "status", "who":
+			if arg != "" {
+				t.Fatalf("%q: %s with argument %q", line, verb, arg)
+			}
+		case "kick":
+			if arg == "" || strings.ContainsFunc(arg, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				t.Fatalf("%q: kick argument %q", line, arg)
+			}
+		default:
+			t.Fatalf("%q: verb %q", line, verb)
+		}
+	})
+}

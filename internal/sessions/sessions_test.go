@@ -140,3 +140,31 @@ func BenchmarkAddRemove(b *testing.B) {
 		r.Remove(e)
 	}
 }
+
+// FuzzParseMatch: whatever `mailwarden kick` is given, ParseMatch picks
+// exactly one of a user name and a masked network, and a network match
+// holds the address it was made from.
+func FuzzParseMatch(f *testing.F) {
+	for _, s := range []string{"alice@example.com", "192.0.2.7", "2001:db8::1/64", "::ffff:10.0.0.1", "fe80::1%eth0", "1.2.3.4/33", "", "@", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m := ParseMatch(s)
+		if (m.User != "") == m.Network.IsValid() && s != "" {
+			t.Fatalf("ParseMatch(%q) = %+v: want a user or a network", s, m)
+		}
+		if m.Network.IsValid() {
+			if m.Network != m.Network.Masked() {
+				t.Fatalf("ParseMatch(%q): network %v not masked", s, m.Network)
+			}
+			if !m.Matches("", m.Network.Addr()) {
+				t.Fatalf("ParseMatch(%q) does not match its own network address", s)
+			}
+			if m.Matches(s, netip.Addr{}) {
+				t.Fatalf("ParseMatch(%q): a network match matched by user name", s)
+			}
+		} else if s != "" && !m.Matches(s, netip.Addr{}) {
+			t.Fatalf("ParseMatch(%q) does not match its own name", s)
+		}
+	})
+}
