@@ -52,6 +52,46 @@ install -d "$root/DEBIAN" "$root/usr/sbin" "$root/lib/systemd/system" "$root/etc
 
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$version -X main.commit=$commit" \
 	-o "$root/usr/sbin/mailwarden" ./cmd/mailwarden
+# The manual page: the command list the binary prints (mailwarden help),
+# in man(7) form, pointing at the docs.
+install -d "$root/usr/share/man/man8"
+{
+	printf '.TH MAILWARDEN 8 "%s" "mailwarden %s" "System Manager'"'"'s Manual"\n' \
+		"$(date -u ${SOURCE_DATE_EPOCH:+-d @$SOURCE_DATE_EPOCH} +%Y-%m-%d)" "$version"
+	cat <<'MAN'
+.SH NAME
+mailwarden \- mail server: SMTP, submission, IMAP and POP3 in one program
+.SH SYNOPSIS
+.B mailwarden
+[\fB\-config\fR \fIPATH\fR] \fICOMMAND\fR [\fIARGS\fR]
+.SH DESCRIPTION
+Mailwarden does the work of Postfix, Dovecot and postfixadmin in one
+program with one configuration file and one data directory.
+\fBmailwarden serve\fR runs the server; the other commands administer
+it. \fBmailwarden\fR \fICOMMAND\fR \fB\-h\fR prints the usage of one
+command.
+.SH COMMANDS
+.nf
+MAN
+	"$root/usr/sbin/mailwarden" help | sed -n '/^commands:/,/^$/{/^commands:/d;/^$/d;p}' |
+		sed 's/\\/\\e/g; s/^\([.'"'"']\)/\\\&\1/'
+	cat <<'MAN'
+.fi
+.SH FILES
+.TP
+.I /etc/mailwarden/mailwarden.toml
+the configuration (else \fB\-config\fR, else \fB$MAILWARDEN_CONFIG\fR)
+.TP
+.I /var/lib/mailwarden
+the data directory: database, Maildirs, queue, pid file, control socket
+.SH SEE ALSO
+The documentation in
+.IR /usr/share/doc/mailwarden/ :
+config.md (every setting), operations.md (running it),
+migrate\-postfix.md and migrate\-dovecot.md.
+MAN
+} > "$root/usr/share/man/man8/mailwarden.8"
+gzip -9n "$root/usr/share/man/man8/mailwarden.8"
 install -m 0644 packaging/mailwarden.service "$root/lib/systemd/system/mailwarden.service"
 install -m 0640 packaging/mailwarden.toml "$root/etc/mailwarden/mailwarden.toml"
 install -m 0644 packaging/logrotate "$root/etc/logrotate.d/mailwarden"
