@@ -81,6 +81,7 @@ func (c *cli) status(args []string) error {
 		cs = append(cs, fmt.Sprintf("%s %d", n, st.Conns[n]))
 	}
 	row("connections", strings.Join(cs, ", "))
+	row("logged in", fmt.Sprintf("%d IMAP/POP3 session(s) (mailwarden who)", st.LoggedIn))
 	row("queue", fmt.Sprintf("%d active, %d deferred, %d held", st.Queue.Active, st.Queue.Deferred, st.Queue.Hold))
 	last := ""
 	if st.LastReload != "" {

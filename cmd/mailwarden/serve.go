@@ -360,7 +360,7 @@ func (c *cli) serveConfig(cfg *config.Config, ready func()) error {
 	defer stopControl()
 	status := func() daemon.Status {
 		st := daemon.Status{Pid: os.Getpid(), Version: versionString(), Config: cfg.Path, Started: started,
-			Conns: map[string]int64{}, Reloads: int(reloads.Load())}
+			Conns: map[string]int64{}, Reloads: int(reloads.Load()), LoggedIn: live.Len()}
 		for _, b := range bound {
 			st.Listeners = append(st.Listeners, daemon.Listener{Service: b.service, Addr: b.l.Addr().String()})
 		}

@@ -31,6 +31,7 @@ type Status struct {
 	Started   time.Time        `json:"started"`
 	Listeners []Listener       `json:"listeners"`
 	Conns     map[string]int64 `json:"connections"` // open connections by service
+	LoggedIn  int              `json:"logged_in"`   // IMAP and POP3 sessions logged in (who)
 	Queue     QueueCounts      `json:"queue"`
 	// Reloads counts the SIGHUPs handled; LastReload says how the last
 	// one went ("ok", or the error), with what it could not apply.

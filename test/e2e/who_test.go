@@ -142,6 +142,9 @@ func TestWhoKick(t *testing.T) {
 	if !want.MatchString(out) {
 		t.Fatalf("who:\n%s", out)
 	}
+	if _, out, _ := s.cli("status"); !regexp.MustCompile(`(?m)^logged in:\s+5 IMAP/POP3 session\(s\)`).MatchString(out) {
+		t.Errorf("status:\n%s", out)
+	}
 	if out := s.admin("who", "127.0.0.4"); !regexp.MustCompile(`(?m)^alice@dom\.test\s+1\s+pop3\s+127\.0\.0\.4$`).MatchString(out) || strings.Contains(out, "bob") {
 		t.Fatalf("who 127.0.0.4:\n%s", out)
 	}
