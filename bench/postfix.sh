@@ -164,6 +164,6 @@ echo "delivered_files=$(count) all_delivered_after=$(awk -v a="$t0" -v b="$t1" '
 read -r rss pss rest < "$W/peak"
 echo "first_client=$(grep -m1 -o "connect from [^ ]*" "$W/maillog" || true)"
 # What the checks wrote into a delivered message (bench/msgauth.sh).
-f=$(find "$W/mail/bench.test" -path '*/new/*' -type f | head -1)
+f=$(find "$W/mail/bench.test" -path '*/new/*' -type f -print -quit)
 grep -E '^(Authentication-Results|Received-SPF|[[:space:]])' "$f" | head -8 | sed 's/^/header: /' || true
 echo "peak_rss_sum=$((rss / 1024)) MB peak_pss_sum=$((pss / 1024)) MB ($rest)"

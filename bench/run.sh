@@ -41,6 +41,6 @@ echo "server_cpu_per_msg_us=$(( (t1 - t0) * 1000000 / hz / N ))"
 echo "peak_rss=$(awk '/VmHWM/ {print $2, $3}' /proc/$pid/status)"
 files=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f | wc -l)
 echo "delivered_files=$files"
-f=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f | head -1)
+f=$(find "$work/data/mail/bench.test" -path '*/new/*' -type f -print -quit)
 grep -E '^(Authentication-Results|Received-SPF|[[:space:]])' "$f" | head -8 | sed 's/^/header: /' || true
 kill -TERM $pid; wait $pid || true
