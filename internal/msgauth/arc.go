@@ -23,11 +23,15 @@ func init() {
 // keyLookupTimeout bounds each DNS key lookup of ARC and DomainKeys.
 const keyLookupTimeout = 10 * time.Second
 
+// txtLookup asks for key records through the cache DKIM verification
+// uses: the same _domainkey names, public data kept for their TTL.
 func txtLookup(d Deps) func(context.Context, string) ([]string, error) {
 	if d.DNS == nil {
 		return nil // every key lookup is then a temperror
 	}
-	return d.DNS.LookupTXT
+	return func(ctx context.Context, name string) ([]string, error) {
+		return dkimCache.Lookup(ctx, d.DNS, name)
+	}
 }
 
 type arcVerifier struct{ v *arc.Verifier }
