@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"mailwarden/internal/imapwire"
+	"mailwarden/internal/store"
 )
 
 type lineResult struct {
@@ -48,15 +49,7 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 				s.events = nil
 				continue
 			}
-			s.noteEvent(ev)
-			s.update(true)
-			if err := s.w.Flush(); err != nil || s.quit {
-				// The session ends; closing the connection ends the
-				// reader goroutine.
-				s.quit = true
-				if s.reason == "" {
-					s.reason = "Connection closed"
-				}
+			if s.idleEvent(ev) {
 				return result{quiet: true}
 			}
 		case ev, ok := <-s.selEvents:
@@ -65,17 +58,25 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 				s.selEvents = nil
 				continue
 			}
-			s.noteEvent(ev)
-			s.update(true)
-			if err := s.w.Flush(); err != nil || s.quit {
-				// The session ends; closing the connection ends the
-				// reader goroutine.
-				s.quit = true
-				if s.reason == "" {
-					s.reason = "Connection closed"
-				}
+			if s.idleEvent(ev) {
 				return result{quiet: true}
 			}
 		}
 	}
+}
+
+// idleEvent pushes one change to an idling client; it reports whether
+// the session ends (the write failed or the session was told to quit),
+// in which case closing the connection ends the reader goroutine.
+func (s *session) idleEvent(ev store.Event) bool {
+	s.noteEvent(ev)
+	s.update(true)
+	if err := s.w.Flush(); err != nil || s.quit {
+		s.quit = true
+		if s.reason == "" {
+			s.reason = "Connection closed"
+		}
+		return true
+	}
+	return false
 }
