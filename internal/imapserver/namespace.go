@@ -143,6 +143,9 @@ func (s *session) locate(name string, withRights bool) (place, error) {
 		}
 		p.owner = store.SharedAccount(s.userDomain())
 	}
+	// The user's \Seen in a folder it does not own is its own
+	// (store/pvtflags.go).
+	p.owner.Viewer = s.mb.Username
 	if !withRights {
 		return p, nil
 	}

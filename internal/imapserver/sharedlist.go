@@ -86,6 +86,7 @@ func (s *session) sharedNodes(subs []string) ([]*node, error) {
 // ownerFolders appends the state of the folders of owner that are in
 // visible, under their names in the namespace kind, and their rights.
 func (s *session) ownerFolders(owner store.Account, kind nsKind, visible map[string]acl.Rights, infos []store.FolderInfo, rights map[string]acl.Rights) ([]store.FolderInfo, error) {
+	owner.Viewer = s.mb.Username // its own \Seen (LIST-STATUS UNSEEN)
 	fs, err := s.srv.o.Store.ListFolders(s.ctx, owner)
 	if err != nil {
 		return nil, err

@@ -156,12 +156,22 @@ func TestDeleteMailboxDropsACL(t *testing.T) {
 	if _, err := s.SetACL(ctx, b, "INBOX", a.Username, acl.Replace, acl.Lookup); err != nil {
 		t.Fatal(err)
 	}
+	// b's own \Seen of a's message goes with b.
+	uid := mustAppend(t, s, a, "INBOX", nil, "Subject: x\r\n\r\nx\r\n")
+	viewer := a
+	viewer.Viewer = b.Username
+	if _, _, err := s.StoreFlags(ctx, viewer, "INBOX", []int64{uid}, FlagsAdd, []string{`\Seen`}, 0); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteMailbox(ctx, b.Username, b.Maildir, true); err != nil {
 		t.Fatal(err)
 	}
 	var n int
 	if err := s.db.Read.QueryRow(`SELECT COUNT(*) FROM mail_acl`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("rows left in mail_acl: %d, %v", n, err)
+	}
+	if err := s.db.Read.QueryRow(`SELECT COUNT(*) FROM mail_pvt_seen`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows left in mail_pvt_seen: %d, %v", n, err)
 	}
 }
 

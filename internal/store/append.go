@@ -99,6 +99,7 @@ func (s *Store) AppendMany(ctx context.Context, a Account, folder string, items 
 		size, date int64
 		flags      string
 		cache      *imapmsg.Cache
+		seen       bool // the viewer's private \Seen (pvtflags.go)
 	}
 	dir := folderDir(s.MailboxPath(a.Maildir), folder)
 	var files []written
@@ -116,7 +117,7 @@ func (s *Store) AppendMany(ctx context.Context, a Account, folder string, items 
 		if date.IsZero() {
 			date = now
 		}
-		flags := normFlags(it.Flags)
+		flags, seen := a.splitSeen(normFlags(it.Flags))
 		tap := &headerTap{}
 		body := it.Body
 		rel, size, werr := s.writeFile(dir, s.uniqueName(now), tap, func(w io.Writer) error {
@@ -127,7 +128,7 @@ func (s *Store) AppendMany(ctx context.Context, a Account, folder string, items 
 			err = werr
 			return nil, 0, fmt.Errorf("store: append to %q of %s: %w", folder, a.Username, err)
 		}
-		files = append(files, written{rel, size, date.Unix(), joinFlags(flags), tap.cache(size)})
+		files = append(files, written{rel, size, date.Unix(), joinFlags(flags), tap.cache(size), seen})
 		rels = append(rels, rel)
 	}
 	var modseq int64
@@ -148,6 +149,11 @@ func (s *Store) AppendMany(ctx context.Context, a Account, folder string, items 
 				uid, modseq, validity, err = s.insertMessage(ctx, tx, a.Username, folder, f.rel, f.size, f.date, f.flags, f.cache)
 				if err != nil {
 					return err
+				}
+				if f.seen {
+					if err := markNew(ctx, tx, a, folder, uid, modseq); err != nil {
+						return err
+					}
 				}
 				uids = append(uids, uid)
 			}

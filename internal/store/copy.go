@@ -20,6 +20,7 @@ type transfer struct {
 	fromID         int64
 	msgs           []Msg
 	rels           []string // new paths in toDir, parallel to msgs
+	seen           []bool   // the target viewer's private \Seen, parallel to msgs
 }
 
 // prepareTransfer resolves the folders and reads the messages uids of the
@@ -42,10 +43,17 @@ func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b A
 	if t.msgs, err = selectUIDs(ctx, s.db.Read, t.fromID, uids, false); err != nil {
 		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
 	}
-	if may != nil {
-		for i := range t.msgs {
+	if a.private() {
+		if err := overlayPvt(ctx, s.db.Read, t.fromID, a.Viewer, t.msgs); err != nil {
+			return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
+		}
+	}
+	t.seen = make([]bool, len(t.msgs))
+	for i := range t.msgs {
+		if may != nil {
 			t.msgs[i].Flags = slices.DeleteFunc(slices.Clone(t.msgs[i].Flags), func(f string) bool { return !may(f) })
 		}
+		t.msgs[i].Flags, t.seen[i] = b.splitSeen(t.msgs[i].Flags)
 	}
 	t.fromDir, t.toDir = folderDir(s.MailboxPath(a.Maildir), t.from), folderDir(s.MailboxPath(b.Maildir), t.to)
 	now := time.Now()
@@ -71,7 +79,8 @@ func (t *transfer) source(i int) string {
 // their flags, internal dates and header caches, and returns the new
 // UIDs. For a move, it runs before the sources are expunged, whose cache
 // rows go with them.
-func (t *transfer) insertAll(ctx context.Context, s *Store, tx *sql.Tx, username string) (validity int64, dst []int64, top int64, err error) {
+func (t *transfer) insertAll(ctx context.Context, s *Store, tx *sql.Tx, b Account) (validity int64, dst []int64, top int64, err error) {
+	username := b.Username
 	toID, err := folderID(ctx, tx, username, t.to)
 	if err != nil {
 		return 0, nil, 0, err
@@ -84,6 +93,11 @@ func (t *transfer) insertAll(ctx context.Context, s *Store, tx *sql.Tx, username
 		}
 		if err := copyCache(ctx, tx, t.fromID, m.UID, toID, dst[i]); err != nil {
 			return 0, nil, 0, err
+		}
+		if t.seen[i] {
+			if err := setPvtSeen(ctx, tx, toID, dst[i], b.Viewer, true, top); err != nil {
+				return 0, nil, 0, err
+			}
 		}
 	}
 	return validity, dst, top, nil
@@ -157,7 +171,7 @@ func (s *Store) CopyTo(ctx context.Context, a Account, from string, b Account, t
 				return err
 			}
 			var err error
-			if validity, dst, top, err = t.insertAll(ctx, s, tx, b.Username); err != nil {
+			if validity, dst, top, err = t.insertAll(ctx, s, tx, b); err != nil {
 				return err
 			}
 			return s.noteChange(ctx, tx, b.Username, t.to, EventAdded, top)
@@ -224,7 +238,7 @@ func (s *Store) MoveTo(ctx context.Context, a Account, from string, b Account, t
 				}
 			}
 			var err error
-			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, b.Username); err != nil {
+			if validity, dst, dstTop, err = t.insertAll(ctx, s, tx, b); err != nil {
 				return err
 			}
 			if srcTop, err = expungeRows(ctx, tx, a.Username, t.fromID, t.msgs); err != nil {

@@ -127,15 +127,21 @@ func (s *Store) ListFolders(ctx context.Context, a Account) ([]FolderInfo, error
 	}
 	defer rows.Close()
 	var out []FolderInfo
+	var ids []int64
 	for rows.Next() {
-		_, fi, err := scanFolder(rows)
+		id, fi, err := scanFolder(rows)
 		if err != nil {
 			return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
 		}
-		out = append(out, fi)
+		out, ids = append(out, fi), append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
+	}
+	if a.private() {
+		if err := pvtUnseenAll(ctx, s.db.Read, a, ids, out); err != nil {
+			return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
+		}
 	}
 	sortFolders(out)
 	return out, nil
@@ -150,7 +156,10 @@ func (s *Store) Folder(ctx context.Context, a Account, name string) (FolderInfo,
 	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
 		return FolderInfo{}, err
 	}
-	_, fi, err := folderInfo(ctx, s.db.Read, a.Username, name)
+	id, fi, err := folderInfo(ctx, s.db.Read, a.Username, name)
+	if err == nil && a.private() {
+		fi.Unseen, err = pvtUnseen(ctx, s.db.Read, id, a.Viewer, fi.Messages)
+	}
 	return fi, err
 }
 

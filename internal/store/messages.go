@@ -107,6 +107,9 @@ func (s *Store) Messages(ctx context.Context, a Account, folder string) ([]Msg, 
 	fi, err := s.readFolder(ctx, a, folder, func(tx *sql.Tx, id int64, fi *FolderInfo) error {
 		var err error
 		msgs, err = selectUIDs(ctx, tx, id, nil, true)
+		if err == nil && a.private() {
+			err = overlayPvt(ctx, tx, id, a.Viewer, msgs)
+		}
 		for _, m := range msgs {
 			fi.count(m)
 		}
@@ -200,7 +203,10 @@ func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, Fold
 			fi.count(m)
 			msgs = append(msgs, m)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || !a.private() {
+			return err
+		}
+		return viewPvt(ctx, tx, id, a.Viewer, msgs, fi)
 	})
 	if err != nil {
 		return nil, FolderInfo{}, err
@@ -223,12 +229,20 @@ func (s *Store) Changes(ctx context.Context, a Account, folder string, since int
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+msgColumns+` FROM mail_message WHERE folder_id=? AND modseq>? ORDER BY uid`, id, since)
+		rows, err := changedQuery(ctx, tx, a, id, since)
 		if err != nil {
 			return err
 		}
 		if changed, err = scanMsgs(rows); err != nil {
 			return err
+		}
+		if a.private() {
+			if err := overlayPvt(ctx, tx, id, a.Viewer, changed); err != nil {
+				return err
+			}
+			if info.Unseen, err = pvtUnseen(ctx, tx, id, a.Viewer, info.Messages); err != nil {
+				return err
+			}
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT uid FROM mail_expunged WHERE folder_id=? AND modseq>? ORDER BY uid`, id, since)
 		if err != nil {
@@ -339,6 +353,9 @@ func (s *Store) StoreFlagsMay(ctx context.Context, a Account, folder string, uid
 	folder, err = canonName(folder)
 	if err != nil {
 		return nil, nil, err
+	}
+	if a.private() {
+		return s.storeFlagsPvt(ctx, a, folder, uids, op, flags, unchangedSince, may)
 	}
 	defer s.locks.folder(a.Username, folder)()
 	type rename struct{ from, to string }

@@ -16,8 +16,9 @@ import (
 const servingMarker = ".serving"
 
 // Account names one mailbox: the index key and the Maildir path relative
-// to the store root.
-type Account struct{ Username, Maildir string }
+// to the store root. Viewer, when set to another user, is who reads the
+// folders (a shared folder): its \Seen is its own (pvtflags.go).
+type Account struct{ Username, Maildir, Viewer string }
 
 // StartServing creates the serving marker (durably) and reports whether it
 // was already there, i.e. whether the previous run crashed and Recover

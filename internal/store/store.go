@@ -139,6 +139,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, username, maildir string, rem
 			`DELETE FROM mail_expunged WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_folder_rename WHERE username=?`,
 			`DELETE FROM mail_subscription WHERE username=?`,
+			`DELETE FROM mail_pvt_seen WHERE username=?`, // its own \Seen in others' folders
 		} {
 			if _, err := tx.ExecContext(ctx, q, username); err != nil {
 				return err

@@ -113,6 +113,14 @@ except OSError as e:
     sys.exit(0)
 select("fetch_shared_alice_select", a, "Shared/support", False)
 fetch("fetch_shared_alice", a, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+# Per-user \Seen: bob reads the ticket; it stays unseen for alice.
+select("seen_bob_select", b, "Shared/support", False)
+step("seen_bob_read", b, "FETCH", "1", "(BODY[TEXT])")
+step("seen_bob_search", b, "SEARCH", "SEEN")
+step("seen_alice_search", a, "SEARCH", "UNSEEN")
+step("seen_alice_flags", a, "FETCH", "1", "(FLAGS)")
+step("seen_alice_status", a, "STATUS", "Shared/support", "(UNSEEN)")
+step("seen_bob_status", b, "STATUS", "Shared/support", "(UNSEEN)")
 a.logout(); b.logout()
 print(json.dumps(out))
 `
@@ -182,6 +190,12 @@ func TestACLSharedFolders(t *testing.T) {
 	has("idle_push", "* 1 EXISTS")
 	has("idle_done", "OK")
 	has("fetch_shared_alice", "Subject: ticket")
+	has("seen_bob_read", `FLAGS (\Seen)`)
+	has("seen_bob_search", "* SEARCH 1")
+	has("seen_alice_search", "* SEARCH 1")
+	has("seen_alice_flags", "* 1 FETCH (FLAGS ())")
+	has("seen_alice_status", "* STATUS Shared/support (UNSEEN 1)")
+	has("seen_bob_status", "* STATUS Shared/support (UNSEEN 0)")
 
 	// The CLI sees and changes what IMAP set.
 	if out := s.admin("acl", "list", alice, "Projects"); !strings.Contains(out, "Projects  bob@acl.test  lri") {
