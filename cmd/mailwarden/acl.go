@@ -68,7 +68,7 @@ func folderShown(a store.Account, name string) string {
 
 func (c *cli) aclCmd(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: acl set|delete|list", errUsage)
+		return fmt.Errorf("%w: acl set|delete|list|import", errUsage)
 	}
 	ctx := context.Background()
 	pos := c.positionalDashes(args[1:])
@@ -113,6 +113,23 @@ func (c *cli) aclCmd(args []string) error {
 			return err
 		}
 		return e.store.DeleteACL(ctx, a, folderArg(a, pos[1]), id)
+	case "import":
+		if err := need(pos, 2, "acl import OWNER DIR"); err != nil {
+			return err
+		}
+		a, err := e.aclOwner(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		st, err := e.store.ImportACL(ctx, a, pos[1])
+		if err != nil {
+			return err
+		}
+		for _, sk := range st.Skipped {
+			fmt.Fprintf(c.stdout, "skipped %s\n", sk)
+		}
+		fmt.Fprintf(c.stdout, "imported %d entries on %d folders of %s\n", st.Entries, st.Folders, a.Username)
+		return nil
 	case "list":
 		if len(pos) != 1 && len(pos) != 2 {
 			return fmt.Errorf("%w: want acl list OWNER [FOLDER]", errUsage)
@@ -151,7 +168,7 @@ func (c *cli) aclCmd(args []string) error {
 		}
 		return tw.Flush()
 	}
-	return fmt.Errorf("%w: acl set|delete|list", errUsage)
+	return fmt.Errorf("%w: acl set|delete|list|import", errUsage)
 }
 
 // positionalDashes returns the arguments of acl but -config (which it

@@ -52,6 +52,7 @@ commands:
   acl set OWNER FOLDER IDENTIFIER RIGHTS   IMAP ACL (RFC 4314): give IDENTIFIER (an address, anyone, authenticated;
                                 -IDENTIFIER: negative rights) RIGHTS of lrswipkxtea on a folder; +RIGHTS adds, -RIGHTS removes
   acl delete OWNER FOLDER IDENTIFIER | acl list OWNER [FOLDER]   (OWNER: ADDRESS, or @DOMAIN for its shared mailboxes)
+  acl import OWNER DIR          the dovecot-acl files of a Dovecot Maildir++ tree (after import-maildir); says what it skips
   shared create DOMAIN NAME [--anyone RIGHTS]   make the shared mailbox Shared/NAME for the users of DOMAIN
   shared list DOMAIN | shared delete DOMAIN NAME
   postmap -q KEY|- TYPE:FILE...  look KEY up in a Postfix table (hash:, regexp:, pcre:, cidr:, inline:, static: ...)

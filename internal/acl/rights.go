@@ -215,18 +215,27 @@ func (e Entry) Matches(user string, sameDomain bool) bool {
 }
 
 // Effective is the rights of user from the entries of a folder it does
-// not own (RFC 4314 2): the union of the positive rights of the entries
-// that apply to it, less the union of the negative ones.
+// not own, combined as Dovecot's acl plugin combines them (RFC 4314 2
+// leaves it to the server; Appendix C): the entries that apply are
+// taken from the least to the most specific identifier, anyone, then
+// authenticated, then the user's own name, and each one's positive
+// rights replace those gathered so far, as its negative rights replace
+// the negative ones; the result is the positive rights less the
+// negative. So "anyone lr" with "bob l" gives bob only l, and "-bob r"
+// takes r from what anyone gives him.
 func Effective(entries []Entry, user string, sameDomain bool) Rights {
 	var pos, neg Rights
-	for _, e := range entries {
-		if !e.Matches(user, sameDomain) {
-			continue
-		}
-		if strings.HasPrefix(e.Identifier, "-") {
-			neg |= e.Rights
-		} else {
-			pos |= e.Rights
+	for _, level := range []string{Anyone, Authenticated, user} {
+		for _, e := range entries {
+			id, negative := strings.CutPrefix(e.Identifier, "-")
+			if id != level || !e.Matches(user, sameDomain) {
+				continue
+			}
+			if negative {
+				neg = e.Rights
+			} else {
+				pos = e.Rights
+			}
 		}
 	}
 	return pos &^ neg

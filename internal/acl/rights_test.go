@@ -114,6 +114,7 @@ func TestEffective(t *testing.T) {
 		{"-carol@example.org", Lookup | Read},
 		{"carol@example.org", Lookup | Read | Insert},
 		{"-authenticated", Insert},
+		{"authenticated", Lookup | Read},
 	}
 	for _, tc := range []struct {
 		user string
@@ -121,8 +122,9 @@ func TestEffective(t *testing.T) {
 		want Rights
 	}{
 		{"bob@example.org", true, Lookup | Read | Seen},
-		{"carol@example.org", true, 0},                   // l and r negated, i negated for every authenticated user
-		{"dave@example.org", true, Lookup},               // anyone
+		{"carol@example.org", true, Insert},              // her own entries replace anyone's and authenticated's: lri less lr
+		{"erin@example.org", true, Lookup | Read},        // authenticated's replace anyone's
+		{"dave@example.org", true, Lookup | Read},        // authenticated (less its negative i)
 		{"dave@other.test", false, 0},                    // anyone is the owner's domain only
 		{"bob@example.org", false, Lookup | Read | Seen}, // named users cross domains
 	} {

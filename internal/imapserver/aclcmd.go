@@ -23,6 +23,9 @@ func (s *session) adminTarget(c *imapwire.Command) (*imapwire.ACLArgs, place, re
 		return a, p, r, false
 	}
 	if !p.rights.Has(acl.Admin) {
+		if !p.rights.Has(acl.Lookup) {
+			return a, p, denied(p), false // RFC 4314 6
+		}
 		return a, p, fail("NOPERM", "You lack administrator privileges on this mailbox."), false
 	}
 	if p.kind == nsPersonal {
@@ -84,8 +87,9 @@ func (s *session) cmdDeleteACL(c *imapwire.Command) result {
 	return done("Deleteacl complete.")
 }
 
-// cmdGetACL serves GETACL (RFC 4314 3.3): the owner with every right,
-// then the entries.
+// cmdGetACL serves GETACL (RFC 4314 3.3): for the owner, itself with
+// every right, then the entries; another user with the "a" right sees
+// the entries only, as with Dovecot.
 func (s *session) cmdGetACL(c *imapwire.Command) result {
 	a, p, r, ok := s.adminTarget(c)
 	if !ok {
@@ -97,8 +101,8 @@ func (s *session) cmdGetACL(c *imapwire.Command) result {
 	}
 	name, _ := s.storeName(a.Mailbox)
 	w := s.mailbox(s.w.Untagged().Atom("ACL"), name)
-	if o := ownerName(p); o != "" {
-		w.AString(o).AString(acl.All.String())
+	if p.kind == nsPersonal {
+		w.AString(p.owner.Username).AString(acl.All.String())
 	}
 	for _, e := range entries {
 		w.AString(e.Identifier).AString(e.Rights.String())

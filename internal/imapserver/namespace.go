@@ -179,10 +179,11 @@ func (s *session) otherOwner(user string) (store.Account, int64, error) {
 }
 
 // denied answers a command the user's rights on p do not allow: NO
-// [NOPERM] when the user may know of the mailbox, as a missing mailbox
-// otherwise (RFC 4314 6: existence is not given away).
+// [NOPERM] when the user may list the mailbox ("l"), as a missing
+// mailbox otherwise (RFC 4314 6: existence is not given away; Dovecot
+// answers the same).
 func denied(p place) result {
-	if !p.rights.Any(acl.Lookup | acl.Read) {
+	if !p.rights.Has(acl.Lookup) {
 		return fail("NONEXISTENT", "Mailbox doesn't exist.")
 	}
 	return fail("NOPERM", "Permission denied.")

@@ -3,7 +3,9 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -218,6 +220,30 @@ func TestACLSharedFolders(t *testing.T) {
 	if out := s.admin("shared", "list", "acl.test"); !strings.Contains(out, "Shared/support") || !strings.Contains(out, "1") {
 		t.Errorf("shared list: %q", out)
 	}
+	// acl import: dovecot-acl files as Dovecot writes them.
+	tree := t.TempDir()
+	for p, body := range map[string]string{
+		".Projects/dovecot-acl": "anyone l\ngroup=staff lr\nuser=bob lrs\n",
+		".Gone/dovecot-acl":     "anyone l\n",
+	} {
+		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tree, p), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := s.admin("acl", "import", alice, tree)
+	for _, want := range []string{`"group=staff": groups are not supported`, "folder Gone does not exist", "imported 2 entries on 1 folders of alice@acl.test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("acl import: %q lacks %q", out, want)
+		}
+	}
+	if out := s.admin("acl", "list", alice, "Projects"); !strings.Contains(out, "bob@acl.test  lrs") || !strings.Contains(out, "anyone        l") {
+		t.Errorf("acl list after import: %q", out)
+	}
+	s.admin("acl", "delete", alice, "Projects", bob)
+	s.admin("acl", "delete", alice, "Projects", "anyone")
 	db := s.openDB()
 	defer db.Close()
 	if got := queryStrings(t, db, `SELECT f.username || ' ' || f.name || ' ' || a.identifier || ' ' || a.rights FROM mail_acl a JOIN mail_folder f ON f.id = a.folder_id ORDER BY 1`); strings.Join(got, ";") != "@acl.test support anyone lrsi;alice@acl.test Projects -anyone i" {
