@@ -46,6 +46,11 @@ type DMARC struct {
 	// others send about our domains (the address our rua= names); its new
 	// messages are read, stored and removed from its INBOX ("": none).
 	ReportMailbox string `toml:"report_mailbox"`
+	// OrgDomain is how the organizational domain of a name is found, for
+	// policy discovery and relaxed alignment: "treewalk" (default, the
+	// DMARCbis DNS tree walk, RFC 9989 4.10) or "psl" (the public suffix
+	// list built into the binary, RFC 7489 3.2).
+	OrgDomain string `toml:"org_domain"`
 	// KeepDays is how long recorded results and received reports are kept
 	// (default 60).
 	KeepDays int `toml:"keep_days"`
@@ -53,7 +58,7 @@ type DMARC struct {
 
 func defaultDMARC() DMARC {
 	return DMARC{Enabled: true, Enforce: true, RejectMultipleFrom: true, QuarantineFolder: "Junk",
-		ReportInterval: Duration(24 * time.Hour), KeepDays: 60}
+		ReportInterval: Duration(24 * time.Hour), KeepDays: 60, OrgDomain: "treewalk"}
 }
 
 // OverrideFor returns the local policy for a From domain: the override
@@ -113,6 +118,12 @@ func (c *Config) validateDMARC(bad func(key, format string, a ...any)) {
 	}
 	if iv := d.ReportInterval.D(); iv < time.Second || iv > 24*time.Hour || (24*time.Hour)%iv != 0 || iv%time.Second != 0 {
 		bad("dmarc.report_interval", "must be whole seconds dividing 24h (24h, 12h, 1h...), got %s", iv)
+	}
+	switch strings.ToLower(d.OrgDomain) {
+	case "", "treewalk", "psl":
+		d.OrgDomain = strings.ToLower(d.OrgDomain)
+	default:
+		bad("dmarc.org_domain", "must be \"treewalk\" or \"psl\", got %q", d.OrgDomain)
 	}
 	if d.KeepDays < 1 {
 		bad("dmarc.keep_days", "must be at least 1, got %d", d.KeepDays)

@@ -49,6 +49,7 @@ func newDMARC(d Deps) (Verifier, error) {
 	}
 	v.eval.Now = v.now
 	v.eval.Sample = DMARCSample
+	v.eval.Org, _ = dmarc.ParseOrgMode(d.Config.DMARC.OrgDomain) // validated by config
 	if d.Config.DMARC.SendReports && d.DB != nil {
 		v.store = &dmarcreport.Store{DB: d.DB, Interval: d.Config.DMARC.ReportInterval.D()}
 	}
@@ -165,7 +166,7 @@ func (v *dmarcVerifier) decide(m *Message, from string, r dmarc.Result) (dmarc.P
 	if r.SampledOut {
 		reasons = append(reasons, dmarcreport.Reason{Type: "sampled_out", Comment: fmt.Sprintf("pct=%d", r.Found.Record.Pct)})
 	}
-	if o := dc.OverrideFor(from, dmarc.OrgDomain(from)); o != "" && dmarc.Policy(o) != disp {
+	if o := dc.OverrideFor(from, r.OrgDomain); o != "" && dmarc.Policy(o) != disp {
 		disp = dmarc.Policy(o)
 		reasons = append(reasons, dmarcreport.Reason{Type: "local_policy", Comment: "override=" + o})
 	}

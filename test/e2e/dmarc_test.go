@@ -21,6 +21,10 @@ _dmarc.pass.example.  TXT "v=DMARC1; p=reject"
 bounce.pass.example.  TXT "v=spf1 ip4:127.0.0.2 -all"
 _dmarc.strict.example. TXT "v=DMARC1; p=reject; aspf=s"
 bounce.strict.example. TXT "v=spf1 ip4:127.0.0.2 -all"
+_dmarc.psd-tld.       TXT "v=DMARC1; p=reject; psd=y"
+brand.psd-tld.        TXT "v=spf1 ip4:192.0.2.1 -all"
+_dmarc.mid.corp.psd-tld. TXT "v=DMARC1; p=quarantine"
+bounce.corp.psd-tld.  TXT "v=spf1 ip4:127.0.0.2 -all"
 `
 
 // pyIMAPFolders logs in with imaplib and lists, for each folder asked,
@@ -138,6 +142,40 @@ func TestDMARC(t *testing.T) {
 			"--local-interface", "127.0.0.2")
 		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for strict.example") {
 			t.Fatalf("swaks exit %d, want 550 5.7.1 (SPF passed for a subdomain, aspf=s):\n%s", r.Code, r.Out)
+		}
+	})
+	// The DMARCbis tree walk (RFC 9989 4.10): a public suffix
+	// operator's psd=y record (RFC 9091) reaches a From domain that
+	// publishes nothing, which the public suffix list would leave with
+	// dmarc=none.
+	t.Run("tree walk finds a PSD policy", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-psd")
+		msg := message("ceo@brand.psd-tld", "ann@e2e.test", "invoice", id, "pay now")
+		r := s.swaks("--from", "ceo@brand.psd-tld", "--to", "ann@e2e.test", "--data", "@"+s.writeMessage(msg),
+			"--local-interface", "127.0.0.2")
+		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for brand.psd-tld") {
+			t.Fatalf("swaks exit %d, want 550 5.7.1 from the PSD policy:\n%s", r.Code, r.Out)
+		}
+	})
+	// The walk takes the first record on the way up (mid.corp.psd-tld's
+	// p=quarantine), and relaxed alignment uses the organizational
+	// domain the walk finds (corp.psd-tld, one label below the psd=y
+	// record): SPF for bounce.corp.psd-tld aligns with From
+	// host.mid.corp.psd-tld.
+	t.Run("tree walk alignment", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-walk")
+		s.send("list@bounce.corp.psd-tld", "ann@e2e.test", message("news@host.mid.corp.psd-tld", "ann@e2e.test", "news", id, "hello"),
+			"--local-interface", "127.0.0.2")
+		got := s.imapFolders("ann@e2e.test", "INBOX", "Junk")
+		if !hasMessage(got["INBOX"], id) || hasMessage(got["Junk"], id) {
+			t.Fatalf("want %s in INBOX only, got %v", id, got)
+		}
+		for _, b := range got["INBOX"] {
+			if strings.Contains(b, id) && !strings.Contains(b, "dmarc=pass (p=QUARANTINE sp=QUARANTINE dis=NONE) header.from=host.mid.corp.psd-tld") {
+				t.Errorf("Authentication-Results:\n%s", b)
+			}
 		}
 	})
 	t.Run("no policy", func(t *testing.T) {

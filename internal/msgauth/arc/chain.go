@@ -2,6 +2,7 @@ package arc
 
 import (
 	"fmt"
+	"mailwarden/internal/msgauth/dkimcore"
 	"strings"
 )
 
@@ -62,11 +63,11 @@ func instanceOf(v string) (int, error) {
 
 // collect gathers the ARC sets of a header (RFC 8617 5.2 steps 1 and
 // 3): exactly one field of each kind per instance, instances 1..N.
-func collect(fields []field) *chain {
+func collect(fields []dkimcore.Field) *chain {
 	c := &chain{sets: make([]*set, MaxInstances+1)}
 	count := 0
 	for _, f := range fields {
-		if f.name != nameAAR && f.name != nameAMS && f.name != nameAS {
+		if f.Name != nameAAR && f.Name != nameAMS && f.Name != nameAS {
 			continue
 		}
 		count++
@@ -74,18 +75,18 @@ func collect(fields []field) *chain {
 			c.broken = fmt.Sprintf("more than %d ARC sets", MaxInstances)
 			return c
 		}
-		v := value(f.raw)
+		v := dkimcore.Value(f.Raw)
 		var n int
 		var err error
 		var payload string
-		if f.name == nameAAR {
+		if f.Name == nameAAR {
 			n, payload, err = aarInstance(v)
 		} else {
 			n, err = instanceOf(v)
 		}
 		if err != nil {
 			if c.broken == "" {
-				c.broken = fmt.Sprintf("%s: %v", fieldTitle(f.name), err)
+				c.broken = fmt.Sprintf("%s: %v", fieldTitle(f.Name), err)
 			}
 			continue
 		}
@@ -96,7 +97,7 @@ func collect(fields []field) *chain {
 		}
 		c.max = max(c.max, n)
 		var slot *[]byte
-		switch f.name {
+		switch f.Name {
 		case nameAAR:
 			slot = &s.aar
 			s.aarPayload = payload
@@ -110,10 +111,10 @@ func collect(fields []field) *chain {
 		if *slot != nil {
 			s.duplicate = true
 			if c.broken == "" {
-				c.broken = fmt.Sprintf("two %s fields with i=%d", fieldTitle(f.name), n)
+				c.broken = fmt.Sprintf("two %s fields with i=%d", fieldTitle(f.Name), n)
 			}
 		}
-		*slot = f.raw
+		*slot = f.Raw
 	}
 	c.sets = c.sets[:c.max+1]
 	for i := 1; i <= c.max && c.broken == ""; i++ {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mailwarden/internal/msgauth/dkimcore"
 	"strconv"
 	"strings"
 	"time"
@@ -47,11 +48,11 @@ func (s *Sealer) Seal(r io.Reader, chain *Result, authservID, results string) ([
 	if err != nil {
 		return nil, err
 	}
-	m, err := readMessage(r)
+	m, err := dkimcore.ReadMessage(r)
 	if err != nil {
 		return nil, err
 	}
-	fields := m.fields()
+	fields := m.Fields()
 	c := collect(fields)
 	// RFC 8617 5.1.2: the chain status from validation; a chain that
 	// already failed is not sealed again.
@@ -85,8 +86,8 @@ func (s *Sealer) Seal(r io.Reader, chain *Result, authservID, results string) ([
 
 	// The AMS: a DKIM signature of the message as it leaves (4.1.2).
 	bh := sha256.New()
-	bc := newBodyCanon(bh, Relaxed, -1)
-	if _, err := io.Copy(bc, m.body); err != nil {
+	bc := dkimcore.NewBodyCanon(bh, Relaxed, -1)
+	if _, err := io.Copy(bc, m.Body); err != nil {
 		return nil, fmt.Errorf("arc: read body: %w", err)
 	}
 	bc.Close()
@@ -96,8 +97,8 @@ func (s *Sealer) Seal(r io.Reader, chain *Result, authservID, results string) ([
 		foldList("h=", names) + ";\r\n" +
 		"\tbh=" + base64.StdEncoding.EncodeToString(bh.Sum(nil)) + ";\r\n\tb="
 	h := sha256.New()
-	headerHash(h, fields, lower(names), Relaxed)
-	sigField(h, []byte(ams), Relaxed)
+	dkimcore.HeaderHash(h, fields, lower(names), Relaxed)
+	dkimcore.SigField(h, []byte(ams), Relaxed)
 	sig, err := s.sign(h.Sum(nil))
 	if err != nil {
 		return nil, err
@@ -112,14 +113,14 @@ func (s *Sealer) Seal(r io.Reader, chain *Result, authservID, results string) ([
 	if cv != "fail" {
 		for j := 1; j < n; j++ {
 			set := c.sets[j]
-			h.Write(canonHeader(Relaxed, set.aar))
-			h.Write(canonHeader(Relaxed, set.ams))
-			h.Write(canonHeader(Relaxed, set.as))
+			h.Write(dkimcore.CanonHeader(Relaxed, set.aar))
+			h.Write(dkimcore.CanonHeader(Relaxed, set.ams))
+			h.Write(dkimcore.CanonHeader(Relaxed, set.as))
 		}
 	}
-	h.Write(canonHeader(Relaxed, []byte(aar)))
-	h.Write(canonHeader(Relaxed, []byte(ams)))
-	sigField(h, []byte(as), Relaxed)
+	h.Write(dkimcore.CanonHeader(Relaxed, []byte(aar)))
+	h.Write(dkimcore.CanonHeader(Relaxed, []byte(ams)))
+	dkimcore.SigField(h, []byte(as), Relaxed)
 	if sig, err = s.sign(h.Sum(nil)); err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func (s *Sealer) sign(digest []byte) ([]byte, error) {
 
 // signedNames lists the configured names once per instance present in
 // the header, From always (RFC 6376 5.4).
-func (s *Sealer) signedNames(fields []field) []string {
+func (s *Sealer) signedNames(fields []dkimcore.Field) []string {
 	want := s.Headers
 	if want == nil {
 		want = DefaultHeaders
@@ -170,7 +171,7 @@ func (s *Sealer) signedNames(fields []field) []string {
 			continue
 		}
 		for _, f := range fields {
-			if f.name == lw {
+			if f.Name == lw {
 				names = append(names, w)
 			}
 		}

@@ -2,9 +2,9 @@ package arc
 
 import (
 	"crypto"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"mailwarden/internal/msgauth/dkimcore"
 	"strconv"
 	"strings"
 
@@ -85,7 +85,7 @@ func parseSignature(value string, seal bool) (*signature, error) {
 	if !validDomain(s.domain) || !validSelector(s.selector) {
 		return nil, fmt.Errorf("%w: bad d= or s=", errBadSig)
 	}
-	if s.sig, err = decode64(tags.Get("b")); err != nil || len(s.sig) == 0 {
+	if s.sig, err = dkimcore.Decode64(tags.Get("b")); err != nil || len(s.sig) == 0 {
 		return nil, fmt.Errorf("%w: b= is not base64", errBadSig)
 	}
 	if seal {
@@ -111,7 +111,7 @@ func parseSignature(value string, seal bool) (*signature, error) {
 	} else {
 		s.hdrCanon, s.bodyCanon = Simple, Simple // RFC 6376 3.5 default
 	}
-	if s.bodyHash, err = decode64(tags.Get("bh")); err != nil || len(s.bodyHash) != crypto.SHA256.Size() {
+	if s.bodyHash, err = dkimcore.Decode64(tags.Get("bh")); err != nil || len(s.bodyHash) != crypto.SHA256.Size() {
 		return nil, fmt.Errorf("%w: bh= is not a SHA-256 hash", errBadSig)
 	}
 	if l, ok := tags.Lookup("l"); ok {
@@ -144,10 +144,6 @@ func parseSignature(value string, seal bool) (*signature, error) {
 	return s, nil
 }
 
-func decode64(s string) ([]byte, error) {
-	return base64.StdEncoding.DecodeString(tagvalue.StripFWS(s))
-}
-
 // validDomain accepts a DNS name of letters, digits, hyphens and dots
 // (labels 1 to 63 octets, 253 in all); underscores too, as some
 // selectors and signing domains have them.
@@ -170,36 +166,3 @@ func validDomain(d string) bool {
 }
 
 func validSelector(s string) bool { return validDomain(s) }
-
-// removeB returns the field raw with the value of its b= tag removed
-// (RFC 6376 3.7: "the value of the b= tag (including all surrounding
-// whitespace) is deleted"), everything else exactly as it was.
-func removeB(raw []byte) []byte {
-	colon := strings.IndexByte(string(raw), ':')
-	if colon < 0 {
-		return raw
-	}
-	start := colon + 1
-	for start <= len(raw) {
-		end := start
-		for end < len(raw) && raw[end] != ';' {
-			end++
-		}
-		spec := raw[start:end]
-		eq := strings.IndexByte(string(spec), '=')
-		if eq >= 0 && strings.Trim(string(spec[:eq]), " \t\r\n") == "b" {
-			out := make([]byte, 0, len(raw))
-			out = append(out, raw[:start+eq+1]...)
-			// Keep a line end that closes the field: the canonical
-			// forms are the same, and simple keeps its CRLF.
-			rest := raw[end:]
-			if end == len(raw) {
-				trail := strings.TrimRight(string(spec[eq+1:]), "\r\n")
-				rest = spec[eq+1+len(trail):]
-			}
-			return append(out, rest...)
-		}
-		start = end + 1
-	}
-	return raw
-}

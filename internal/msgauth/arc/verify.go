@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"mailwarden/internal/msgauth/dkimcore"
 	"time"
 )
 
@@ -62,11 +63,11 @@ const maxBodyHashes = 4
 // error is only for a message that could not be read; every finding
 // about the chain is in the Result.
 func (v *Verifier) Verify(ctx context.Context, r io.Reader) (*Result, error) {
-	m, err := readMessage(r)
+	m, err := dkimcore.ReadMessage(r)
 	if err != nil {
 		return nil, err
 	}
-	fields := m.fields()
+	fields := m.Fields()
 	c := collect(fields)
 	res := &Result{Status: None, Instances: c.max, LatestCV: c.latestCV()}
 	fail := func(format string, args ...any) (*Result, error) {
@@ -107,13 +108,13 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) (*Result, error) {
 	for i := c.max - 1; i >= 1 && c.sets[i].amsErr == nil; i-- {
 		amsList = append(amsList, c.sets[i])
 	}
-	bodies, err := bodyHashes(m.body, amsList)
+	bodies, err := bodyHashes(m.Body, amsList)
 	if err != nil {
 		return nil, err
 	}
 	// Step 4: the latest AMS.
 	if err := keys.verifyAMS(fields, latest, bodies); err != nil {
-		if errors.Is(err, ErrKeyTemp) {
+		if errors.Is(err, dkimcore.ErrKeyTemp) {
 			res.Status, res.Reason = TempError, err.Error()
 			return res, nil
 		}
@@ -122,7 +123,7 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) (*Result, error) {
 	// Step 6: every AS, latest first.
 	for i := c.max; i >= 1; i-- {
 		if err := keys.verifyAS(c, i); err != nil {
-			if errors.Is(err, ErrKeyTemp) {
+			if errors.Is(err, dkimcore.ErrKeyTemp) {
 				res.Status, res.Reason = TempError, err.Error()
 				return res, nil
 			}
@@ -157,18 +158,18 @@ type bodySpec struct {
 func bodyHashes(body io.Reader, list []*set) (map[bodySpec][]byte, error) {
 	type running struct {
 		h hash.Hash
-		c *bodyCanon
+		c *dkimcore.BodyCanon
 	}
 	specs := map[bodySpec]*running{}
 	var writers []io.Writer
-	var canons []*bodyCanon
+	var canons []*dkimcore.BodyCanon
 	for _, s := range list {
 		sp := bodySpec{s.amsSig.bodyCanon, s.amsSig.bodyLength}
 		if specs[sp] != nil || len(specs) == maxBodyHashes {
 			continue
 		}
 		h := sha256.New()
-		c := newBodyCanon(h, sp.canon, sp.length)
+		c := dkimcore.NewBodyCanon(h, sp.canon, sp.length)
 		specs[sp] = &running{h, c}
 		writers = append(writers, c)
 		canons = append(canons, c)
@@ -185,7 +186,7 @@ func bodyHashes(body io.Reader, list []*set) (map[bodySpec][]byte, error) {
 }
 
 type keyResult struct {
-	key *publicKey
+	key *dkimcore.PublicKey
 	err error
 }
 
@@ -196,22 +197,22 @@ type keyCache struct {
 	keys map[string]keyResult
 }
 
-func (k *keyCache) get(s *signature) (*publicKey, error) {
+func (k *keyCache) get(s *signature) (*dkimcore.PublicKey, error) {
 	id := s.selector + "._domainkey." + s.domain + "/" + s.keyType
 	if r, ok := k.keys[id]; ok {
 		return r.key, r.err
 	}
 	if len(k.keys) >= MaxKeys {
-		return nil, fmt.Errorf("%w: more than %d signing keys in one chain", ErrKeyPerm, MaxKeys)
+		return nil, fmt.Errorf("%w: more than %d signing keys in one chain", dkimcore.ErrKeyPerm, MaxKeys)
 	}
-	key, err := fetchKey(k.ctx, k.v.Lookup, k.v.Timeout, s.domain, s.selector, s.keyType)
+	key, err := dkimcore.FetchKey(k.ctx, k.v.Lookup, k.v.Timeout, s.domain, s.selector, s.keyType)
 	k.keys[id] = keyResult{key, err}
 	return key, err
 }
 
 // verifyAMS validates one ARC-Message-Signature as a DKIM signature
 // (RFC 8617 5.2 step 4: RFC 6376 6.1.3, without v= and with i=).
-func (k *keyCache) verifyAMS(fields []field, s *set, bodies map[bodySpec][]byte) error {
+func (k *keyCache) verifyAMS(fields []dkimcore.Field, s *set, bodies map[bodySpec][]byte) error {
 	sig := s.amsSig
 	bh, ok := bodies[bodySpec{sig.bodyCanon, sig.bodyLength}]
 	if !ok {
@@ -221,8 +222,8 @@ func (k *keyCache) verifyAMS(fields []field, s *set, bodies map[bodySpec][]byte)
 		return errors.New("body hash did not verify")
 	}
 	h := sha256.New()
-	headerHash(h, fields, sig.headers, sig.hdrCanon)
-	sigField(h, s.ams, sig.hdrCanon)
+	dkimcore.HeaderHash(h, fields, sig.headers, sig.hdrCanon)
+	dkimcore.SigField(h, s.ams, sig.hdrCanon)
 	return k.check(sig, h.Sum(nil))
 }
 
@@ -232,13 +233,13 @@ func (k *keyCache) verifyAS(c *chain, i int) error {
 	h := sha256.New()
 	for j := 1; j <= i; j++ {
 		s := c.sets[j]
-		h.Write(canonHeader(Relaxed, s.aar))
-		h.Write(canonHeader(Relaxed, s.ams))
+		h.Write(dkimcore.CanonHeader(Relaxed, s.aar))
+		h.Write(dkimcore.CanonHeader(Relaxed, s.ams))
 		if j < i {
-			h.Write(canonHeader(Relaxed, s.as))
+			h.Write(dkimcore.CanonHeader(Relaxed, s.as))
 		}
 	}
-	sigField(h, c.sets[i].as, Relaxed)
+	dkimcore.SigField(h, c.sets[i].as, Relaxed)
 	return k.check(c.sets[i].asSig, h.Sum(nil))
 }
 
@@ -247,7 +248,7 @@ func (k *keyCache) check(sig *signature, digest []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := key.verifySig(digest, sig.sig); err != nil {
+	if err := key.Verify(digest, sig.sig); err != nil {
 		return fmt.Errorf("signature did not verify (d=%s s=%s)", sig.domain, sig.selector)
 	}
 	return nil

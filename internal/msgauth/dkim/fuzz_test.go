@@ -77,6 +77,11 @@ func FuzzVerify(f *testing.F) {
 	f.Add("DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=From; bh=AAAA; b=AAAA\r\n" + testMessage)
 	f.Add("DKIM-Signature: v=1; a=rsa-sha1; l=5; x=1; d=example.com; s=s; h=From; bh=AAAA; b=AAAA\r\n\r\n")
 	f.Add("dkim-signature:;;\r\n")
+	// l= signatures, which Mailwarden verifies itself.
+	f.Add("DKIM-Signature: v=1; a=rsa-sha256; l=10; d=example.com; s=r1; bh=AAAA; h=From; b=QUJD\r\nFrom: a@example.com\r\n\r\nbody\r\n")
+	f.Add("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; l=0; d=example.com; s=e; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; h=from:from; b=\r\nFrom: x\r\n\r\n")
+	f.Add("DKIM-Signature: v=1; a=rsa-sha256; l=99999999999999999999999; d=x; s=y; bh=; h=From; b=\r\n\r\n")
+	f.Add("DKIM-Signature: l=5; l=6\r\nDKIM-Signature: v=1; a=rsa-sha256; l=3; c=simple/relaxed; i=@sub.x; d=x; s=y; bh=AA==; h=To; b=AA==\r\n\r\n \t \r\n\r\n")
 	v := NewVerifier(nil, nil, VerifyConfig{MaxSignatures: 3})
 	f.Fuzz(func(t *testing.T, msg string) {
 		rs, err := v.Verify(context.Background(), strings.NewReader(msg))

@@ -71,16 +71,17 @@ var tampered = []struct {
 }
 
 // dkimpy's signer: argv message file, domain, then one
-// "selector|keyfile|algorithm|canonicalization" per signature to make;
-// the DKIM-Signature fields are printed, each followed by a NUL.
+// "selector|keyfile|algorithm|canonicalization[|l]" per signature to
+// make (l: with a body length tag l=); the DKIM-Signature fields are
+// printed, each followed by a NUL.
 const dkimpySign = `
 import sys, dkim
 msg = open(sys.argv[1], 'rb').read()
 for spec in sys.argv[3:]:
-    sel, keyfile, algo, canon = spec.split('|')
+    sel, keyfile, algo, canon, *rest = spec.split('|')
     sig = dkim.sign(msg, sel.encode(), sys.argv[2].encode(), open(keyfile, 'rb').read(),
         canonicalize=tuple(c.encode() for c in canon.split('/')),
-        signature_algorithm=algo.encode(), linesep=b'\r\n')
+        signature_algorithm=algo.encode(), linesep=b'\r\n', length=rest == ['l'])
     sys.stdout.write(sig.decode() + '\0')
 `
 
@@ -146,6 +147,61 @@ func TestInteropDkimpySigns(t *testing.T) {
 			if rs := verifyAll(t, v, tm.change(msg)); results(rs) != "fail" {
 				t.Errorf("dkimpy %s %s, %s changed: %+v", c.algo, c.canon, tm.name, rs)
 			}
+		}
+	}
+}
+
+// dkimpy signs with a body length limit l= (RFC 6376 3.5), which
+// go-msgauth refuses and Mailwarden verifies itself: the signed message
+// passes; a footer added after the signed length leaves the signature
+// valid but the footer unsigned, so the result is policy, not pass; a
+// change inside the signed part fails.
+func TestInteropDkimpySignsBodyLength(t *testing.T) {
+	rsaKey, edKey := keys(t)
+	dir := t.TempDir()
+	rsaPEM, _ := EncodePrivateKey(rsaKey)
+	rsaFile := writeFile(t, dir, "rsa.pem", rsaPEM)
+	edFile := writeFile(t, dir, "ed.key", base64.StdEncoding.EncodeToString(edKey.(ed25519.PrivateKey).Seed()))
+	msgFile := writeFile(t, dir, "msg.eml", testMessage)
+	dns := dnstest.New(t, "")
+	publish(t, dns, "py", "example.com", rsaKey, "")
+	publish(t, dns, "pyed", "example.com", edKey, "")
+	v := NewVerifier(dns.Resolver(), nil, VerifyConfig{})
+	cases := []struct{ sel, key, algo, canon string }{
+		{"py", rsaFile, "rsa-sha256", "relaxed/relaxed"},
+		{"py", rsaFile, "rsa-sha256", "simple/simple"},
+		{"pyed", edFile, "ed25519-sha256", "relaxed/simple"},
+	}
+	args := []string{msgFile, "example.com"}
+	for _, c := range cases {
+		args = append(args, c.sel+"|"+c.key+"|"+c.algo+"|"+c.canon+"|l")
+	}
+	out, err := python(t, dkimpySign, args...)
+	fields := strings.Split(out, "\x00")
+	if err != nil || len(fields) != len(cases)+1 {
+		t.Fatalf("dkimpy sign: %v\n%s", err, out)
+	}
+	footer := "--\r\nList footer: unsubscribe at https://lists.example/\r\n"
+	for i, c := range cases {
+		if !strings.Contains(fields[i], "l=") {
+			t.Fatalf("dkimpy signed without l=: %q", fields[i])
+		}
+		msg := fields[i] + testMessage
+		if rs := verifyAll(t, v, msg); results(rs) != "pass" || !strings.Contains(rs[0].Comment, "l= covers the whole body") {
+			t.Errorf("dkimpy l= %s %s: %+v", c.algo, c.canon, rs)
+		}
+		if rs := verifyAll(t, v, msg+footer); results(rs) != "policy" || !strings.Contains(rs[0].Reason, "unsigned") {
+			t.Errorf("dkimpy l= %s %s with a footer: %+v", c.algo, c.canon, rs)
+		}
+		for _, tm := range tampered {
+			if rs := verifyAll(t, v, tm.change(msg)); results(rs) != "fail" {
+				t.Errorf("dkimpy l= %s %s, %s changed: %+v", c.algo, c.canon, tm.name, rs)
+			}
+		}
+		// A body cut shorter than l= fails (RFC 6376 6.1.3).
+		cut := msg[:strings.Index(msg, "\r\n\r\n")+4] + "short\r\n"
+		if rs := verifyAll(t, v, cut); results(rs) == "pass" || results(rs) == "policy" {
+			t.Errorf("dkimpy l= %s %s, body shorter than l=: %+v", c.algo, c.canon, rs)
 		}
 	}
 }

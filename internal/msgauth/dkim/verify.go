@@ -103,7 +103,20 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]envelope.AuthResu
 			return txts, err
 		},
 	}
-	verifs, err := msgdkim.VerifyWithOptions(io.MultiReader(bytes.NewReader(head), br), opts)
+	// go-msgauth refuses signatures with a body length limit l=; those
+	// are verified here, their body hashes fed as the body streams past.
+	lsigs, fields := lengthSigs(head, sigs)
+	var body io.Reader = br
+	if w := lengthWriter(lsigs); w != nil {
+		body = io.TeeReader(br, w)
+	}
+	verifs, err := msgdkim.VerifyWithOptions(io.MultiReader(bytes.NewReader(head), body), opts)
+	if len(lsigs) > 0 {
+		// go-msgauth may stop reading early; the l= hashes need all.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return nil, fmt.Errorf("dkim: read message: %w", err)
+		}
+	}
 	if err != nil && !errors.Is(err, msgdkim.ErrTooManySignatures) {
 		// The message itself could not be taken apart (a header without
 		// the empty line that ends it): no signature can verify.
@@ -120,6 +133,9 @@ func (v *Verifier) Verify(ctx context.Context, r io.Reader) ([]envelope.AuthResu
 		}
 		out = append(out, result(si, ve, records))
 	}
+	for _, ls := range lsigs {
+		out[ls.idx] = v.finishLength(ctx, ls, fields, records, time.Now())
+	}
 	return out, nil
 }
 
@@ -133,11 +149,6 @@ func (e permError) Error() string { return string(e) }
 func policyReason(t Tags) string {
 	if strings.EqualFold(t["a"], "rsa-sha1") {
 		return "rsa-sha1 is not accepted (RFC 8301)"
-	}
-	if _, ok := t["l"]; ok {
-		// RFC 6376 8.2: content after l= octets is unsigned and may be
-		// anything; go-msgauth refuses such signatures.
-		return "body length limit l=" + t["l"] + " is not accepted (unsigned content could follow)"
 	}
 	return ""
 }
@@ -183,7 +194,7 @@ func result(si sigInfo, ve *msgdkim.Verification, records *recordLog) envelope.A
 			// RFC 6376 3.6.1 t=s: i= must be in d= itself, not a subdomain.
 			r.Result, r.Reason = "permerror", "key has t=s but i= is in a subdomain of d="
 		}
-	case msgdkim.IsTempFail(ve.Err):
+	case msgdkim.IsTempFail(ve.Err) || isTemp(ve.Err):
 		r.Result, r.Reason = "temperror", trimPrefix(ve.Err)
 	case msgdkim.IsPermFail(ve.Err) || isPermError(ve.Err):
 		r.Result, r.Reason = "permerror", trimPrefix(ve.Err)
@@ -237,6 +248,11 @@ func (v *Verifier) lookup(ctx context.Context, name string) ([]string, error) {
 		return nil, tempError{err}
 	}
 	return txts, nil
+}
+
+func isTemp(err error) bool {
+	var t tempError
+	return errors.As(err, &t)
 }
 
 func isPermError(err error) bool {

@@ -140,8 +140,9 @@ func TestVerifyUnsignedAndPolicy(t *testing.T) {
 	if rs := verifyAll(t, v, testMessage); results(rs) != "none" || len(rs[0].Props) != 0 {
 		t.Errorf("unsigned: %+v", rs)
 	}
-	// RFC 8301: rsa-sha1 is not accepted however it verifies; l= leaves
-	// content unsigned. Both are policy, with the signature's properties.
+	// RFC 8301: rsa-sha1 is not accepted however it verifies: policy,
+	// with the signature's properties. An l= signature is verified (here
+	// its body hash is wrong).
 	sha1 := "DKIM-Signature: v=1; a=rsa-sha1; c=relaxed/simple; d=example.com; s=r1; t=1796311226;\r\n" +
 		"\tbh=qlkWrn/RWaGLG3LqkFx1cgfiZok=; h=From:To:Subject; b=B8AY1qcIvsOd/UHnEfCQxOMR56pw\r\n"
 	lTag := "DKIM-Signature: v=1; a=rsa-sha256; l=10; d=example.com; s=r1; bh=AAAA; h=From; b=QUJDREVGR0hJSg==\r\n"
@@ -151,7 +152,7 @@ func TestVerifyUnsignedAndPolicy(t *testing.T) {
 		t.Errorf("d=Example.COM: %+v", rs)
 	}
 	rs := verifyAll(t, v, sha1+lTag+testMessage)
-	if results(rs) != "policy,policy" || !strings.Contains(rs[0].Reason, "RFC 8301") || !strings.Contains(rs[1].Reason, "l=10") {
+	if results(rs) != "policy,fail" || !strings.Contains(rs[0].Reason, "RFC 8301") || !strings.Contains(rs[1].Reason, "body hash") {
 		t.Errorf("sha1, l=: %+v", rs)
 	}
 	if rs[0].Prop("header", "a") != "rsa-sha1" || rs[0].Prop("header", "b") != "B8AY1qcI" || rs[0].Prop("header", "d") != "example.com" {

@@ -13,17 +13,74 @@ import (
 	"mailwarden/internal/dnsx"
 )
 
-// OrgDomain is the organizational domain of a domain (RFC 7489 3.2): the
-// public suffix of the name, found with the public suffix list, plus one
-// label. A name that is itself a public suffix (or that the list cannot
-// place) is its own organizational domain.
+// OrgMode is how the organizational domain of a name is found.
+type OrgMode int
+
+const (
+	// TreeWalk finds it in the DNS with the DMARCbis tree walk (RFC 9989
+	// 4.10.2): the records the domain owners publish, their psd= tags.
+	// The default.
+	TreeWalk OrgMode = iota
+	// PSL uses the public suffix list (RFC 7489 3.2), as OpenDMARC with
+	// its PublicSuffixList does: the public suffix plus one label.
+	PSL
+)
+
+// ParseOrgMode reads the [dmarc] org_domain setting.
+func ParseOrgMode(s string) (OrgMode, bool) {
+	switch strings.ToLower(s) {
+	case "", "treewalk", "tree-walk":
+		return TreeWalk, true
+	case "psl":
+		return PSL, true
+	}
+	return TreeWalk, false
+}
+
+// OrgDomain is the organizational domain of a domain by the public
+// suffix list (RFC 7489 3.2): the public suffix of the name, found with
+// golang.org/x/net/publicsuffix, plus one label. A name that is itself a
+// public suffix (or that the list cannot place) is its own
+// organizational domain. Evaluator.OrgDomain follows the configured
+// OrgMode.
 func OrgDomain(domain string) string {
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	domain = normalize(domain)
 	org, err := publicsuffix.EffectiveTLDPlusOne(domain)
 	if err != nil {
 		return domain
 	}
 	return org
+}
+
+func normalize(d string) string { return strings.ToLower(strings.TrimSuffix(d, ".")) }
+
+// maxWalk is the most names one tree walk asks about (RFC 9989 4.10):
+// the name itself, then at most seven of its ancestors.
+const maxWalk = 8
+
+// walkTargets are the names a DNS tree walk from domain queries, in
+// order (RFC 9989 4.10): the domain; then, for a name of more than eight
+// labels, its last seven labels; then one label fewer each time, down to
+// the top-level domain.
+func walkTargets(domain string) []string {
+	out := []string{domain}
+	labels := strings.Count(domain, ".") + 1
+	i := 0
+	if labels > maxWalk {
+		// Skip to the name of seven labels.
+		for skip := labels - (maxWalk - 1); skip > 0; skip-- {
+			i += strings.IndexByte(domain[i:], '.') + 1
+		}
+		out = append(out, domain[i:])
+	}
+	for {
+		dot := strings.IndexByte(domain[i:], '.')
+		if dot < 0 {
+			return out
+		}
+		i += dot + 1
+		out = append(out, domain[i:])
+	}
 }
 
 // ErrTemp wraps a temporary DNS failure during discovery: the result is
@@ -138,29 +195,77 @@ func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
 	return rec, nil
 }
 
-// Discover finds the policy for a From domain (RFC 7489 6.6.3): the
-// record at _dmarc.<from>, else the one at _dmarc.<organizational
-// domain>. It returns nil without error when neither publishes one, and
-// an error wrapping ErrTemp when DNS could not answer.
+// Discover finds the policy for a From domain: the record at
+// _dmarc.<from>, else (TreeWalk) the first record the DNS tree walk meets
+// going up from it (RFC 9989 4.10.1), or (PSL) the one at the
+// organizational domain (RFC 7489 6.6.3). It returns nil without error
+// when there is none, and an error wrapping ErrTemp when DNS could not
+// answer.
 func (e *Evaluator) Discover(ctx context.Context, from string) (*Found, error) {
-	from = strings.ToLower(strings.TrimSuffix(from, "."))
+	from = normalize(from)
 	if from == "" {
 		return nil, nil
 	}
-	r, err := e.fetch(ctx, from)
-	if err != nil {
-		return nil, err
+	var targets []string
+	if e.Org == PSL {
+		targets = []string{from}
+		if org := OrgDomain(from); org != from {
+			targets = append(targets, org)
+		}
+	} else {
+		targets = walkTargets(from)
 	}
-	if r != nil {
-		return &Found{Record: r, Domain: from}, nil
+	for i, name := range targets {
+		r, err := e.fetch(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			return &Found{Record: r, Domain: name, Org: i > 0}, nil
+		}
 	}
-	org := OrgDomain(from)
-	if org == from {
-		return nil, nil
+	return nil, nil
+}
+
+// OrgDomain returns the organizational domain of domain under e.Org. The
+// tree walk (RFC 9989 4.10.2) asks every name on the way up, from the
+// longest: a record with psd=n makes its name the organizational domain;
+// one with psd=y makes it the name one label below (the domain itself
+// when the record is its own); failing both, it is the name with the
+// fewest labels that has a record, and the domain itself when no name
+// has one. The error wraps ErrTemp when DNS could not answer.
+func (e *Evaluator) OrgDomain(ctx context.Context, domain string) (string, error) {
+	domain = normalize(domain)
+	if e.Org == PSL || domain == "" {
+		return OrgDomain(domain), nil
 	}
-	r, err = e.fetch(ctx, org)
-	if err != nil || r == nil {
-		return nil, err
+	org := domain
+	for _, name := range walkTargets(domain) {
+		r, err := e.fetch(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case r == nil:
+		case r.PSD == 'n':
+			return name, nil
+		case r.PSD == 'y' && name == domain:
+			return domain, nil
+		case r.PSD == 'y':
+			return oneBelow(domain, name), nil
+		default:
+			org = name
+		}
 	}
-	return &Found{Record: r, Domain: org, Org: true}, nil
+	return org, nil
+}
+
+// oneBelow is the name of domain that has one label more than its
+// ancestor suffix.
+func oneBelow(domain, suffix string) string {
+	head := strings.TrimSuffix(domain, "."+suffix)
+	if dot := strings.LastIndexByte(head, '.'); dot >= 0 {
+		return domain[dot+1:]
+	}
+	return domain
 }

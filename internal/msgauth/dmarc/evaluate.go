@@ -42,6 +42,9 @@ const (
 type Result struct {
 	Result string // pass, fail, none, temperror
 	Found  *Found // the policy record, nil when none was found
+	// OrgDomain is the From domain's organizational domain (set when a
+	// policy was found).
+	OrgDomain string
 	// Policy is what the domain owner asks for failing mail from the
 	// From domain: p=, or sp= (np= for a non-existent subdomain) when the
 	// record is the organizational domain's.
@@ -69,6 +72,9 @@ type Evaluator struct {
 	// deterministic one.
 	Sample func(pct int) bool
 	Now    func() time.Time // nil: time.Now
+	// Org is how organizational domains are found: the DMARCbis tree
+	// walk (the zero value) or the public suffix list.
+	Org OrgMode
 
 	cache cache
 }
@@ -91,30 +97,37 @@ func (e *Evaluator) now() time.Time {
 
 // Aligned reports whether domain a is aligned with the From domain b
 // (RFC 7489 3.1.1, 3.1.2): the same name in strict mode, the same
-// organizational domain in relaxed mode.
-func Aligned(a, b string, mode Alignment) bool {
-	b = strings.ToLower(strings.TrimSuffix(b, "."))
-	return aligned(a, b, OrgDomain(b), mode)
+// organizational domain (under e.Org) in relaxed mode. The error wraps
+// ErrTemp when DNS could not say.
+func (e *Evaluator) Aligned(ctx context.Context, a, b string, mode Alignment) (bool, error) {
+	b = normalize(b)
+	orgB, err := e.OrgDomain(ctx, b)
+	if err != nil {
+		return false, err
+	}
+	return e.aligned(ctx, a, b, orgB, mode)
 }
 
 // aligned is Aligned with the From domain's organizational domain known.
-func aligned(a, from, orgFrom string, mode Alignment) bool {
-	a = strings.ToLower(strings.TrimSuffix(a, "."))
+func (e *Evaluator) aligned(ctx context.Context, a, from, orgFrom string, mode Alignment) (bool, error) {
+	a = normalize(a)
 	if a == "" || from == "" {
-		return false
+		return false, nil
 	}
 	if a == from {
-		return true
+		return true, nil
 	}
 	if mode != Relaxed {
-		return false
+		return false, nil
 	}
-	// The same organizational domain means a is orgFrom or under it;
-	// only then is the public suffix list asked about a.
+	// An organizational domain is the name itself or an ancestor, so the
+	// same one means a is orgFrom or under it; only then is a's own
+	// organizational domain looked for.
 	if a != orgFrom && !(len(a) > len(orgFrom) && strings.HasSuffix(a, orgFrom) && a[len(a)-len(orgFrom)-1] == '.') {
-		return false
+		return false, nil
 	}
-	return OrgDomain(a) == orgFrom
+	orgA, err := e.OrgDomain(ctx, a)
+	return orgA == orgFrom, err
 }
 
 // Evaluate runs DMARC for one message (RFC 7489 6.6).
@@ -132,27 +145,35 @@ func (e *Evaluator) Evaluate(ctx context.Context, in Input) Result {
 	}
 	rec := found.Record
 	res := Result{Found: found, Policy: rec.Policy}
-	orgFrom := found.Domain
-	if !found.Org {
-		orgFrom = OrgDomain(from)
+	orgFrom, err := e.OrgDomain(ctx, from)
+	if err != nil {
+		return Result{Result: ResultTempError, Found: found, Disposition: None, Err: err}
 	}
-	// RFC 7489 4.2: a pass needs one aligned identifier that passed.
-	if in.SPF.Domain != "" && aligned(in.SPF.Domain, from, orgFrom, rec.ASPF) {
-		switch strings.ToLower(in.SPF.Result) {
-		case "pass":
+	res.OrgDomain = orgFrom
+	// RFC 7489 4.2: a pass needs one aligned identifier that passed. An
+	// identifier whose alignment DNS could not tell is like one whose
+	// check had a temperror: the message may pass when tried again.
+	if in.SPF.Domain != "" {
+		ok, err := e.aligned(ctx, in.SPF.Domain, from, orgFrom, rec.ASPF)
+		switch r := strings.ToLower(in.SPF.Result); {
+		case err != nil && (r == "pass" || r == "temperror"):
+			res.TempAligned = true
+		case !ok:
+		case r == "pass":
 			res.SPFAligned = true
-		case "temperror":
+		case r == "temperror":
 			res.TempAligned = true
 		}
 	}
 	for _, d := range in.DKIM {
-		if !aligned(d.Domain, from, orgFrom, rec.ADKIM) {
-			continue
-		}
-		switch strings.ToLower(d.Result) {
-		case "pass":
+		ok, err := e.aligned(ctx, d.Domain, from, orgFrom, rec.ADKIM)
+		switch r := strings.ToLower(d.Result); {
+		case err != nil && (r == "pass" || r == "temperror"):
+			res.TempAligned = true
+		case !ok:
+		case r == "pass":
 			res.DKIMAligned = true
-		case "temperror":
+		case r == "temperror":
 			res.TempAligned = true
 		}
 	}

@@ -137,10 +137,11 @@ func TestCache(t *testing.T) {
 		e.Evaluate(context.Background(), Input{From: "reject.example"})
 		e.Evaluate(context.Background(), Input{From: "nothing.example"})
 	}
-	// reject.example: 1 TXT; nothing.example: its own and nothing's org
-	// (the same name: one lookup).
-	if n := dns.queries.Load(); n != 2 {
-		t.Errorf("%d TXT queries for 6 evaluations, want 2", n)
+	// The tree walks ask _dmarc.reject.example, _dmarc.example (for the
+	// organizational domain of reject.example) and _dmarc.nothing.example:
+	// each once.
+	if n := dns.queries.Load(); n != 3 {
+		t.Errorf("%d TXT queries for 6 evaluations, want 3", n)
 	}
 }
 
@@ -162,9 +163,25 @@ func TestAligned(t *testing.T) {
 		{"co.uk", "example.co.uk", Relaxed, false},
 		{"", "example.com", Relaxed, false},
 	}
-	for _, c := range cases {
-		if got := Aligned(c.a, c.b, c.mode); got != c.want {
-			t.Errorf("Aligned(%q, %q, %c) = %v", c.a, c.b, c.mode, got)
+	// The zone publishes what the domains of the cases would: a record
+	// at each organizational domain, psd=y at the public suffixes.
+	dns := &fakeDNS{txt: map[string][]string{
+		"_dmarc.example.com":    {"v=DMARC1; p=none"},
+		"_dmarc.com":            {"v=DMARC1; p=none; psd=y"},
+		"_dmarc.co.uk":          {"v=DMARC1; p=none; psd=y"},
+		"_dmarc.example.co.uk":  {"v=DMARC1; p=none"},
+		"_dmarc.a.co.uk":        {"v=DMARC1; p=none"},
+		"_dmarc.b.co.uk":        {"v=DMARC1; p=none"},
+		"_dmarc.notexample.com": {"v=DMARC1; p=none"},
+	}}
+	for _, mode := range []OrgMode{PSL, TreeWalk} {
+		e := New(dns, 0)
+		e.Org = mode
+		for _, c := range cases {
+			got, err := e.Aligned(context.Background(), c.a, c.b, c.mode)
+			if err != nil || got != c.want {
+				t.Errorf("mode %d: Aligned(%q, %q, %c) = %v, %v", mode, c.a, c.b, c.mode, got, err)
+			}
 		}
 	}
 }

@@ -64,14 +64,18 @@ type Record struct {
 	NPolicy   Policy // np= (DMARCbis; SubPolicy when absent)
 	HasSP     bool
 	HasNP     bool
-	ADKIM     Alignment // adkim=, default relaxed
-	ASPF      Alignment // aspf=, default relaxed
-	Pct       int       // pct=, default 100
-	RUA       []URI
-	RUF       []URI
-	FO        string // fo=, default "0"
-	RF        string // rf=, default "afrf"
-	RI        int    // ri=, seconds, default 86400
+	// PSD is DMARCbis's psd= (4.7): 'y' for a public suffix domain's
+	// record, 'n' for an organizational domain's, 0 (the default "u")
+	// when the record does not say. The tree walk reads it.
+	PSD   byte
+	ADKIM Alignment // adkim=, default relaxed
+	ASPF  Alignment // aspf=, default relaxed
+	Pct   int       // pct=, default 100
+	RUA   []URI
+	RUF   []URI
+	FO    string // fo=, default "0"
+	RF    string // rf=, default "afrf"
+	RI    int    // ri=, seconds, default 86400
 	// NoPolicy is set when p= was missing or invalid but rua= named a
 	// valid URI: the record is taken as p=none (RFC 7489 6.6.3 step 6).
 	NoPolicy bool
@@ -144,6 +148,13 @@ func ParseRecord(s string) (*Record, error) {
 			// DMARCbis: an invalid np= is ignored like an unknown tag.
 			if p, ok := ParsePolicy(val); ok {
 				r.NPolicy, r.HasNP = p, true
+			}
+		case "psd":
+			// DMARCbis 4.7: y, n or u; another value is ignored like
+			// an unknown tag.
+			switch v := strings.ToLower(val); v {
+			case "y", "n":
+				r.PSD = v[0]
 			}
 		case "adkim", "aspf":
 			var a Alignment

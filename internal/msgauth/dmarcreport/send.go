@@ -319,7 +319,16 @@ func (s *Sender) sendOne(ctx context.Context, cfg *config.Config, d due, now tim
 // (!10m) smaller than the report leaves that address out. notes say
 // what was left out and why.
 func (s *Sender) destinations(ctx context.Context, domain string, rec *dmarc.Record, size int64) (to, notes []string, err error) {
+	if s.DNS == nil {
+		return nil, nil, errors.New("dmarc: no resolver for the external destination check")
+	}
 	seen := map[string]bool{}
+	orgs := dmarc.New(s.DNS, 64)
+	orgs.Org, _ = dmarc.ParseOrgMode(s.Config().DMARC.OrgDomain)
+	orgDomain, err := orgs.OrgDomain(ctx, domain)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, u := range rec.RUA {
 		if u.Address == "" {
 			notes = append(notes, u.URI+": not a mailto: URI")
@@ -327,7 +336,11 @@ func (s *Sender) destinations(ctx context.Context, domain string, rec *dmarc.Rec
 		}
 		host := u.Domain()
 		uris := []dmarc.URI{u}
-		if dmarc.OrgDomain(host) != dmarc.OrgDomain(domain) {
+		orgHost, err := orgs.OrgDomain(ctx, host)
+		if err != nil {
+			return nil, nil, err
+		}
+		if orgHost != orgDomain {
 			ok, over, err := s.authorized(ctx, domain, host)
 			if err != nil {
 				return nil, nil, err

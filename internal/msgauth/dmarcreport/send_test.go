@@ -44,6 +44,7 @@ func newEnv(t *testing.T) *env {
 	cfg.Hostname = "mx.ours.test"
 	cfg.DMARC.SendReports = true
 	dns := dnstest.New(t, `
+_dmarc.bank.test. TXT "v=DMARC1; p=none; rua=mailto:a@bank.test"
 bank.test._report._dmarc.reports.example. TXT "v=DMARC1"
 shop.test._report._dmarc.reports.example. TXT "v=DMARC1; rua=mailto:other@reports.example, mailto:evil@elsewhere.example"
 `)

@@ -1,4 +1,4 @@
-package arc
+package dkimcore
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ const (
 
 func isWSP(c byte) bool { return c == ' ' || c == '\t' }
 
-// canonHeader returns the header field raw (name, colon, value, folded
+// CanonHeader returns the header field raw (name, colon, value, folded
 // lines and line end) canonicalized with alg, ending in CRLF.
-func canonHeader(alg string, raw []byte) []byte {
+func CanonHeader(alg string, raw []byte) []byte {
 	if alg == Simple {
 		// RFC 6376 3.4.1: no change; bare LFs are read as line ends.
 		out := make([]byte, 0, len(raw)+2)
@@ -64,15 +64,16 @@ func canonHeader(alg string, raw []byte) []byte {
 	return append(out, '\r', '\n')
 }
 
-// bodyCanon is a writer that canonicalizes a body as it streams through
+// BodyCanon is a writer that canonicalizes a body as it streams through
 // (RFC 6376 3.4.3 simple, 3.4.4 relaxed) into w, stopping after limit
 // bytes of canonical output (l=) when limit >= 0. A bare LF is read as a
 // line end, a CR not before LF as an ordinary character.
-type bodyCanon struct {
+type BodyCanon struct {
 	w       io.Writer
 	relaxed bool
 	limit   int64 // -1: none
 	written int64
+	total   int64 // canonical bytes seen, written or cut by limit
 
 	cr       bool // a CR is pending (may start a line end)
 	wsp      bool // relaxed: blanks are pending inside the line
@@ -81,11 +82,13 @@ type bodyCanon struct {
 	buf      []byte
 }
 
-func newBodyCanon(w io.Writer, alg string, limit int64) *bodyCanon {
-	return &bodyCanon{w: w, relaxed: alg == Relaxed, limit: limit, buf: make([]byte, 0, 4096)}
+// NewBodyCanon returns a BodyCanon writing into w with alg (Simple or
+// Relaxed), stopping after limit canonical bytes when limit >= 0.
+func NewBodyCanon(w io.Writer, alg string, limit int64) *BodyCanon {
+	return &BodyCanon{w: w, relaxed: alg == Relaxed, limit: limit, buf: make([]byte, 0, 4096)}
 }
 
-func (b *bodyCanon) Write(p []byte) (int, error) {
+func (b *BodyCanon) Write(p []byte) (int, error) {
 	for _, c := range p {
 		if b.cr {
 			b.cr = false
@@ -109,12 +112,12 @@ func (b *bodyCanon) Write(p []byte) (int, error) {
 	return len(p), b.flush()
 }
 
-func (b *bodyCanon) lineEnd() {
+func (b *BodyCanon) lineEnd() {
 	b.wsp = false // RFC 6376 3.4.4: no WSP at the end of a line
 	b.crlfs++
 }
 
-func (b *bodyCanon) char(c byte) {
+func (b *BodyCanon) char(c byte) {
 	for ; b.crlfs > 0; b.crlfs-- {
 		b.buf = append(b.buf, '\r', '\n')
 	}
@@ -129,9 +132,17 @@ func (b *bodyCanon) char(c byte) {
 	}
 }
 
-func (b *bodyCanon) flush() error {
+// Written is how many canonical bytes went to w so far.
+func (b *BodyCanon) Written() int64 { return b.written }
+
+// Total is how many canonical bytes the body has, l= or not, once Close
+// has run.
+func (b *BodyCanon) Total() int64 { return b.total }
+
+func (b *BodyCanon) flush() error {
 	p := b.buf
 	b.buf = b.buf[:0]
+	b.total += int64(len(p))
 	if b.limit >= 0 {
 		if rest := b.limit - b.written; int64(len(p)) > rest {
 			p = p[:max(rest, 0)]
@@ -144,7 +155,7 @@ func (b *bodyCanon) flush() error {
 
 // Close writes the final line end: simple always ends with one CRLF (an
 // empty body is CRLF, RFC 6376 3.4.3), relaxed only a non-empty body.
-func (b *bodyCanon) Close() error {
+func (b *BodyCanon) Close() error {
 	if b.cr {
 		b.cr = false
 		b.char('\r')

@@ -1,4 +1,4 @@
-package arc
+package dkimcore
 
 import (
 	"context"
@@ -29,18 +29,21 @@ type TXTLookup func(ctx context.Context, name string) ([]string, error)
 // Errors of key retrieval: a permanent problem (no key, a bad record)
 // fails the signature, a temporary one makes the result temperror.
 var (
-	ErrKeyPerm = errors.New("arc: no usable key")
-	ErrKeyTemp = errors.New("arc: key lookup failed temporarily")
+	ErrKeyPerm = errors.New("dkim: no usable key")
+	ErrKeyTemp = errors.New("dkim: key lookup failed temporarily")
 )
 
-type publicKey struct {
-	typ string // rsa or ed25519
-	key crypto.PublicKey
+// PublicKey is a key from a DKIM key record.
+type PublicKey struct {
+	Type string // rsa or ed25519
+	Key  crypto.PublicKey
+	// Flags are the record's t= flags ("y", "s").
+	Flags []string
 }
 
-// fetchKey looks up selector._domainkey.domain and parses the DKIM key
+// FetchKey looks up selector._domainkey.domain and parses the DKIM key
 // record (RFC 6376 3.6.1) for a signature of keyType.
-func fetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, domain, selector, keyType string) (*publicKey, error) {
+func FetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, domain, selector, keyType string) (*PublicKey, error) {
 	if lookup == nil {
 		return nil, fmt.Errorf("%w: no resolver", ErrKeyTemp)
 	}
@@ -59,7 +62,7 @@ func fetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, doma
 	}
 	var last error = fmt.Errorf("%w: no key at %s", ErrKeyPerm, name)
 	for _, txt := range txts {
-		k, err := parseKey(txt, keyType)
+		k, err := ParseKey(txt, keyType)
 		if err == nil {
 			return k, nil
 		}
@@ -68,8 +71,8 @@ func fetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, doma
 	return nil, last
 }
 
-// parseKey parses a DKIM key record (RFC 6376 3.6.1, RFC 8463 4).
-func parseKey(txt, keyType string) (*publicKey, error) {
+// ParseKey parses a DKIM key record (RFC 6376 3.6.1, RFC 8463 4).
+func ParseKey(txt, keyType string) (*PublicKey, error) {
 	tags, err := tagvalue.Parse(txt)
 	if err != nil {
 		return nil, err
@@ -102,7 +105,7 @@ func parseKey(txt, keyType string) (*publicKey, error) {
 	if tagvalue.StripFWS(p) == "" {
 		return nil, errors.New("key revoked (empty p=)")
 	}
-	der, err := decode64(p)
+	der, err := Decode64(p)
 	if err != nil {
 		return nil, fmt.Errorf("p= is not base64: %w", err)
 	}
@@ -111,7 +114,7 @@ func parseKey(txt, keyType string) (*publicKey, error) {
 		if len(der) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("ed25519 key of %d bytes", len(der))
 		}
-		return &publicKey{typ: k, key: ed25519.PublicKey(der)}, nil
+		return &PublicKey{Type: k, Key: ed25519.PublicKey(der), Flags: flags(tags)}, nil
 	default:
 		var pub *rsa.PublicKey
 		if pk, err := x509.ParsePKIXPublicKey(der); err == nil {
@@ -128,7 +131,7 @@ func parseKey(txt, keyType string) (*publicKey, error) {
 		if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
 			return nil, fmt.Errorf("RSA key of %d bits", bits)
 		}
-		return &publicKey{typ: k, key: pub}, nil
+		return &PublicKey{Type: k, Key: pub, Flags: flags(tags)}, nil
 	}
 }
 
@@ -141,9 +144,20 @@ func listHas(list, want string) bool {
 	return false
 }
 
-// verifySig checks sig over the SHA-256 digest of the signed data.
-func (k *publicKey) verifySig(digest, sig []byte) error {
-	switch pub := k.key.(type) {
+// flags are the t= flags of a key record, lower case.
+func flags(tags tagvalue.List) []string {
+	var out []string
+	for _, f := range strings.Split(tags.Get("t"), ":") {
+		if f = strings.ToLower(strings.TrimSpace(f)); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Verify checks sig over the SHA-256 digest of the signed data.
+func (k *PublicKey) Verify(digest, sig []byte) error {
+	switch pub := k.Key.(type) {
 	case *rsa.PublicKey:
 		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig)
 	case ed25519.PublicKey:
