@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -207,7 +208,17 @@ func policydList(cfg *config.Config, entries []string, factories map[string]poli
 	c := *cfg
 	c.Restrictions.Recipient = entries
 	c.Restrictions.Set = map[string]bool{"recipient": true}
-	ls, err := policy.Build("smtp", &c, policy.Deps{Restrictions: factories, Log: log})
+	// check_spf as policyd-spf answers it: with the Received-SPF field to
+	// prepend (the SMTP server writes that field itself; Postfix needs
+	// it in the answer).
+	fs := maps.Clone(factories)
+	fs["check_spf"] = func(_ policy.Kind, args []string) (policy.Check, error) {
+		if len(args) > 0 {
+			return nil, errors.New("check_spf takes no argument")
+		}
+		return policy.CheckSPFPrepend(cfg.SPF), nil
+	}
+	ls, err := policy.Build("smtp", &c, policy.Deps{Restrictions: fs, Log: log})
 	if err != nil {
 		var be *policy.BuildError
 		if errors.As(err, &be) {

@@ -53,6 +53,31 @@ func CheckSPF(cfg config.SPF) Check {
 	})
 }
 
+// CheckSPFPrepend is check_spf as a policy service answers it
+// (mailwarden policyd): CheckSPF's decisions, and where it says nothing,
+// with [spf] header_type = spf, the Received-SPF field policyd-spf asks
+// Postfix to prepend, once per transaction: on its first recipient (the
+// SMTP server writes the field itself at end of data instead).
+func CheckSPFPrepend(cfg config.SPF) Check {
+	base := CheckSPF(cfg)
+	return Func("check_spf", func(ctx context.Context, r *Request) Verdict {
+		v := base.Check(ctx, r)
+		if v.Action != Dunno || cfg.HeaderType != "spf" || r.SPF == nil || r.Stage != Rcpt ||
+			(r.Env != nil && len(r.Env.Recipients) > 0) {
+			return v
+		}
+		receiver := r.Recipient
+		if at := strings.LastIndexByte(receiver, '@'); at >= 0 {
+			receiver = receiver[at+1:]
+		}
+		f := r.SPF(ctx).ReceivedSPF(receiver)
+		if f == "" || strings.ContainsAny(f, "\r\n") {
+			return v
+		}
+		return Verdict{Action: Prepend, Arg: f}
+	})
+}
+
 // spfDecide is policyd-spf's table of results to actions for one
 // identity under its *_reject setting (_get_resultcodes): the verdict
 // without its text.

@@ -195,10 +195,20 @@ func TestSPFLikePolicydSPF(t *testing.T) {
 					t.Errorf("Mailwarden %q\npolicyd-spf %q\nmailwarden policyd %q", rcpt, action, mwAction)
 				}
 			case "prepend":
-				// check_spf refuses or says nothing; Received-SPF is the
-				// SMTP server's (below), not a policy answer.
-				if mwAction != "DUNNO" {
-					t.Errorf("mailwarden policyd %q, policyd-spf %q", mwAction, action)
+				// mailwarden policyd asks Postfix to prepend the same
+				// field, once per transaction as policyd-spf does; the
+				// SMTP server writes it itself (below).
+				if mwAction != "PREPEND "+rest {
+					t.Errorf("mailwarden policyd %q\npolicyd-spf         %q", mwAction, action)
+				}
+				second := pd.query(t, map[string]string{"request": "smtpd_access_policy", "protocol_state": "RCPT", "protocol_name": "ESMTP",
+					"client_address": "127.0.0.2", "client_name": "mail.spf.example", "helo_name": tc.helo, "sender": tc.from,
+					"recipient": "bob@relay.test", "instance": fmt.Sprintf("e2e.%d", i)})
+				mwSecond, err := client.Query(context.Background(), policy.RequestAttrs(&policy.Request{Stage: policy.Rcpt, Sender: tc.from,
+					Recipient: "bob@relay.test", Instance: fmt.Sprintf("mw.%d", i), Env: &envelope.Envelope{ClientIP: netip.MustParseAddr("127.0.0.2"),
+						ClientHost: "mail.spf.example", Helo: tc.helo, Protocol: "ESMTP"}}, ""))
+				if err != nil || strings.ToUpper(second) != mwSecond {
+					t.Errorf("second recipient: mailwarden policyd %q (%v), policyd-spf %q", mwSecond, err, second)
 				}
 				if !strings.HasPrefix(rcpt, "250") {
 					t.Fatalf("Mailwarden %q, policyd-spf accepts (%q)", rcpt, action)
