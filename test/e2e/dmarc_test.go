@@ -21,6 +21,8 @@ _dmarc.pass.example.  TXT "v=DMARC1; p=reject"
 bounce.pass.example.  TXT "v=spf1 ip4:127.0.0.2 -all"
 _dmarc.strict.example. TXT "v=DMARC1; p=reject; aspf=s"
 bounce.strict.example. TXT "v=spf1 ip4:127.0.0.2 -all"
+_dmarc.sub.example.   TXT "v=DMARC1; p=none; sp=reject"
+branch.sub.example.   TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.psd-tld.       TXT "v=DMARC1; p=reject; psd=y"
 brand.psd-tld.        TXT "v=spf1 ip4:192.0.2.1 -all"
 _dmarc.mid.corp.psd-tld. TXT "v=DMARC1; p=quarantine"
@@ -142,6 +144,30 @@ func TestDMARC(t *testing.T) {
 			"--local-interface", "127.0.0.2")
 		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for strict.example") {
 			t.Fatalf("swaks exit %d, want 550 5.7.1 (SPF passed for a subdomain, aspf=s):\n%s", r.Code, r.Out)
+		}
+	})
+	// sp= is the policy of subdomains (RFC 7489 6.3): p=none for
+	// sub.example itself, reject for branch.sub.example.
+	t.Run("subdomain policy", func(t *testing.T) {
+		s := s.on(t)
+		id := newMessageID("dmarc-sp")
+		msg := message("ceo@branch.sub.example", "ann@e2e.test", "invoice", id, "pay now")
+		r := s.swaks("--from", "ceo@branch.sub.example", "--to", "ann@e2e.test", "--data", "@"+s.writeMessage(msg),
+			"--local-interface", "127.0.0.2")
+		if r.Code == 0 || !strings.Contains(r.Out, "<** 550 5.7.1 Rejected by DMARC policy for branch.sub.example") {
+			t.Fatalf("swaks exit %d, want 550 5.7.1 under sp=reject:\n%s", r.Code, r.Out)
+		}
+		id = newMessageID("dmarc-p-none")
+		s.send("ceo@sub.example", "ann@e2e.test", message("ceo@sub.example", "ann@e2e.test", "hi", id, "hello"),
+			"--local-interface", "127.0.0.2")
+		got := s.imapFolders("ann@e2e.test", "INBOX")
+		if !hasMessage(got["INBOX"], id) {
+			t.Fatalf("p=none: want %s in INBOX, got %v", id, got)
+		}
+		for _, b := range got["INBOX"] {
+			if strings.Contains(b, id) && !strings.Contains(b, "dmarc=fail (p=NONE sp=REJECT dis=NONE) header.from=sub.example") {
+				t.Errorf("Authentication-Results:\n%s", b)
+			}
 		}
 	})
 	// The DMARCbis tree walk (RFC 9989 4.10): a public suffix
