@@ -168,7 +168,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	return strings.Join(caps, " ")
 }
 

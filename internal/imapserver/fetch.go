@@ -165,6 +165,9 @@ func (s *session) fetchRows(items []imapwire.FetchItem) rowsFunc {
 			parts |= store.PartSize
 		case it.Kind == imapwire.FetchSaveDate:
 			parts |= store.PartSaveDate
+		case it.Kind == imapwire.FetchEmailID:
+			parts |= store.PartEmailID
+		case it.Kind == imapwire.FetchThreadID:
 		case fromCache(it) && it.Kind == imapwire.FetchEnvelope && !s.w.UTF8:
 			parts |= store.PartEnvelope
 		case fromCache(it):
@@ -199,7 +202,8 @@ func usesCache(items []imapwire.FetchItem) bool {
 // holds: its size, internal date, header cache or file.
 func needsRow(items []imapwire.FetchItem) bool {
 	for _, it := range items {
-		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || it.Kind == imapwire.FetchSaveDate || needsContent(it) {
+		if it.Kind == imapwire.FetchInternalDate || it.Kind == imapwire.FetchRFC822Size || it.Kind == imapwire.FetchSaveDate ||
+			it.Kind == imapwire.FetchEmailID || needsContent(it) {
 			return true
 		}
 	}
@@ -210,7 +214,8 @@ func needsRow(items []imapwire.FetchItem) bool {
 func needsContent(it imapwire.FetchItem) bool {
 	switch it.Kind {
 	case imapwire.FetchUID, imapwire.FetchFlags, imapwire.FetchInternalDate,
-		imapwire.FetchRFC822Size, imapwire.FetchModSeq, imapwire.FetchSaveDate:
+		imapwire.FetchRFC822Size, imapwire.FetchModSeq, imapwire.FetchSaveDate,
+		imapwire.FetchEmailID, imapwire.FetchThreadID:
 		return false
 	}
 	return true
@@ -311,6 +316,10 @@ func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, fills *cach
 			} else {
 				w.Atom("SAVEDATE").DateTime(row.SaveDate)
 			}
+		case imapwire.FetchEmailID:
+			writeObjectID(w, it.Kind, row.EmailID)
+		case imapwire.FetchThreadID:
+			writeObjectID(w, it.Kind, "")
 		default:
 			pieces[k].write(w, c, it)
 		}

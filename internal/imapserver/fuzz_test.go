@@ -34,6 +34,7 @@ func FuzzSession(f *testing.F) {
 		"a UID FETCH 1:* (SAVEDATE)\r\nb SEARCH OR SAVEDBEFORE 1-Jan-2024 SAVEDATESUPPORTED NOT SAVEDON 2-Feb-2020",
 		"a SETACL INBOX bob@example.org +lrs\r\nb GETACL INBOX\r\nc MYRIGHTS \"Other Users/bob@example.org/INBOX\"\r\nd LISTRIGHTS INBOX anyone\r\ne DELETEACL INBOX -anyone",
 		"a LIST \"\" \"Other Users/*\" RETURN (STATUS (MESSAGES))\r\nb SELECT Shared/x\r\nc CREATE \"Other Users/bob@example.org/x\"\r\nd NAMESPACE\r\ne COPY 1 Shared/y",
+		"a CREATE o\r\nb STATUS o (MAILBOXID)\r\nc UID FETCH 1:* (EMAILID THREADID)\r\nd SEARCH OR EMAILID Mx THREADID T-1\r\ne MOVE 1 o\r\nf LIST \"\" o RETURN (STATUS (MAILBOXID))",
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT US-ASCII NOT SEEN\r\nc SEARCH RETURN (PARTIAL -5:-1) ALL",
 	}
 	for _, s := range seeds {

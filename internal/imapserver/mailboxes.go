@@ -66,7 +66,7 @@ func (s *session) cmdCreate(c *imapwire.Command) result {
 	if err := s.srv.o.Store.CreateFolder(s.ctx, p.owner, p.folder, use); err != nil {
 		return s.storeFail("CREATE", err, false)
 	}
-	return done("Create completed.")
+	return doneCode(s.mailboxIDCode(p), "Create completed.") // RFC 8474 4.1
 }
 
 // cmdDelete serves DELETE (RFC 9051 6.3.5). Deleting the selected
@@ -197,10 +197,16 @@ func (s *session) cmdStatus(c *imapwire.Command) result {
 // writeStatus sends "* STATUS name (item value ...)"; name is the
 // store-form IMAP name of the folder info describes.
 func (s *session) writeStatus(name string, info store.FolderInfo, items []string) {
+	mailboxID := s.statusMailboxID(name, items)
 	w := s.mailbox(s.w.Untagged().Atom("STATUS"), name).Open()
 	for _, it := range items {
+		if it == "MAILBOXID" && mailboxID == "" {
+			continue
+		}
 		w.Atom(it)
 		switch it {
+		case "MAILBOXID":
+			w.Open().Atom(mailboxID).Close() // RFC 8474 4.3
 		case "MESSAGES":
 			w.Num64(uint64(info.Messages))
 		case "UIDNEXT":

@@ -50,6 +50,8 @@ func searchParts(k *imapwire.SearchKey) store.Parts {
 		return store.PartSize
 	case imapwire.SearchSavedBefore, imapwire.SearchSavedOn, imapwire.SearchSavedSince:
 		return store.PartSaveDate
+	case imapwire.SearchEmailID:
+		return store.PartEmailID
 	case imapwire.SearchBody, imapwire.SearchText:
 		return store.PartFile
 	case imapwire.SearchSentBefore, imapwire.SearchSentOn, imapwire.SearchSentSince:
@@ -206,6 +208,10 @@ func (mt *matcher) match(k *imapwire.SearchKey) bool {
 		return row != nil && uint64(row.Size) < k.Size
 	case imapwire.SearchModSeq:
 		return msg.modseq >= k.ModSeq
+	case imapwire.SearchEmailID: // RFC 8474 6
+		return row != nil && row.EmailID == k.Value
+	case imapwire.SearchThreadID:
+		return false // every THREADID is NIL (RFC 8474 5.2)
 	case imapwire.SearchSaveDateSupported:
 		return true // every folder keeps save dates (RFC 8514 4.2)
 	case imapwire.SearchSavedBefore:

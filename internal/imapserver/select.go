@@ -71,6 +71,7 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 	w.Untagged().Atom("OK").Text("UIDVALIDITY "+strconv.FormatInt(info.UIDValidity, 10), "UIDs valid").End()
 	w.Untagged().Atom("OK").Text("UIDNEXT "+strconv.FormatInt(info.UIDNext, 10), "Predicted next UID").End()
 	w.Untagged().Atom("OK").Text("HIGHESTMODSEQ "+strconv.FormatInt(info.HighestModSeq, 10), "Highest").End()
+	s.writeSelectMailboxID(p)
 	if s.rev2 {
 		s.mailbox(w.Untagged().Atom("LIST").List().String(p.delimiter()), name).End()
 	}

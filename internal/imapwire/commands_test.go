@@ -106,6 +106,7 @@ func TestParseSimpleCommands(t *testing.T) {
 			want: cmd("s", "STATUS", &StatusArgs{Mailbox: "blurdybloop",
 				Items: []string{"UIDNEXT", "MESSAGES", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED", "UIDVALIDITY", "RECENT"}})},
 
+		{name: "status mailboxid", in: "s STATUS foo (MAILBOXID)\r\n", want: cmd("s", "STATUS", &StatusArgs{Mailbox: "foo", Items: []string{"MAILBOXID"}})},
 		{name: "copy", in: "c COPY 2:4 MEETING\r\n", want: cmd("c", "COPY", &CopyArgs{Set: set("2:4"), Mailbox: "MEETING"})},
 		{name: "uid move", in: "c UID MOVE 42:69 foo\r\n", want: uidCmd("c", "MOVE", &CopyArgs{Set: set("42:69"), Mailbox: "foo"})},
 		{name: "uid copy saved", in: "c uid copy $ Trash\r\n", want: uidCmd("c", "COPY", &CopyArgs{Set: SeqSet{Saved: true}, Mailbox: "Trash"})},

@@ -26,6 +26,8 @@ const (
 	FetchModSeq                  // MODSEQ (RFC 7162)
 	FetchSaveDate                // SAVEDATE (RFC 8514)
 	FetchPreview                 // PREVIEW [(LAZY)] (RFC 8970)
+	FetchEmailID                 // EMAILID (RFC 8474 5.1)
+	FetchThreadID                // THREADID (RFC 8474 5.2)
 )
 
 // Section is the part of a message named in BODY[...] or BINARY[...].
@@ -70,6 +72,7 @@ var simpleFetch = map[string]FetchKind{
 	"RFC822.SIZE": FetchRFC822Size, "RFC822": FetchRFC822, "RFC822.HEADER": FetchRFC822Header,
 	"RFC822.TEXT": FetchRFC822Text, "UID": FetchUID, "BODYSTRUCTURE": FetchBodyStructure,
 	"MODSEQ": FetchModSeq, "SAVEDATE": FetchSaveDate,
+	"EMAILID": FetchEmailID, "THREADID": FetchThreadID,
 }
 
 var fetchMacros = map[string][]string{

@@ -25,6 +25,8 @@ func TestParseFetch(t *testing.T) {
 		{name: "simple list", in: "f UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE MODSEQ SAVEDATE)\r\n",
 			want: uidCmd("f", "FETCH", fetch("1:*", item(FetchUID, "UID"), flags, size, idate, env,
 				item(FetchBodyStructure, "BODYSTRUCTURE"), item(FetchModSeq, "MODSEQ"), item(FetchSaveDate, "SAVEDATE")))},
+		{name: "objectid items", in: "f FETCH 1 (EMAILID threadid)\r\n",
+			want: cmd("f", "FETCH", fetch("1", item(FetchEmailID, "EMAILID"), item(FetchThreadID, "THREADID")))},
 		{name: "rfc822 items", in: "f FETCH 1 (RFC822 RFC822.HEADER rfc822.text BODY)\r\n",
 			want: cmd("f", "FETCH", fetch("1", item(FetchRFC822, "RFC822"), item(FetchRFC822Header, "RFC822.HEADER"),
 				item(FetchRFC822Text, "RFC822.TEXT"), item(FetchBody, "BODY")))},

@@ -175,7 +175,7 @@ type StatusArgs struct {
 var statusItems = map[string]bool{
 	"MESSAGES": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true,
 	"DELETED": true, "SIZE": true, "HIGHESTMODSEQ": true, "RECENT": true,
-	"APPENDLIMIT": true,
+	"APPENDLIMIT": true, "MAILBOXID": true, // MAILBOXID: RFC 8474 4.4
 }
 
 func (r *Reader) statusItems() ([]string, error) {

@@ -36,6 +36,8 @@ const (
 	SearchSavedOn                    // save date on Date
 	SearchSavedSince                 // save date on or after Date
 	SearchSaveDateSupported          // the mailbox keeps save dates (RFC 8514)
+	SearchEmailID                    // EMAILID is Value (RFC 8474 6)
+	SearchThreadID                   // THREADID is Value (RFC 8474 6)
 )
 
 // SearchKey is a node of a search program. Only the fields of its Op are
@@ -313,6 +315,9 @@ func (r *Reader) searchKey(name string) (SearchKey, error) {
 	case "MODSEQ":
 		k.Op = SearchModSeq
 		err = r.searchModSeq(&k)
+	case "EMAILID", "THREADID":
+		k.Op = map[string]SearchOp{"EMAILID": SearchEmailID, "THREADID": SearchThreadID}[name]
+		k.Value, err = r.objectID()
 	default:
 		return SearchKey{}, r.errorf("unknown search key %s", name)
 	}

@@ -20,6 +20,7 @@ const (
 	PartEnvelope
 	PartFields
 	PartSaveDate // Msg.SaveDate (RFC 8514)
+	PartEmailID  // Msg.EmailID (RFC 8474), given to messages without one
 
 	partCache = PartEnvelope | PartFields
 )
@@ -83,6 +84,9 @@ func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids
 		}
 		return nil
 	})
+	if err == nil && parts&PartEmailID != 0 {
+		err = s.emailIDsOf(ctx, a, folder, out)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
 	}

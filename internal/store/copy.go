@@ -43,6 +43,10 @@ func (s *Store) prepareTransfer(ctx context.Context, a Account, from string, b A
 	if t.msgs, err = selectUIDs(ctx, s.db.Read, t.fromID, uids, false); err != nil {
 		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
 	}
+	// RFC 8474 5.1: copies and moved messages keep their EMAILID.
+	if err = s.fillEmailIDs(ctx, t.fromID, t.msgs); err != nil {
+		return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
+	}
 	if a.private() {
 		if err := overlayPvt(ctx, s.db.Read, t.fromID, a.Viewer, t.msgs); err != nil {
 			return nil, fmt.Errorf("store: read %q of %s: %w", t.from, a.Username, err)
@@ -87,7 +91,7 @@ func (t *transfer) insertAll(ctx context.Context, s *Store, tx *sql.Tx, b Accoun
 	}
 	dst = make([]int64, len(t.msgs))
 	for i, m := range t.msgs {
-		dst[i], top, validity, err = s.insertMessage(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags), nil)
+		dst[i], top, validity, err = s.insertMessageAs(ctx, tx, username, t.to, t.rels[i], m.Size, m.InternalDate.Unix(), joinFlags(m.Flags), nil, m.EmailID)
 		if err != nil {
 			return 0, nil, 0, err
 		}

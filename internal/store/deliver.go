@@ -241,6 +241,14 @@ func deliveredEvents(ds []Delivered) []Event {
 // message, stores its header cache (unless nil) and counts it against
 // the quota. It also returns the folder's UIDVALIDITY (for UIDPLUS).
 func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string, cache *imapmsg.Cache) (uid, modseq, validity int64, err error) {
+	return s.insertMessageAs(ctx, tx, username, folder, filename, size, date, flags, cache, newObjectID("M"))
+}
+
+// insertMessageAs is insertMessage with the message's EMAILID (RFC 8474).
+func (s *Store) insertMessageAs(ctx context.Context, tx *sql.Tx, username, folder, filename string, size, date int64, flags string, cache *imapmsg.Cache, emailID string) (uid, modseq, validity int64, err error) {
+	if emailID == "" {
+		emailID = newObjectID("M")
+	}
 	var id int64
 	err = tx.StmtContext(ctx, s.stmts.nextUID).QueryRowContext(ctx, username, folder).Scan(&id, &uid, &modseq, &validity)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -249,7 +257,7 @@ func (s *Store) insertMessage(ctx context.Context, tx *sql.Tx, username, folder,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	if _, err = tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, id, uid, modseq, size, date, flags, filename, time.Now().Unix()); err != nil {
+	if _, err = tx.StmtContext(ctx, s.stmts.insertMsg).ExecContext(ctx, id, uid, modseq, size, date, flags, filename, time.Now().Unix(), emailID); err != nil {
 		return 0, 0, 0, err
 	}
 	if cache != nil {
@@ -276,7 +284,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 	}{
 		{&w.nextUID, `UPDATE mail_folder SET uidnext=uidnext+1, highestmodseq=highestmodseq+1
 			WHERE username=? AND name=? RETURNING id, uidnext-1, highestmodseq, uidvalidity`},
-		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename, save_date) VALUES (?,?,?,?,?,?,?,?)`},
+		{&w.insertMsg, `INSERT INTO mail_message(folder_id, uid, modseq, size, internal_date, flags, filename, save_date, emailid) VALUES (?,?,?,?,?,?,?,?,?)`},
 		{&w.insertCache, insertCacheSQL},
 		{&w.addQuota, `UPDATE quota2 SET bytes=bytes+?, messages=messages+1 WHERE username=?`},
 		{&w.noteChange, noteChangeSQL},
