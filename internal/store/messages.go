@@ -20,14 +20,14 @@ type Msg struct {
 	// SaveDate is when the message was saved into its folder (RFC
 	// 8514), read by MessagesWith with PartSaveDate; zero when unknown.
 	SaveDate time.Time
-	// EmailID is the message's EMAILID (RFC 8474 5.1), read by
-	// MessagesWith with PartEmailID.
-	EmailID string
-	Flags   []string // system flags and keywords, e.g. `\Seen`, `$Junk`, sorted
-	File    string   // relative to the folder directory, e.g. "cur/<base>:2,S"
+	Flags    []string // system flags and keywords, e.g. `\Seen`, `$Junk`, sorted
+	File     string   // relative to the folder directory, e.g. "cur/<base>:2,S"
 	// Cache is the message's header cache, read by MessagesWithCache
 	// only: nil when the index has none (see cache.go).
 	Cache *imapmsg.Cache
+	// EmailID is the message's EMAILID (RFC 8474 5.1), read by
+	// MessagesWith with PartEmailID.
+	EmailID string
 }
 
 // FlagOp is how StoreFlags combines the given flags with a message's.
