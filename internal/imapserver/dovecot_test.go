@@ -113,6 +113,11 @@ var (
 func normalize(lines []string) []string {
 	var out []string
 	for _, l := range lines {
+		// Dovecot 2.3 has no OBJECTID (RFC 8474): its MAILBOXID codes go.
+		if strings.HasPrefix(l, "* OK [MAILBOXID ") {
+			continue
+		}
+		l = reMailboxIDCode.ReplaceAllString(l, "OK")
 		switch {
 		case strings.HasPrefix(l, "+"):
 			l = "+"

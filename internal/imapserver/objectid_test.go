@@ -17,6 +17,8 @@ import (
 var (
 	reMailboxID = regexp.MustCompile(`MAILBOXID \(([A-Za-z0-9_-]+)\)`)
 	reEmailID   = regexp.MustCompile(`EMAILID \(([A-Za-z0-9_-]+)\)`)
+	// reMailboxIDCode: normalize drops the codes Dovecot 2.3 does not send.
+	reMailboxIDCode = regexp.MustCompile(`OK \[MAILBOXID \([A-Za-z0-9_-]+\)\]`)
 )
 
 // idIn returns the first id re finds in lines, failing when there is none.

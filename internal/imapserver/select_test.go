@@ -22,6 +22,10 @@ func TestSelectResponses(t *testing.T) {
 	c.appendMsg("INBOX", `(\Seen $Forwarded)`, testMessage(1))
 	c.appendMsg("INBOX", "()", testMessage(2))
 	uv, hms := h.folder(t, "alice@example.org", "INBOX")
+	boxID, err := h.store.MailboxID(context.Background(), h.account("alice@example.org"), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
 	flags := `(\Answered \Flagged \Deleted \Seen \Draft $Forwarded)`
 	c.expect("SELECT INBOX",
 		"* FLAGS "+flags,
@@ -32,6 +36,7 @@ func TestSelectResponses(t *testing.T) {
 		fmt.Sprintf("* OK [UIDVALIDITY %d] UIDs valid", uv),
 		"* OK [UIDNEXT 3] Predicted next UID",
 		fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest", hms),
+		"* OK [MAILBOXID ("+boxID+")] Ok",
 		"OK [READ-WRITE] Select completed.")
 	c.expect("EXAMINE inbox",
 		"* FLAGS "+flags,
@@ -42,6 +47,7 @@ func TestSelectResponses(t *testing.T) {
 		fmt.Sprintf("* OK [UIDVALIDITY %d] UIDs valid", uv),
 		"* OK [UIDNEXT 3] Predicted next UID",
 		fmt.Sprintf("* OK [HIGHESTMODSEQ %d] Highest", hms),
+		"* OK [MAILBOXID ("+boxID+")] Ok",
 		"OK [READ-ONLY] Examine completed.")
 	c.expect("STORE 1 +FLAGS (\\Deleted)", "NO [READ-ONLY] Mailbox is read-only.")
 	c.expect("SELECT Nope", "NO [NONEXISTENT] Mailbox doesn't exist.")
