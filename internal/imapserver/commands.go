@@ -79,6 +79,8 @@ func init() {
 		"GETACL":       {authed, (*session).cmdGetACL},
 		"LISTRIGHTS":   {authed, (*session).cmdListRights},
 		"MYRIGHTS":     {authed, (*session).cmdMyRights},
+		"NOTIFY":       {authed, (*session).cmdNotify},
+		"CANCELUPDATE": {selectedOnly, (*session).cmdCancelUpdate},
 	}
 }
 
@@ -112,7 +114,7 @@ func (s *session) exec(c *imapwire.Command) {
 		// message sequence numbers.
 		noExpunge := !c.UID && (c.Name == "FETCH" || c.Name == "STORE" || c.Name == "SEARCH" ||
 			c.Name == "SORT" || c.Name == "THREAD")
-		s.update(!noExpunge)
+		s.endCommand(c, !noExpunge)
 	}
 	switch r.status {
 	case "OK":
@@ -169,6 +171,8 @@ func (s *session) capabilities() string {
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+	// RFC 5267 4, RFC 5465 (context.go, notify.go).
+	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
 	return strings.Join(caps, " ")
 }
 

@@ -32,6 +32,9 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 		line, err := s.rd.ReadLine()
 		lines <- lineResult{line, err}
 	}()
+	if s.notify != nil || len(s.contexts) > 0 {
+		return s.notifyIdle(lines) // RFC 5465 4
+	}
 	for {
 		select {
 		case r := <-lines:
@@ -69,7 +72,7 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 // the session ends (the write failed or the session was told to quit),
 // in which case closing the connection ends the reader goroutine.
 func (s *session) idleEvent(ev store.Event) bool {
-	s.noteEvent(ev)
+	s.takeEvent(ev, false)
 	s.update(true)
 	if err := s.w.Flush(); err != nil || s.quit {
 		s.quit = true

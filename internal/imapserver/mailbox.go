@@ -187,13 +187,13 @@ func (s *session) pollEvents() {
 				s.events = nil
 				return
 			}
-			s.noteEvent(ev)
+			s.takeEvent(ev, false)
 		case ev, ok := <-s.selEvents:
 			if !ok {
 				s.selEvents = nil
 				return
 			}
-			s.noteEvent(ev)
+			s.takeEvent(ev, true)
 		default:
 			return
 		}

@@ -22,6 +22,9 @@ func hasFlag(flags []string, f string) bool {
 // (RFC 4731), SEARCHRES (RFC 5182) and MODSEQ (RFC 7162 3.1.5).
 func (s *session) cmdSearch(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SearchArgs)
+	if r, ok := s.startUpdate(c.Tag, a.Return); !ok {
+		return r
+	}
 	hits, withModSeq, r, ok := s.matching("SEARCH", a.Charset, &a.Key)
 	if !ok {
 		return r
@@ -38,8 +41,12 @@ func (s *session) cmdSearch(c *imapwire.Command) result {
 		s.writeSearch(c.UID, hits, withModSeq)
 		return done("Search completed.")
 	}
-	if ret.Min || ret.Max || ret.All || ret.Count || ret.Partial != nil {
+	// RFC 5267 4.2, 4.3: CONTEXT and UPDATE alone get the correlator.
+	if ret.Min || ret.Max || ret.All || ret.Count || ret.Partial != nil || ret.Context || ret.Update {
 		s.writeESearch(c.Tag, c.UID, hits, ret, withModSeq, false)
+	}
+	if s.addContext(c, ret, a.Key, nil, hits) {
+		return done("Search completed, will notify.")
 	}
 	return done("Search completed.")
 }

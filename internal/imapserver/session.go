@@ -83,6 +83,9 @@ type session struct {
 	sel   *mailbox // nil unless stateSelected
 	saved []int64  // SEARCHRES "$": UIDs saved by SEARCH RETURN (SAVE)
 
+	notify   *notifyState     // NOTIFY (notify.go); nil before the first
+	contexts []*searchContext // updating SEARCH and SORT (context.go)
+
 	// The APPEND being read: messages and bytes so far (checkAppend).
 	appendN     int
 	appendBytes int64
@@ -156,6 +159,7 @@ func (s *session) run() {
 			s.stopWatch()
 		}
 		s.stopOwnerWatch()
+		s.stopNotify()
 	}()
 	defer func() {
 		if r := recover(); r != nil {
@@ -180,6 +184,9 @@ func (s *session) next() bool {
 		}
 	}
 	s.setReadDeadline()
+	if s.pushing() && s.br.Buffered() == 0 && !s.waitCommand() {
+		return false
+	}
 	s.appendN, s.appendBytes = 0, 0
 	cmd, err := s.rd.ReadCommand()
 	if err != nil {

@@ -164,6 +164,9 @@ func sortValue(key string, row *store.Msg, mt *matcher) sortVal {
 // (RFC 9394).
 func (s *session) cmdSort(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SortArgs)
+	if r, ok := s.startUpdate(c.Tag, a.Return); !ok {
+		return r
+	}
 	hits, withModSeq, r, ok := s.matching("SORT", a.Charset, &a.Key)
 	if !ok {
 		return r
@@ -187,6 +190,9 @@ func (s *session) cmdSort(c *imapwire.Command) result {
 		s.saveResult(hits, a.Return)
 	}
 	s.writeESearch(c.Tag, c.UID, hits, a.Return, withModSeq, true)
+	if s.addContext(c, a.Return, a.Key, a.Keys, hits) {
+		return done("Sort completed, will notify.")
+	}
 	return done("Sort completed.")
 }
 

@@ -52,6 +52,8 @@ var handlers = map[string]handler{
 	"GETACL":       parseACL(0),
 	"LISTRIGHTS":   parseACL(1),
 	"MYRIGHTS":     parseACL(0),
+	"NOTIFY":       parseNotify,
+	"CANCELUPDATE": parseCancelUpdate,
 }
 
 // AuthenticateArgs: AUTHENTICATE mechanism [initial-response] (RFC 4959).

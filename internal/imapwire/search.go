@@ -58,10 +58,15 @@ type SearchKey struct {
 }
 
 // SearchReturn holds ESEARCH return options (RFC 4731, RFC 5182 SAVE,
-// RFC 9394 PARTIAL).
+// RFC 9394 PARTIAL, RFC 5267 CONTEXT and UPDATE).
 type SearchReturn struct {
 	Min, Max, All, Count, Save bool
 	Partial                    *PartialRange
+	// Context is the hint of RFC 5267 4.2; Update asks for ADDTO and
+	// REMOVEFROM notifications (RFC 5267 4.3), UpdateFetch for the
+	// FETCH of messages added (RFC 5465 7).
+	Context, Update bool
+	UpdateFetch     *[]FetchItem
 }
 
 // PartialRange is the range of PARTIAL (RFC 9394 3.1): results First to
@@ -150,6 +155,20 @@ func (r *Reader) searchReturn() (SearchReturn, error) {
 			ret.Count = true
 		case "SAVE":
 			ret.Save = true
+		case "CONTEXT":
+			ret.Context = true
+		case "UPDATE":
+			ret.Update = true
+			if b, err := r.br.Peek(2); err == nil && string(b) == " (" {
+				if err := r.sp(); err != nil {
+					return err
+				}
+				items, err := r.fetchAttList()
+				if err != nil {
+					return err
+				}
+				ret.UpdateFetch = &items
+			}
 		case "PARTIAL":
 			if err := r.sp(); err != nil {
 				return err

@@ -18,6 +18,9 @@ const (
 	// EventResync: events were dropped because the receiver was too slow;
 	// it must re-read the state it shows (Changes since its last MODSEQ).
 	EventResync
+	// EventSubscription: the subscription of name Folder was added or
+	// removed (IMAP NOTIFY's SubscriptionChange, RFC 5465 5.5).
+	EventSubscription
 )
 
 func (k EventKind) String() string {
@@ -32,6 +35,8 @@ func (k EventKind) String() string {
 		return "folders"
 	case EventResync:
 		return "resync"
+	case EventSubscription:
+		return "subscription"
 	}
 	return "unknown"
 }

@@ -332,20 +332,26 @@ func (s *Store) SetSubscribed(ctx context.Context, a Account, name string, on bo
 	if on {
 		v = 1
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE mail_folder SET subscribed=? WHERE username=? AND name=?`, v, a.Username, name)
 		if err != nil {
 			return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 && !on {
 			// The subscription of a deleted folder.
-			if kept, err := takeSubscription(ctx, tx, a.Username, name); err != nil || kept {
+			if kept, err := takeSubscription(ctx, tx, a.Username, name); err != nil {
 				return err
+			} else if kept {
+				return s.noteChange(ctx, tx, a.Username, name, EventSubscription, 0)
 			}
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, ErrNoFolder)
 		}
-		return nil
+		return s.noteChange(ctx, tx, a.Username, name, EventSubscription, 0)
 	})
+	if err == nil {
+		s.publish(Event{Username: a.Username, Folder: name, Kind: EventSubscription})
+	}
+	return err
 }

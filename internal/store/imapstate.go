@@ -126,14 +126,19 @@ func (s *Store) SubscribeName(ctx context.Context, a Account, name string, on bo
 		return fmt.Errorf("store: subscribe %q: %w", name, ErrBadName)
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_subscription WHERE username=? AND name=?`, a.Username, name); err != nil || !on {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mail_subscription WHERE username=? AND name=?`, a.Username, name); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO mail_subscription(username, name) VALUES (?,?)`, a.Username, name)
-		return err
+		if on {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_subscription(username, name) VALUES (?,?)`, a.Username, name); err != nil {
+				return err
+			}
+		}
+		return s.noteChange(ctx, tx, a.Username, name, EventSubscription, 0)
 	})
 	if err != nil {
 		return fmt.Errorf("store: subscribe %q of %s: %w", name, a.Username, err)
 	}
+	s.publish(Event{Username: a.Username, Folder: name, Kind: EventSubscription})
 	return nil
 }
