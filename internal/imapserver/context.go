@@ -37,14 +37,20 @@ type searchContext struct {
 }
 
 // startUpdate checks an UPDATE request before the command runs: the tag
-// of a live context cannot start another (RFC 5267 4.3: BAD).
-func (s *session) startUpdate(tag string, ret imapwire.SearchReturn) (result, bool) {
+// of a live context cannot start another (RFC 5267 4.3: BAD), and past
+// maxContexts the command runs without updates, after an untagged NO
+// [NOUPDATE] (4.3.1). update tells whether addContext is to keep it.
+func (s *session) startUpdate(tag string, ret *imapwire.SearchReturn) (r result, ok bool) {
 	if !ret.Update {
 		return result{}, true
 	}
 	s.dropStaleContexts()
 	if slices.ContainsFunc(s.contexts, func(c *searchContext) bool { return c.tag == tag }) {
 		return bad("Tag reuse: an updating search with this tag is still active."), false
+	}
+	if len(s.contexts) >= maxContexts {
+		s.w.Untagged().Atom("NO").Text("NOUPDATE "+strconv.Quote(tag), "Too many updating contexts.").End()
+		ret.Update = false
 	}
 	return result{}, true
 }
@@ -54,10 +60,6 @@ func (s *session) startUpdate(tag string, ret imapwire.SearchReturn) (result, bo
 // has as many as it may (RFC 5267 4.3.1).
 func (s *session) addContext(c *imapwire.Command, ret imapwire.SearchReturn, key imapwire.SearchKey, sortKeys []imapwire.SortKey, hits []int) bool {
 	if !ret.Update {
-		return false
-	}
-	if len(s.contexts) >= maxContexts {
-		s.w.Untagged().Atom("NO").Text("NOUPDATE "+strconv.Quote(c.Tag), "Too many updating contexts.").End()
 		return false
 	}
 	cx := &searchContext{tag: c.Tag, uid: c.UID, m: s.sel, key: cloneKey(key), sortKeys: sortKeys,

@@ -37,6 +37,7 @@ var notifySupported = []string{"MessageNew", "MessageExpunge", "FlagChange", "Ma
 // 6.1).
 type selNotify struct {
 	delayed bool                 // SELECTED-DELAYED: expunges wait for a command
+	flags   bool                 // FlagChange
 	fetch   []imapwire.FetchItem // of MessageNew
 }
 
@@ -133,6 +134,7 @@ func (s *session) cmdNotify(c *imapwire.Command) result {
 		}
 		if sel != nil {
 			if f.message {
+				sel.flags = f.flags
 				n.sel = sel
 			}
 			continue
@@ -361,7 +363,9 @@ func (s *session) notifyNote(ev store.Event, fromSel bool) {
 		return
 	}
 	if m := s.sel; m != nil && ev.Username == m.at.owner.Username && ev.Folder == m.name {
-		if n.sel != nil {
+		// RFC 5465 5.1: flag changes only with FlagChange; they come
+		// along with the other changes anyway.
+		if n.sel != nil && (ev.Kind != store.EventFlags || n.sel.flags) {
 			n.selPush = true
 		}
 		if ev.Kind != store.EventFolders && ev.Kind != store.EventSubscription {

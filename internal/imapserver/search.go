@@ -22,7 +22,7 @@ func hasFlag(flags []string, f string) bool {
 // (RFC 4731), SEARCHRES (RFC 5182) and MODSEQ (RFC 7162 3.1.5).
 func (s *session) cmdSearch(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SearchArgs)
-	if r, ok := s.startUpdate(c.Tag, a.Return); !ok {
+	if r, ok := s.startUpdate(c.Tag, &a.Return); !ok {
 		return r
 	}
 	hits, withModSeq, r, ok := s.matching("SEARCH", a.Charset, &a.Key)

@@ -164,7 +164,7 @@ func sortValue(key string, row *store.Msg, mt *matcher) sortVal {
 // (RFC 9394).
 func (s *session) cmdSort(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.SortArgs)
-	if r, ok := s.startUpdate(c.Tag, a.Return); !ok {
+	if r, ok := s.startUpdate(c.Tag, &a.Return); !ok {
 		return r
 	}
 	hits, withModSeq, r, ok := s.matching("SORT", a.Charset, &a.Key)

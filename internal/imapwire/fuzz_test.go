@@ -39,6 +39,9 @@ var fuzzSeeds = []string{
 	"a22 UID FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\na23 FETCH 1 PREVIEW\r\n",
 	"a25 SETACL INBOX bob@x +lrs\r\na26 DELETEACL \"Shared/a b\" -anyone\r\na28 GETACL x\r\na29 LISTRIGHTS x {1}\r\ny\r\na30 MYRIGHTS INBOX\r\n",
 	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
+	"a31 NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]<0.9>) MessageExpunge)) (subtree (Lists {1}\r\nx) NONE)\r\na32 NOTIFY NONE\r\n",
+	"a33 NOTIFY SET (mailboxes misc (MailboxName QuotaChange)) (selected (MessageNew))\r\na34 CANCELUPDATE \"a1\" \"b\"\r\n",
+	"a35 UID SEARCH RETURN (UPDATE (UID ENVELOPE) CONTEXT PARTIAL 1:10) KEYWORD $Junk\r\na36 SORT RETURN (UPDATE) (DATE) UTF-8 ALL\r\n",
 }
 
 // stringBytes sums the lengths of all strings and byte slices reachable
