@@ -1,12 +1,18 @@
 package imapserver
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"mailwarden/internal/config"
 )
 
 // readUntil reads lines until one has prefix, returning all read.
@@ -89,5 +95,139 @@ func TestNotifyImaplib(t *testing.T) {
 		if _, ok := want[k]; !ok {
 			t.Errorf("%s: not checked: %q", k, res[k])
 		}
+	}
+}
+
+// quiet fails if the client receives anything within d.
+func (c *client) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(d))
+	l, err := c.br.ReadString('\n')
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if err == nil || l != "" {
+		t.Fatalf("unexpected %q (%v)", l, err)
+	}
+}
+
+// TestNotifyShared: a folder another user shares is watched through
+// its owner's events, and only while the user may see it (RFC 5465 5,
+// 5.9; RFC 4314).
+func TestNotifyShared(t *testing.T) {
+	h := start(t, nil)
+	bob := h.login(t, "bob@example.org")
+	bob.ok("CREATE Work")
+	bob.ok("SETACL Work alice@example.org lr")
+	a := h.login(t, "alice@example.org")
+	a.expect(`NOTIFY SET STATUS (mailboxes "Other Users/bob@example.org/Work" (MessageNew MessageExpunge MailboxName))`,
+		`* STATUS "Other Users/bob@example.org/Work" (MESSAGES 0 UIDNEXT 1 UIDVALIDITY `+func() string {
+			v, _ := h.folder(t, "bob@example.org", "Work")
+			return strconv.FormatInt(v, 10)
+		}()+`)`, "OK NOTIFY completed.")
+	h.deliver(t, "bob@example.org", "Work", testMessage(1))
+	if got := a.readUntil(t, "* STATUS"); !slices.Equal(got, []string{`* STATUS "Other Users/bob@example.org/Work" (UIDNEXT 2 MESSAGES 1)`}) {
+		t.Fatalf("delivery to the shared folder: %q", got)
+	}
+	h.deliver(t, "bob@example.org", "INBOX", testMessage(2)) // not shared
+	a.quiet(t, 300*time.Millisecond)
+	// RFC 5465 5.9: the right taken away, the folder is gone for alice.
+	bob.ok("DELETEACL Work alice@example.org")
+	if got := a.readUntil(t, "* LIST"); !slices.Equal(got, []string{`* LIST (\NonExistent) "/" "Other Users/bob@example.org/Work"`}) {
+		t.Fatalf("rights removed: %q", got)
+	}
+	h.deliver(t, "bob@example.org", "Work", testMessage(3))
+	a.quiet(t, 300*time.Millisecond)
+	// A folder alice may not see cannot be watched into view.
+	a.expect(`NOTIFY SET STATUS (mailboxes "Other Users/bob@example.org/INBOX" (MessageNew MessageExpunge))`, "OK NOTIFY completed.")
+	h.deliver(t, "bob@example.org", "INBOX", testMessage(4))
+	a.quiet(t, 300*time.Millisecond)
+}
+
+// TestNotifyIdleAndExpungeRules: IDLE sends what NOTIFY asks for (RFC
+// 5465 4), other folders included; with SELECTED-DELAYED, expunges wait
+// for a command that may carry them, never FETCH by number (RFC 9051
+// 7.4.1).
+func TestNotifyIdleAndExpungeRules(t *testing.T) {
+	h := start(t, nil)
+	for i := range 3 {
+		h.deliver(t, "alice@example.org", "INBOX", testMessage(i))
+	}
+	a := h.login(t, "alice@example.org")
+	a.ok("CREATE Work")
+	a.ok("SELECT INBOX")
+	a.ok("NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))")
+	b := h.login(t, "alice@example.org")
+	b.ok("SELECT INBOX")
+
+	a.send("i IDLE")
+	if l := a.line(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	h.deliver(t, "alice@example.org", "Work", testMessage(9))
+	if got := a.readUntil(t, "* STATUS"); !slices.Equal(got, []string{"* STATUS Work (UIDNEXT 2 MESSAGES 1)"}) {
+		t.Fatalf("in IDLE: %q", got)
+	}
+	b.ok(`UID STORE 3 +FLAGS.SILENT (\Deleted)`)
+	b.ok("EXPUNGE")
+	if got := a.readUntil(t, "* 3 EXPUNGE"); !slices.Equal(got, []string{"* 3 EXPUNGE"}) {
+		t.Fatalf("expunge in IDLE: %q", got)
+	}
+	a.send("DONE")
+	if got := a.readUntil(t, "i "); !slices.Equal(got, []string{"i OK Idle completed."}) {
+		t.Fatalf("DONE: %q", got)
+	}
+
+	b.ok(`UID STORE 2 +FLAGS.SILENT (\Deleted)`)
+	b.ok("EXPUNGE")
+	a.quiet(t, 300*time.Millisecond) // SELECTED-DELAYED: no command in progress
+	a.expect("FETCH 2 (UID)", "* 2 FETCH (UID 2)", "OK Fetch completed.")
+	a.expect("NOOP", "* 2 EXPUNGE", "OK Noop completed.")
+}
+
+// TestNotifyOverflow: a client that stops reading while notifications
+// pile up is told NOTIFICATIONOVERFLOW and gets NOTIFY NONE (RFC 5465
+// 5.8); what waits for it is bounded by the store watch's buffer.
+func TestNotifyOverflow(t *testing.T) {
+	h := start(t, func(c *config.Config) { c.IMAP.IdleTimeout = config.Duration(time.Minute) })
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	conn, err := d.Dial("tcp", h.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	a := &client{t: t, conn: conn, br: bufio.NewReader(conn)}
+	a.conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	a.line()
+	a.ok("LOGIN alice@example.org " + testPass)
+	a.ok("SELECT INBOX")
+	a.ok("NOTIFY SET (selected (MessageNew (UID BODY.PEEK[]) MessageExpunge))")
+	big := testMessage(0) + strings.Repeat(strings.Repeat("x", 76)+"\r\n", 800) // 62 KB
+	const n = 450
+	for i := range n {
+		h.deliver(t, "alice@example.org", "INBOX", big)
+		if i%50 == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	got := a.readUntil(t, "* OK [NOTIFICATIONOVERFLOW]")
+	fetched := 0
+	for _, l := range got {
+		if strings.Contains(l, " FETCH (UID ") {
+			fetched++
+		}
+	}
+	t.Logf("%d of %d new messages pushed before the overflow", fetched, n)
+	if fetched >= n {
+		t.Fatalf("all %d messages were pushed before the overflow", fetched)
+	}
+	// NOTIFY is off now: nothing is pushed, NOOP still reports.
+	h.deliver(t, "alice@example.org", "INBOX", testMessage(1))
+	a.quiet(t, 300*time.Millisecond)
+	u, tagged := a.cmd("NOOP")
+	if tagged != "OK Noop completed." || len(u) == 0 || u[0] != fmt.Sprintf("* %d EXISTS", n+1) {
+		t.Fatalf("NOOP after overflow: %q %q", u, tagged)
 	}
 }
