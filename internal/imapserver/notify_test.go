@@ -84,7 +84,11 @@ func TestNotifyImaplib(t *testing.T) {
 		"cancel":            {"OK Updates cancelled."},
 		"cancel_unknown":    {`NO Unknown search context "nope".`},
 		"cancel_noop":       {"* 3 EXISTS", "OK Noop completed."},
-		"noupdate":          {`* NO [NOUPDATE "A30"] Too many updating contexts.`, `* ESEARCH (TAG "A30") COUNT 3`, "OK Search completed."},
+		// RFC 5465 7: the FETCH of UPDATE's items comes before the ADDTO.
+		"update_fetch":        {`* ESEARCH (TAG "A22") UID`, "OK Search completed, will notify."},
+		"update_fetch_addto":  {"* 4 EXISTS", "* 4 FETCH (UID 7 RFC822.SIZE 56)", `* ESEARCH (TAG "A22") UID ADDTO (0 7)`},
+		"update_fetch_cancel": {"OK Updates cancelled."},
+		"noupdate":            {`* NO [NOUPDATE "A32"] Too many updating contexts.`, `* ESEARCH (TAG "A32") COUNT 4`, "OK Search completed."},
 	}
 	for k, w := range want {
 		if !slices.Equal(res[k], w) {

@@ -219,6 +219,12 @@ out["cancel_unknown"] = raw(a, 'CANCELUPDATE "nope"')
 b.append("INBOX", None, None, MSG)
 out["cancel_noop"] = raw(a, "NOOP")
 
+# RFC 5465 7: UPDATE with fetch attributes, the FETCH before the ADDTO.
+out["update_fetch"] = raw(a, "UID SEARCH RETURN (UPDATE (UID RFC822.SIZE)) FLAGGED")
+b.append("INBOX", "(\\Flagged)", None, MSG)
+out["update_fetch_addto"] = pushed(a, "* ESEARCH")
+out["update_fetch_cancel"] = raw(a, 'CANCELUPDATE "%s"' % tag_of(out["update_fetch"]))
+
 # Contexts are limited: the ninth is refused with NOUPDATE, and the
 # search still answers (RFC 5267 4.3.1).
 for i in range(8):
