@@ -220,6 +220,18 @@ func TestACLSharedFolders(t *testing.T) {
 	if out := s.admin("shared", "list", "acl.test"); !strings.Contains(out, "Shared/support") || !strings.Contains(out, "1") {
 		t.Errorf("shared list: %q", out)
 	}
+	// POP3 serves one's own INBOX only, whatever others share (RFC 4314
+	// is IMAP's): bob may read alice's INBOX over IMAP, not over POP3.
+	s.send("sender@far.test", alice, message("sender@far.test", alice, "for alice", newMessageID("acl"), "text\n"))
+	s.admin("acl", "set", alice, "INBOX", bob, "lrswipkxtea")
+	if r := s.pop3(map[string]any{"port": s.POP3Port, "tls": "stls", "user": bob, "pass": "correct horse battery"}); len(r.Stat) != 2 || r.Stat[0] != 0 {
+		t.Errorf("bob's POP3 STAT: %v", r.Stat)
+	}
+	if r := s.pop3(map[string]any{"port": s.POP3Port, "tls": "stls", "user": alice, "pass": "correct horse battery"}); len(r.Stat) != 2 || r.Stat[0] != 1 {
+		t.Errorf("alice's POP3 STAT: %v", r.Stat)
+	}
+	s.admin("acl", "delete", alice, "INBOX", bob)
+
 	// acl import: dovecot-acl files as Dovecot writes them.
 	tree := t.TempDir()
 	for p, body := range map[string]string{
