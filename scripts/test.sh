@@ -48,18 +48,21 @@ command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 # the DKIM reference both ways.
 [ -x /usr/sbin/opendkim ] || missing+=(opendkim)
 [ -x /usr/sbin/opendkim-testmsg ] || missing+=(opendkim-tools)
+# neomutt in tmux: a person's mail client lists and opens a shared folder.
+command -v neomutt >/dev/null 2>&1 || missing+=(neomutt)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: missing ${missing[*]}; installing Debian packages" >&2
 	sudo=()
 	if [ "$(id -u)" -ne 0 ]; then
 		if ! command -v sudo >/dev/null 2>&1; then
-			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools with apt-get" >&2
+			echo "test.sh: not root and no sudo: install swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools neomutt tmux with apt-get" >&2
 			exit 1
 		fi
 		sudo=(sudo)
 	fi
 	${sudo[@]+"${sudo[@]}"} apt-get update
-	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools
+	${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y swaks dovecot-core dovecot-lmtpd dovecot-imapd whois python3 isync offlineimap3 postfix postfix-pcre postfix-sqlite postfix-pgsql postfix-mysql postgresql mariadb-server msmtp gsasl pflogsumm fail2ban prometheus postgrey iproute2 python3-authres lintian python3-dkim libmail-dkim-perl libxml2-utils postfix-policyd-spf-python opendkim opendkim-tools neomutt tmux
 	# The packages' services this run just installed (and so started) are
 	# not wanted: the tests run private Postfix, postgrey, PostgreSQL and
 	# MariaDB instances on loopback ports and only run fail2ban-regex and
