@@ -103,9 +103,9 @@ const (
 	multiAppendBytes = 4
 )
 
-// cmdAppend serves APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315)
-// and MULTIAPPEND (RFC 3502): every message is read first, then all are
-// stored or none.
+// cmdAppend serves APPEND (RFC 9051 6.3.12) with APPENDUID (RFC 4315),
+// MULTIAPPEND (RFC 3502) and CATENATE (RFC 4469, catenate.go): every
+// message is read first, then all are stored or none.
 func (s *session) cmdAppend(c *imapwire.Command) result {
 	a := c.Args.(*imapwire.AppendArgs)
 	var items []store.AppendItem
@@ -117,6 +117,19 @@ func (s *session) cmdAppend(c *imapwire.Command) result {
 	}()
 	memLeft := int64(memSpool)
 	for m := &a.AppendMessage; m != nil; {
+		if m.Catenate {
+			body, r := s.catenate(&memLeft)
+			if body == nil {
+				return r
+			}
+			bodies = append(bodies, body)
+			items = append(items, store.AppendItem{Flags: m.Flags, Date: m.Date, Body: body})
+			var err error
+			if m, err = s.rd.NextAppend(c.Tag, a.Mailbox); err != nil {
+				return s.appendParseError(err)
+			}
+			continue
+		}
 		body, err := spool(m.Message, &memLeft)
 		if errors.Is(err, errSpool) {
 			s.logError("APPEND", err)

@@ -170,7 +170,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	// RFC 5267 4, RFC 5465 (context.go, notify.go).
 	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
 	return strings.Join(caps, " ")

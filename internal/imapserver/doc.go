@@ -2,8 +2,9 @@
 // IMAP4rev1) on top of the mailbox store, with the extensions clients
 // use to sync: IDLE, MOVE, UIDPLUS, CONDSTORE/QRESYNC, ESEARCH and
 // SEARCHRES, LIST-EXTENDED/LIST-STATUS, SPECIAL-USE, QUOTA, NAMESPACE,
-// ENABLE, UNSELECT, ID, LITERAL+, SASL-IR and APPENDLIMIT, and NOTIFY
-// and CONTEXT=SEARCH/SORT, which push notifications between commands
+// ENABLE, UNSELECT, ID, LITERAL+, SASL-IR, APPENDLIMIT, CATENATE
+// (catenate.go, with IMAP URLs parsed by imapurl), and NOTIFY and
+// CONTEXT=SEARCH/SORT, which push notifications between commands
 // (notify.go, context.go, notifywait.go). It runs
 // STARTTLS on 143 or implicit TLS on 993, checks passwords through
 // auth/login (LOGIN and AUTHENTICATE PLAIN), enforces connection limits,

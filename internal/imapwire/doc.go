@@ -3,8 +3,8 @@
 // IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) commands plus the extensions
 // the server offers (CONDSTORE/QRESYNC, LITERAL+, LIST-EXTENDED, LIST-STATUS,
 // ESEARCH, SEARCHRES, QUOTA, SPECIAL-USE, ID, ENABLE, UNSELECT, MOVE, UIDPLUS,
-// APPENDLIMIT, SASL-IR, NOTIFY, CONTEXT=SEARCH/SORT), and nothing about
-// mailboxes, sessions or state.
+// APPENDLIMIT, SASL-IR, NOTIFY, CONTEXT=SEARCH/SORT, CATENATE), and nothing
+// about mailboxes, sessions or state.
 //
 // Reading: Reader.ReadCommand returns one *Command whose Args field holds a
 // typed value (*LoginArgs, *FetchArgs, *SearchArgs...; see Command). Syntax
@@ -19,7 +19,9 @@
 // (LITERAL+) are read directly; an oversized one is drained or, when too big
 // to drain, makes the error fatal (RFC 7888 section 4). The message of
 // APPEND is not buffered: AppendArgs.Message streams it and the server must
-// call Reader.EndAppend before replying.
+// call Reader.EndAppend before replying. A CATENATE message (RFC 4469)
+// streams its parts one by one through Reader.NextPart, TEXT data as a
+// Literal; Reader.SkipAppend abandons the command when a part is refused.
 //
 // Limits: every line (literal data excluded) is at most maxLine bytes,
 // literals other than the APPEND message at most MaxArgLiteral, one command

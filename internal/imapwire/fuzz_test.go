@@ -38,6 +38,8 @@ var fuzzSeeds = []string{
 	"a27 SEARCH SAVEDSINCE 1-Jan-2024 OR SAVEDATESUPPORTED SAVEDON \"2-Feb-2020\"\r\n",
 	"a22 UID FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\na23 FETCH 1 PREVIEW\r\n",
 	"a25 SETACL INBOX bob@x +lrs\r\na26 DELETEACL \"Shared/a b\" -anyone\r\na28 GETACL x\r\na29 LISTRIGHTS x {1}\r\ny\r\na30 MYRIGHTS INBOX\r\n",
+	"a31 APPEND Drafts (\\Draft) CATENATE (URL \"/Drafts;UIDVALIDITY=1/;UID=20/;section=HEADER\" TEXT {4}\r\n\r\n-- URL ;UID=2 TEXT ~{1+}\r\n\x00) {1}\r\nx\r\n",
+	"a32 APPEND INBOX CATENATE (URL {3+}\r\n/x/ TEXT {2}\r\nab)) CATENATE ()\r\na33 APPEND INBOX CATENATE (TEXT {9999999999+}\r\n",
 	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
 	"a31 NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]<0.9>) MessageExpunge)) (subtree (Lists {1}\r\nx) NONE)\r\na32 NOTIFY NONE\r\n",
 	"a33 NOTIFY SET (mailboxes misc (MailboxName QuotaChange)) (selected (MessageNew))\r\na34 CANCELUPDATE \"a1\" \"b\"\r\n",
@@ -124,11 +126,16 @@ func FuzzReadCommand(f *testing.F) {
 					if k > len(data) {
 						t.Fatal("more APPEND messages than input bytes")
 					}
-					n, _ := io.Copy(io.Discard, m.Message)
-					if n > fuzzMaxLiteral || n > m.Message.Size {
+					var err error
+					if m.Catenate {
+						// RFC 4469: read every part; a refused one ends
+						// the command.
+						if err = fuzzParts(t, r, len(data)); err != nil {
+							break
+						}
+					} else if n, _ := io.Copy(io.Discard, m.Message); n > fuzzMaxLiteral || n > m.Message.Size {
 						t.Fatalf("message of %d bytes", n)
 					}
-					var err error
 					if m, err = r.NextAppend(cmd.Tag, a.Mailbox); err != nil {
 						break
 					}
@@ -140,6 +147,28 @@ func FuzzReadCommand(f *testing.F) {
 			t.Fatalf("%d continuations for input with fewer literals", conts)
 		}
 	})
+}
+
+// fuzzParts reads the parts of a CATENATE message, each within the
+// limits, stopping at the first error.
+func fuzzParts(t *testing.T, r *Reader, inputLen int) error {
+	for k := 0; ; k++ {
+		if k > inputLen || k > MaxCatParts {
+			t.Fatal("more CATENATE parts than input bytes or MaxCatParts")
+		}
+		p, err := r.NextPart()
+		if err != nil || p == nil {
+			return err
+		}
+		if r.cmdLen > fuzzMaxCommand || len(p.URL) > fuzzMaxArgLit {
+			t.Fatalf("part over the limits: command %d URL %d", r.cmdLen, len(p.URL))
+		}
+		if p.Text != nil {
+			if n, _ := io.Copy(io.Discard, p.Text); n > fuzzMaxLiteral || n > p.Text.Size {
+				t.Fatalf("TEXT of %d bytes", n)
+			}
+		}
+	}
 }
 
 func FuzzSeqSet(f *testing.F) {

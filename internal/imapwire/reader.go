@@ -49,6 +49,11 @@ type Reader struct {
 	// (the server may errors.As it to its own type and answer NO instead,
 	// e.g. [TRYCREATE] or [OVERQUOTA]).
 	CheckAppend func(tag, mailbox string, size int64) error
+	// CheckText, when set, is called with the size of each TEXT part of
+	// a CATENATE (RFC 4469) before its data is requested or read; a
+	// non-nil error aborts the command as with CheckAppend. CheckAppend
+	// sees a CATENATE message with size 0.
+	CheckText func(tag string, size int64) error
 
 	br         *bufio.Reader
 	cw         io.Writer
@@ -62,6 +67,12 @@ type Reader struct {
 	eol     bool  // nothing of the current command is left to drain
 	skip    int64 // literal bytes to discard before draining the line
 	msg     *Literal
+
+	// The APPEND being read (see NextAppend, EndAppend, NextPart):
+	// appending once its first message was read; cat inside the parts
+	// of a CATENATE (RFC 4469), catFirst before its first part.
+	appending, cat, catFirst bool
+	parts                    int
 }
 
 // NewReader returns a Reader reading commands from r. Continuation requests
@@ -91,12 +102,13 @@ func NewReader(r *bufio.Reader, w io.Writer, maxLine int, maxLiteral int64) *Rea
 // been skipped unless Close is set), or another error from the input.
 // An APPEND whose message was not finished with EndAppend is finished first.
 func (r *Reader) ReadCommand() (*Command, error) {
-	if r.msg != nil {
+	if r.appending {
 		if err := r.EndAppend(); err != nil {
 			return nil, err
 		}
 	}
 	r.tag, r.lineLen, r.cmdLen, r.depth, r.eol, r.skip = "", 0, 0, 0, false, 0
+	r.msg, r.appending, r.cat, r.catFirst, r.parts = nil, false, false, false, 0
 	// Skip empty lines; some clients send a stray CRLF after a literal.
 	for {
 		b, err := r.br.Peek(1)
@@ -159,7 +171,7 @@ func (r *Reader) parseCommand() (*Command, error) {
 			return nil, err
 		}
 	}
-	if r.msg != nil {
+	if r.appending {
 		return cmd, nil // APPEND: the line ends after the message, see EndAppend
 	}
 	if err := r.crlf(); err != nil {
@@ -172,6 +184,7 @@ func (r *Reader) parseCommand() (*Command, error) {
 // the bad command so that the next command can be read.
 func (r *Reader) fail(err error) error {
 	var pe *ParseError
+	r.msg, r.appending, r.cat = nil, false, false
 	if !errors.As(err, &pe) {
 		return err
 	}
@@ -328,20 +341,13 @@ func (l *Literal) Read(p []byte) (int, error) {
 // *ParseError for a malformed or refused message (the rest of the command
 // is skipped), others for a broken connection.
 func (r *Reader) NextAppend(tag, mailbox string) (*AppendMessage, error) {
-	m := r.msg
-	if m == nil {
-		return nil, nil
+	if err := r.endMessage(); err != nil || !r.appending {
+		return nil, err
 	}
-	r.msg = nil
-	if m.left > 0 {
-		if _, err := io.Copy(io.Discard, m); err != nil {
-			return nil, err
-		}
-	}
-	r.lineLen = 0
 	if ok, err := r.accept(' '); err != nil {
 		return nil, r.fail(err)
 	} else if !ok {
+		r.appending = false
 		return nil, r.fail(r.crlf())
 	}
 	next, err := r.appendMessage(tag, mailbox)
@@ -357,18 +363,10 @@ func (r *Reader) NextAppend(tag, mailbox string) (*AppendMessage, error) {
 // first for MULTIAPPEND). The server must not commit the message unless
 // EndAppend returns nil.
 func (r *Reader) EndAppend() error {
-	m := r.msg
-	if m == nil {
-		return nil
+	if err := r.endMessage(); err != nil || !r.appending {
+		return err
 	}
-	r.msg = nil
-	if m.left > 0 {
-		if _, err := io.Copy(io.Discard, m); err != nil {
-			return err
-		}
-	}
-	m.left = 0
-	r.lineLen = 0
+	r.appending = false
 	if c, err := r.peek(); err != nil {
 		return err
 	} else if c == ' ' {

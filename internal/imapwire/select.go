@@ -128,11 +128,13 @@ type AppendArgs struct {
 	AppendMessage
 }
 
-// AppendMessage is one message of an APPEND.
+// AppendMessage is one message of an APPEND: its data is Message, or,
+// when Catenate is set, the parts Reader.NextPart returns (RFC 4469).
 type AppendMessage struct {
-	Flags   []string  // nil when absent
-	Date    time.Time // zero when absent
-	Message *Literal
+	Flags    []string  // nil when absent
+	Date     time.Time // zero when absent
+	Message  *Literal  // nil with Catenate
+	Catenate bool
 }
 
 func parseAppend(r *Reader, c *Command) (any, error) {
@@ -185,6 +187,13 @@ func (r *Reader) appendMessage(tag, mailbox string) (*AppendMessage, error) {
 			return nil, err
 		}
 	}
+	if b == 'C' || b == 'c' {
+		if err := r.catenate(tag, mailbox); err != nil {
+			return nil, err
+		}
+		a.Catenate = true
+		return a, nil
+	}
 	if b != '{' && b != '~' {
 		return nil, r.expected("message literal")
 	}
@@ -206,6 +215,6 @@ func (r *Reader) appendMessage(tag, mailbox string) (*AppendMessage, error) {
 		}
 	}
 	a.Message = &Literal{Size: n, Binary: binary, r: r, left: n}
-	r.msg = a.Message
+	r.msg, r.appending = a.Message, true
 	return a, nil
 }
