@@ -99,7 +99,10 @@ func (s *session) exec(c *imapwire.Command) {
 	case h.states&s.state == 0:
 		r = bad("Command not allowed in this state.")
 	default:
-		r = h.fn(s, c)
+		var refused bool
+		if r, refused = s.uidRequired(c); !refused {
+			r = h.fn(s, c)
+		}
 	}
 	if c.Name == "APPEND" {
 		if err := s.rd.EndAppend(); err != nil && r.status != "BAD" {
@@ -170,7 +173,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "UIDONLY", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	// RFC 5267 4, RFC 5465 (context.go, notify.go).
 	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
 	return strings.Join(caps, " ")
@@ -219,6 +222,10 @@ func (s *session) cmdEnable(c *imapwire.Command) result {
 		case "UTF8=ACCEPT":
 			if !s.utf8 {
 				s.utf8 = true
+				on = append(on, name)
+			}
+		case "UIDONLY":
+			if s.enableUIDOnly() {
 				on = append(on, name)
 			}
 		case "IMAP4REV2":

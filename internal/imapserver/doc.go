@@ -3,9 +3,9 @@
 // use to sync: IDLE, MOVE, UIDPLUS, CONDSTORE/QRESYNC, ESEARCH and
 // SEARCHRES, LIST-EXTENDED/LIST-STATUS, SPECIAL-USE, QUOTA, NAMESPACE,
 // ENABLE, UNSELECT, ID, LITERAL+, SASL-IR, APPENDLIMIT, CATENATE
-// (catenate.go, with IMAP URLs parsed by imapurl), and NOTIFY and
-// CONTEXT=SEARCH/SORT, which push notifications between commands
-// (notify.go, context.go, notifywait.go). It runs
+// (catenate.go, with IMAP URLs parsed by imapurl), UIDONLY (uidonly.go),
+// and NOTIFY and CONTEXT=SEARCH/SORT, which push notifications between
+// commands (notify.go, context.go, notifywait.go). It runs
 // STARTTLS on 143 or implicit TLS on 993, checks passwords through
 // auth/login (LOGIN and AUTHENTICATE PLAIN), enforces connection limits,
 // the autologout timer and bad-command limits, and logs Dovecot-style

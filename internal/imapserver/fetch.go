@@ -100,7 +100,9 @@ func (s *session) fetchItems(a *imapwire.FetchArgs, uid bool) []imapwire.FetchIt
 		hasModSeq = hasModSeq || it.Kind == imapwire.FetchModSeq
 	}
 	items := a.Items
-	if uid && !hasUID {
+	// RFC 9586 3.3: under UIDONLY the UID heads the response and the
+	// item comes only when asked for.
+	if uid && !hasUID && !s.uidOnly {
 		items = append([]imapwire.FetchItem{{Kind: imapwire.FetchUID, Name: "UID"}}, items...)
 	}
 	if a.HasChangedSince || hasModSeq {
@@ -292,7 +294,7 @@ func (s *session) fetchOne(seq uint32, msg msgState, row *store.Msg, fills *cach
 		}
 		pieces = append(pieces, p)
 	}
-	w := s.w.Untagged().Num(seq).Atom("FETCH").Open()
+	w := s.fetchStart(seq, msg.uid)
 	var hasFlags, hasModSeq bool
 	for k, it := range items {
 		switch it.Kind {

@@ -348,7 +348,7 @@ func (s *session) sendExpunges() {
 		m.uids[k], m.modseqs[k], m.flags[k] = u, m.modseqs[i], m.flags[i]
 		k++
 	}
-	if s.qresync {
+	if s.qresync || s.uidOnly { // RFC 9586 3.2
 		s.w.Untagged().Atom("VANISHED").SeqSet(imapwire.NewSeqSet(uids...)).End()
 	} else {
 		for i := len(seqs) - 1; i >= 0; i-- {
@@ -375,9 +375,13 @@ func (s *session) expunged(uids []int64) {
 	}
 }
 
-// writeFlagsFetch sends "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])".
+// writeFlagsFetch sends "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])", or
+// "* u UIDFETCH (FLAGS (...) [MODSEQ (m)])" under UIDONLY.
 func (s *session) writeFlagsFetch(seq uint32, msg msgState, noFlags bool) {
-	w := s.w.Untagged().Num(seq).Atom("FETCH").Open().Atom("UID").Num(msg.uid)
+	w := s.fetchStart(seq, msg.uid)
+	if !s.uidOnly {
+		w.Atom("UID").Num(msg.uid)
+	}
 	if !noFlags {
 		w.Atom("FLAGS").Flags(msg.flags)
 	}

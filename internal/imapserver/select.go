@@ -62,6 +62,9 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 		m.recentTold = m.recentCount()
 		w.Untagged().Num(uint32(m.recentTold)).Atom("RECENT").End()
 		for i, msg := range msgs {
+			if s.uidOnly {
+				break // RFC 9586: [UNSEEN n] is a sequence number
+			}
 			if !hasFlag(msg.Flags, `\Seen`) {
 				w.Untagged().Atom("OK").Text("UNSEEN "+strconv.Itoa(i+1), "First unseen.").End()
 				break

@@ -79,6 +79,7 @@ type session struct {
 
 	// Extensions the client enabled (RFC 5161, RFC 7162).
 	condstore, qresync, utf8, rev2 bool
+	uidOnly                        bool // RFC 9586 (uidonly.go)
 
 	sel   *mailbox // nil unless stateSelected
 	saved []int64  // SEARCHRES "$": UIDs saved by SEARCH RETURN (SAVE)
