@@ -103,13 +103,27 @@ type Found struct {
 // for their TTL, bounded, in process: a cache, not shared state.
 type cache struct {
 	mu  sync.Mutex
-	m   map[string]cached
+	m   map[cacheKey]cached
 	max int
 }
 
+// cacheKey names an entry: what is kept about which domain (a struct,
+// so a lookup builds no string).
+type cacheKey struct {
+	kind   uint8
+	domain string
+}
+
+const (
+	kindPolicy uint8 = iota // the record at _dmarc.<domain>
+	kindExists              // whether the domain exists (np=)
+	kindOrg                 // its organizational domain by the tree walk
+)
+
 type cached struct {
-	rec    *Record // nil: no usable record
-	exists bool    // for "exists:" keys
+	rec    *Record // kindPolicy; nil: no usable record
+	exists bool    // kindExists
+	org    string  // kindOrg
 	until  time.Time
 }
 
@@ -118,7 +132,7 @@ const (
 	negCacheTTL = 5 * time.Minute
 )
 
-func (c *cache) get(name string, now time.Time) (cached, bool) {
+func (c *cache) get(name cacheKey, now time.Time) (cached, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[name]
@@ -128,11 +142,11 @@ func (c *cache) get(name string, now time.Time) (cached, bool) {
 	return e, true
 }
 
-func (c *cache) put(name string, e cached) {
+func (c *cache) put(name cacheKey, e cached) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]cached{}
+		c.m = map[cacheKey]cached{}
 	}
 	if len(c.m) >= c.max {
 		// Full: forget everything rather than track use; the cache
@@ -152,11 +166,12 @@ type ttlTXT interface {
 // are cached for their TTL (at most an hour; a negative one at most
 // five minutes).
 func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
-	name := "_dmarc." + domain
+	key := cacheKey{kindPolicy, domain}
 	now := e.now()
-	if c, ok := e.cache.get(name, now); ok {
+	if c, ok := e.cache.get(key, now); ok {
 		return c.rec, nil
 	}
+	name := "_dmarc." + domain
 	var txt []string
 	var ttl time.Duration
 	var err error
@@ -171,7 +186,7 @@ func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
 		if ttl <= 0 || ttl > negCacheTTL {
 			ttl = negCacheTTL
 		}
-		e.cache.put(name, cached{until: now.Add(ttl)})
+		e.cache.put(key, cached{until: now.Add(ttl)})
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("%w: TXT %s: %v", ErrTemp, name, err)
@@ -191,7 +206,7 @@ func (e *Evaluator) fetch(ctx context.Context, domain string) (*Record, error) {
 	if rec == nil {
 		ttl = min(ttl, negCacheTTL)
 	}
-	e.cache.put(name, cached{rec: rec, until: now.Add(min(ttl, maxCacheTTL))})
+	e.cache.put(key, cached{rec: rec, until: now.Add(min(ttl, maxCacheTTL))})
 	return rec, nil
 }
 
@@ -239,6 +254,21 @@ func (e *Evaluator) OrgDomain(ctx context.Context, domain string) (string, error
 	if e.Org == PSL || domain == "" {
 		return OrgDomain(domain), nil
 	}
+	// The answer is kept as long as a negative policy answer: it rests
+	// on the records of several names.
+	key, now := cacheKey{kindOrg, domain}, e.now()
+	if c, ok := e.cache.get(key, now); ok {
+		return c.org, nil
+	}
+	org, err := e.walkOrg(ctx, domain)
+	if err == nil {
+		e.cache.put(key, cached{org: org, until: now.Add(negCacheTTL)})
+	}
+	return org, err
+}
+
+// walkOrg is OrgDomain's tree walk.
+func (e *Evaluator) walkOrg(ctx context.Context, domain string) (string, error) {
 	org := domain
 	for _, name := range walkTargets(domain) {
 		r, err := e.fetch(ctx, name)

@@ -209,7 +209,7 @@ func (e *Evaluator) sample(pct int) bool {
 // and so counts as non-existent for np= (DMARCbis 4.7). A temporary
 // failure counts as existing: the stronger np= is not applied on doubt.
 func (e *Evaluator) nonExistent(ctx context.Context, domain string) bool {
-	key, now := "exists:"+domain, e.now()
+	key, now := cacheKey{kindExists, domain}, e.now()
 	if c, ok := e.cache.get(key, now); ok {
 		return !c.exists
 	}
