@@ -117,8 +117,8 @@ mailwarden: statically-linked-binary [usr/sbin/mailwarden]
 # The config may hold secrets (database and relay passwords): root writes
 # it, group mailwarden reads it (postinst sets root:mailwarden 0640).
 mailwarden: non-standard-file-perm 0640 != 0644 [etc/mailwarden/mailwarden.toml]
-# postinst honours DPKG_ROOT (dpkg --instdir with --force-script-chrootless,
-# as the test suite installs the package into a throwaway root), where
+# postinst honours DPKG_ROOT (dpkg --instdir with --force-script-chrootless:
+# an install into another root), where
 # getent would answer from the running system's files, not the root's.
 mailwarden: maintainer-script-should-not-parse-etc-passwd-or-group *
 OVERRIDES

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,17 +10,19 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"mailwarden/internal/testutil"
 )
 
 // TestDebPackage builds the .deb with scripts/build-deb.sh, checks its
-// control data, conffiles and contents (the unit's User=, capability,
-// reload and hardening lines), installs it into a throwaway root with
-// dpkg (its maintainer scripts create the mailwarden user and
-// directories there, not on this machine), runs the unit's command
-// lines as that user with only CAP_NET_BIND_SERVICE, as systemd would,
-// serving port 25 in a network namespace, and purges it again.
+// control data, conffiles and contents, installs it on this machine with
+// dpkg -i (its postinst creates the mailwarden system user with adduser
+// and the directories) — inside an overlay of the root file system in a
+// private mount namespace, so that the install is real but leaves no
+// trace — runs the unit's own command lines as that user with only
+// CAP_NET_BIND_SERVICE, as systemd would, serving port 25 in a network
+// namespace, stops it, and purges the package.
 func TestDebPackage(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
@@ -95,87 +98,93 @@ func TestDebPackage(t *testing.T) {
 		}
 	})
 
-	// Install into a throwaway root with its own dpkg database.
-	inst, admin := filepath.Join(tmp, "root"), filepath.Join(tmp, "admin")
-	for _, d := range []string{filepath.Join(inst, "etc"), filepath.Join(admin, "updates"), filepath.Join(admin, "info")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	// Install it on this machine, for real: dpkg -i with the machine's
+	// own dpkg database, adduser and /etc/passwd, its postinst as root —
+	// in a mount namespace where the whole root file system is an overlay
+	// whose writes go to a tmpfs, so nothing of it outlives the test.
+	host := machineOverlay(t)
+	passwdBefore := readFileOr(t, "/etc/passwd")
+	if out, err := host.command("dpkg", "-i", deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg -i %s: %v\n%s", deb, err, out)
 	}
-	for name, data := range map[string]string{
-		filepath.Join(admin, "status"): "", filepath.Join(admin, "available"): "",
-		filepath.Join(inst, "etc", "passwd"): "root:x:0:0:root:/root:/bin/sh\n", filepath.Join(inst, "etc", "group"): "root:x:0:\n",
-		filepath.Join(inst, "etc", "shadow"): "root:*:19000:0:99999:7:::\n", filepath.Join(inst, "etc", "gshadow"): "root:*::\n",
-	} {
-		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if st := host.output(t, "dpkg-query", "-W", "-f", "${Status} ${Version}", "mailwarden"); st != "install ok installed 1.2.3" {
+		t.Errorf("dpkg-query: %q", st)
 	}
-	dpkg := func(args ...string) string {
-		t.Helper()
-		return run(t, "dpkg", append([]string{"--instdir=" + inst, "--admindir=" + admin, "--force-script-chrootless", "--force-depends", "--log=/dev/null"}, args...)...)
-	}
-	dpkg("-i", deb)
-	m := regexp.MustCompile(`(?m)^mailwarden:x:(\d+):(\d+):`).FindStringSubmatch(readFileOr(t, filepath.Join(inst, "etc", "passwd")))
+	m := regexp.MustCompile(`^mailwarden:x:(\d+):(\d+):Mailwarden mail server[^:]*:/var/lib/mailwarden:/usr/sbin/nologin$`).FindStringSubmatch(
+		strings.TrimSpace(host.output(t, "getent", "passwd", "mailwarden")))
 	if m == nil {
-		t.Fatalf("postinst made no mailwarden user:\n%s", readFileOr(t, filepath.Join(inst, "etc", "passwd")))
+		t.Fatalf("postinst made no mailwarden system user: %q", host.output(t, "getent", "passwd", "mailwarden"))
 	}
 	uid, gid := m[1], m[2]
-	if strings.Contains(readFileOr(t, "/etc/passwd"), "\nmailwarden:") {
-		t.Error("the install touched this machine's /etc/passwd")
-	}
-	for _, d := range []string{"var/lib/mailwarden", "var/log/mailwarden"} {
-		st, err := os.Stat(filepath.Join(inst, d))
-		if err != nil || strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Uid)) != uid {
-			t.Errorf("%s: %v, want a directory of uid %s", d, err, uid)
+	for _, d := range []string{"/var/lib/mailwarden", "/var/log/mailwarden"} {
+		st, err := os.Stat(host.path(d))
+		if err != nil || strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Uid)) != uid || st.Mode().Perm() != 0o750 {
+			t.Errorf("%s: %v, want a 0750 directory of uid %s", d, err, uid)
 		}
 	}
+	if st, err := os.Stat(host.path("/etc/mailwarden/mailwarden.toml")); err != nil || strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Gid)) != gid || st.Mode().Perm() != 0o640 {
+		t.Errorf("the config: %v, want 0640 root:mailwarden", err)
+	}
 
-	unit := readFileOr(t, filepath.Join(inst, "lib/systemd/system/mailwarden.service"))
+	unit := readFileOr(t, host.path("/lib/systemd/system/mailwarden.service"))
 	for _, want := range []string{"User=mailwarden", "AmbientCapabilities=CAP_NET_BIND_SERVICE", "ExecReload=/bin/kill -HUP $MAINPID",
 		"ProtectSystem=strict", "ReadWritePaths=/var/lib/mailwarden /var/log/mailwarden", "NoNewPrivileges=yes", "WantedBy=multi-user.target"} {
 		if !strings.Contains(unit, want+"\n") {
 			t.Errorf("the unit lacks %s:\n%s", want, unit)
 		}
 	}
-	// The unit's command lines, pointed at the throwaway root.
-	cfg := readFileOr(t, filepath.Join(inst, "etc/mailwarden/mailwarden.toml"))
-	for _, r := range []struct{ old, new string }{
-		{`data_dir = "/var/lib/mailwarden"`, `data_dir = "` + inst + `/var/lib/mailwarden"`},
-		// The unit starts it as mailwarden; this machine has no such user
-		// to look up, so the check of `user` is left out here.
-		{`user = "mailwarden"`, ``},
-		{`syslog = true`, `file = "` + inst + `/var/log/mailwarden/mail.log"`},
-	} {
-		if !strings.Contains(cfg, r.old) {
-			t.Fatalf("the installed config has no %q:\n%s", r.old, cfg)
-		}
-		cfg = strings.Replace(cfg, r.old, r.new, 1)
+	// The admin's one edit: this machine has no syslog daemon, so the mail
+	// log goes to the file logrotate's snippet names.
+	cfgPath := host.path("/etc/mailwarden/mailwarden.toml")
+	cfg := readFileOr(t, cfgPath)
+	if !strings.Contains(cfg, `syslog = true`) || !strings.Contains(cfg, `user = "mailwarden"`) {
+		t.Fatalf("the installed config:\n%s", cfg)
 	}
-	if err := os.WriteFile(filepath.Join(inst, "etc/mailwarden/mailwarden.toml"), []byte(cfg), 0o640); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(cfg, `syslog = true`, `file = "/var/log/mailwarden/mail.log"`, 1)), 0o640); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(inst, "usr/sbin/mailwarden")
 	var cmdline []string
 	for _, key := range []string{"ExecStartPre", "ExecStart"} {
 		m := regexp.MustCompile(`(?m)^` + key + `=(.*)$`).FindStringSubmatch(unit)
 		if m == nil {
 			t.Fatalf("the unit has no %s=", key)
 		}
-		line := strings.ReplaceAll(m[1], "/usr/sbin/mailwarden", bin)
-		line = strings.ReplaceAll(line, "/etc/mailwarden/", inst+"/etc/mailwarden/")
-		cmdline = append(cmdline, line)
+		cmdline = append(cmdline, m[1])
 	}
+	// The unit's command lines as they are, as systemd's User=, Group=
+	// and AmbientCapabilities= would run them, in a network namespace
+	// (port 25 is this machine's otherwise).
 	log := &testutil.Buffer{}
-	// As systemd's User=, Group= and AmbientCapabilities= would run them.
-	logFile := filepath.Join(inst, "var/log/mailwarden/mail.log")
-	started := func() bool {
-		b, _ := os.ReadFile(logFile)
-		return strings.Contains(string(b), "daemon started")
-	}
-	cmd := netnsServeUntil(t, log, started, "setpriv", "--reuid="+uid, "--regid="+gid, "--clear-groups",
+	logFile := host.path("/var/log/mailwarden/mail.log")
+	cmd := host.command("unshare", "-n", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh",
+		"setpriv", "--reuid=mailwarden", "--regid=mailwarden", "--init-groups",
 		"--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service", "--bounding-set=-all,+net_bind_service",
 		"sh", "-c", cmdline[0]+" && exec "+cmdline[1])
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(readFileOr2(logFile), "daemon started"); {
+		select {
+		case <-done:
+			t.Fatalf("the unit's command exited:\n%s\n%s", log.String(), readFileOr2(logFile))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not started in 60s:\n%s\n%s", log.String(), readFileOr2(logFile))
+		}
+	}
 	pid := cmd.Process.Pid
 	for _, ids := range procIDs(t, pid, "Uid") {
 		if ids != strings.Repeat(uid+" ", 3)+uid {
@@ -191,20 +200,130 @@ func TestDebPackage(t *testing.T) {
 	if l := readFileOr(t, logFile); !strings.Contains(l, "daemon started -- version 1.2.3 (commit ") {
 		t.Errorf("the log does not show the package's version:\n%s", l)
 	}
-	stop := exec.Command(bin, "-config", filepath.Join(inst, "etc/mailwarden/mailwarden.toml"), "stop")
-	if out, err := stop.CombinedOutput(); err != nil || !strings.Contains(string(out), "mailwarden stopped") {
+	if out, err := host.command("mailwarden", "status").CombinedOutput(); err != nil || !strings.Contains(string(out), "running") {
+		t.Errorf("mailwarden status: %v\n%s", err, out)
+	}
+	if out, err := host.command("mailwarden", "stop").CombinedOutput(); err != nil || !strings.Contains(string(out), "mailwarden stopped") {
 		t.Errorf("mailwarden stop: %v\n%s", err, out)
 	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Error("serve still running 30s after mailwarden stop")
+	}
 
-	out2 := dpkg("--purge", "mailwarden")
-	for _, gone := range []string{"usr/sbin/mailwarden", "etc/mailwarden", "lib/systemd/system/mailwarden.service", "var/log/mailwarden"} {
-		if _, err := os.Stat(filepath.Join(inst, gone)); err == nil {
+	out2, err := host.command("dpkg", "--purge", "mailwarden").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg --purge: %v\n%s", err, out2)
+	}
+	for _, gone := range []string{"/usr/sbin/mailwarden", "/etc/mailwarden", "/lib/systemd/system/mailwarden.service", "/var/log/mailwarden"} {
+		if _, err := os.Stat(host.path(gone)); err == nil {
 			t.Errorf("%s is still there after dpkg --purge", gone)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(inst, "var/lib/mailwarden/mailwarden.db")); err != nil || !strings.Contains(out2, "kept "+inst+"/var/lib/mailwarden") {
+	if _, err := os.Stat(host.path("/var/lib/mailwarden/mailwarden.db")); err != nil || !strings.Contains(string(out2), "kept /var/lib/mailwarden") {
 		t.Errorf("purge must keep the mail and say so: %v\n%s", err, out2)
 	}
+	if st := host.output(t, "sh", "-c", "dpkg-query -W -f '${Status}' mailwarden 2>/dev/null || true"); strings.Contains(st, "installed") {
+		t.Errorf("after purge dpkg-query says %q", st)
+	}
+	host.close()
+	if readFileOr(t, "/etc/passwd") != passwdBefore {
+		t.Error("the test changed this machine's /etc/passwd")
+	}
+	if _, err := os.Stat("/lib/systemd/system/mailwarden.service"); err == nil && !strings.Contains(passwdBefore, "\nmailwarden:") {
+		t.Error("the test left the unit on this machine")
+	}
+}
+
+// readFileOr2 is the file's content, "" when it cannot be read.
+func readFileOr2(name string) string {
+	b, _ := os.ReadFile(name)
+	return string(b)
+}
+
+// overlayHost is this machine's root file system seen through an
+// overlay in a private mount namespace: programs run in it (chrooted)
+// read everything as it is and write into a tmpfs that goes away with
+// the namespace.
+type overlayHost struct {
+	holder *exec.Cmd
+	dir    string // the overlay's mount point, in the namespace
+	done   chan struct{}
+}
+
+// machineOverlay starts the namespace: a process holds it (sleeping)
+// until close or the end of the test.
+func machineOverlay(t *testing.T) *overlayHost {
+	t.Helper()
+	for _, tool := range []string{"unshare", "nsenter", "chroot"} {
+		requireTool(t, tool)
+	}
+	dir, err := os.MkdirTemp("", "mw-overlay-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `set -e
+mount -t tmpfs -o size=1g tmpfs "$0/rw"
+mkdir "$0/rw/upper" "$0/rw/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$0/rw/upper,workdir=$0/rw/work" "$0/root"
+for d in proc sys dev; do mount --rbind "/$d" "$0/root/$d"; done
+mount -t tmpfs tmpfs "$0/root/run"
+mkdir -p "$0/root/run/lock"
+echo ready
+exec sleep 3600`
+	for _, d := range []string{"rw", "root"} {
+		os.Mkdir(filepath.Join(dir, d), 0o755)
+	}
+	h := &overlayHost{dir: filepath.Join(dir, "root"), done: make(chan struct{})}
+	h.holder = exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script, dir)
+	out, err := h.holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	h.holder.Stderr = &stderr
+	if err := h.holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { h.holder.Wait(); close(h.done) }()
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		t.Fatalf("the overlay namespace: %v %q\n%s", err, line, stderr.String())
+	}
+	t.Cleanup(func() {
+		h.close()
+		os.RemoveAll(dir)
+	})
+	return h
+}
+
+// command runs name chrooted into the overlay.
+func (h *overlayHost) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command("nsenter", append([]string{"-t", strconv.Itoa(h.holder.Process.Pid), "-m", "--", "chroot", h.dir, name}, args...)...)
+	cmd.Env = append(os.Environ(), "MAILWARDEN_CONFIG=", "DEBIAN_FRONTEND=noninteractive")
+	return cmd
+}
+
+// output runs a command in the overlay that must succeed.
+func (h *overlayHost) output(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := h.command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s in the overlay: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// path is where a file of the overlay can be read from outside it.
+func (h *overlayHost) path(p string) string {
+	return "/proc/" + strconv.Itoa(h.holder.Process.Pid) + "/root" + h.dir + p
+}
+
+// close ends the namespace, and with it everything written in it.
+func (h *overlayHost) close() {
+	h.holder.Process.Kill()
+	<-h.done
 }
 
 func dpkgArch(t testing.TB) string {
