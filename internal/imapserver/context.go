@@ -178,6 +178,22 @@ func (s *session) contextResult(cx *searchContext) ([]uint32, error) {
 	return out, nil
 }
 
+// contextsExpunge sends REMOVEFROM for the results about to be announced
+// as expunged (m.gone), before the EXPUNGE or VANISHED that follows
+// (RFC 5267 4.3.4), whoever expunged them.
+func (s *session) contextsExpunge() {
+	m := s.sel
+	for _, cx := range s.contexts {
+		if cx.m != m {
+			continue
+		}
+		next := slices.DeleteFunc(slices.Clone(cx.result), func(u uint32) bool { return m.gone[int64(u)] })
+		if len(next) != len(cx.result) {
+			s.writeRemoveFrom(cx, next)
+		}
+	}
+}
+
 // ctxPair is a context position and the results there.
 type ctxPair struct {
 	pos int
@@ -186,7 +202,8 @@ type ctxPair struct {
 
 // writeRemoveFrom sends the results of cx that are not in next (RFC
 // 5267 4.3.4): for SEARCH at position 0 in mailbox order, for SORT at
-// their positions, each run of neighbours as one pair.
+// their positions, each run of neighbours as one pair. The result of
+// cx keeps the others.
 func (s *session) writeRemoveFrom(cx *searchContext, next []uint32) {
 	in := make(map[uint32]bool, len(next))
 	for _, u := range next {
@@ -214,6 +231,9 @@ func (s *session) writeRemoveFrom(cx *searchContext, next []uint32) {
 		pairs = append(pairs, ctxPair{pos: kept + 1, ids: []uint32{u}})
 	}
 	s.writeUpdate(cx, "REMOVEFROM", pairs)
+	if len(pairs) > 0 {
+		cx.result = slices.DeleteFunc(cx.result, func(u uint32) bool { return !in[u] })
+	}
 }
 
 // writeAddTo sends the results of next that cx did not have (RFC 5267

@@ -336,6 +336,7 @@ func (s *session) announceKeywords() {
 // right when sent, or one VANISHED with QRESYNC (RFC 7162 3.2.10).
 func (s *session) sendExpunges() {
 	m := s.sel
+	s.contextsExpunge() // RFC 5267 4.3.4: REMOVEFROM first
 	var uids []uint32
 	var seqs []int
 	k := 0

@@ -235,3 +235,35 @@ func TestNotifyOverflow(t *testing.T) {
 		t.Fatalf("NOOP after overflow: %q %q", u, tagged)
 	}
 }
+
+// TestContextEnds: updating contexts end with the mailbox (RFC 5267
+// 4.3): after UNSELECT and SELECT again, a new message makes no ADDTO.
+func TestContextEnds(t *testing.T) {
+	h := start(t, nil)
+	h.deliver(t, "alice@example.org", "INBOX", testMessage(1))
+	a := h.login(t, "alice@example.org")
+	a.ok("SELECT INBOX")
+	a.expect("SEARCH RETURN (UPDATE COUNT) ALL", `* ESEARCH (TAG "t3") COUNT 1`, "OK Search completed, will notify.")
+	a.ok("UNSELECT")
+	a.ok("SELECT INBOX")
+	h.deliver(t, "alice@example.org", "INBOX", testMessage(2))
+	a.expect("NOOP", "* 2 EXISTS", "* 1 RECENT", "OK Noop completed.")
+	a.expect(`CANCELUPDATE "t3"`, `NO Unknown search context "t3".`)
+}
+
+// TestContextPartial: UPDATE and PARTIAL do not interact (RFC 5267 4.3,
+// 4.4): the page is answered, the updates cover every result.
+func TestContextPartial(t *testing.T) {
+	h := start(t, nil)
+	for i := range 3 {
+		h.deliver(t, "alice@example.org", "INBOX", testMessage(i))
+	}
+	a := h.login(t, "alice@example.org")
+	a.ok("SELECT INBOX")
+	a.expect("UID SORT RETURN (UPDATE PARTIAL 1:2) (REVERSE SUBJECT) UTF-8 ALL",
+		`* ESEARCH (TAG "t3") UID PARTIAL (1:2 3,2)`, "OK Sort completed, will notify.")
+	h.deliver(t, "alice@example.org", "INBOX", testMessage(0)) // "test 0" again: sorts last
+	a.expect("NOOP", "* 4 EXISTS", "* 4 RECENT", `* ESEARCH (TAG "t3") UID ADDTO (4 4)`, "OK Noop completed.")
+	a.expect(`UID STORE 2 +FLAGS.SILENT (\Deleted)`, "OK Store completed.")
+	a.expect("EXPUNGE", `* ESEARCH (TAG "t3") UID REMOVEFROM (2 2)`, "* 2 EXPUNGE", "OK Expunge completed.")
+}

@@ -26,7 +26,12 @@ func (s *session) takeEvent(ev store.Event, fromSel bool) {
 }
 
 // pushing reports whether the session sends notifications on its own.
+// It ends the contexts of a mailbox closed meanwhile (CLOSE, UNSELECT),
+// so that they do not keep its view.
 func (s *session) pushing() bool {
+	if len(s.contexts) > 0 {
+		s.dropStaleContexts()
+	}
 	n := s.notify
 	return n != nil && (n.sel != nil || len(n.filters) > 0) || len(s.contexts) > 0
 }
@@ -130,6 +135,15 @@ func (s *session) waitCommand() bool {
 // notifyIdle is IDLE with NOTIFY or updating contexts: the events
 // NOTIFY asked for, and context updates, until DONE (RFC 5465 4).
 func (s *session) notifyIdle(lines chan lineResult) result {
+	// What the update before the continuation took but did not send.
+	s.push(true)
+	if err := s.w.Flush(); err != nil || s.quit {
+		s.quit = true
+		if s.reason == "" {
+			s.reason = "Connection closed"
+		}
+		return result{quiet: true}
+	}
 	for {
 		cases := s.selectCases(reflect.ValueOf(lines))
 		i, v, ok := reflect.Select(cases)
