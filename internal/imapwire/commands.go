@@ -54,6 +54,8 @@ var handlers = map[string]handler{
 	"MYRIGHTS":     parseACL(0),
 	"NOTIFY":       parseNotify,
 	"CANCELUPDATE": parseCancelUpdate,
+	"GETMETADATA":  parseGetMetadata,
+	"SETMETADATA":  parseSetMetadata,
 }
 
 // AuthenticateArgs: AUTHENTICATE mechanism [initial-response] (RFC 4959).

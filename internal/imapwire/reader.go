@@ -23,7 +23,8 @@ const (
 // UNSUBSCRIBE, GETQUOTAROOT *MailboxArgs; RENAME *RenameArgs; LIST, LSUB
 // *ListArgs; STATUS *StatusArgs; APPEND *AppendArgs; SEARCH *SearchArgs;
 // FETCH *FetchArgs; STORE *StoreArgs; COPY, MOVE *CopyArgs; EXPUNGE (UID
-// only) *ExpungeArgs; GETQUOTA *GetQuotaArgs; SETQUOTA *SetQuotaArgs.
+// only) *ExpungeArgs; GETQUOTA *GetQuotaArgs; SETQUOTA *SetQuotaArgs;
+// GETMETADATA *GetMetadataArgs; SETMETADATA *SetMetadataArgs.
 // CAPABILITY, NOOP, LOGOUT, STARTTLS, NAMESPACE, IDLE, CLOSE, UNSELECT,
 // CHECK and plain EXPUNGE have nil Args.
 type Command struct {
@@ -38,6 +39,9 @@ type Reader struct {
 	// MaxArgLiteral limits each literal other than the APPEND message.
 	// NewReader sets it to maxLine.
 	MaxArgLiteral int64
+	// MaxMetadataValue, when positive, limits a SETMETADATA value literal
+	// (RFC 5464 4.3: NO [METADATA MAXSIZE n], see ErrMetadataTooBig).
+	MaxMetadataValue int64
 	// MaxCommand limits the bytes of one command kept in memory (lines plus
 	// argument literals). NewReader sets it to 4*maxLine.
 	MaxCommand int
