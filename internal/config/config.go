@@ -179,6 +179,12 @@ type IMAP struct {
 	AppendLimit Size `toml:"append_limit"`
 	// MaxLineLength bounds a command line, literals excluded.
 	MaxLineLength int `toml:"max_line_length"`
+	// METADATA (RFC 5464): the largest value of one entry, the entries
+	// one user may have in all, and the server's /shared/admin (a URI;
+	// empty: mailto:postmaster@hostname).
+	MetadataMaxValueSize Size   `toml:"metadata_max_value_size"`
+	MetadataMaxEntries   int    `toml:"metadata_max_entries"`
+	MetadataAdmin        string `toml:"metadata_admin"`
 }
 
 // POP3 holds the POP3 server's limits.
@@ -328,6 +334,8 @@ func Default() *Config {
 			ReservedConnections:      100,
 			IdleTimeout:              Duration(30 * time.Minute),
 			MaxLineLength:            64 << 10,
+			MetadataMaxValueSize:     64 << 10,
+			MetadataMaxEntries:       1000,
 		},
 		POP3: POP3{
 			MaxConnections:           5000,

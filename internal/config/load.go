@@ -196,6 +196,12 @@ func (c *Config) validate() []*keyedError {
 	if c.IMAP.IdleTimeout.D() < time.Minute || c.POP3.Timeout.D() < 10*time.Second {
 		bad("imap.idle_timeout", "imap.idle_timeout must be at least 1m and pop3.timeout at least 10s")
 	}
+	if c.IMAP.MetadataMaxValueSize < 1 || int64(c.IMAP.MetadataMaxValueSize) > int64(c.IMAP.MaxLineLength) {
+		bad("imap.metadata_max_value_size", "must be between 1 and imap.max_line_length (%d), got %d", c.IMAP.MaxLineLength, c.IMAP.MetadataMaxValueSize)
+	}
+	if c.IMAP.MetadataMaxEntries < 1 {
+		bad("imap.metadata_max_entries", "must be at least 1, got %d", c.IMAP.MetadataMaxEntries)
+	}
 	if c.IMAP.MaxLineLength < 1000 {
 		bad("imap.max_line_length", "must be at least 1000, got %d", c.IMAP.MaxLineLength)
 	}

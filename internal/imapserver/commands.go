@@ -81,6 +81,8 @@ func init() {
 		"MYRIGHTS":     {authed, (*session).cmdMyRights},
 		"NOTIFY":       {authed, (*session).cmdNotify},
 		"CANCELUPDATE": {selectedOnly, (*session).cmdCancelUpdate},
+		"GETMETADATA":  {authed, (*session).cmdGetMetadata},
+		"SETMETADATA":  {authed, (*session).cmdSetMetadata},
 	}
 }
 
@@ -176,6 +178,8 @@ func (s *session) capabilities() string {
 		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "UIDONLY", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	// RFC 5267 4, RFC 5465 (context.go, notify.go).
 	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
+	// RFC 5464 (metadata.go).
+	caps = append(caps, "METADATA", "METADATA-SERVER")
 	return strings.Join(caps, " ")
 }
 

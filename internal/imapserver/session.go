@@ -137,6 +137,7 @@ func (s *session) setConn(c net.Conn) {
 	s.w.UTF8 = utf8
 	s.rd = imapwire.NewReader(s.br, s.w, s.cfg.IMAP.MaxLineLength, s.appendLimit())
 	s.rd.CheckAppend = s.checkAppend
+	s.rd.MaxMetadataValue = int64(s.cfg.IMAP.MetadataMaxValueSize)
 }
 
 // write sends p with a fresh write deadline, so a long FETCH to a slow
@@ -217,6 +218,8 @@ func (s *session) parseError(pe *imapwire.ParseError) bool {
 	switch {
 	case errors.As(pe.Err, &ar) && !ar.bad:
 		s.no(tag, ar.code, ar.text)
+	case errors.Is(pe.Err, imapwire.ErrMetadataTooBig): // RFC 5464 4.3
+		s.no(tag, pe.Code, pe.Msg)
 	case pe.Code == "TOOBIG":
 		s.no(tag, "TOOBIG", pe.Msg)
 	default:

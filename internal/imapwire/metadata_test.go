@@ -10,7 +10,9 @@ func TestParseMetadata(t *testing.T) {
 	get := func(mbox string, depth int, entries ...string) *GetMetadataArgs {
 		return &GetMetadataArgs{Mailbox: mbox, Depth: depth, Entries: entries}
 	}
-	set := func(mbox string, vs ...MetadataValue) *SetMetadataArgs { return &SetMetadataArgs{Mailbox: mbox, Values: vs} }
+	set := func(mbox string, vs ...MetadataValue) *SetMetadataArgs {
+		return &SetMetadataArgs{Mailbox: mbox, Values: vs}
+	}
 	val := func(e, v string) MetadataValue { return MetadataValue{Entry: e, Value: []byte(v)} }
 	runParseCases(t, []parseCase{
 		// The examples of RFC 5464 4.2 and 4.3.

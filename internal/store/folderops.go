@@ -277,7 +277,7 @@ func (s *Store) DeleteFolder(ctx context.Context, a Account, name string) error 
 			return err
 		}
 		for _, q := range []string{`DELETE FROM mail_message WHERE folder_id=?`, `DELETE FROM mail_expunged WHERE folder_id=?`,
-			`DELETE FROM mail_acl WHERE folder_id=?`, `DELETE FROM mail_folder WHERE id=?`} {
+			`DELETE FROM mail_acl WHERE folder_id=?`, `DELETE FROM imap_metadata WHERE folder_id=?`, `DELETE FROM mail_folder WHERE id=?`} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return err
 			}

@@ -135,6 +135,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, username, maildir string, rem
 		}
 		for _, q := range []string{
 			`DELETE FROM mail_acl WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
+			`DELETE FROM imap_metadata WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
+			`DELETE FROM imap_metadata WHERE username=?`,        // its private entries on others' folders
+			`DELETE FROM imap_server_metadata WHERE username=?`, // RFC 5464 server entries
 			`DELETE FROM mail_message WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_expunged WHERE folder_id IN (SELECT id FROM mail_folder WHERE username=?)`,
 			`DELETE FROM mail_folder_rename WHERE username=?`,
