@@ -130,6 +130,21 @@ func TestPrivateSeenIMAP(t *testing.T) {
 	c.expect("FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])",
 		"* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: test 1\r\n\r\n FLAGS (\\Seen))", "OK Fetch completed.")
 	b.expect("SEARCH SEEN", "* SEARCH 2", "OK Search completed.")
+	// QRESYNC: bob's other session, selecting again from the MODSEQ it
+	// had, is told of his \Seen of message 2 (and carol's body fetch
+	// changed nothing of his).
+	validity := regexp.MustCompile(`UIDVALIDITY (\d+)`).FindStringSubmatch(sel)[1]
+	b2.ok("ENABLE QRESYNC")
+	got = b2.ok("SELECT " + work + " (QRESYNC (" + validity + " " + since + "))")
+	var fetches []string
+	for _, l := range got {
+		if strings.Contains(l, "FETCH") {
+			fetches = append(fetches, l)
+		}
+	}
+	if len(fetches) != 1 || !regexp.MustCompile(`^\* 2 FETCH \(UID 2 FLAGS \(\$Important \\Seen\) MODSEQ \(\d+\)\)$`).MatchString(fetches[0]) {
+		t.Fatalf("QRESYNC SELECT: %q", got)
+	}
 	// alice's own \Seen is hers: clearing it leaves bob's alone.
 	a.ok(`STORE 1:2 -FLAGS.SILENT (\Seen)`)
 	a.expect("SEARCH SEEN", "* SEARCH", "OK Search completed.")
