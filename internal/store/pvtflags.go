@@ -77,16 +77,25 @@ func overlayPvt(ctx context.Context, q querier, folderID int64, viewer string, m
 	if err != nil {
 		return fmt.Errorf("private flags of %s: %w", viewer, err)
 	}
-	sets := map[string][]string{}
+	// View's messages share their flag slices: the result is shared per
+	// (slice, seen), without building a key string per message.
+	type setKey struct {
+		first *string
+		n     int
+		seen  bool
+	}
+	sets := map[setKey][]string{}
 	for i := range msgs {
 		m := &msgs[i]
 		r := rows[m.UID]
-		fl := withSeen(m.Flags, r.seen)
-		key := joinFlags(fl)
-		if shared, ok := sets[key]; ok {
-			fl = shared
-		} else {
-			sets[key] = fl
+		k := setKey{n: len(m.Flags), seen: r.seen}
+		if k.n > 0 {
+			k.first = &m.Flags[0]
+		}
+		fl, ok := sets[k]
+		if !ok {
+			fl = withSeen(m.Flags, r.seen)
+			sets[k] = fl
 		}
 		m.Flags = fl
 		m.ModSeq = max(m.ModSeq, r.modseq)
