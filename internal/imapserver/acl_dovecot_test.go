@@ -219,6 +219,55 @@ func TestACLImportAgainstDovecot(t *testing.T) {
 			}
 		}
 	}
+	// Per-user \Seen (Dovecot: INDEXPVT on the shared namespace): the
+	// same sessions on both servers, alternating between alice (the
+	// owner, her Work) and bob (lrs, through Other Users/), answer the
+	// same FLAGS, STORE and STATUS. \Recent (which session saw a message
+	// first) is left out.
+	sessions := []struct {
+		user    string
+		actions []string
+	}{
+		{"bob@example.org", []string{"select", "flags", "read", "flags"}},
+		{"alice@example.org", []string{"select", "flags"}},
+		{"bob@example.org", []string{"status"}},
+		{"alice@example.org", []string{"select", "seen+", "flags"}},
+		{"bob@example.org", []string{"select", "flags", "seen-", "flags"}},
+		{"bob@example.org", []string{"status"}}, // not selected: Dovecot adds [CLIENTBUG] then
+		{"alice@example.org", []string{"select", "flags"}},
+		{"bob@example.org", []string{"select", "seen+", "flags"}},
+		{"alice@example.org", []string{"status"}},
+	}
+	for i, ses := range sessions {
+		ourBox, theirBox := "Work", "Work"
+		if ses.user != "alice@example.org" {
+			ourBox, theirBox = "Other Users/alice@example.org/Work", "Other Users/alice@example.org/Work"
+		}
+		theirs := runScript(t, "testdata/acl_import.py", append([]string{"seen", "stream", dovecotAs(t, d, ses.user), theirBox}, ses.actions...)...)
+		ours := runScript(t, "testdata/acl_import.py", append([]string{"seen", "tcp", host, port, ses.user, testPass, ourBox}, ses.actions...)...)
+		for step, lines := range theirs {
+			norm := func(lines []string) []string {
+				var out []string
+				for _, l := range normalize(lines) {
+					if strings.HasSuffix(step, " select") || strings.HasSuffix(step, " read") {
+						if l == "OK" || strings.HasPrefix(l, "NO") || strings.HasPrefix(l, "BAD") {
+							out = append(out, l)
+						}
+						continue
+					}
+					l = strings.ReplaceAll(strings.ReplaceAll(l, ` \Recent`, ""), `\Recent `, "")
+					l = strings.ReplaceAll(l, `(\Recent)`, "()")
+					l = strings.Replace(l, strconv.Quote(theirBox), "MAILBOX", 1)
+					l = strings.Replace(l, " "+theirBox+" ", " MAILBOX ", 1)
+					out = append(out, l)
+				}
+				return out
+			}
+			if got, ref := norm(ours[step]), norm(lines); !slices.Equal(got, ref) {
+				t.Errorf("session %d (%s) %s:\nmailwarden %q\ndovecot    %q", i, ses.user, step, got, ref)
+			}
+		}
+	}
 }
 
 // sortPairs writes the entries of an ACL response in identifier order,

@@ -7,6 +7,10 @@ Dovecot's dovecot-acl files.
     acl_import.py rights tcp HOST PORT USER PASSWORD MAILBOX...   # Mailwarden
     acl_import.py rights stream COMMAND MAILBOX...                # Dovecot, preauth
 
+    acl_import.py seen tcp|stream ... MAILBOX ACTION...
+        one session on MAILBOX doing ACTIONs (select, flags, read, seen+,
+        seen-, status), each keyed by its position
+
 "rights" prints, per mailbox given (keyed by its position), the lines
 of MYRIGHTS and, when the user may, GETACL.
 """
@@ -80,6 +84,22 @@ if mode == "setup":
         ("Team", "owner", "lrswipkxtea"),
     ]:
         step("setacl %s %s" % (f, ident), "SETACL", q(f), ident, rights)
+elif mode == "seen":
+    box, actions = rest[0], rest[1:]
+    for i, a in enumerate(actions):
+        key = "%d %s" % (i, a)
+        if a == "select":
+            step(key, "SELECT", q(box))
+        elif a == "flags":
+            step(key, "FETCH", "1", "(FLAGS)")
+        elif a == "read":
+            step(key, "FETCH", "1", "(BODY[TEXT])")
+        elif a == "seen+":
+            step(key, "STORE", "1", "+FLAGS", "(\\Seen)")
+        elif a == "seen-":
+            step(key, "STORE", "1", "-FLAGS", "(\\Seen)")
+        elif a == "status":
+            step(key, "STATUS", q(box), "(MESSAGES UNSEEN)")
 else:
     for i, m in enumerate(rest):
         step("myrights %d" % i, "MYRIGHTS", q(m))
