@@ -267,3 +267,38 @@ func TestContextPartial(t *testing.T) {
 	a.expect(`UID STORE 2 +FLAGS.SILENT (\Deleted)`, "OK Store completed.")
 	a.expect("EXPUNGE", `* ESEARCH (TAG "t3") UID REMOVEFROM (2 2)`, "* 2 EXPUNGE", "OK Expunge completed.")
 }
+
+// TestContextAgainstDovecot runs updating searches on one connection
+// while another changes the mailbox, on Mailwarden and on Dovecot (which
+// offers CONTEXT=SEARCH), and requires the same ESEARCH ADDTO and
+// REMOVEFROM lines, REMOVEFROM before the EXPUNGE (RFC 5267 4.3.3,
+// 4.3.4).
+func TestContextAgainstDovecot(t *testing.T) {
+	run := dovecot(t, "mailbox_list_index = yes")
+	h := start(t, nil)
+	host, port, _ := strings.Cut(h.addr, ":")
+	ours := runScript(t, "testdata/context_cases.py", "tcp", host, port, "alice@example.org", testPass)
+	theirs := runScript(t, "testdata/context_cases.py", "stream", run)
+	want := map[string][]string{
+		"uid_update":    {`* ESEARCH (TAG "A3") UID COUNT 3`, "OK"},
+		"seq_update":    {`* ESEARCH (TAG "A4") MIN 1`, "OK"},
+		"after_append":  {"* 4 EXISTS", `* ESEARCH (TAG "A3") UID ADDTO (0 4)`, `* ESEARCH (TAG "A4") ADDTO (0 4)`, "OK"},
+		"after_seen":    {`* ESEARCH (TAG "A3") UID REMOVEFROM (0 1,3)`, "OK"},
+		"after_deleted": {`* ESEARCH (TAG "A4") REMOVEFROM (0 2)`, "OK"},
+		"after_expunge": {`* ESEARCH (TAG "A3") UID REMOVEFROM (0 2)`, "* 2 EXPUNGE", "OK"},
+		"cancel":        {"OK"},
+		"after_cancel":  {"* 4 EXISTS", `* ESEARCH (TAG "A4") ADDTO (0 4)`, "OK"},
+	}
+	for step, lines := range theirs {
+		got, ref := normalize(ours[step]), normalize(lines)
+		if !slices.Equal(got, ref) {
+			t.Errorf("%s:\nmailwarden %q\ndovecot    %q", step, got, ref)
+		}
+		if w, ok := want[step]; ok && !slices.Equal(got, w) {
+			t.Errorf("%s: got %q, want %q", step, got, w)
+		}
+	}
+	if len(ours) != len(theirs) {
+		t.Errorf("steps: mailwarden %d, dovecot %d", len(ours), len(theirs))
+	}
+}
