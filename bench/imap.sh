@@ -5,7 +5,9 @@
 # Maildir++ tree (with dovecot-uidlist, so both sides have the same UIDs).
 #   bash bench/imap.sh [N]            (N defaults to 10000)
 # Environment: SIDES="mailwarden dovecot" (default; which sides to run),
-# IDLE_CONNS=1000, KEEP=1 (keep the temp dir for inspection).
+# STEPS="first fetch search sort thread append mix login idle" (default: all;
+# the check always runs), IDLE_CONNS=1000, MIX_CLIENTS=10, MIX_TIME=60s,
+# DOVECOT_PLAIN=1, KEEP=1 (keep the temp dir for inspection).
 #
 # Per side, with bench/imapbench over plaintext LOGIN on loopback, same user
 # and the same password hash (Mailwarden's argon2id string is given to Dovecot):
@@ -18,6 +20,14 @@
 #   thread  -mode thread -repeat 10 (SELECT + UID THREAD REFERENCES UTF-8 ALL)
 #   append  -mode append -n 2000 -c 4, into the INBOX of another user (u1), so
 #           u0's INBOX stays as it was for the idle test
+#   mix     the mixed load (imapbench -mode mix, see bench/imapbench/mix.go):
+#           MIX_CLIENTS=10 clients for MIX_TIME=60s on u2's INBOX (first
+#           filled with 1,000 APPENDs, not reported), all on one folder:
+#           LIST, STATUS, SELECT, FETCH, STORE, EXPUNGE, APPEND; once with
+#           one login per client, once with a LOGIN/LOGOUT every cycle
+#   login   the password check alone: -mode login -n 100 -c 2 as u2
+#           (argon2id on both sides unless DOVECOT_PLAIN=1, which gives
+#           Dovecot's u2 a {PLAIN} password as in Dovecot's imaptest runs)
 #   idle    memory per connection: -mode idle -n IDLE_CONNS -hold 15s on u0's
 #           INBOX; memory is read when steady before, and 3-12 s after all
 #           connections are in IDLE; (during - before) / IDLE_CONNS, plus the
@@ -30,6 +40,9 @@ set -euo pipefail
 N=${1:-10000}
 SIDES=${SIDES:-mailwarden dovecot}
 IDLE=${IDLE_CONNS:-1000}
+STEPS=" ${STEPS:-first fetch search sort thread append mix login idle} "
+MIX_CLIENTS=${MIX_CLIENTS:-10}
+MIX_TIME=${MIX_TIME:-60s}
 HOLD=15s
 PASS=benchpassword
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -259,6 +272,7 @@ mw() { "$W/bin/mailwarden" -config "$M/mw.toml" "$@"; }
 mw domain add bench.test >/dev/null
 mw user add u0@bench.test --password-file "$W/pw" >/dev/null
 mw user add u1@bench.test --password-file "$W/pw" >/dev/null
+mw user add u2@bench.test --password-file "$W/pw" >/dev/null
 hash=$(sqlite3 -readonly "$M/data/mailwarden.db" "SELECT password FROM mailbox WHERE username='u0@bench.test'" 2>/dev/null || true)
 hash_src="Mailwarden's"
 if [[ "$hash" != "{ARGON2ID}"* ]]; then
@@ -360,14 +374,22 @@ PY
 bench() {
   local side=$1 port=$2 memf=$3 r d=$W/$1 ipid before after
   ib() { "$W/bin/imapbench" -addr "127.0.0.1:$port" -pass "$PASS" "$@"; }
-  r=$(ib -user u0@bench.test -mode fetch -repeat 1); echo "$side first: $r"; echo "first=$r" >> "$d/res"
+  step() { [[ "$STEPS" == *" $1 "* ]]; }
+  if step first; then r=$(ib -user u0@bench.test -mode fetch -repeat 1); echo "$side first: $r"; echo "first=$r" >> "$d/res"; fi
   r=$(sanity "$port" "$d/fetch.txt"); echo "$side check: $r"; echo "check=$r" >> "$d/res"
   [ "$r" = "$expect" ] || echo "$side: WARNING: counts differ from the generated mailbox ($expect)" >&2
-  r=$(ib -user u0@bench.test -mode fetch -repeat 5); echo "$side $r"; echo "fetch=$r" >> "$d/res"
-  r=$(ib -user u0@bench.test -mode search -repeat 20); echo "$side $r"; echo "search=$r" >> "$d/res"
-  r=$(ib -user u0@bench.test -mode sort -repeat 10); echo "$side $r"; echo "sort=$r" >> "$d/res"
-  r=$(ib -user u0@bench.test -mode thread -repeat 10); echo "$side $r"; echo "thread=$r" >> "$d/res"
-  r=$(ib -user u1@bench.test -mode append -n 2000 -c 4); echo "$side $r"; echo "append=$r" >> "$d/res"
+  if step fetch; then r=$(ib -user u0@bench.test -mode fetch -repeat 5); echo "$side $r"; echo "fetch=$r" >> "$d/res"; fi
+  if step search; then r=$(ib -user u0@bench.test -mode search -repeat 20); echo "$side $r"; echo "search=$r" >> "$d/res"; fi
+  if step sort; then r=$(ib -user u0@bench.test -mode sort -repeat 10); echo "$side $r"; echo "sort=$r" >> "$d/res"; fi
+  if step thread; then r=$(ib -user u0@bench.test -mode thread -repeat 10); echo "$side $r"; echo "thread=$r" >> "$d/res"; fi
+  if step append; then r=$(ib -user u1@bench.test -mode append -n 2000 -c 4); echo "$side $r"; echo "append=$r" >> "$d/res"; fi
+  if step mix; then
+    r=$(ib -user u2@bench.test -mode append -n 1000 -c 4); echo "$side mix seed: $r"
+    r=$(ib -user u2@bench.test -mode mix -c "$MIX_CLIENTS" -duration "$MIX_TIME"); echo "$side $r"; echo "mix=$r" >> "$d/res"
+    r=$(ib -user u2@bench.test -mode mix -login -c "$MIX_CLIENTS" -duration "$MIX_TIME"); echo "$side $r"; echo "mixlogin=$r" >> "$d/res"
+  fi
+  if step login; then r=$(ib -user u2@bench.test -mode login -n 100 -c 2); echo "$side $r"; echo "login=$r" >> "$d/res"; fi
+  step idle || return 0
   # Memory is read once it is steady: three samples 1 s apart within 1 MB
   # (RSS), at most $2 s. Before: after finished sessions' processes are gone
   # and a garbage-collected heap has settled; during: from 3 s after the last
@@ -450,6 +472,11 @@ dc_side() {
   chown -R nobody:nogroup "$D/mail" "$D/home"
   echo "u0@bench.test:$hash::::::" > "$D/passwd"
   echo "u1@bench.test:$hash::::::" >> "$D/passwd"
+  if [ -n "${DOVECOT_PLAIN:-}" ]; then
+    echo "u2@bench.test:{PLAIN}$PASS::::::" >> "$D/passwd"
+  else
+    echo "u2@bench.test:$hash::::::" >> "$D/passwd"
+  fi
   chmod 644 "$D/passwd"
   cat > "$D/dovecot.conf" <<CONF
 # Private benchmark instance (bench/imap.sh); nothing is read from /etc/dovecot.
@@ -543,6 +570,9 @@ cell() {   # side what
     fetch|search|sort|thread) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
     bytes) r=$(res "$dir" fetch); [ -n "$r" ] && kv "$r" response_bytes || echo -;;
     append) r=$(res "$dir" append); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
+    mix|mixlogin) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" cycles_per_s) cycles/s, $(kv "$r" commands_per_s) cmds/s" || echo -;;
+    mix_*) r=$(res "$dir" mix); [ -n "$r" ] && echo "$(kv "$r" "${2#mix_}")" || echo -;;
+    login) r=$(res "$dir" login); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
     idle_pss|idle_rss) r=$(res "$dir" idle)
       if [ -z "$r" ]; then echo -; else
         read -r rb pb nb ra pa na <<< "$r"
@@ -567,6 +597,10 @@ row "SELECT+UID SEARCH x20" search
 row "SELECT+UID SORT (REVERSE DATE) x10" sort
 row "SELECT+UID THREAD REFERENCES x10" thread
 row "APPEND 2000 x $(kv "$(res mailwarden append)$(res dovecot append)" size) B, 4 conns" append
+row "mix, $MIX_CLIENTS clients x $MIX_TIME, one login each" mix
+for k in list status select fetch store expunge append; do row "  $k (count@mean latency)" "mix_$k"; done
+row "mix with LOGIN/LOGOUT every cycle" mixlogin
+row "LOGIN+LOGOUT alone, 2 conns" login
 row "memory before the idle test, PSS / RSS" before
 row "time to open $IDLE IDLE connections (serially)" connect
 row "idle memory/conn, PSS ($IDLE conns)" idle_pss

@@ -9,6 +9,8 @@
 //	imapbench -mode thread -repeat 10    (UID THREAD REFERENCES UTF-8 ALL)
 //	imapbench -mode append -n 2000 -c 4
 //	imapbench -mode idle -n 1000 -hold 10s
+//	imapbench -mode mix -c 10 -duration 60s [-login]  (mix.go)
+//	imapbench -mode login -n 200 -c 2  (LOGIN+LOGOUT only: the password check's cost)
 package main
 
 import (
@@ -28,10 +30,12 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:143", "IMAP server (plaintext; loopback login must be allowed)")
 	user := flag.String("user", "", "user")
 	pass := flag.String("pass", "", "password")
-	mode := flag.String("mode", "fetch", "fetch | search | sort | thread | append | idle")
+	mode := flag.String("mode", "fetch", "fetch | search | sort | thread | append | idle | mix | login")
 	repeat := flag.Int("repeat", 5, "fetch/search: repetitions")
 	n := flag.Int("n", 1000, "append: messages; idle: connections")
-	c := flag.Int("c", 4, "append: concurrent connections")
+	c := flag.Int("c", 4, "append, mix, login: concurrent connections (clients)")
+	dur := flag.Duration("duration", 60*time.Second, "mix: how long to run")
+	login := flag.Bool("login", false, "mix: a new connection with LOGIN and LOGOUT every cycle")
 	hold := flag.Duration("hold", 10*time.Second, "idle: how long to hold the connections")
 	folder := flag.String("folder", "INBOX", "folder")
 	flag.Parse()
@@ -44,6 +48,10 @@ func main() {
 		err = appendBench(*addr, *user, *pass, *folder, *n, *c)
 	case "idle":
 		err = idleBench(*addr, *user, *pass, *folder, *n, *hold)
+	case "mix":
+		err = mixBench(*addr, *user, *pass, *folder, *c, *dur, *login)
+	case "login":
+		err = loginBench(*addr, *user, *pass, *n, *c)
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}
@@ -58,6 +66,8 @@ type client struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
 	tag int
+	// exists is the message count the server last told (mix mode).
+	exists int
 }
 
 func dial(addr, user, pass string) (*client, error) {
@@ -76,36 +86,57 @@ func dial(addr, user, pass string) (*client, error) {
 	return cl, nil
 }
 
-// cmd sends one command and reads until its tagged reply, counting bytes.
-// Literals in responses are skipped over.
+// cmd sends one command and reads until its tagged reply, counting bytes;
+// a reply other than OK is an error.
 func (cl *client) cmd(s string) (int64, error) {
+	st, total, err := cl.run(s)
+	if err == nil && st != "OK" && !strings.HasPrefix(st, "OK ") {
+		err = fmt.Errorf("%s: %s", s, st)
+	}
+	return total, err
+}
+
+// status sends one command and returns the status word of its tagged
+// reply (OK, NO, BAD); err is for a broken connection only.
+func (cl *client) status(s string) (string, error) {
+	st, _, err := cl.run(s)
+	if i := strings.IndexByte(st, ' '); i > 0 {
+		st = st[:i]
+	}
+	return st, err
+}
+
+// run sends one command and reads until its tagged reply, counting bytes
+// and following EXISTS and EXPUNGE; it returns the tagged reply after the
+// tag. Literals in responses are skipped over.
+func (cl *client) run(s string) (string, int64, error) {
 	cl.tag++
 	tag := fmt.Sprintf("b%d", cl.tag)
 	cl.w.WriteString(tag + " " + s + "\r\n")
 	if err := cl.w.Flush(); err != nil {
-		return 0, err
+		return "", 0, err
 	}
 	var total int64
 	for {
 		line, err := cl.r.ReadString('\n')
 		if err != nil {
-			return total, err
+			return "", total, err
 		}
 		total += int64(len(line))
 		if i := strings.LastIndexByte(line, '{'); i >= 0 && strings.HasSuffix(line, "}\r\n") {
 			var size int64
 			fmt.Sscanf(strings.TrimSuffix(line[i+1:], "}\r\n"), "%d", &size)
 			if _, err := io.CopyN(io.Discard, cl.r, size); err != nil {
-				return total, err
+				return "", total, err
 			}
 			total += size
 			continue
 		}
 		if strings.HasPrefix(line, tag+" ") {
-			if !strings.HasPrefix(line[len(tag)+1:], "OK") {
-				return total, fmt.Errorf("%s: %s", s, strings.TrimSpace(line))
-			}
-			return total, nil
+			return strings.TrimSpace(line[len(tag)+1:]), total, nil
+		}
+		if strings.HasPrefix(line, "* ") {
+			cl.noteUntagged(line)
 		}
 	}
 }
@@ -232,5 +263,47 @@ func idleBench(addr, user, pass, folder string, n int, hold time.Duration) error
 	fmt.Printf("mode=idle connections=%d idling; holding %s\n", n, hold)
 	os.Stdout.Sync()
 	time.Sleep(hold)
+	return nil
+}
+
+// loginBench measures what a login costs: n connections, each LOGIN and
+// LOGOUT only, over c concurrent clients.
+func loginBench(addr, user, pass string, n, conns int) error {
+	var mu sync.Mutex
+	var ds []time.Duration
+	var firstErr error
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				t0 := time.Now()
+				cl, err := dial(addr, user, pass)
+				if err == nil {
+					_, err = cl.cmd("LOGOUT")
+					cl.c.Close()
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				ds = append(ds, time.Since(t0))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	el := time.Since(start)
+	fmt.Printf("mode=login n=%d conns=%d elapsed=%.2fs rate=%.1f logins/s %s\n", n, conns, el.Seconds(), float64(n)/el.Seconds(), stats(ds))
 	return nil
 }
