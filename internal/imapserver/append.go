@@ -53,7 +53,7 @@ func (s *session) checkAppend(_, mailbox string, size int64) error {
 	}
 	p, err := s.appendTarget(name)
 	if err == nil {
-		_, err = s.srv.o.Store.Folder(s.ctx, p.owner, p.folder)
+		err = s.srv.o.Store.FolderExists(s.ctx, p.owner, p.folder)
 	}
 	if err != nil {
 		var ar *appendRefusal

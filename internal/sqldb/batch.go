@@ -25,8 +25,26 @@ var errAbandoned = errors.New("sqldb: batch: abandoned by its caller")
 // means fn's writes were not committed; fn should pass ctx to its
 // statements so that they stop early too.
 func (db *DB) Batch(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.batch(ctx, fn, false)
+}
+
+// BatchLazy is Batch for changes that may reach the disk a few
+// milliseconds after it returns: IMAP flag changes, expunges and \Recent
+// claims, which Dovecot's mail_fsync=optimized does not sync at all. The
+// shared transaction commits without waiting for an fsync (SQLite's
+// synchronous=NORMAL for that transaction only), and the WAL is synced
+// right after by a goroutine of its own (lazysync.go), so that concurrent
+// lazy commits share one fsync and none holds the writer while it runs.
+// A crash in that window can lose the change, never corrupt the database;
+// a later durable commit (Batch, Tx) also makes it durable. Readers see
+// it as soon as BatchLazy returns.
+func (db *DB) BatchLazy(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.batch(ctx, fn, true)
+}
+
+func (db *DB) batch(ctx context.Context, fn func(*sql.Tx) error, lazy bool) error {
 	db.batchOnce.Do(db.startBatcher)
-	req := &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	req := &batchReq{ctx: ctx, fn: fn, lazy: lazy, done: make(chan error, 1)}
 	select {
 	case db.batchCh <- req:
 	case <-ctx.Done():
@@ -57,6 +75,7 @@ const (
 type batchReq struct {
 	ctx   context.Context
 	fn    func(*sql.Tx) error
+	lazy  bool       // BatchLazy
 	done  chan error // buffered: the batcher never waits for a caller
 	state atomic.Int32
 }
@@ -66,6 +85,7 @@ type batcher struct {
 	batchCh   chan *batchReq
 	closed    chan struct{}
 	stopped   chan struct{}
+	sync      lazySyncer
 }
 
 // maxBatch bounds how many callers share one transaction.
@@ -73,6 +93,7 @@ const maxBatch = 256
 
 func (db *DB) startBatcher() {
 	db.batchCh = make(chan *batchReq, maxBatch)
+	db.sync.start(db.Path + "-wal")
 	go db.runBatches()
 }
 
@@ -106,14 +127,36 @@ func (db *DB) runBatches() {
 	}
 }
 
+// runBatch commits the lazy requests first, in a transaction of their
+// own that waits for no fsync, then the durable ones: a flag change never
+// waits for the fsync an APPEND next to it needs.
 func (db *DB) runBatch(reqs []*batchReq) {
 	// Callers that gave up while the batch ahead ran need no transaction.
 	reqs = slices.DeleteFunc(reqs, func(r *batchReq) bool { return r.state.Load() == reqAbandoned })
-	if len(reqs) == 0 {
-		return
+	var lazy, durable []*batchReq
+	for _, r := range reqs {
+		if r.lazy {
+			lazy = append(lazy, r)
+		} else {
+			durable = append(durable, r)
+		}
 	}
+	if len(lazy) > 0 {
+		db.runShared(lazy, true)
+	}
+	if len(durable) > 0 {
+		db.runShared(durable, false)
+	}
+}
+
+// runShared runs reqs in one transaction, each in its savepoint.
+func (db *DB) runShared(reqs []*batchReq, lazy bool) {
 	errs := make([]error, len(reqs))
-	err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+	tx := db.Tx
+	if lazy {
+		tx = db.lazyTx
+	}
+	err := tx(context.Background(), func(tx *sql.Tx) error {
 		for i, r := range reqs {
 			if !r.state.CompareAndSwap(reqPending, reqRunning) {
 				errs[i] = errAbandoned // nobody reads it

@@ -68,6 +68,7 @@ func (db *DB) Close() error {
 	close(db.closed)
 	if db.batchCh != nil {
 		<-db.stopped
+		db.sync.close()
 	}
 	err1 := db.Write.Close()
 	err2 := db.Read.Close()

@@ -219,7 +219,20 @@ func (s *Store) Expunge(ctx context.Context, a Account, folder string, uids []in
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := selectUIDs(ctx, s.db.Read, id, uids, uids == nil)
+	var msgs []Msg
+	if uids == nil {
+		// Only the \Deleted rows, chosen by SQL: a folder is mostly
+		// other messages (the pattern is folderQuery's; the filter
+		// below keeps the answer exact).
+		var rows *sql.Rows
+		rows, err = s.db.Read.QueryContext(ctx, `SELECT `+msgColumns+` FROM mail_message WHERE folder_id=? AND flags LIKE ? ESCAPE '|' ORDER BY uid`,
+			id, flagPattern(`\Deleted`))
+		if err == nil {
+			msgs, err = scanMsgs(rows)
+		}
+	} else {
+		msgs, err = selectUIDs(ctx, s.db.Read, id, uids, false)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: expunge in %q of %s: %w", folder, a.Username, err)
 	}
@@ -249,7 +262,11 @@ func (s *Store) Expunge(ctx context.Context, a Account, folder string, uids []in
 		}
 	}
 	var top int64
-	err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+	// Lazily committed, as flag changes are: a crash within milliseconds
+	// of the reply leaves rows whose files are gone, which Recover
+	// expunges, or files still in place with their rows (the message
+	// stays). Dovecot's mail_fsync=optimized does not sync expunges either.
+	err = s.db.BatchLazy(ctx, func(tx *sql.Tx) error {
 		var err error
 		if top, err = expungeRows(ctx, tx, a.Username, id, msgs); err != nil {
 			return err

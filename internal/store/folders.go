@@ -163,6 +163,20 @@ func (s *Store) Folder(ctx context.Context, a Account, name string) (FolderInfo,
 	return fi, err
 }
 
+// FolderExists returns nil when the folder exists, or an error wrapping
+// ErrNoFolder (or ErrBadName): Folder without counting its messages.
+func (s *Store) FolderExists(ctx context.Context, a Account, name string) error {
+	name, err := canonName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+		return err
+	}
+	_, err = folderID(ctx, s.db.Read, a.Username, name)
+	return err
+}
+
 // folderInfo reads one folder with its counts through q.
 func folderInfo(ctx context.Context, q querier, username, name string) (int64, FolderInfo, error) {
 	id, fi, err := scanFolder(q.QueryRowContext(ctx, folderQuery+` AND f.name = ?`+folderGroup,

@@ -244,3 +244,31 @@ func TestRecoverFinishesFolderRename(t *testing.T) {
 	}
 	checkFilesMatchIndex(t, s, a, "Q")
 }
+
+// TestFolderExists: nil for a folder (any case of INBOX), ErrNoFolder for
+// a missing or deleted one, ErrBadName for a name no folder can have.
+func TestFolderExists(t *testing.T) {
+	ctx := context.Background()
+	s, a := newAccount(t)
+	if err := s.CreateFolder(ctx, a, "Work", ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		want error
+	}{
+		{"INBOX", nil}, {"inbox", nil}, {"Work", nil},
+		{"Play", ErrNoFolder}, {"Work.x", ErrNoFolder}, {"a..b", ErrBadName},
+	}
+	for _, tc := range tests {
+		if err := s.FolderExists(ctx, a, tc.name); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("FolderExists(%q) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := s.DeleteFolder(ctx, a, "Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FolderExists(ctx, a, "Work"); !errors.Is(err, ErrNoFolder) {
+		t.Errorf("FolderExists after DELETE = %v", err)
+	}
+}

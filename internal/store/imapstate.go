@@ -38,7 +38,9 @@ func (s *Store) ClaimRecent(ctx context.Context, a Account, folder string, upto 
 		if cur >= upto {
 			return upto, nil
 		}
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// \Recent is session state: a claim lost in a crash only makes
+		// the messages recent once more, so it is committed lazily.
+		err = s.db.BatchLazy(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `UPDATE mail_folder SET recent_uid=? WHERE username=? AND name=? AND recent_uid=?`,
 				upto, a.Username, folder, cur)
 			if err != nil {

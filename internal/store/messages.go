@@ -220,15 +220,20 @@ func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, Fold
 // Changes returns what changed in a folder after MODSEQ since (CONDSTORE
 // and QRESYNC, RFC 7162): the messages with a higher MODSEQ, sorted by
 // UID, and the UIDs expunged with a higher MODSEQ, sorted; plus the
-// folder's state, all from one transaction.
+// folder's state without its counts (Messages, Unseen... are zero; Folder
+// has them), all from one transaction.
 func (s *Store) Changes(ctx context.Context, a Account, folder string, since int64) (changed []Msg, vanished []int64, info FolderInfo, err error) {
 	folder, err = canonName(folder)
 	if err != nil {
 		return nil, nil, FolderInfo{}, err
 	}
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		id, info, err = folderInfo(ctx, tx, a.Username, folder)
+		// The folder's row only: counting its messages (folderInfo) would
+		// read them all, and sessions call this after every change.
+		id, err := folderRow(ctx, tx, a.Username, folder, &info)
+		if errors.Is(err, ErrNoFolder) {
+			return fmt.Errorf("store: folder %q of %s: %w", folder, a.Username, ErrNoFolder)
+		}
 		if err != nil {
 			return err
 		}
@@ -365,7 +370,10 @@ func (s *Store) StoreFlagsMay(ctx context.Context, a Account, folder string, uid
 	var renames []rename
 	var changed []int64
 	var top int64
-	err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+	// Flag changes are committed lazily (sqldb.BatchLazy): on disk within
+	// milliseconds, not before the reply, as Dovecot's mail_fsync=optimized
+	// leaves them to the kernel.
+	err = s.db.BatchLazy(ctx, func(tx *sql.Tx) error {
 		updated, failed, renames, changed = nil, nil, nil, nil
 		id, err := folderID(ctx, tx, a.Username, folder)
 		if err != nil {

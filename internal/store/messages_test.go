@@ -181,8 +181,12 @@ func TestExpungeAndChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(msgUIDs(changed), []int64{uids[3]}) || !equalInts(vanished, []int64{uids[0], uids[2], uids[4]}) || info.Messages != 2 {
+	if !equalInts(msgUIDs(changed), []int64{uids[3]}) || !equalInts(vanished, []int64{uids[0], uids[2], uids[4]}) || info.UIDNext != uids[4]+1 {
 		t.Fatalf("changes: %v vanished %v info %+v", msgUIDs(changed), vanished, info)
+	}
+	// Changes leaves the counts to Folder.
+	if fi, err := s.Folder(ctx, a, "INBOX"); err != nil || fi.Messages != 2 || fi.HighestModSeq != info.HighestModSeq {
+		t.Fatalf("folder after expunges: %+v, %v (changes said %+v)", fi, err, info)
 	}
 	// Since the very latest MODSEQ nothing is reported.
 	if c, v, _, _ := s.Changes(ctx, a, "INBOX", info.HighestModSeq); len(c)+len(v) != 0 {
