@@ -22,6 +22,8 @@ var systemFlags = []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft
 // commands, in three parallel slices (16 bytes a message): the UID, the
 // MODSEQ and a handle to the interned flag list. Sizes, dates and file
 // names are read from the store by the FETCH or SEARCH that needs them.
+// The three slices may be a snapshot other sessions share (base, see
+// sharedview.go): call own before changing them in place or appending.
 type mailbox struct {
 	name     string // store name of the folder in its owner's tree
 	at       place  // whose folder, and the session user's rights on it
@@ -31,7 +33,8 @@ type mailbox struct {
 	uids     []uint32 // ascending
 	modseqs  []uint64
 	flags    []flagSet
-	exists   int   // the EXISTS count the client was told
+	base     *sharedView // the snapshot the slices are, nil when they are the session's
+	exists   int         // the EXISTS count the client was told
 	modseq   int64 // the store's HIGHESTMODSEQ at the last refresh
 	dirty    bool  // the store changed since the last refresh
 	gone     map[int64]bool
@@ -68,6 +71,7 @@ func newMailbox(name string, readOnly bool, msgs []store.Msg, info store.FolderI
 
 // add appends a message with a UID above all in the view.
 func (m *mailbox) add(msg store.Msg) {
+	m.own()
 	h := m.internFlags(msg.Flags)
 	if n := len(m.flags); n == 0 || m.flags[n-1] != h {
 		m.noteKeywords(msg.Flags)
@@ -170,6 +174,7 @@ func (m *mailbox) setMsg(msg store.Msg) bool {
 	if i < 0 {
 		return false
 	}
+	m.own()
 	m.modseqs[i] = uint64(msg.ModSeq)
 	m.flags[i] = m.internFlags(msg.Flags)
 	m.noteKeywords(msg.Flags)
@@ -249,6 +254,7 @@ func (s *session) refresh() error {
 		if i < 0 || m.gone[c.UID] || m.modseqs[i] == uint64(c.ModSeq) {
 			continue
 		}
+		m.own()
 		if !slices.Equal(m.flagsAt(i), c.Flags) {
 			m.changed[c.UID] = true
 			m.noteKeywords(c.Flags)
@@ -274,6 +280,7 @@ func (s *session) update(expunge bool) {
 	if m == nil {
 		return
 	}
+	refreshed := m.dirty
 	if m.dirty {
 		if err := s.refresh(); err != nil {
 			if errors.Is(err, store.ErrNoFolder) {
@@ -302,6 +309,11 @@ func (s *session) update(expunge bool) {
 			}
 		}
 		clear(m.changed)
+	}
+	// Told everything up to the store's state at m.modseq: the view is
+	// that state, which other sessions may hold too.
+	if refreshed && m.base == nil && len(m.gone) == 0 {
+		m.share(s.srv.o.Store)
 	}
 }
 
@@ -337,6 +349,7 @@ func (s *session) announceKeywords() {
 func (s *session) sendExpunges() {
 	m := s.sel
 	s.contextsExpunge() // RFC 5267 4.3.4: REMOVEFROM first
+	m.own()
 	var uids []uint32
 	var seqs []int
 	k := 0

@@ -42,30 +42,30 @@ func (s *session) cmdSelect(c *imapwire.Command) result {
 	}
 	s.watchOwner(p.owner.Username) // before the snapshot, so no change is missed
 	s.pollEvents()                 // stale: the snapshot below is newer
-	msgs, info, err := s.srv.o.Store.View(s.ctx, p.owner, p.folder)
+	// Without a right to change anything, SELECT is read-only (as
+	// Dovecot's acl plugin has it).
+	readOnly := a.ReadOnly || !p.rights.Any(acl.Insert|acl.Expunge|acl.Write|acl.Seen|acl.DeleteMessages)
+	m, err := s.openMailbox(s.ctx, p, readOnly)
 	if err != nil {
 		s.stopOwnerWatch()
 		return s.storeFail(c.Name, err, false)
 	}
-	// Without a right to change anything, SELECT is read-only (as
-	// Dovecot's acl plugin has it).
-	readOnly := a.ReadOnly || !p.rights.Any(acl.Insert|acl.Expunge|acl.Write|acl.Seen|acl.DeleteMessages)
-	m := newMailbox(p.folder, readOnly, msgs, info)
-	m.at, m.full = p, s.nameOf(p)
+	m.full = s.nameOf(p)
+	info := m.info
 	name := m.full
 	s.claimRecent(m, 1)
 	w := s.w
 	w.Untagged().Atom("FLAGS").Flags(m.flagList()).End()
 	w.Untagged().Atom("OK").Text("PERMANENTFLAGS "+flagString(m.permanentFlags()), "Flags permitted.").End()
-	w.Untagged().Num(uint32(len(msgs))).Atom("EXISTS").End()
+	w.Untagged().Num(uint32(m.count())).Atom("EXISTS").End()
 	if !s.rev2 {
 		m.recentTold = m.recentCount()
 		w.Untagged().Num(uint32(m.recentTold)).Atom("RECENT").End()
-		for i, msg := range msgs {
+		for i := range m.count() {
 			if s.uidOnly {
 				break // RFC 9586: [UNSEEN n] is a sequence number
 			}
-			if !hasFlag(msg.Flags, `\Seen`) {
+			if !hasFlag(m.flagsAt(i), `\Seen`) {
 				w.Untagged().Atom("OK").Text("UNSEEN "+strconv.Itoa(i+1), "First unseen.").End()
 				break
 			}

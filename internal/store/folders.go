@@ -177,6 +177,25 @@ func (s *Store) FolderExists(ctx context.Context, a Account, name string) error 
 	return err
 }
 
+// FolderState returns a folder's row without its counts: UIDVALIDITY,
+// UIDNEXT, HIGHESTMODSEQ, the \Recent mark, name, special use and
+// subscription (Messages, Unseen... are zero; Folder has them). It reads
+// one row, however large the folder.
+func (s *Store) FolderState(ctx context.Context, a Account, name string) (FolderInfo, error) {
+	name, err := canonName(name)
+	if err != nil {
+		return FolderInfo{}, err
+	}
+	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+		return FolderInfo{}, err
+	}
+	var fi FolderInfo
+	if _, err := folderRow(ctx, s.db.Read, a.Username, name, &fi); err != nil {
+		return FolderInfo{}, fmt.Errorf("store: folder %q of %s: %w", name, a.Username, err)
+	}
+	return fi, nil
+}
+
 // folderInfo reads one folder with its counts through q.
 func folderInfo(ctx context.Context, q querier, username, name string) (int64, FolderInfo, error) {
 	id, fi, err := scanFolder(q.QueryRowContext(ctx, folderQuery+` AND f.name = ?`+folderGroup,

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func folderNamesOf(t *testing.T, s *Store, a Account) []string {
@@ -270,5 +271,29 @@ func TestFolderExists(t *testing.T) {
 	}
 	if err := s.FolderExists(ctx, a, "Work"); !errors.Is(err, ErrNoFolder) {
 		t.Errorf("FolderExists after DELETE = %v", err)
+	}
+}
+
+// TestFolderState: the folder's row as Folder has it, without counts.
+func TestFolderState(t *testing.T) {
+	ctx := context.Background()
+	s, a := newAccount(t)
+	if _, _, err := s.Append(ctx, a, "INBOX", []string{`\Seen`}, time.Time{}, memBody("Subject: x\r\n\r\nbody\r\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Folder(ctx, a, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.FolderState(ctx, a, "inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Name != "INBOX" || st.UIDValidity != full.UIDValidity || st.UIDNext != full.UIDNext || st.UIDNext < 2 ||
+		st.HighestModSeq != full.HighestModSeq || st.RecentUID != full.RecentUID || st.Subscribed != full.Subscribed || st.Messages != 0 {
+		t.Errorf("FolderState = %+v, Folder = %+v", st, full)
+	}
+	if _, err := s.FolderState(ctx, a, "Nope"); !errors.Is(err, ErrNoFolder) {
+		t.Errorf("FolderState of a missing folder: %v", err)
 	}
 }

@@ -164,9 +164,9 @@ func (fi *FolderInfo) count(m Msg) {
 }
 
 // folderRow reads a folder's row (not its counts) into fi and returns its id.
-func folderRow(ctx context.Context, tx *sql.Tx, username, folder string, fi *FolderInfo) (int64, error) {
+func folderRow(ctx context.Context, q querier, username, folder string, fi *FolderInfo) (int64, error) {
 	var id, sub int64
-	err := tx.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, recent_uid
+	err := q.QueryRowContext(ctx, `SELECT id, name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, recent_uid
 		FROM mail_folder WHERE username=? AND name=?`, username, folder).Scan(
 		&id, &fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq, &fi.RecentUID)
 	if errors.Is(err, sql.ErrNoRows) {
