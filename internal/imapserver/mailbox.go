@@ -35,8 +35,8 @@ type mailbox struct {
 	flags    []flagSet
 	base     *sharedView // the snapshot the slices are, nil when they are the session's
 	exists   int         // the EXISTS count the client was told
-	modseq   int64 // the store's HIGHESTMODSEQ at the last refresh
-	dirty    bool  // the store changed since the last refresh
+	modseq   int64       // the store's HIGHESTMODSEQ at the last refresh
+	dirty    bool        // the store changed since the last refresh
 	gone     map[int64]bool
 	changed  map[int64]bool
 	keywords []string // keywords announced in FLAGS, sorted
