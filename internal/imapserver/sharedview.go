@@ -25,12 +25,14 @@ type sharedView struct {
 	uidNext  int64
 }
 
-// viewKey names one folder of one store; a new UIDVALIDITY (the folder
-// deleted and made again) is another key.
+// viewKey names one folder of one store as one user sees it (owner.Viewer:
+// a user reading another's folder has its own \Seen); a new UIDVALIDITY
+// (the folder deleted and made again) is another key.
 type viewKey struct {
-	st            *store.Store
-	owner, folder string
-	uidValidity   int64
+	st          *store.Store
+	owner       store.Account
+	folder      string
+	uidValidity int64
 }
 
 // views holds the newest snapshot of each folder that a session holds.
@@ -70,7 +72,7 @@ func (r *viewRegistry) put(k viewKey, sv *sharedView) *sharedView {
 }
 
 func (m *mailbox) viewKey(st *store.Store) viewKey {
-	return viewKey{st: st, owner: m.at.owner.Username, folder: m.name, uidValidity: m.info.UIDValidity}
+	return viewKey{st: st, owner: m.at.owner, folder: m.name, uidValidity: m.info.UIDValidity}
 }
 
 // share makes the mailbox's arrays a snapshot at modseq and publishes it,

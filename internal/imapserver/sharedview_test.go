@@ -84,7 +84,7 @@ func TestSharedViewSessions(t *testing.T) {
 	b := h.login(t, "alice@example.org")
 	a.ok("SELECT INBOX")
 	b.ok("SELECT INBOX")
-	key := viewKey{st: h.store, owner: "alice@example.org", folder: "INBOX"}
+	key := viewKey{st: h.store, owner: h.account("alice@example.org"), folder: "INBOX"}
 	fi, err := h.store.Folder(context.Background(), h.account("alice@example.org"), "INBOX")
 	if err != nil {
 		t.Fatal(err)

@@ -221,7 +221,8 @@ func (s *Store) View(ctx context.Context, a Account, folder string) ([]Msg, Fold
 // and QRESYNC, RFC 7162): the messages with a higher MODSEQ, sorted by
 // UID, and the UIDs expunged with a higher MODSEQ, sorted; plus the
 // folder's state without its counts (Messages, Unseen... are zero; Folder
-// has them), all from one transaction.
+// has them; a viewer with its own \Seen gets them), all from one
+// transaction.
 func (s *Store) Changes(ctx context.Context, a Account, folder string, since int64) (changed []Msg, vanished []int64, info FolderInfo, err error) {
 	folder, err = canonName(folder)
 	if err != nil {
@@ -229,8 +230,15 @@ func (s *Store) Changes(ctx context.Context, a Account, folder string, since int
 	}
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		// The folder's row only: counting its messages (folderInfo) would
-		// read them all, and sessions call this after every change.
-		id, err := folderRow(ctx, tx, a.Username, folder, &info)
+		// read them all, and sessions call this after every change. A
+		// viewer with its own \Seen gets its counts (pvtUnseen needs them).
+		var id int64
+		var err error
+		if a.private() {
+			id, info, err = folderInfo(ctx, tx, a.Username, folder)
+		} else {
+			id, err = folderRow(ctx, tx, a.Username, folder, &info)
+		}
 		if errors.Is(err, ErrNoFolder) {
 			return fmt.Errorf("store: folder %q of %s: %w", folder, a.Username, ErrNoFolder)
 		}
