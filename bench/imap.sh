@@ -7,7 +7,8 @@
 # Environment: SIDES="mailwarden dovecot" (default; which sides to run),
 # STEPS="first fetch search sort thread append mix login idle" (default: all;
 # the check always runs), IDLE_CONNS=1000, MIX_CLIENTS=10, MIX_TIME=60s,
-# DOVECOT_PLAIN=1, KEEP=1 (keep the temp dir for inspection).
+# DOVECOT_PLAIN=1, IDLE_TLS=0 (idle connections without STARTTLS), KEEP=1
+# (keep the temp dir for inspection).
 #
 # Per side, with bench/imapbench over plaintext LOGIN on loopback, same user
 # and the same password hash (Mailwarden's argon2id string is given to Dovecot):
@@ -29,7 +30,8 @@
 #           (argon2id on both sides unless DOVECOT_PLAIN=1, which gives
 #           Dovecot's u2 a {PLAIN} password as in Dovecot's imaptest runs)
 #   idle    memory per connection: -mode idle -n IDLE_CONNS -hold 15s on u0's
-#           INBOX; memory is read when steady before, and 3-12 s after all
+#           INBOX, each after STARTTLS (both sides get one ECDSA P-256
+#           certificate made here); memory is read when steady before, and 3-12 s after all
 #           connections are in IDLE; (during - before) / IDLE_CONNS, plus the
 #           time the N serial LOGIN+SELECT+IDLE took. Mailwarden: VmRSS of its one
 #           process (PSS too); Dovecot: PSS and RSS summed over the master and
@@ -144,6 +146,12 @@ mkdir -p "$W/bin"
 go build -o "$W/bin/mailwarden" ./cmd/mailwarden
 go build -o "$W/bin/imapbench" ./bench/imapbench
 echo "$PASS" > "$W/pw"
+# One certificate for both sides' STARTTLS (the idle test's connections).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.local \
+  -keyout "$W/tls.key" -out "$W/tls.crt" 2>/dev/null
+chmod 644 "$W/tls.key" "$W/tls.crt"
+IDLE_TLS_FLAG=-starttls
+[ "${IDLE_TLS:-1}" = 0 ] && IDLE_TLS_FLAG=""
 python3 - "$W/tree" "$N" > "$W/tree.info" <<'PY'
 import os, random, sys, time, calendar
 root, n = sys.argv[1], int(sys.argv[2])
@@ -259,6 +267,9 @@ mynetworks = ["127.0.0.0/8"]
 [listen]
 smtp = []
 imap = ["127.0.0.1:$mwport"]
+[tls]
+cert_file = "$W/tls.crt"
+key_file = "$W/tls.key"
 [auth]
 allow_plaintext_loopback = true
 [imap]
@@ -372,7 +383,7 @@ PY
 # The benchmark proper, the same for both sides. $1: side, $2: port,
 # $3: memory function printing "RSS_KB PSS_KB PROCESSES".
 bench() {
-  local side=$1 port=$2 memf=$3 r d=$W/$1 ipid before after
+  local side=$1 port=$2 memf=$3 cpuf=$4 r d=$W/$1 ipid before after c0 c1
   ib() { "$W/bin/imapbench" -addr "127.0.0.1:$port" -pass "$PASS" "$@"; }
   step() { [[ "$STEPS" == *" $1 "* ]]; }
   if step first; then r=$(ib -user u0@bench.test -mode fetch -repeat 1); echo "$side first: $r"; echo "first=$r" >> "$d/res"; fi
@@ -385,8 +396,16 @@ bench() {
   if step append; then r=$(ib -user u1@bench.test -mode append -n 2000 -c 4); echo "$side $r"; echo "append=$r" >> "$d/res"; fi
   if step mix; then
     r=$(ib -user u2@bench.test -mode append -n 1000 -c 4); echo "$side mix seed: $r"
-    r=$(ib -user u2@bench.test -mode mix -c "$MIX_CLIENTS" -duration "$MIX_TIME"); echo "$side $r"; echo "mix=$r" >> "$d/res"
-    r=$(ib -user u2@bench.test -mode mix -login -c "$MIX_CLIENTS" -duration "$MIX_TIME"); echo "$side $r"; echo "mixlogin=$r" >> "$d/res"
+    # Server CPU (user+system, all processes) per cycle, logins excluded
+    # in the first run: clients log in before the clock starts, and the
+    # CPU is read once they are connected (the first cycle is not
+    # separated: it starts as soon as the last client logged in).
+    c0=$($cpuf); r=$(ib -user u2@bench.test -mode mix -c "$MIX_CLIENTS" -duration "$MIX_TIME"); c1=$($cpuf)
+    r="$r server_cpu_ms_per_cycle=$(awk -v a="$c0" -v b="$c1" -v c="$(kv "$r" cycles)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) * 1000 / hz / c}')"
+    echo "$side $r"; echo "mix=$r" >> "$d/res"
+    c0=$($cpuf); r=$(ib -user u2@bench.test -mode mix -login -c "$MIX_CLIENTS" -duration "$MIX_TIME"); c1=$($cpuf)
+    r="$r server_cpu_ms_per_cycle=$(awk -v a="$c0" -v b="$c1" -v c="$(kv "$r" cycles)" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) * 1000 / hz / c}')"
+    echo "$side $r"; echo "mixlogin=$r" >> "$d/res"
   fi
   if step login; then r=$(ib -user u2@bench.test -mode login -n 100 -c 2); echo "$side $r"; echo "login=$r" >> "$d/res"; fi
   step idle || return 0
@@ -407,7 +426,7 @@ bench() {
   before=$(settle 30)
   local t0 t1
   t0=$(date +%s.%N)
-  ib -user u0@bench.test -mode idle -n "$IDLE" -hold "$HOLD" > "$d/idle.out" 2>&1 &
+  ib -user u0@bench.test -mode idle -n "$IDLE" -hold "$HOLD" $IDLE_TLS_FLAG > "$d/idle.out" 2>&1 &
   ipid=$!; echo "$ipid" >> "$W/pids"
   for _ in $(seq 6000); do             # connecting takes a while (argon2id per login)
     grep -q idling "$d/idle.out" && break
@@ -452,7 +471,22 @@ mw_side() {
     tail -5 "$M/server.log" >&2
     return 1
   done
-  bench mailwarden "$mwport" mw_mem
+  # The idle test gets a fresh process: the heap of the earlier steps,
+  # given back to the kernel while connections are opened, would make
+  # the memory per connection look smaller than it is.
+  local all=$STEPS
+  STEPS=${all/ idle / }
+  bench mailwarden "$mwport" mw_mem mw_cpu
+  kill -TERM "$pid"; wait "$pid" || true
+  forget_pid "$pid"
+  STEPS=$all
+  [[ "$STEPS" == *" idle "* ]] || return 0
+  "$W/bin/mailwarden" -config "$M/mw.toml" serve 2>> "$M/server.log" &
+  pid=$!; echo "$pid" >> "$W/pids"; echo "$pid" > "$M/pid"
+  wait_port "$mwport" "$pid" || { echo "mailwarden: no restart on $mwport" >&2; return 1; }
+  STEPS=" idle "
+  bench mailwarden "$mwport" mw_mem mw_cpu
+  STEPS=$all
   kill -TERM "$pid"; wait "$pid" || true
   forget_pid "$pid"
 }
@@ -485,7 +519,9 @@ base_dir = $D/run
 state_dir = $D/state
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+ssl = yes
+ssl_cert = <$W/tls.crt
+ssl_key = <$W/tls.key
 disable_plaintext_auth = no
 log_path = $D/dovecot.log
 mail_location = maildir:$D/mail/%u
@@ -530,9 +566,20 @@ CONF
   if ! wait_port "$port" "$m"; then
     echo "dovecot: not listening on 127.0.0.1:$port" >&2; tail -5 "$D/dovecot.log" >&2; return 1
   fi
-  bench dovecot "$port" dc_mem
+  bench dovecot "$port" dc_mem dc_cpu
   stop_dovecot
   restore_inotify
+}
+mw_cpu() {   # clock ticks of user+system CPU so far
+  awk '{print $14 + $15 + $16 + $17}' "/proc/$(cat "$M/pid")/stat"
+}
+dc_cpu() {   # the master and its children, with the children they reaped
+  local m p t=0
+  m=$(cat "$W/dovecot.master")
+  for p in $m $(pgrep -P "$m"); do
+    t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
 }
 dc_mem() {   # master and all its children
   local m p f=()
@@ -570,7 +617,7 @@ cell() {   # side what
     fetch|search|sort|thread) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
     bytes) r=$(res "$dir" fetch); [ -n "$r" ] && kv "$r" response_bytes || echo -;;
     append) r=$(res "$dir" append); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
-    mix|mixlogin) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" cycles_per_s) cycles/s, $(kv "$r" commands_per_s) cmds/s" || echo -;;
+    mix|mixlogin) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" cycles_per_s)/s, $(kv "$r" commands_per_s) cmd/s, $(kv "$r" server_cpu_ms_per_cycle) ms CPU" || echo -;;
     mix_*) r=$(res "$dir" mix); [ -n "$r" ] && echo "$(kv "$r" "${2#mix_}")" || echo -;;
     login) r=$(res "$dir" login); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
     idle_pss|idle_rss) r=$(res "$dir" idle)
@@ -597,13 +644,13 @@ row "SELECT+UID SEARCH x20" search
 row "SELECT+UID SORT (REVERSE DATE) x10" sort
 row "SELECT+UID THREAD REFERENCES x10" thread
 row "APPEND 2000 x $(kv "$(res mailwarden append)$(res dovecot append)" size) B, 4 conns" append
-row "mix, $MIX_CLIENTS clients x $MIX_TIME, one login each" mix
+row "mix ($MIX_CLIENTS clients, $MIX_TIME): cycles, cmds, CPU/cycle" mix
 for k in list status select fetch store expunge append; do row "  $k (count@mean latency)" "mix_$k"; done
 row "mix with LOGIN/LOGOUT every cycle" mixlogin
 row "LOGIN+LOGOUT alone, 2 conns" login
 row "memory before the idle test, PSS / RSS" before
 row "time to open $IDLE IDLE connections (serially)" connect
-row "idle memory/conn, PSS ($IDLE conns)" idle_pss
+row "idle memory/conn, PSS ($IDLE conns${IDLE_TLS_FLAG:+, STARTTLS})" idle_pss
 row "idle memory/conn, RSS" idle_rss
 row "check: exists/seen/unseen-since ($N/$(kv "$info" seen)/$(kv "$info" unseen_since))" check
 echo "# times: median (min); memory: (during - before) / $IDLE"

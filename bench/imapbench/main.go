@@ -8,13 +8,14 @@
 //	imapbench -mode sort -repeat 10      (UID SORT (REVERSE DATE) UTF-8 ALL)
 //	imapbench -mode thread -repeat 10    (UID THREAD REFERENCES UTF-8 ALL)
 //	imapbench -mode append -n 2000 -c 4
-//	imapbench -mode idle -n 1000 -hold 10s
+//	imapbench -mode idle -n 1000 -hold 10s [-starttls]
 //	imapbench -mode mix -c 10 -duration 60s [-login]  (mix.go)
 //	imapbench -mode login -n 200 -c 2  (LOGIN+LOGOUT only: the password check's cost)
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ func main() {
 	login := flag.Bool("login", false, "mix: a new connection with LOGIN and LOGOUT every cycle")
 	hold := flag.Duration("hold", 10*time.Second, "idle: how long to hold the connections")
 	folder := flag.String("folder", "INBOX", "folder")
+	flag.BoolVar(&startTLS, "starttls", false, "STARTTLS before LOGIN (the certificate is not checked)")
 	flag.Parse()
 
 	var err error
@@ -70,14 +72,39 @@ type client struct {
 	exists int
 }
 
+// startTLS: dial runs STARTTLS before LOGIN (-starttls).
+var startTLS bool
+
+// readSize is the client's read buffer: large for big FETCH answers,
+// small for the idle mode's thousand connections.
+var readSize = 256 << 10
+
 func dial(addr, user, pass string) (*client, error) {
 	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	cl := &client{c: nc, r: bufio.NewReaderSize(nc, 256<<10), w: bufio.NewWriter(nc)}
+	cl := &client{c: nc, r: bufio.NewReaderSize(nc, readSize), w: bufio.NewWriter(nc)}
 	if _, err := cl.r.ReadString('\n'); err != nil {
+		nc.Close()
 		return nil, err
+	}
+	if startTLS {
+		if _, err := cl.cmd("STARTTLS"); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		if cl.r.Buffered() > 0 {
+			nc.Close()
+			return nil, fmt.Errorf("STARTTLS: data after the tagged OK")
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		tc := tls.Client(nc, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("STARTTLS: %w", err)
+		}
+		cl.c, cl.r, cl.w = tc, bufio.NewReaderSize(tc, readSize), bufio.NewWriter(tc)
 	}
 	if _, err := cl.cmd(fmt.Sprintf("LOGIN %q %q", user, pass)); err != nil {
 		nc.Close()
@@ -239,6 +266,7 @@ func appendBench(addr, user, pass, folder string, n, conns int) error {
 }
 
 func idleBench(addr, user, pass, folder string, n int, hold time.Duration) error {
+	readSize = 4 << 10
 	var cls []*client
 	defer func() {
 		for _, cl := range cls {
