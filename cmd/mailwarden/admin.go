@@ -437,14 +437,16 @@ func (c *cli) importMaildir(args []string) error {
 	if err := need(pos, 2, "import-maildir ADDRESS DIR"); err != nil {
 		return err
 	}
-	m, err := e.dir.Mailbox(ctx, pos[0])
+	// ADDRESS, or @DOMAIN for a tree of the domain's shared mailboxes
+	// (Dovecot's public namespace).
+	a, err := e.aclOwner(ctx, pos[0])
 	if err != nil {
 		return err
 	}
-	st, err := e.store.Import(ctx, store.Account{Username: m.Username, Maildir: m.Maildir}, pos[1])
+	st, err := e.store.Import(ctx, a, pos[1])
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "imported %d messages in %d folders into %s (%d kept their UIDs)\n", st.Messages, st.Folders, m.Username, st.KeptUIDs)
+	fmt.Fprintf(c.stdout, "imported %d messages in %d folders into %s (%d kept their UIDs)\n", st.Messages, st.Folders, a.Username, st.KeptUIDs)
 	return nil
 }

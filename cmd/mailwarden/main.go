@@ -49,6 +49,7 @@ commands:
   auth unlock ADDRESS|NETWORK   the older name of login unblock
   queue list | show ID | flush [ID] | delete ID|ALL | hold ID|ALL | release ID|ALL
   import-maildir ADDRESS DIR    copy a Dovecot Maildir++ tree (folders, flags, UIDs) into a mailbox
+                                (@DOMAIN: a public namespace's tree into the domain's shared mailboxes)
   acl set OWNER FOLDER IDENTIFIER RIGHTS   IMAP ACL (RFC 4314): give IDENTIFIER (an address, anyone, authenticated;
                                 -IDENTIFIER: negative rights) RIGHTS of lrswipkxtea on a folder; +RIGHTS adds, -RIGHTS removes
   acl delete OWNER FOLDER IDENTIFIER | acl list OWNER [FOLDER]   (OWNER: ADDRESS, or @DOMAIN for its shared mailboxes)

@@ -256,6 +256,36 @@ func TestACLSharedFolders(t *testing.T) {
 	}
 	s.admin("acl", "delete", alice, "Projects", bob)
 	s.admin("acl", "delete", alice, "Projects", "anyone")
+
+	// A Dovecot public namespace's tree: its messages into the domain's
+	// shared mailboxes, then its dovecot-acl files.
+	pub := t.TempDir()
+	for _, d := range []string{"cur", "new", "tmp", ".helpdesk/cur", ".helpdesk/new", ".helpdesk/tmp"} {
+		if err := os.MkdirAll(filepath.Join(pub, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p, body := range map[string]string{
+		".helpdesk/cur/1700000000.M1P1.old:2,S": "Subject: printer\r\n\r\nout of paper\r\n",
+		".helpdesk/dovecot-acl":                 "anyone lrs\nuser=alice lrswipkxtea\n",
+	} {
+		if err := os.WriteFile(filepath.Join(pub, p), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := s.admin("import-maildir", "@acl.test", pub); !strings.Contains(out, "imported 1 messages") {
+		t.Errorf("import-maildir @acl.test: %q", out)
+	}
+	if out := s.admin("acl", "import", "@acl.test", pub); !strings.Contains(out, "imported 2 entries on 1 folders of @acl.test") {
+		t.Errorf("acl import @acl.test: %q", out)
+	}
+	if out := s.admin("acl", "list", "@acl.test", "helpdesk"); !strings.Contains(out, "alice@acl.test  lrwstipekxa") || !strings.Contains(out, "anyone          lrs") {
+		t.Errorf("acl list @acl.test helpdesk: %q", out)
+	}
+	if out := s.admin("shared", "list", "acl.test"); !strings.Contains(out, "Shared/helpdesk") {
+		t.Errorf("shared list after the import: %q", out)
+	}
+	s.admin("shared", "delete", "acl.test", "helpdesk")
 	db := s.openDB()
 	defer db.Close()
 	if got := queryStrings(t, db, `SELECT f.username || ' ' || f.name || ' ' || a.identifier || ' ' || a.rights FROM mail_acl a JOIN mail_folder f ON f.id = a.folder_id ORDER BY 1`); strings.Join(got, ";") != "@acl.test support anyone lrsi;alice@acl.test Projects -anyone i" {
