@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
@@ -152,7 +153,7 @@ func (s *session) cmdNotify(c *imapwire.Command) result {
 		return fail("BADEVENT ("+strings.Join(notifySupported, " ")+")", "Unsupported NOTIFY events.")
 	}
 	if err := s.notifyLoad(n); err != nil {
-		if err == errTooManyOwners {
+		if errors.Is(err, errTooManyOwners) {
 			return fail("NOTIFICATIONOVERFLOW", "Too many mailboxes of other users to watch.")
 		}
 		return s.storeFail("NOTIFY", err, false)
@@ -177,11 +178,7 @@ func (s *session) stopNotify() {
 	}
 }
 
-var errTooManyOwners = &notifyError{"too many owners"}
-
-type notifyError struct{ s string }
-
-func (e *notifyError) Error() string { return "imap: notify: " + e.s }
+var errTooManyOwners = errors.New("imap: notify: too many other users' mailboxes to watch")
 
 // notifyLoad reads what the filters compare with (folder names,
 // subscriptions) and starts watching the other mailboxes they name.
@@ -280,6 +277,13 @@ func (s *session) visibleNames(n *notifyState) (map[string]place, error) {
 		out[nd.name] = p
 	}
 	return out, nil
+}
+
+// allVisible is every mailbox the user may see, whatever the filters:
+// what the attributes of a LIST notification are computed from.
+func (s *session) allVisible() (map[string]place, error) {
+	return s.visibleNames(&notifyState{filters: []notifyFilter{
+		{kind: "PERSONAL"}, {kind: "SUBTREE", names: []string{otherUsersRoot, sharedRoot}}}})
 }
 
 // notifyMatch returns the first filter of n that selects the mailbox
@@ -520,16 +524,24 @@ func (s *session) notifyNames(n *notifyState) {
 			added = append(added, name)
 		}
 	}
+	if len(gone)+len(added) == 0 {
+		return
+	}
 	slices.Sort(gone)
 	slices.Sort(added)
 	renamed := renames(gone, added)
+	all, err := s.allVisible()
+	if err != nil {
+		s.logError("NOTIFY", err)
+		return
+	}
 	for _, name := range gone {
 		delete(n.known, name)
 		if _, ok := renamed[name]; ok {
 			continue
 		}
 		if f := s.notifyMatch(n, name); f != nil && f.mbName {
-			s.notifyList(name, visible, []string{`\NonExistent`}, "")
+			s.notifyList(name, all, []string{`\NonExistent`}, "")
 		}
 	}
 	for _, name := range added {
@@ -541,7 +553,7 @@ func (s *session) notifyNames(n *notifyState) {
 					old = o
 				}
 			}
-			s.notifyList(name, visible, nil, old)
+			s.notifyList(name, all, nil, old)
 		}
 	}
 }
@@ -620,24 +632,26 @@ func (s *session) notifySubscriptions(n *notifyState) {
 			changed = append(changed, name)
 		}
 	}
+	// A name counts when a SubscriptionChange filter selects it before
+	// the change or after (SUBSCRIBED selects by subscription, RFC 5465
+	// 6.4).
+	wanted := map[string]bool{}
+	for _, name := range changed {
+		if f := s.notifyMatch(n, name); f != nil && f.subs {
+			wanted[name] = true
+		}
+	}
 	n.subs = subs
 	slices.Sort(changed)
 	var visible map[string]place
 	if len(changed) > 0 {
-		if visible, err = s.visibleNames(n); err != nil {
+		if visible, err = s.allVisible(); err != nil {
 			s.logError("NOTIFY", err)
 			return
 		}
 	}
 	for _, name := range changed {
-		f := s.notifyMatch(n, name)
-		if f == nil && subs[name] {
-			continue
-		}
-		if !n.wants(func(f *notifyFilter) bool { return f.subs }) {
-			continue
-		}
-		if f != nil && !f.subs {
+		if f := s.notifyMatch(n, name); !wanted[name] && (f == nil || !f.subs) {
 			continue
 		}
 		var attrs []string

@@ -302,3 +302,33 @@ func TestContextAgainstDovecot(t *testing.T) {
 		t.Errorf("steps: mailwarden %d, dovecot %d", len(ours), len(theirs))
 	}
 }
+
+// TestNotifySubscribed: the SUBSCRIBED filter follows the subscriptions
+// as they change (RFC 5465 6.4), and SubscriptionChange reports them
+// (5.5).
+func TestNotifySubscribed(t *testing.T) {
+	h := start(t, nil)
+	a := h.login(t, "alice@example.org")
+	a.ok("CREATE Work")
+	a.ok("NOTIFY SET (subscribed (MessageNew MessageExpunge SubscriptionChange))")
+	b := h.login(t, "alice@example.org")
+	h.deliver(t, "alice@example.org", "Work", testMessage(1))
+	a.quiet(t, 300*time.Millisecond)
+	b.ok("SUBSCRIBE Work")
+	if got := a.readUntil(t, "* LIST"); !slices.Equal(got, []string{`* LIST (\HasNoChildren \Subscribed) "." Work`}) {
+		t.Fatalf("subscribe: %q", got)
+	}
+	h.deliver(t, "alice@example.org", "Work", testMessage(2))
+	if got := a.readUntil(t, "* STATUS"); !slices.Equal(got, []string{"* STATUS Work (UIDNEXT 3 MESSAGES 2)"}) {
+		t.Fatalf("delivery when subscribed: %q", got)
+	}
+	b.ok("UNSUBSCRIBE Work")
+	if got := a.readUntil(t, "* LIST"); !slices.Equal(got, []string{`* LIST (\HasNoChildren) "." Work`}) {
+		t.Fatalf("unsubscribe: %q", got)
+	}
+	h.deliver(t, "alice@example.org", "Work", testMessage(3))
+	a.quiet(t, 300*time.Millisecond)
+	// Its own SUBSCRIBE is not echoed (RFC 5465 5).
+	a.expect("SUBSCRIBE Work", "OK Subscribe completed.")
+	a.quiet(t, 300*time.Millisecond)
+}
