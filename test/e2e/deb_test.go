@@ -160,31 +160,7 @@ func TestDebPackage(t *testing.T) {
 		"setpriv", "--reuid=mailwarden", "--regid=mailwarden", "--init-groups",
 		"--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service", "--bounding-set=-all,+net_bind_service",
 		"sh", "-c", cmdline[0]+" && exec "+cmdline[1])
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(readFileOr2(logFile), "daemon started"); {
-		select {
-		case <-done:
-			t.Fatalf("the unit's command exited:\n%s\n%s", log.String(), readFileOr2(logFile))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not started in 60s:\n%s\n%s", log.String(), readFileOr2(logFile))
-		}
-	}
+	done := startUntil(t, cmd, log, func() bool { return strings.Contains(readFileOr2(logFile), "daemon started") })
 	pid := cmd.Process.Pid
 	for _, ids := range procIDs(t, pid, "Uid") {
 		if ids != strings.Repeat(uid+" ", 3)+uid {

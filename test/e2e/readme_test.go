@@ -41,8 +41,18 @@ func netnsServeUntil(t testing.TB, log *testutil.Buffer, ready func() bool, bin 
 	t.Helper()
 	requireRoot(t)
 	cmd := exec.Command("unshare", append([]string{"-n", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", bin}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "MAILWARDEN_CONFIG=")
+	startUntil(t, cmd, log, ready)
+	return cmd
+}
+
+// startUntil starts a server command with its output into log, waits
+// until ready says so (at most a minute) and stops it (SIGTERM, then
+// SIGKILL after 30 s) at the end of the test. The channel closes when it
+// has exited.
+func startUntil(t testing.TB, cmd *exec.Cmd, log *testutil.Buffer, ready func() bool) <-chan struct{} {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,19 +70,19 @@ func netnsServeUntil(t testing.TB, log *testutil.Buffer, ready func() bool, bin 
 			t.Logf("log:\n%s", log.String())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for !ready() {
 		select {
 		case <-done:
-			t.Fatalf("mailwarden %v in a network namespace exited:\n%s", args, log.String())
+			t.Fatalf("%v exited:\n%s", cmd.Args, log.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailwarden %v in a network namespace did not start:\n%s", args, log.String())
+			t.Fatalf("%v did not start:\n%s", cmd.Args, log.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return cmd
+	return done
 }
 
 // greetingIn connects to host:port inside the network namespace of pid

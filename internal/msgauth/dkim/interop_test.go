@@ -109,7 +109,11 @@ for f in args[sep+1:]:
     print(' '.join(res))
 `
 
-func TestInteropDkimpySigns(t *testing.T) {
+// dkimpySigned has dkimpy sign testMessage three ways (rsa relaxed,
+// rsa simple, ed25519), with l= when withLength, and returns a verifier
+// that finds the keys, each signature's algorithm and canonicalization,
+// and the DKIM-Signature fields.
+func dkimpySigned(t *testing.T, withLength bool) (v *Verifier, cases []struct{ algo, canon string }, fields []string) {
 	rsaKey, edKey := keys(t)
 	dir := t.TempDir()
 	rsaPEM, _ := EncodePrivateKey(rsaKey)
@@ -120,25 +124,37 @@ func TestInteropDkimpySigns(t *testing.T) {
 	dns := dnstest.New(t, "")
 	publish(t, dns, "py", "example.com", rsaKey, "")
 	publish(t, dns, "pyed", "example.com", edKey, "")
-	v := NewVerifier(dns.Resolver(), nil, VerifyConfig{})
-	cases := []struct{ sel, key, algo, canon string }{
+	v = NewVerifier(dns.Resolver(), nil, VerifyConfig{})
+	specs := []struct{ sel, key, algo, canon string }{
 		{"py", rsaFile, "rsa-sha256", "relaxed/relaxed"},
 		{"py", rsaFile, "rsa-sha256", "simple/simple"},
 		{"pyed", edFile, "ed25519-sha256", "relaxed/simple"},
 	}
 	args := []string{msgFile, "example.com"}
-	for _, c := range cases {
-		args = append(args, c.sel+"|"+c.key+"|"+c.algo+"|"+c.canon)
+	for _, c := range specs {
+		spec := c.sel + "|" + c.key + "|" + c.algo + "|" + c.canon
+		if withLength {
+			spec += "|l"
+		}
+		args = append(args, spec)
+		cases = append(cases, struct{ algo, canon string }{c.algo, c.canon})
 	}
 	out, err := python(t, dkimpySign, args...)
-	fields := strings.Split(out, "\x00")
-	if err != nil || len(fields) != len(cases)+1 {
+	fields = strings.Split(out, "\x00")
+	if err != nil || len(fields) != len(specs)+1 {
 		t.Fatalf("dkimpy sign: %v\n%s", err, out)
 	}
-	for i, c := range cases {
-		if !strings.HasPrefix(fields[i], "DKIM-Signature:") {
-			t.Fatalf("dkimpy sign %s: %q", c.algo, fields[i])
+	for i, c := range specs {
+		if !strings.HasPrefix(fields[i], "DKIM-Signature:") || withLength != strings.Contains(fields[i], "l=") {
+			t.Fatalf("dkimpy sign %s (l= %v): %q", c.algo, withLength, fields[i])
 		}
+	}
+	return v, cases, fields[:len(specs)]
+}
+
+func TestInteropDkimpySigns(t *testing.T) {
+	v, cases, fields := dkimpySigned(t, false)
+	for i, c := range cases {
 		msg := fields[i] + testMessage
 		if rs := verifyAll(t, v, msg); results(rs) != "pass" || rs[0].Prop("header", "a") != c.algo {
 			t.Errorf("dkimpy %s %s: %+v", c.algo, c.canon, rs)
@@ -157,35 +173,9 @@ func TestInteropDkimpySigns(t *testing.T) {
 // valid but the footer unsigned, so the result is policy, not pass; a
 // change inside the signed part fails.
 func TestInteropDkimpySignsBodyLength(t *testing.T) {
-	rsaKey, edKey := keys(t)
-	dir := t.TempDir()
-	rsaPEM, _ := EncodePrivateKey(rsaKey)
-	rsaFile := writeFile(t, dir, "rsa.pem", rsaPEM)
-	edFile := writeFile(t, dir, "ed.key", base64.StdEncoding.EncodeToString(edKey.(ed25519.PrivateKey).Seed()))
-	msgFile := writeFile(t, dir, "msg.eml", testMessage)
-	dns := dnstest.New(t, "")
-	publish(t, dns, "py", "example.com", rsaKey, "")
-	publish(t, dns, "pyed", "example.com", edKey, "")
-	v := NewVerifier(dns.Resolver(), nil, VerifyConfig{})
-	cases := []struct{ sel, key, algo, canon string }{
-		{"py", rsaFile, "rsa-sha256", "relaxed/relaxed"},
-		{"py", rsaFile, "rsa-sha256", "simple/simple"},
-		{"pyed", edFile, "ed25519-sha256", "relaxed/simple"},
-	}
-	args := []string{msgFile, "example.com"}
-	for _, c := range cases {
-		args = append(args, c.sel+"|"+c.key+"|"+c.algo+"|"+c.canon+"|l")
-	}
-	out, err := python(t, dkimpySign, args...)
-	fields := strings.Split(out, "\x00")
-	if err != nil || len(fields) != len(cases)+1 {
-		t.Fatalf("dkimpy sign: %v\n%s", err, out)
-	}
+	v, cases, fields := dkimpySigned(t, true)
 	footer := "--\r\nList footer: unsubscribe at https://lists.example/\r\n"
 	for i, c := range cases {
-		if !strings.Contains(fields[i], "l=") {
-			t.Fatalf("dkimpy signed without l=: %q", fields[i])
-		}
 		msg := fields[i] + testMessage
 		if rs := verifyAll(t, v, msg); results(rs) != "pass" || !strings.Contains(rs[0].Comment, "l= covers the whole body") {
 			t.Errorf("dkimpy l= %s %s: %+v", c.algo, c.canon, rs)

@@ -29,8 +29,8 @@ type TXTLookup func(ctx context.Context, name string) ([]string, error)
 // Errors of key retrieval: a permanent problem (no key, a bad record)
 // fails the signature, a temporary one makes the result temperror.
 var (
-	ErrKeyPerm = errors.New("dkim: no usable key")
-	ErrKeyTemp = errors.New("dkim: key lookup failed temporarily")
+	ErrKeyPerm = errors.New("no usable key")
+	ErrKeyTemp = errors.New("key lookup failed temporarily")
 )
 
 // PublicKey is a key from a DKIM key record.
@@ -44,8 +44,17 @@ type PublicKey struct {
 // FetchKey looks up selector._domainkey.domain and parses the DKIM key
 // record (RFC 6376 3.6.1) for a signature of keyType.
 func FetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, domain, selector, keyType string) (*PublicKey, error) {
+	return FetchRecord(ctx, lookup, timeout, domain, selector, func(txt string) (*PublicKey, error) { return ParseKey(txt, keyType) })
+}
+
+// FetchRecord looks up selector._domainkey.domain, bounded by timeout,
+// and returns the first TXT record parse accepts. Errors wrap ErrKeyTemp
+// (DNS could not answer: the result is temperror) or ErrKeyPerm (no
+// record, none usable). DomainKeys keys live at the same names.
+func FetchRecord[K any](ctx context.Context, lookup TXTLookup, timeout time.Duration, domain, selector string, parse func(string) (K, error)) (K, error) {
+	var zero K
 	if lookup == nil {
-		return nil, fmt.Errorf("%w: no resolver", ErrKeyTemp)
+		return zero, fmt.Errorf("%w: no resolver", ErrKeyTemp)
 	}
 	name := selector + "._domainkey." + domain
 	if timeout > 0 {
@@ -56,19 +65,19 @@ func FetchKey(ctx context.Context, lookup TXTLookup, timeout time.Duration, doma
 	txts, err := lookup(ctx, name)
 	if err != nil {
 		if errors.Is(err, dnsx.ErrNotFound) {
-			return nil, fmt.Errorf("%w: no key at %s", ErrKeyPerm, name)
+			return zero, fmt.Errorf("%w: no key at %s", ErrKeyPerm, name)
 		}
-		return nil, fmt.Errorf("%w: %s: %w", ErrKeyTemp, name, err)
+		return zero, fmt.Errorf("%w: %s: %w", ErrKeyTemp, name, err)
 	}
 	var last error = fmt.Errorf("%w: no key at %s", ErrKeyPerm, name)
 	for _, txt := range txts {
-		k, err := ParseKey(txt, keyType)
+		k, err := parse(txt)
 		if err == nil {
 			return k, nil
 		}
 		last = fmt.Errorf("%w: %s: %w", ErrKeyPerm, name, err)
 	}
-	return nil, last
+	return zero, last
 }
 
 // ParseKey parses a DKIM key record (RFC 6376 3.6.1, RFC 8463 4).
@@ -116,23 +125,44 @@ func ParseKey(txt, keyType string) (*PublicKey, error) {
 		}
 		return &PublicKey{Type: k, Key: ed25519.PublicKey(der), Flags: flags(tags)}, nil
 	default:
-		var pub *rsa.PublicKey
-		if pk, err := x509.ParsePKIXPublicKey(der); err == nil {
-			rk, ok := pk.(*rsa.PublicKey)
-			if !ok {
-				return nil, errors.New("p= is not an RSA key")
-			}
-			pub = rk
-		} else if rk, err2 := x509.ParsePKCS1PublicKey(der); err2 == nil {
-			pub = rk
-		} else {
-			return nil, fmt.Errorf("p=: %w", err)
-		}
-		if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits", bits)
+		pub, err := ParseRSA(der)
+		if err != nil {
+			return nil, err
 		}
 		return &PublicKey{Type: k, Key: pub, Flags: flags(tags)}, nil
 	}
+}
+
+// ParseRSA reads the DER of an RSA public key as key records carry it
+// (SubjectPublicKeyInfo, or PKCS #1 as some signers publish) and checks
+// its size against MinRSABits and MaxRSABits.
+func ParseRSA(der []byte) (*rsa.PublicKey, error) {
+	var pub *rsa.PublicKey
+	if pk, err := x509.ParsePKIXPublicKey(der); err == nil {
+		rk, ok := pk.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("p= is not an RSA key")
+		}
+		pub = rk
+	} else if rk, err2 := x509.ParsePKCS1PublicKey(der); err2 == nil {
+		pub = rk
+	} else {
+		return nil, fmt.Errorf("p=: %w", err)
+	}
+	if bits := pub.N.BitLen(); bits < MinRSABits || bits > MaxRSABits {
+		return nil, fmt.Errorf("RSA key of %d bits", bits)
+	}
+	return pub, nil
+}
+
+// HasFlag reports whether a t= flag list (colon-separated) holds flag.
+func HasFlag(list, flag string) bool {
+	for _, f := range strings.Split(list, ":") {
+		if strings.EqualFold(strings.TrimSpace(f), flag) {
+			return true
+		}
+	}
+	return false
 }
 
 func listHas(list, want string) bool {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"mailwarden/internal/msgauth/dkimcore"
 	"strings"
 	"time"
 
@@ -175,7 +176,7 @@ func (v *Verifier) prepare(ctx context.Context, res *Result, raw []byte, below [
 	k, err := fetchKey(ctx, v.Lookup, v.Timeout, res.Domain, selector)
 	if err != nil {
 		res.Status, res.Reason = "permerror", err.Error()
-		if errors.Is(err, errKeyTemp) {
+		if errors.Is(err, dkimcore.ErrKeyTemp) {
 			res.Status = "temperror"
 		}
 		return nil
