@@ -53,9 +53,10 @@ func (s *session) statusMailboxID(name string, items []string) string {
 
 // writeObjectID writes "EMAILID (id)" or "THREADID NIL" of a FETCH
 // response (RFC 8474 5.1, 5.2, 7: fetch-emailid-resp,
-// fetch-threadid-resp).
+// fetch-threadid-resp). The store returns no row for a message without
+// an EMAILID (fetchOne answers it as expunged).
 func writeObjectID(w *imapwire.Writer, kind imapwire.FetchKind, emailID string) {
-	if kind == imapwire.FetchEmailID && emailID != "" {
+	if kind == imapwire.FetchEmailID {
 		w.Atom("EMAILID").Open().Atom(emailID).Close()
 		return
 	}

@@ -50,6 +50,9 @@ func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids
 	if !slices.IsSorted(uids) {
 		uids = slices.Sorted(slices.Values(uids))
 	}
+	if parts == PartEmailID {
+		return s.emailIDsOnly(ctx, a, folder, uids)
+	}
 	var out []Msg
 	err = s.readTx(ctx, func(tx *sql.Tx) error {
 		id, err := folderID(ctx, tx, a.Username, folder)
@@ -85,7 +88,7 @@ func (s *Store) MessagesWith(ctx context.Context, a Account, folder string, uids
 		return nil
 	})
 	if err == nil && parts&PartEmailID != 0 {
-		err = s.emailIDsOf(ctx, a, folder, out)
+		out, err = s.emailIDsOf(ctx, a, folder, out)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)

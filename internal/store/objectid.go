@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Object identifiers (RFC 8474). A folder's MAILBOXID and a message's
@@ -120,17 +121,35 @@ func readEmailIDs(ctx context.Context, q querier, folderID int64, msgs []Msg) ([
 }
 
 // emailIDsOf fills the EMAILIDs of msgs of a's folder (MessagesWith with
-// PartEmailID).
-func (s *Store) emailIDsOf(ctx context.Context, a Account, folder string, msgs []Msg) error {
+// PartEmailID) and returns those still in the index.
+func (s *Store) emailIDsOf(ctx context.Context, a Account, folder string, msgs []Msg) ([]Msg, error) {
 	if len(msgs) == 0 {
-		return nil
+		return msgs, nil
 	}
 	id, err := folderID(ctx, s.db.Read, a.Username, folder)
 	if errors.Is(err, ErrNoFolder) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.fillEmailIDs(ctx, id, msgs)
+	if err := s.fillEmailIDs(ctx, id, msgs); err != nil {
+		return nil, err
+	}
+	// A message expunged meanwhile has none: it is gone for the caller.
+	return slices.DeleteFunc(msgs, func(m Msg) bool { return m.EmailID == "" }), nil
+}
+
+// emailIDsOnly is MessagesWith for PartEmailID alone (FETCH EMAILID,
+// SEARCH EMAILID): the ids in one query, without the message rows.
+func (s *Store) emailIDsOnly(ctx context.Context, a Account, folder string, uids []int64) ([]Msg, error) {
+	msgs := make([]Msg, len(uids))
+	for i, u := range uids {
+		msgs[i].UID = u
+	}
+	msgs, err := s.emailIDsOf(ctx, a, folder, msgs)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of %q of %s: %w", folder, a.Username, err)
+	}
+	return msgs, nil
 }
