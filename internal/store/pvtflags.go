@@ -196,7 +196,8 @@ func (s *Store) storeFlagsPvt(ctx context.Context, a Account, folder string, uid
 	var renames []rename
 	var changed []int64
 	var top int64
-	err = s.db.Batch(ctx, func(tx *sql.Tx) error {
+	// Committed lazily, as the owner's flag changes are (StoreFlagsMay).
+	err = s.db.BatchLazy(ctx, func(tx *sql.Tx) error {
 		updated, failed, renames, changed = nil, nil, nil, nil
 		id, err := folderID(ctx, tx, a.Username, folder)
 		if err != nil {
