@@ -29,15 +29,24 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 	s.setReadDeadline()
 	lines := make(chan lineResult, 1)
 	go func() {
+		// Without a read buffer until the client sends (iobuf.go).
+		if err := s.awaitInput(); err != nil {
+			lines <- lineResult{"", err}
+			return
+		}
 		line, err := s.rd.ReadLine()
 		lines <- lineResult{line, err}
 	}()
 	if s.notify != nil || len(s.contexts) > 0 {
 		return s.notifyIdle(lines) // RFC 5465 4
 	}
+	// Nor a write buffer between the changes it pushes.
+	s.parkWriter()
+	defer s.unparkWriter()
 	for {
 		select {
 		case r := <-lines:
+			s.unparkWriter()
 			switch {
 			case r.err != nil:
 				s.readFailed(r.err)
@@ -52,18 +61,22 @@ func (s *session) cmdIdle(*imapwire.Command) result {
 				s.events = nil
 				continue
 			}
+			s.unparkWriter()
 			if s.idleEvent(ev) {
 				return result{quiet: true}
 			}
+			s.parkWriter()
 		case ev, ok := <-s.selEvents:
 			// The owner of a selected folder of another mailbox.
 			if !ok {
 				s.selEvents = nil
 				continue
 			}
+			s.unparkWriter()
 			if s.idleEvent(ev) {
 				return result{quiet: true}
 			}
+			s.parkWriter()
 		}
 	}
 }

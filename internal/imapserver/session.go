@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"runtime/debug"
@@ -48,6 +49,8 @@ type session struct {
 	raw     net.Conn // the TCP connection
 	conn    net.Conn // raw, or TLS over it
 	br      *bufio.Reader
+	bw      *bufio.Writer // under w
+	rf      io.Reader     // under br: the connection, counting bytes
 	w       *imapwire.Writer
 	rd      *imapwire.Reader
 	ip, lip netip.Addr
@@ -55,6 +58,8 @@ type session struct {
 	start   time.Time
 	timeout time.Duration // autologout
 	in, out atomic.Int64
+	// The buffers are in the pools while the session waits (iobuf.go).
+	readParked, writeParked bool
 
 	dr     netserve.Drain // Shutdown and Kick start it
 	kicked atomic.Bool    // by mailwarden kick
@@ -127,13 +132,15 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // setConn makes c (raw, or TLS over it) the connection commands flow on.
 func (s *session) setConn(c net.Conn) {
 	s.conn = c
-	s.br = bufio.NewReaderSize(readerFunc(func(p []byte) (int, error) {
+	s.rf = readerFunc(func(p []byte) (int, error) {
 		n, err := c.Read(p)
 		s.in.Add(int64(n))
 		return n, err
-	}), 16<<10)
+	})
+	s.br = bufio.NewReaderSize(s.rf, 16<<10)
 	utf8 := s.w != nil && s.w.UTF8
-	s.w = imapwire.NewWriter(bufio.NewWriterSize(writerFunc(s.write), 32<<10))
+	s.bw = bufio.NewWriterSize(writerFunc(s.write), 32<<10)
+	s.w = imapwire.NewWriter(s.bw)
 	s.w.UTF8 = utf8
 	s.rd = imapwire.NewReader(s.br, s.w, s.cfg.IMAP.MaxLineLength, s.appendLimit())
 	s.rd.CheckAppend = s.checkAppend
@@ -187,6 +194,10 @@ func (s *session) next() bool {
 	}
 	s.setReadDeadline()
 	if s.pushing() && s.br.Buffered() == 0 && !s.waitCommand() {
+		return false
+	}
+	if err := s.waitIdle(); err != nil {
+		s.readFailed(err)
 		return false
 	}
 	s.appendN, s.appendBytes = 0, 0

@@ -51,8 +51,10 @@ type Event struct {
 }
 
 // watchBuffer is how many events a slow watcher may have pending before
-// it is told to resync instead.
-const watchBuffer = 256
+// it is told to resync instead. Every IMAP session has a watcher, idle
+// ones included, and the buffer is allocated whole (72 bytes an event):
+// 32 keeps it at 2.3 KB, and a resync costs the watcher one query.
+const watchBuffer = 32
 
 type watcher struct {
 	ch chan Event
