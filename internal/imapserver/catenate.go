@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"mailwarden/internal/acl"
@@ -23,6 +24,7 @@ import (
 // failure body is nil and the rest of the command has been skipped.
 func (s *session) catenate(memLeft *int64) (body *spooled, res result) {
 	w := &catSpool{limit: s.appendLimit(), memLeft: memLeft}
+	var parsed parsedSource // parts of one message come in a row
 	s.rd.CheckText = func(_ string, size int64) error { return s.catReserve(w, size) }
 	defer func() {
 		s.rd.CheckText = nil
@@ -44,7 +46,7 @@ func (s *session) catenate(memLeft *int64) (body *spooled, res result) {
 			}
 			continue
 		}
-		r, ok := s.catURL(p.URL, w)
+		r, ok := s.catURL(p.URL, w, &parsed)
 		if !ok {
 			if err := s.rd.SkipAppend(); err != nil {
 				s.quit, s.reason = true, "Protocol error: "+err.Error()
@@ -88,7 +90,7 @@ func (s *session) catAbort(err error) result {
 // catURL appends the data a URL part names, or answers why not:
 // NO [BADURL url] for a URL that does not resolve to data the user may
 // read (RFC 4469 3, 5), [TOOBIG] when it does not fit.
-func (s *session) catURL(raw string, w *catSpool) (result, bool) {
+func (s *session) catURL(raw string, w *catSpool, parsed *parsedSource) (result, bool) {
 	badURL := fail("BADURL "+imapurl.RespText(raw), "CATENATE URL does not resolve to a message or part you may read.")
 	src, err := s.resolveURL(raw)
 	if err != nil {
@@ -99,33 +101,13 @@ func (s *session) catURL(raw string, w *catSpool) (result, bool) {
 		return badURL, false
 	}
 	defer src.f.Close()
-	var data io.Reader
-	var size int64
-	if src.sec == nil && src.u.Partial == nil {
-		data, size = src.f, src.size // the whole message, streamed
-	} else {
-		// A section: the message is parsed, as FETCH BODY[section]
-		// does; it is in the store, so at most as big as an APPEND.
-		raw := make([]byte, src.size)
-		if _, err := io.ReadFull(src.f, raw); err != nil {
-			s.logError("APPEND", err)
-			return fail("UNAVAILABLE", "Internal error occurred, try again later."), false
-		}
-		b := raw
-		if src.sec != nil {
-			var ok bool
-			if b, ok = imapmsg.Parse(raw).Section(src.sec.Part, src.sec.Specifier, src.sec.Fields); !ok {
-				return badURL, false
-			}
-		}
-		if p := src.u.Partial; p != nil {
-			part := &imapwire.Partial{Offset: uint64(p.Offset), Count: uint64(p.Length)}
-			if p.Length == 0 {
-				part.Count = uint64(len(b))
-			}
-			b = clipBytes(b, part)
-		}
-		data, size = bytes.NewReader(b), int64(len(b))
+	data, size, err := src.data(parsed)
+	if errors.Is(err, errBadURL) {
+		return badURL, false
+	}
+	if err != nil {
+		s.logError("APPEND", err)
+		return fail("UNAVAILABLE", "Internal error occurred, try again later."), false
 	}
 	if err := s.catReserve(w, size); err != nil {
 		var ar *appendRefusal
@@ -143,10 +125,61 @@ var errBadURL = errors.New("bad URL")
 
 // urlSource is the message a URL names, opened.
 type urlSource struct {
-	u    *imapurl.URL
-	sec  *imapwire.Section // nil: the whole message
-	f    *os.File
-	size int64
+	u             *imapurl.URL
+	sec           *imapwire.Section // nil: the whole message
+	owner, folder string
+	validity      int64
+	f             *os.File
+	size          int64
+}
+
+// parsedSource keeps the last message a section was cut from, so that
+// the parts of one message a CATENATE names in a row (RFC 4469 3's
+// example takes three) are read and parsed once.
+type parsedSource struct {
+	key string
+	msg *imapmsg.Message
+}
+
+// data returns what the URL names: the whole message streamed from its
+// file, or a section (RFC 5092 5) as FETCH BODY[section] gives it, cut
+// to the ;PARTIAL= range. For a section the message is read and parsed
+// (once for the parts in a row that parsed, unless nil, keeps); it is in
+// the store, so at most as big as an APPEND. An unknown section wraps
+// errBadURL.
+func (src *urlSource) data(parsed *parsedSource) (io.Reader, int64, error) {
+	if src.sec == nil && src.u.Partial == nil {
+		return src.f, src.size, nil
+	}
+	key := src.owner + "\x00" + src.folder + "\x00" + strconv.FormatInt(src.validity, 10) + "\x00" + strconv.FormatUint(uint64(src.u.UID), 10)
+	var m *imapmsg.Message
+	if parsed != nil && parsed.key == key {
+		m = parsed.msg
+	} else {
+		raw := make([]byte, src.size)
+		if _, err := io.ReadFull(src.f, raw); err != nil {
+			return nil, 0, fmt.Errorf("read %s: %w", src.f.Name(), err)
+		}
+		m = imapmsg.Parse(raw)
+		if parsed != nil {
+			parsed.key, parsed.msg = key, m
+		}
+	}
+	b, _ := m.Section(nil, "", nil) // the whole message, for a PARTIAL of it
+	if src.sec != nil {
+		var ok bool
+		if b, ok = m.Section(src.sec.Part, src.sec.Specifier, src.sec.Fields); !ok {
+			return nil, 0, fmt.Errorf("%w: section %s", errBadURL, src.u.Section)
+		}
+	}
+	if p := src.u.Partial; p != nil {
+		part := &imapwire.Partial{Offset: uint64(p.Offset), Count: uint64(p.Length)}
+		if p.Length == 0 {
+			part.Count = uint64(len(b))
+		}
+		b = clipBytes(b, part)
+	}
+	return bytes.NewReader(b), int64(len(b)), nil
 }
 
 // resolveURL finds the message an IMAP URL of a CATENATE names (RFC 5092
@@ -168,6 +201,29 @@ func (s *session) resolveURL(raw string) (*urlSource, error) {
 	if u.Server && (u.User != "" && !strings.EqualFold(u.User, s.mb.Username) || !s.ourHost(u.Host)) {
 		return nil, fmt.Errorf("%w: another server or user", errBadURL)
 	}
+	p, err := s.locate(urlMailbox(u), true)
+	if errors.Is(err, errNoMailbox) || errors.Is(err, store.ErrNoFolder) || errors.Is(err, store.ErrBadName) ||
+		err == nil && !p.rights.Has(acl.Read) {
+		return nil, fmt.Errorf("%w: no readable mailbox %q", errBadURL, u.Mailbox)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.openURL(u, p.owner, p.folder)
+}
+
+// urlMailbox is the store form of a URL's mailbox name (UTF-8 in URLs,
+// RFC 5092 3.3).
+func urlMailbox(u *imapurl.URL) string {
+	if strings.EqualFold(u.Mailbox, "INBOX") {
+		return "INBOX"
+	}
+	return imapwire.EncodeMailboxName(u.Mailbox)
+}
+
+// openURL opens the message u names in folder of owner, checking its
+// UIDVALIDITY and section syntax.
+func (s *session) openURL(u *imapurl.URL, owner store.Account, folder string) (*urlSource, error) {
 	src := &urlSource{u: u}
 	if u.Section != "" {
 		sec, err := imapwire.ParseSection(u.Section)
@@ -176,19 +232,7 @@ func (s *session) resolveURL(raw string) (*urlSource, error) {
 		}
 		src.sec = &sec
 	}
-	name := "INBOX"
-	if !strings.EqualFold(u.Mailbox, "INBOX") {
-		name = imapwire.EncodeMailboxName(u.Mailbox)
-	}
-	p, err := s.locate(name, true)
-	if errors.Is(err, errNoMailbox) || errors.Is(err, store.ErrNoFolder) || errors.Is(err, store.ErrBadName) ||
-		err == nil && !p.rights.Has(acl.Read) {
-		return nil, fmt.Errorf("%w: no readable mailbox %q", errBadURL, u.Mailbox)
-	}
-	if err != nil {
-		return nil, err
-	}
-	fi, err := s.srv.o.Store.Folder(s.ctx, p.owner, p.folder)
+	fi, err := s.srv.o.Store.Folder(s.ctx, owner, folder)
 	if errors.Is(err, store.ErrNoFolder) || errors.Is(err, store.ErrBadName) {
 		return nil, fmt.Errorf("%w: no mailbox %q", errBadURL, u.Mailbox)
 	}
@@ -198,14 +242,14 @@ func (s *session) resolveURL(raw string) (*urlSource, error) {
 	if u.UIDValidity != 0 && int64(u.UIDValidity) != fi.UIDValidity {
 		return nil, fmt.Errorf("%w: UIDVALIDITY changed", errBadURL)
 	}
-	msgs, err := s.srv.o.Store.MessagesWith(s.ctx, p.owner, p.folder, []int64{int64(u.UID)}, store.PartFile)
+	msgs, err := s.srv.o.Store.MessagesWith(s.ctx, owner, folder, []int64{int64(u.UID)}, store.PartFile)
 	if err != nil {
 		return nil, err
 	}
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("%w: no message UID %d", errBadURL, u.UID)
 	}
-	f, err := s.srv.o.Store.OpenMessage(p.owner, p.folder, msgs[0])
+	f, err := s.srv.o.Store.OpenMessage(owner, folder, msgs[0])
 	if err != nil {
 		return nil, fmt.Errorf("%w: message gone: %v", errBadURL, err) // expunged meanwhile
 	}
@@ -215,6 +259,7 @@ func (s *session) resolveURL(raw string) (*urlSource, error) {
 		return nil, err
 	}
 	src.f, src.size = f, st.Size()
+	src.owner, src.folder, src.validity = owner.Username, folder, fi.UIDValidity
 	return src, nil
 }
 
