@@ -261,3 +261,24 @@ func runJSON(t *testing.T, script string, args ...string) map[string]any {
 	}
 	return res
 }
+
+// TestObjectIDShared: a folder shared with another user has one
+// MAILBOXID and its messages one EMAILID, whoever looks.
+func TestObjectIDShared(t *testing.T) {
+	h := start(t, nil)
+	a := h.login(t, "alice@example.org")
+	a.ok("CREATE Team")
+	a.appendMsg("Team", "()", testMessage(1))
+	a.ok("SETACL Team bob@example.org lr")
+	box := idIn(t, reMailboxID, a.ok("STATUS Team (MAILBOXID)")...)
+	a.ok("EXAMINE Team")
+	email := idIn(t, reEmailID, a.ok("FETCH 1 EMAILID")...)
+	b := h.login(t, "bob@example.org")
+	const team = `"Other Users/alice@example.org/Team"`
+	b.expect("STATUS "+team+" (MAILBOXID)", "* STATUS "+team+" (MAILBOXID ("+box+"))", "OK Status completed.")
+	if u := b.ok("EXAMINE " + team); !contains(u, "* OK [MAILBOXID ("+box+")] Ok") {
+		t.Fatalf("EXAMINE: %q", u)
+	}
+	b.expect("FETCH 1 EMAILID", "* 1 FETCH (EMAILID ("+email+"))", "OK Fetch completed.")
+	b.expect("SEARCH EMAILID "+email, "* SEARCH 1", "OK Search completed.")
+}
