@@ -80,7 +80,7 @@ func (r DovecotRule) Entry(domain string) (Entry, error) {
 			return Entry{}, fmt.Errorf("%q: the owner always has every right here: %w", r.Identifier, ErrNoEquivalent)
 		}
 		return Entry{}, nil
-	case strings.HasPrefix(id, "user="):
+	case strings.HasPrefix(id, "user=") && !strings.HasPrefix(id, "user=-"):
 		name = strings.TrimPrefix(id, "user=")
 		if !strings.Contains(name, "@") && domain != "" {
 			name += "@" + domain

@@ -61,6 +61,9 @@ func TestParseDovecot(t *testing.T) {
 	if _, err := (DovecotRule{Identifier: "owner", Rights: Lookup}).Entry("x"); !errors.Is(err, ErrNoEquivalent) {
 		t.Errorf("restricted owner: %v", err)
 	}
+	if _, err := (DovecotRule{Identifier: "user=-bob", Rights: Lookup}).Entry("x"); !errors.Is(err, ErrBadIdentifier) {
+		t.Errorf("a user name that reads as negative: %v", err)
+	}
 	if _, err := (DovecotRule{Identifier: "$team", Rights: Lookup}).Entry("x"); !errors.Is(err, ErrBadIdentifier) {
 		t.Errorf("IMAP group syntax in a file: %v", err)
 	}
@@ -100,4 +103,37 @@ func TestReadDovecotTree(t *testing.T) {
 	if fs[3].Rules[0].Rights != Lookup|Read {
 		t.Errorf("Work.2024: %+v", fs[3].Rules)
 	}
+}
+
+// FuzzParseDovecot: a dovecot-acl file never panics the reader, and what
+// it accepts turns into entries Identifier accepts, or a named refusal.
+func FuzzParseDovecot(f *testing.F) {
+	f.Add(dovecotFile)
+	for _, s := range []string{"", "\n\n#x\n", "user= l", "-owner a", "user=a@b lr :x y", "anyone", "group-override=x lr", "\"user=a b\" l"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rules, err := ParseDovecot(strings.NewReader(s))
+		if err != nil {
+			return
+		}
+		for _, r := range rules {
+			e, err := r.Entry("example.org")
+			if err != nil {
+				if !errors.Is(err, ErrNoEquivalent) && !errors.Is(err, ErrBadIdentifier) {
+					t.Fatalf("%q: unexpected error %v", r.Identifier, err)
+				}
+				continue
+			}
+			if e.Identifier == "" {
+				continue
+			}
+			if id, _, err := Identifier(e.Identifier); err != nil || id != e.Identifier {
+				t.Fatalf("%q -> %q: %v", r.Identifier, e.Identifier, err)
+			}
+			if e.Rights&^All != 0 {
+				t.Fatalf("%q: rights %b", r.Identifier, e.Rights)
+			}
+		}
+	})
 }
