@@ -130,6 +130,15 @@ set index_format="%%4C %%-20.20n %%s"
 	c.waitFor("The plan.")
 	c.keys("q")
 	c.keys("q")
+	// neomutt syncs the \Seen it set on leaving the folder: wait for it
+	// to exit.
+	deadline := time.Now().Add(20 * time.Second)
+	for exec.Command("tmux", "-S", c.socket, "has-session", "-t", c.session).Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("neomutt did not quit:\n%s", c.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// Reading set bob's \Seen, not alice's.
 	a.ok("SELECT Work")
 	a.expect("FETCH 1 (FLAGS)", `* 1 FETCH (FLAGS ())`, "OK Fetch completed.")
