@@ -80,7 +80,8 @@ func TestNotifyImaplib(t *testing.T) {
 		// The message appended with an older internal date sorts first.
 		"sort_addto": {"* 3 EXISTS", `* ESEARCH (TAG "A16") UID ADDTO (0 5)`, `* ESEARCH (TAG "A17") ADDTO (1 3)`},
 		// REMOVEFROM before the EXPUNGE, with the number it had.
-		"sort_expunge_noop": {`* 1 FETCH (UID 3 FLAGS (\Deleted \Seen))`, `* ESEARCH (TAG "A17") REMOVEFROM (2 1)`, "* 1 EXPUNGE", "OK Noop completed."},
+		"sort_flag":         {`* 1 FETCH (UID 3 FLAGS (\Deleted \Seen))`},
+		"sort_expunge_noop": {`* ESEARCH (TAG "A17") REMOVEFROM (2 1)`, "* 1 EXPUNGE", "OK Noop completed."},
 		"cancel":            {"OK Updates cancelled."},
 		"cancel_unknown":    {`NO Unknown search context "nope".`},
 		"cancel_noop":       {"* 3 EXISTS", "OK Noop completed."},

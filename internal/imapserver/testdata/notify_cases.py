@@ -209,6 +209,10 @@ b.append("INBOX", None, '"01-Jan-2001 00:00:00 +0000"', MSG)
 sort_tag = tag_of(out["sort_update"])
 out["sort_addto"] = pushed(a, '* ESEARCH (TAG "' + sort_tag + '") ADDTO')
 b.store("1", "+FLAGS.SILENT", "(\\Deleted)")
+# The flag change is pushed on its own; waiting for it keeps it apart
+# from the expunge (a flag change the server learns of only with the
+# expunge of the same message need not be reported at all).
+out["sort_flag"] = pushed(a, "* 1 FETCH")
 b.expunge()
 out["sort_expunge_noop"] = raw(a, "NOOP")
 
