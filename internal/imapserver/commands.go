@@ -60,6 +60,7 @@ func init() {
 		"STATUS":       {authed, (*session).cmdStatus},
 		"APPEND":       {authed, (*session).cmdAppend},
 		"IDLE":         {authed, (*session).cmdIdle},
+		"COMPRESS":     {anyState, (*session).cmdCompress},
 		"GETQUOTA":     {authed, (*session).cmdGetQuota},
 		"GETQUOTAROOT": {authed, (*session).cmdGetQuotaRoot},
 		"SETQUOTA":     {authed, (*session).cmdSetQuota},
@@ -124,6 +125,9 @@ func (s *session) exec(c *imapwire.Command) {
 	switch r.status {
 	case "OK":
 		s.ok(c.Tag, r.code, r.text)
+		if c.Name == "COMPRESS" {
+			s.startDeflate()
+		}
 	case "NO":
 		s.no(c.Tag, r.code, r.text)
 	case "BAD":
@@ -180,6 +184,9 @@ func (s *session) capabilities() string {
 	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
 	// RFC 5464 (metadata.go).
 	caps = append(caps, "METADATA", "METADATA-SERVER")
+	if s.compressAllowed() {
+		caps = append(caps, "COMPRESS=DEFLATE")
+	}
 	return strings.Join(caps, " ")
 }
 

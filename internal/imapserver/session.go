@@ -91,6 +91,7 @@ type session struct {
 
 	notify   *notifyState     // NOTIFY (notify.go); nil before the first
 	contexts []*searchContext // updating SEARCH and SORT (context.go)
+	deflated bool // COMPRESS=DEFLATE is on (compress.go)
 
 	// The APPEND being read: messages and bytes so far (checkAppend).
 	appendN     int
@@ -263,6 +264,8 @@ func (s *session) readFailed(err error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		s.bye("Disconnected for inactivity.")
 		s.reason = "Inactivity"
+	case isInflateError(err):
+		s.reason = "Invalid compressed data"
 	default:
 		s.reason = "Connection closed"
 	}

@@ -41,6 +41,7 @@ var handlers = map[string]handler{
 	"SEARCH":       parseSearch,
 	"SORT":         parseSort,
 	"THREAD":       parseThread,
+	"COMPRESS":     parseCompress,
 	"FETCH":        parseFetch,
 	"STORE":        parseStore,
 	"COPY":         parseCopy,
@@ -350,4 +351,21 @@ func parseSetQuota(r *Reader, _ *Command) (any, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// CompressArgs: COMPRESS mechanism (RFC 4978 3, 5: "COMPRESS" SP
+// algorithm); upper case. Which mechanisms exist is the server's business.
+type CompressArgs struct {
+	Mechanism string
+}
+
+func parseCompress(r *Reader, _ *Command) (any, error) {
+	if err := r.sp(); err != nil {
+		return nil, err
+	}
+	m, err := r.keyword("compression mechanism")
+	if err != nil {
+		return nil, err
+	}
+	return &CompressArgs{Mechanism: m}, nil
 }

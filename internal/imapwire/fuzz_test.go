@@ -37,6 +37,7 @@ var fuzzSeeds = []string{
 	"a31 UID FETCH 1:* (EMAILID THREADID)\r\na32 SEARCH OR EMAILID M1-_x THREADID T2\r\na33 STATUS x (MAILBOXID)\r\n",
 	"a34 GETMETADATA (MAXSIZE 10 DEPTH infinity) \"\" (/shared/admin /private)\r\na35 SETMETADATA INBOX (/private/comment {3}\r\nabc /shared/x ~{2+}\r\n\x00\x01 /shared/y NIL)\r\n",
 	"a27 SEARCH SAVEDSINCE 1-Jan-2024 OR SAVEDATESUPPORTED SAVEDON \"2-Feb-2020\"\r\n",
+	"a25 COMPRESS DEFLATE\r\na26 COMPRESS\r\n",
 	"a22 UID FETCH 1:* (UID PREVIEW (LAZY) FLAGS)\r\na23 FETCH 1 PREVIEW\r\n",
 	"a25 SETACL INBOX bob@x +lrs\r\na26 DELETEACL \"Shared/a b\" -anyone\r\na28 GETACL x\r\na29 LISTRIGHTS x {1}\r\ny\r\na30 MYRIGHTS INBOX\r\n",
 	"a31 APPEND Drafts (\\Draft) CATENATE (URL \"/Drafts;UIDVALIDITY=1/;UID=20/;section=HEADER\" TEXT {4}\r\n\r\n-- URL ;UID=2 TEXT ~{1+}\r\n\x00) {1}\r\nx\r\n",

@@ -24,7 +24,8 @@ const (
 // *ListArgs; STATUS *StatusArgs; APPEND *AppendArgs; SEARCH *SearchArgs;
 // FETCH *FetchArgs; STORE *StoreArgs; COPY, MOVE *CopyArgs; EXPUNGE (UID
 // only) *ExpungeArgs; GETQUOTA *GetQuotaArgs; SETQUOTA *SetQuotaArgs;
-// GETMETADATA *GetMetadataArgs; SETMETADATA *SetMetadataArgs.
+// GETMETADATA *GetMetadataArgs; SETMETADATA *SetMetadataArgs;
+// COMPRESS *CompressArgs.
 // CAPABILITY, NOOP, LOGOUT, STARTTLS, NAMESPACE, IDLE, CLOSE, UNSELECT,
 // CHECK and plain EXPUNGE have nil Args.
 type Command struct {

@@ -33,17 +33,20 @@ type Writer struct {
 	MaxQuoted int
 
 	bw     *bufio.Writer
+	under  interface{ Flush() error } // w of NewWriter, when it has its own Flush
 	needSP bool
 	err    error
 }
 
 // NewWriter returns a Writer on w (used directly if it is a *bufio.Writer).
+// Otherwise w gets a 4 KB buffer; if w has a Flush() error method (a
+// compressor), Flush calls it after writing out the buffer.
 func NewWriter(w io.Writer) *Writer {
-	bw, ok := w.(*bufio.Writer)
-	if !ok {
-		bw = bufio.NewWriter(w)
+	if bw, ok := w.(*bufio.Writer); ok {
+		return &Writer{bw: bw, MaxQuoted: DefaultMaxQuoted}
 	}
-	return &Writer{bw: bw, MaxQuoted: DefaultMaxQuoted}
+	f, _ := w.(interface{ Flush() error })
+	return &Writer{bw: bufio.NewWriter(w), under: f, MaxQuoted: DefaultMaxQuoted}
 }
 
 func (w *Writer) raw(s string) {
@@ -333,6 +336,9 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	w.err = w.bw.Flush()
+	if w.err == nil && w.under != nil {
+		w.err = w.under.Flush()
+	}
 	return w.err
 }
 

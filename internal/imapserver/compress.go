@@ -1,0 +1,155 @@
+package imapserver
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"mailwarden/internal/imapwire"
+)
+
+// COMPRESS=DEFLATE (RFC 4978): after the tagged OK both directions are
+// raw deflate streams (RFC 1951), inside TLS when TLS is on (RFC 4978 3:
+// compress first, then encrypt).
+//
+// Reading (inflate.go): what the client sent is handed to the command
+// reader as soon as it is decoded, whether the client ended its command
+// with a sync flush or, as mbsync does, a partial flush, so the session
+// never waits for input while a whole command sits decoded. The session
+// flushes its output whenever no decoded input is left (next), so it
+// never waits for the client with answers unsent.
+//
+// Writing: a compressor costs about 1 MB, so compressors are pooled. A
+// session takes one at the first byte of a burst of responses and gives
+// it back at the burst's end, after a sync flush: byte-aligned, so the
+// next compressor continues the same stream. An idle session holds only
+// its inflater (the client's window, up to 32 KB, grown as the client
+// sends) and small buffers.
+
+// deflaters are the compressors shared by all compressed sessions.
+var deflaters = sync.Pool{New: func() any {
+	w, err := flate.NewWriter(nil, flate.BestSpeed)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return w
+}}
+
+// compressedSessions counts the sessions that turned COMPRESS on since
+// the process started (tests check that a client really negotiated it).
+var compressedSessions atomic.Int64
+
+// cmdCompress serves COMPRESS (RFC 4978 3). The switch itself happens in
+// exec, once the tagged OK is out.
+func (s *session) cmdCompress(c *imapwire.Command) result {
+	a := c.Args.(*imapwire.CompressArgs)
+	switch {
+	case a.Mechanism != "DEFLATE":
+		return bad("Unknown compression mechanism.")
+	case s.deflated:
+		// RFC 4978 3: NO with COMPRESSIONACTIVE when the same
+		// mechanism is active already.
+		return fail("COMPRESSIONACTIVE", "DEFLATE is active already.")
+	case s.state == stateNotAuth && !s.tls:
+		// Before login only inside TLS: STARTTLS must not come after
+		// COMPRESS (RFC 4978 3 orders the layers compress, then TLS).
+		return bad("COMPRESS before login needs TLS.")
+	}
+	return result{status: "OK", text: "DEFLATE active", quiet: true}
+}
+
+// compressAllowed says whether COMPRESS=DEFLATE is offered now.
+func (s *session) compressAllowed() bool {
+	return s.state != stateNotAuth || s.tls
+}
+
+// startDeflate switches the session to deflate both ways, right after
+// the uncompressed tagged OK of COMPRESS (RFC 4978 3: "immediately after
+// the CRLF which ends the tagged OK response").
+func (s *session) startDeflate() {
+	if err := s.w.Flush(); err != nil {
+		return
+	}
+	s.deflated = true
+	compressedSessions.Add(1)
+	// What the client sent after its COMPRESS command may be buffered
+	// already; it is compressed data too.
+	var rest []byte
+	if n := s.br.Buffered(); n > 0 {
+		p, _ := s.br.Peek(n)
+		rest = bytes.Clone(p)
+	}
+	conn := s.conn
+	src := io.MultiReader(bytes.NewReader(rest), readerFunc(func(p []byte) (int, error) {
+		n, err := conn.Read(p)
+		s.in.Add(int64(n))
+		return n, err
+	}))
+	s.br = bufio.NewReaderSize(inflateErrors{newInflater(bufio.NewReaderSize(src, 4<<10))}, 4<<10)
+	utf8 := s.w.UTF8
+	s.w = imapwire.NewWriter(&deflater{out: writerFunc(s.write)})
+	s.w.UTF8 = utf8
+	s.rd = imapwire.NewReader(s.br, s.w, s.cfg.IMAP.MaxLineLength, s.appendLimit())
+	s.rd.CheckAppend = s.checkAppend
+}
+
+// deflater compresses a session's output. It holds a pooled compressor
+// from its first Write after a Flush until the next Flush.
+type deflater struct {
+	out io.Writer
+	fw  *flate.Writer
+}
+
+func (d *deflater) Write(p []byte) (int, error) {
+	if d.fw == nil {
+		d.fw = deflaters.Get().(*flate.Writer)
+		d.fw.Reset(d.out)
+	}
+	return d.fw.Write(p)
+}
+
+// Flush ends a burst of responses with a sync flush, so the client can
+// decode all of it, and gives the compressor back (not after an error:
+// a broken one is left to the garbage collector).
+func (d *deflater) Flush() error {
+	fw := d.fw
+	if fw == nil {
+		return nil
+	}
+	d.fw = nil
+	if err := fw.Flush(); err != nil {
+		return err
+	}
+	deflaters.Put(fw)
+	return nil
+}
+
+// inflateError is invalid compressed input from the client.
+type inflateError struct{ err error }
+
+func (e *inflateError) Error() string { return fmt.Sprintf("imap: COMPRESS: %v", e.err) }
+func (e *inflateError) Unwrap() error { return e.err }
+
+// inflateErrors marks the inflater's own errors so the session can log
+// why it ended. The connection's errors pass unchanged (a timeout is
+// still a net.Error).
+type inflateErrors struct{ r io.Reader }
+
+func (z inflateErrors) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if errors.Is(err, errInflate) {
+		err = &inflateError{err}
+	}
+	return n, err
+}
+
+// isInflateError reports whether a read failed on invalid compressed data.
+func isInflateError(err error) bool {
+	var ie *inflateError
+	return errors.As(err, &ie)
+}
