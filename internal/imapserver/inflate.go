@@ -85,8 +85,11 @@ func (z *inflater) Read(p []byte) (int, error) {
 		}
 		// Nothing to return: wait for one more byte than is buffered.
 		if _, err := z.src.Peek(z.src.Buffered() + 1); err != nil {
-			if errors.Is(err, bufio.ErrBufferFull) {
+			switch {
+			case errors.Is(err, bufio.ErrBufferFull):
 				err = errInflate // no unit is that long
+			case err == io.EOF:
+				err = io.ErrUnexpectedEOF // before the final block
 			}
 			z.err = err
 		}

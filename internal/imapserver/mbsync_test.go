@@ -85,9 +85,15 @@ Sync All
 	}
 	run := func() {
 		t.Helper()
+		before := compressedSessions.Load()
 		out, err := exec.CommandContext(t.Context(), bin, "-c", cfgFile, "-a").CombinedOutput()
 		if err != nil {
 			t.Fatalf("mbsync: %v\n%s\nserver log:\n%s", err, out, h.logs.String())
+		}
+		// mbsync turns COMPRESS=DEFLATE on when offered (isync 1.4 with
+		// zlib), so every sync runs compressed, with partial flushes.
+		if compressedSessions.Load() == before {
+			t.Fatalf("mbsync did not use COMPRESS=DEFLATE")
 		}
 	}
 	run()

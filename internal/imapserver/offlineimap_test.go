@@ -13,7 +13,15 @@ import (
 	"mailwarden/internal/config"
 )
 
+// TestOfflineimap: two-way sync with offlineimap, plain and with
+// usecompression (imaplib2's COMPRESS=DEFLATE, sync flushes).
 func TestOfflineimap(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compress=%v", compress), func(t *testing.T) { testOfflineimap(t, compress) })
+	}
+}
+
+func testOfflineimap(t *testing.T, compress bool) {
 	bin := needTool(t, "offlineimap")
 	h := start(t, func(c *config.Config) { c.Auth.AllowPlaintextLoopback = false })
 	for i := 1; i <= 3; i++ {
@@ -43,16 +51,21 @@ remotepass = %s
 ssl = no
 starttls = yes
 sslcacertfile = %s
-`, dir, local, host, port, testPass, h.caFile)
+usecompression = %s
+`, dir, local, host, port, testPass, h.caFile, map[bool]string{false: "no", true: "yes"}[compress])
 	cfgFile := filepath.Join(dir, "offlineimaprc")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	run := func() {
 		t.Helper()
+		before := compressedSessions.Load()
 		out, err := exec.CommandContext(t.Context(), bin, "-c", cfgFile, "-o", "-u", "basic").CombinedOutput()
 		if err != nil || strings.Contains(string(out), "ERROR") {
 			t.Fatalf("offlineimap: %v\n%s\nserver log:\n%s", err, out, h.logs.String())
+		}
+		if used := compressedSessions.Load() > before; used != compress {
+			t.Fatalf("COMPRESS=DEFLATE used: %v, want %v", used, compress)
 		}
 	}
 	run()
