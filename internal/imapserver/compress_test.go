@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -249,4 +250,140 @@ func TestCompressInvalidInput(t *testing.T) {
 	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	io.Copy(io.Discard, c.br)
 	h.waitLog(t, "Invalid compressed data in=")
+}
+
+// FuzzCompressedSession feeds arbitrary commands to a logged-in session
+// with a mailbox selected, through COMPRESS DEFLATE: the input is
+// compressed with a sync flush every step bytes (its first byte), so the
+// inflater's units are cut at every place. The server must neither panic
+// nor hang. (FuzzSession has seeds that send garbage after COMPRESS.)
+func FuzzCompressedSession(f *testing.F) {
+	seeds := []string{
+		"\x01a NOOP\r\nb FETCH 1:* (FLAGS UID ENVELOPE)",
+		"\x07a IDLE\r\nDONE\r\nb COMPRESS DEFLATE\r\nc CAPABILITY",
+		"\x40a APPEND INBOX {20}\r\nSubject: x\r\n\r\nbody\r\n\r\nb SEARCH TEXT body",
+		"\x00a STORE 1:* +FLAGS (\\Seen)\r\nb UID FETCH 1:* (BODY.PEEK[])\r\nc EXPUNGE",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	h := start(f, nil)
+	for i := range 3 {
+		h.deliver(f, "alice@example.org", "INBOX", testMessage(i))
+	}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		if len(input) < 1 || len(input) > 4096 {
+			return
+		}
+		step := max(int(input[0]), 1)
+		conn, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(conn, "l LOGIN alice@example.org secret\r\ns SELECT INBOX\r\nz COMPRESS DEFLATE\r\n")
+		// Wait for the tagged OK: compressed input must not arrive
+		// before it (RFC 4978 3).
+		br := bufio.NewReader(conn)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("before COMPRESS: %v", err)
+			}
+			if strings.HasPrefix(l, "z ") {
+				break
+			}
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := io.Copy(io.Discard, br)
+			done <- err
+		}()
+		fw, _ := flate.NewWriter(conn, flate.BestSpeed)
+		data := append(input[1:], "\r\nDONE\r\ny LOGOUT\r\n"...)
+		for len(data) > 0 {
+			n := min(step, len(data))
+			fw.Write(data[:n])
+			fw.Flush()
+			data = data[n:]
+		}
+		conn.(*net.TCPConn).CloseWrite()
+		// The session ends (the server may reset the connection when it
+		// ends with input unread); only a timeout is a hang.
+		var ne net.Error
+		if err := <-done; errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("session did not end: %v", err)
+		}
+		if strings.Contains(h.logs.String(), "panic") {
+			t.Fatalf("panic:\n%s", h.logs.String())
+		}
+	})
+}
+
+// BenchmarkCompressIdleHeap measures the heap a session keeps in IDLE
+// with a 10,000-message INBOX selected, plain and after COMPRESS DEFLATE
+// (compressors are pooled, so an idle compressed session keeps only its
+// inflater and small buffers), each mode on a server of its own where one
+// session selected the INBOX first (what sessions share is not counted).
+// The client's compressor is shared and its inflaters dropped before the
+// heap is read.
+//
+//	go test -run '^$' -bench CompressIdleHeap -benchtime 1x ./internal/imapserver/
+func BenchmarkCompressIdleHeap(b *testing.B) {
+	for _, compress := range []bool{false, true} {
+		b.Run(fmt.Sprintf("compress=%v", compress), func(b *testing.B) { benchIdleHeap(b, compress) })
+	}
+}
+
+func benchIdleHeap(b *testing.B, compress bool) {
+	const msgs, sessions = 10000, 100
+	h := start(b, func(c *config.Config) {
+		c.IMAP.MaxConnections = 10 * sessions
+		c.IMAP.MaxConnectionsPerIP = 10 * sessions
+	})
+	h.importINBOX(b, msgs)
+	fw, _ := flate.NewWriter(nil, flate.BestSpeed)
+	idle := func(n int) (conns []net.Conn) {
+		for range n {
+			c, err := net.Dial("tcp", h.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns = append(conns, c)
+			c.SetDeadline(time.Now().Add(time.Minute))
+			br := bufio.NewReaderSize(c, 512)
+			if _, err := br.ReadSlice('\n'); err != nil {
+				b.Fatal(err)
+			}
+			rawCmd(b, c, br, "a", "LOGIN alice@example.org "+testPass)
+			r := br
+			if compress {
+				rawCmd(b, c, br, "z", "COMPRESS DEFLATE")
+				fw.Reset(c)
+				fmt.Fprintf(fw, "b SELECT INBOX\r\nc IDLE\r\n")
+				fw.Flush()
+				r = bufio.NewReader(flate.NewReader(br))
+			} else {
+				fmt.Fprintf(c, "b SELECT INBOX\r\nc IDLE\r\n")
+			}
+			for l := ""; !strings.HasPrefix(l, "+ "); {
+				s, err := r.ReadString('\n')
+				if err != nil {
+					b.Fatal(err)
+				}
+				l = s
+			}
+		}
+		return conns
+	}
+	for range b.N {
+		first := idle(1)
+		base := heapInUse()
+		conns := idle(sessions)
+		b.ReportMetric((float64(heapInUse())-float64(base))/sessions, "B/session")
+		for _, c := range append(first, conns...) {
+			c.Close()
+		}
+	}
 }

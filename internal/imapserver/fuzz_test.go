@@ -32,6 +32,11 @@ func FuzzSession(f *testing.F) {
 		"a FETCH 1:* (PREVIEW (LAZY) UID)\r\nb APPEND INBOX ~{3}\r\na\x00b",
 		"a APPEND INBOX (\\Seen) {3+}\r\nabc {2+}\r\nde\r\nb APPEND INBOX {1+}\r\nx (",
 		"a COMPRESS DEFLATE\r\nb NOOP",
+		// After COMPRESS the rest is raw deflate: commands ending in a
+		// partial flush and in a sync flush, and garbage.
+		"a COMPRESS DEFLATE\r\nJR\xf0\xf3\xf7\x0f\xe0\xe5JVps\rq\xf6P0\xb4\xd2R\xd0p\xf3qt\x0f\xd6\xe4\xe5\x02\x08",
+		"a COMPRESS DEFLATE\r\nJR\xf0t\xf1q\xe5\xe5r\xf1\xf7\x03\x92\x00\x00\x00\x00\xff\xff",
+		"a COMPRESS DEFLATE\r\n\xff\xfe\x00\x05\x00\xfa\xffhello",
 		"a UID FETCH 1:* (SAVEDATE)\r\nb SEARCH OR SAVEDBEFORE 1-Jan-2024 SAVEDATESUPPORTED NOT SAVEDON 2-Feb-2020",
 		"a SETACL INBOX bob@example.org +lrs\r\nb GETACL INBOX\r\nc MYRIGHTS \"Other Users/bob@example.org/INBOX\"\r\nd LISTRIGHTS INBOX anyone\r\ne DELETEACL INBOX -anyone",
 		"a LIST \"\" \"Other Users/*\" RETURN (STATUS (MESSAGES))\r\nb SELECT Shared/x\r\nc CREATE \"Other Users/bob@example.org/x\"\r\nd NAMESPACE\r\ne COPY 1 Shared/y",
