@@ -16,6 +16,8 @@
 #           (Dovecot builds its index and envelope cache here; Mailwarden's
 #           index was built by import-maildir, timed separately)
 #   fetch   -mode fetch -repeat 5   (SELECT + FETCH 1:* (UID FLAGS ENVELOPE))
+#   fetchz  the same after COMPRESS DEFLATE (-compress): bytes on the wire
+#           and time (Dovecot with its imap_zlib plugin); step "fetch"
 #   search  -mode search -repeat 20 (SELECT + UID SEARCH UNSEEN SINCE .. NOT SUBJECT ..)
 #   sort    -mode sort -repeat 10   (SELECT + UID SORT (REVERSE DATE) UTF-8 ALL)
 #   thread  -mode thread -repeat 10 (SELECT + UID THREAD REFERENCES UTF-8 ALL)
@@ -390,6 +392,7 @@ bench() {
   r=$(sanity "$port" "$d/fetch.txt"); echo "$side check: $r"; echo "check=$r" >> "$d/res"
   [ "$r" = "$expect" ] || echo "$side: WARNING: counts differ from the generated mailbox ($expect)" >&2
   if step fetch; then r=$(ib -user u0@bench.test -mode fetch -repeat 5); echo "$side $r"; echo "fetch=$r" >> "$d/res"; fi
+  if step fetch; then r=$(ib -user u0@bench.test -mode fetch -repeat 5 -compress); echo "$side $r"; echo "fetchz=$r" >> "$d/res"; fi
   if step search; then r=$(ib -user u0@bench.test -mode search -repeat 20); echo "$side $r"; echo "search=$r" >> "$d/res"; fi
   if step sort; then r=$(ib -user u0@bench.test -mode sort -repeat 10); echo "$side $r"; echo "sort=$r" >> "$d/res"; fi
   if step thread; then r=$(ib -user u0@bench.test -mode thread -repeat 10); echo "$side $r"; echo "thread=$r" >> "$d/res"; fi
@@ -535,6 +538,7 @@ userdb {
 }
 protocol imap {
   mail_max_userip_connections = $((IDLE + 100))
+  mail_plugins = \$mail_plugins imap_zlib
 }
 # Room for IDLE_CONNS connections; everything else is Dovecot's default.
 default_client_limit = $((2 * IDLE + 200))
@@ -614,7 +618,8 @@ cell() {   # side what
   case $2 in
     import|connect) r=$(res "$dir" "$2"); echo "${r:--}";;
     first) r=$(res "$dir" first); [ -n "$r" ] && echo "$(kv "$r" min | tr -d ms) ms" || echo -;;
-    fetch|search|sort|thread) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
+    fetch|fetchz|search|sort|thread) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" median | tr -d ms) ($(kv "$r" min | tr -d ms)) ms" || echo -;;
+    wirez) r=$(res "$dir" fetchz); [ -n "$r" ] && kv "$r" wire_bytes || echo -;;
     bytes) r=$(res "$dir" fetch); [ -n "$r" ] && kv "$r" response_bytes || echo -;;
     append) r=$(res "$dir" append); [ -n "$r" ] && echo "$(kv "$r" rate)/s p50 $(kv "$r" median)" || echo -;;
     mix|mixlogin) r=$(res "$dir" "$2"); [ -n "$r" ] && echo "$(kv "$r" cycles_per_s)/s, $(kv "$r" commands_per_s) cmd/s, $(kv "$r" server_cpu_ms_per_cycle) ms CPU" || echo -;;
@@ -640,6 +645,8 @@ row "mailbox load (import-maildir)" import
 row "first SELECT+FETCH after start (cold)" first
 row "SELECT+FETCH 1:* (UID FLAGS ENVELOPE) x5" fetch
 row "  FETCH response bytes" bytes
+row "the same after COMPRESS DEFLATE x5" fetchz
+row "  FETCH bytes on the wire, compressed" wirez
 row "SELECT+UID SEARCH x20" search
 row "SELECT+UID SORT (REVERSE DATE) x10" sort
 row "SELECT+UID THREAD REFERENCES x10" thread

@@ -11,10 +11,15 @@
 //	imapbench -mode idle -n 1000 -hold 10s [-starttls]
 //	imapbench -mode mix -c 10 -duration 60s [-login]  (mix.go)
 //	imapbench -mode login -n 200 -c 2  (LOGIN+LOGOUT only: the password check's cost)
+//	imapbench -mode fetch -compress      (after COMPRESS DEFLATE, RFC 4978)
+//
+// response_bytes counts the responses as IMAP sees them; wire_bytes what
+// crossed the connection for the last of them (compressed with -compress).
 package main
 
 import (
 	"bufio"
+	"compress/flate"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -40,6 +45,7 @@ func main() {
 	hold := flag.Duration("hold", 10*time.Second, "idle: how long to hold the connections")
 	folder := flag.String("folder", "INBOX", "folder")
 	flag.BoolVar(&startTLS, "starttls", false, "STARTTLS before LOGIN (the certificate is not checked)")
+	flag.BoolVar(&compress, "compress", false, "COMPRESS DEFLATE after LOGIN (fetch, search, sort, thread)")
 	flag.Parse()
 
 	var err error
@@ -64,12 +70,29 @@ func main() {
 }
 
 type client struct {
-	c   net.Conn
-	r   *bufio.Reader
-	w   *bufio.Writer
-	tag int
+	c     net.Conn
+	wire  *countReader
+	r     *bufio.Reader
+	w     *bufio.Writer
+	flush func() error // the compressor's sync flush, after w's (-compress)
+	tag   int
 	// exists is the message count the server last told (mix mode).
 	exists int
+}
+
+// compress: COMPRESS DEFLATE after LOGIN (-compress).
+var compress bool
+
+// countReader counts the bytes read from the connection.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // startTLS: dial runs STARTTLS before LOGIN (-starttls).
@@ -84,7 +107,8 @@ func dial(addr, user, pass string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl := &client{c: nc, r: bufio.NewReaderSize(nc, readSize), w: bufio.NewWriter(nc)}
+	cl := &client{c: nc, wire: &countReader{r: nc}, w: bufio.NewWriter(nc)}
+	cl.r = bufio.NewReaderSize(cl.wire, readSize)
 	if _, err := cl.r.ReadString('\n'); err != nil {
 		nc.Close()
 		return nil, err
@@ -104,11 +128,24 @@ func dial(addr, user, pass string) (*client, error) {
 			nc.Close()
 			return nil, fmt.Errorf("STARTTLS: %w", err)
 		}
-		cl.c, cl.r, cl.w = tc, bufio.NewReaderSize(tc, readSize), bufio.NewWriter(tc)
+		cl.c, cl.wire, cl.w = tc, &countReader{r: tc}, bufio.NewWriter(tc)
+		cl.r = bufio.NewReaderSize(cl.wire, readSize)
 	}
 	if _, err := cl.cmd(fmt.Sprintf("LOGIN %q %q", user, pass)); err != nil {
 		nc.Close()
 		return nil, err
+	}
+	if compress {
+		if _, err := cl.cmd("COMPRESS DEFLATE"); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		// RFC 4978 3: both ways raw deflate from here on; the server's
+		// bytes buffered already are compressed too.
+		fw, _ := flate.NewWriter(cl.c, flate.BestSpeed)
+		cl.r = bufio.NewReaderSize(flate.NewReader(cl.r), readSize)
+		cl.w = bufio.NewWriter(fw)
+		cl.flush = fw.Flush
 	}
 	return cl, nil
 }
@@ -142,6 +179,11 @@ func (cl *client) run(s string) (string, int64, error) {
 	cl.w.WriteString(tag + " " + s + "\r\n")
 	if err := cl.w.Flush(); err != nil {
 		return "", 0, err
+	}
+	if cl.flush != nil {
+		if err := cl.flush(); err != nil {
+			return "", 0, err
+		}
 	}
 	var total int64
 	for {
@@ -186,7 +228,7 @@ func readBench(addr, user, pass, folder, mode string, repeat int) error {
 	}
 	defer cl.c.Close()
 	var ds []time.Duration
-	var bytes int64
+	var bytes, wire int64
 	for i := 0; i < repeat; i++ {
 		t0 := time.Now()
 		if _, err := cl.cmd("SELECT " + folder); err != nil {
@@ -203,17 +245,18 @@ func readBench(addr, user, pass, folder, mode string, repeat int) error {
 		default:
 			cmd = `UID SEARCH UNSEEN SINCE 1-Jan-2020 NOT SUBJECT "zzzz-not-there"`
 		}
+		w0 := cl.wire.n
 		n, err := cl.cmd(cmd)
 		if err != nil {
 			return err
 		}
 		ds = append(ds, time.Since(t0))
-		bytes = n
+		bytes, wire = n, cl.wire.n-w0
 		if _, err := cl.cmd("UNSELECT"); err != nil {
 			cl.cmd("CLOSE")
 		}
 	}
-	fmt.Printf("mode=%s repeat=%d response_bytes=%d %s\n", mode, repeat, bytes, stats(ds))
+	fmt.Printf("mode=%s repeat=%d compress=%v response_bytes=%d wire_bytes=%d %s\n", mode, repeat, compress, bytes, wire, stats(ds))
 	return nil
 }
 
