@@ -12,6 +12,11 @@
 // the autologout timer and bad-command limits, and logs Dovecot-style
 // lines.
 //
+// COMPRESS=DEFLATE (RFC 4978, compress.go, inflate.go) swaps the session's
+// reader and writer for deflate ones: our own inflater, which hands out
+// each command as soon as it is decoded whatever flush the client used,
+// and pooled compressors held only while a burst of responses is written.
+//
 // Mailbox names are stored in modified UTF-7 as IMAP4rev1 clients send
 // them; a client that enables UTF8=ACCEPT or IMAP4rev2 sees and sends
 // UTF-8, converted at the edge (names.go).
