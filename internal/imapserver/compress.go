@@ -31,14 +31,22 @@ import (
 // its inflater (the client's window, up to 32 KB, grown as the client
 // sends) and small buffers.
 
-// deflaters are the compressors shared by all compressed sessions.
+// deflaters are the compressors shared by all compressed sessions, each
+// with a buffer for its output: compress/flate writes every 240 bytes or
+// so, which would be a TLS record and a system call each.
 var deflaters = sync.Pool{New: func() any {
-	w, err := flate.NewWriter(nil, flate.BestSpeed)
-	if err != nil {
+	d := &pooledDeflater{bw: bufio.NewWriterSize(nil, 16<<10)}
+	var err error
+	if d.fw, err = flate.NewWriter(d.bw, flate.BestSpeed); err != nil {
 		panic(err) // only for an invalid level
 	}
-	return w
+	return d
 }}
+
+type pooledDeflater struct {
+	fw *flate.Writer // writes into bw
+	bw *bufio.Writer
+}
 
 // compressedSessions counts the sessions that turned COMPRESS on since
 // the process started (tests check that a client really negotiated it).
@@ -102,30 +110,36 @@ func (s *session) startDeflate() {
 // from its first Write after a Flush until the next Flush.
 type deflater struct {
 	out io.Writer
-	fw  *flate.Writer
+	z   *pooledDeflater
 }
 
 func (d *deflater) Write(p []byte) (int, error) {
-	if d.fw == nil {
-		d.fw = deflaters.Get().(*flate.Writer)
-		d.fw.Reset(d.out)
+	if d.z == nil {
+		d.z = deflaters.Get().(*pooledDeflater)
+		d.z.bw.Reset(d.out)
+		d.z.fw.Reset(d.z.bw)
 	}
-	return d.fw.Write(p)
+	return d.z.fw.Write(p)
 }
 
 // Flush ends a burst of responses with a sync flush, so the client can
-// decode all of it, and gives the compressor back (not after an error:
-// a broken one is left to the garbage collector).
+// decode all of it, and gives the compressor back, holding no reference
+// to the session (not after an error: a broken one is left to the
+// garbage collector).
 func (d *deflater) Flush() error {
-	fw := d.fw
-	if fw == nil {
+	z := d.z
+	if z == nil {
 		return nil
 	}
-	d.fw = nil
-	if err := fw.Flush(); err != nil {
+	d.z = nil
+	if err := z.fw.Flush(); err != nil {
 		return err
 	}
-	deflaters.Put(fw)
+	if err := z.bw.Flush(); err != nil {
+		return err
+	}
+	z.bw.Reset(nil)
+	deflaters.Put(z)
 	return nil
 }
 
