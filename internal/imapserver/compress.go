@@ -29,7 +29,8 @@ import (
 // it back at the burst's end, after a sync flush: byte-aligned, so the
 // next compressor continues the same stream. An idle session holds only
 // its inflater (the client's window, up to 32 KB, grown as the client
-// sends) and small buffers.
+// sends) and the inflater's 4 KB input buffer; its read and write
+// buffers are parked as any idle session's (iobuf.go).
 
 // deflaters are the compressors shared by all compressed sessions, each
 // with a buffer for its output: compress/flate writes every 240 bytes or
@@ -59,7 +60,7 @@ func (s *session) cmdCompress(c *imapwire.Command) result {
 	switch {
 	case a.Mechanism != "DEFLATE":
 		return bad("Unknown compression mechanism.")
-	case s.deflated:
+	case s.zw != nil:
 		// RFC 4978 3: NO with COMPRESSIONACTIVE when the same
 		// mechanism is active already.
 		return fail("COMPRESSIONACTIVE", "DEFLATE is active already.")
@@ -78,32 +79,36 @@ func (s *session) compressAllowed() bool {
 
 // startDeflate switches the session to deflate both ways, right after
 // the uncompressed tagged OK of COMPRESS (RFC 4978 3: "immediately after
-// the CRLF which ends the tagged OK response").
+// the CRLF which ends the tagged OK response"). The session's buffers
+// stay (imapwire and iobuf.go hold them); what is under them changes:
+// the read buffer fills from the inflater, which reads the connection
+// (what the client sent after its COMPRESS command may be buffered
+// already: compressed data too), and the write buffer empties into the
+// compressor, which Flush ends with a sync flush.
 func (s *session) startDeflate() {
 	if err := s.w.Flush(); err != nil {
 		return
 	}
-	s.deflated = true
-	compressedSessions.Add(1)
-	// What the client sent after its COMPRESS command may be buffered
-	// already; it is compressed data too.
 	var rest []byte
 	if n := s.br.Buffered(); n > 0 {
 		p, _ := s.br.Peek(n)
 		rest = bytes.Clone(p)
 	}
-	conn := s.conn
-	src := io.MultiReader(bytes.NewReader(rest), readerFunc(func(p []byte) (int, error) {
-		n, err := conn.Read(p)
-		s.in.Add(int64(n))
-		return n, err
-	}))
-	s.br = bufio.NewReaderSize(inflateErrors{newInflater(bufio.NewReaderSize(src, 4<<10))}, 4<<10)
-	utf8 := s.w.UTF8
-	s.w = imapwire.NewWriter(&deflater{out: writerFunc(s.write)})
-	s.w.UTF8 = utf8
-	s.rd = imapwire.NewReader(s.br, s.w, s.cfg.IMAP.MaxLineLength, s.appendLimit())
-	s.rd.CheckAppend = s.checkAppend
+	compressedSessions.Add(1)
+	s.rf = inflateErrors{newInflater(bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rest), s.rf), 4<<10))}
+	s.br.Reset(s.rf)
+	s.zw = &deflater{out: writerFunc(s.write)}
+	s.bw.Reset(s.zw)
+	s.w.Under = s.zw
+}
+
+// writeTarget is what the write buffer writes to: the connection, or the
+// compressor.
+func (s *session) writeTarget() io.Writer {
+	if s.zw != nil {
+		return s.zw
+	}
+	return writerFunc(s.write)
 }
 
 // deflater compresses a session's output. It holds a pooled compressor

@@ -71,7 +71,7 @@ func (s *session) unparkWriter() {
 		return
 	}
 	b := writeBufs.Get().(*bufio.Writer)
-	b.Reset(writerFunc(s.write))
+	b.Reset(s.writeTarget())
 	*s.bw = *b
 	s.writeParked = false
 }

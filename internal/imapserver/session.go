@@ -91,7 +91,7 @@ type session struct {
 
 	notify   *notifyState     // NOTIFY (notify.go); nil before the first
 	contexts []*searchContext // updating SEARCH and SORT (context.go)
-	deflated bool             // COMPRESS=DEFLATE is on (compress.go)
+	zw       *deflater        // COMPRESS=DEFLATE is on: under bw (compress.go)
 
 	// The APPEND being read: messages and bytes so far (checkAppend).
 	appendN     int

@@ -24,10 +24,11 @@ type flushCounter struct {
 func (f *flushCounter) Flush() error { f.flushes++; return nil }
 
 // TestWriterFlushesUnder: Flush writes the buffer out and then flushes
-// the writer below (the session's compressor), once per Flush.
+// Under (the session's compressor), once per Flush.
 func TestWriterFlushesUnder(t *testing.T) {
 	var f flushCounter
 	w := NewWriter(&f)
+	w.Under = &f
 	w.Status("a", "OK", "", "done")
 	if f.Len() != 0 || f.flushes != 0 {
 		t.Fatalf("before Flush: %q, %d flushes", f.String(), f.flushes)

@@ -32,21 +32,23 @@ type Writer struct {
 	// as literals.
 	MaxQuoted int
 
+	// Under, when set, is flushed by Flush after the buffer is written
+	// out: a compressor under the buffer (COMPRESS, RFC 4978), whose
+	// output must end there for the client to read the responses.
+	Under interface{ Flush() error }
+
 	bw     *bufio.Writer
-	under  interface{ Flush() error } // w of NewWriter, when it has its own Flush
 	needSP bool
 	err    error
 }
 
 // NewWriter returns a Writer on w (used directly if it is a *bufio.Writer).
-// Otherwise w gets a 4 KB buffer; if w has a Flush() error method (a
-// compressor), Flush calls it after writing out the buffer.
 func NewWriter(w io.Writer) *Writer {
-	if bw, ok := w.(*bufio.Writer); ok {
-		return &Writer{bw: bw, MaxQuoted: DefaultMaxQuoted}
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
 	}
-	f, _ := w.(interface{ Flush() error })
-	return &Writer{bw: bufio.NewWriter(w), under: f, MaxQuoted: DefaultMaxQuoted}
+	return &Writer{bw: bw, MaxQuoted: DefaultMaxQuoted}
 }
 
 func (w *Writer) raw(s string) {
@@ -336,8 +338,8 @@ func (w *Writer) Flush() error {
 		return w.err
 	}
 	w.err = w.bw.Flush()
-	if w.err == nil && w.under != nil {
-		w.err = w.under.Flush()
+	if w.err == nil && w.Under != nil {
+		w.err = w.Under.Flush()
 	}
 	return w.err
 }
