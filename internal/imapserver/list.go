@@ -117,7 +117,11 @@ func (s *session) cmdList(c *imapwire.Command) result {
 	if len(patterns) == 0 {
 		return done(c.Name[:1] + strings.ToLower(c.Name[1:]) + " completed.")
 	}
-	folders, err := s.srv.o.Store.ListFolders(s.ctx, s.acct)
+	list := s.srv.o.Store.ListFolders
+	if a.ReturnStatus == nil {
+		list = s.srv.o.Store.ListFolderStates // no counts to show: no message read
+	}
+	folders, err := list(s.ctx, s.acct)
 	if err != nil {
 		return s.storeFail(c.Name, err, false)
 	}

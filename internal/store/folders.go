@@ -147,6 +147,36 @@ func (s *Store) ListFolders(ctx context.Context, a Account) ([]FolderInfo, error
 	return out, nil
 }
 
+// ListFolderStates is ListFolders without the counts (Messages, Unseen,
+// Deleted, Size and Recent are zero): one row a folder, read without
+// touching the messages, for a LIST that shows no STATUS.
+func (s *Store) ListFolderStates(ctx context.Context, a Account) ([]FolderInfo, error) {
+	if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT name, special_use, subscribed, uidvalidity, uidnext, highestmodseq, recent_uid
+		FROM mail_folder WHERE username=?`, a.Username)
+	if err != nil {
+		return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
+	}
+	defer rows.Close()
+	var out []FolderInfo
+	for rows.Next() {
+		var fi FolderInfo
+		var sub int64
+		if err := rows.Scan(&fi.Name, &fi.SpecialUse, &sub, &fi.UIDValidity, &fi.UIDNext, &fi.HighestModSeq, &fi.RecentUID); err != nil {
+			return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
+		}
+		fi.Subscribed = sub != 0
+		out = append(out, fi)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list folders of %s: %w", a.Username, err)
+	}
+	sortFolders(out)
+	return out, nil
+}
+
 // Folder returns the state of one folder, or an error wrapping ErrNoFolder.
 func (s *Store) Folder(ctx context.Context, a Account, name string) (FolderInfo, error) {
 	name, err := canonName(name)

@@ -297,3 +297,33 @@ func TestFolderState(t *testing.T) {
 		t.Errorf("FolderState of a missing folder: %v", err)
 	}
 }
+
+// TestListFolderStates: the folders of ListFolders, in its order, with
+// the same rows and no counts.
+func TestListFolderStates(t *testing.T) {
+	ctx := context.Background()
+	s, a := newAccount(t)
+	if err := s.CreateFolder(ctx, a, "Work", `\archive`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Append(ctx, a, "Work", nil, time.Time{}, memBody("Subject: x\r\n\r\nbody\r\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.ListFolders(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.ListFolderStates(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(full) || len(rows) < 2 {
+		t.Fatalf("%d folders, ListFolders has %d", len(rows), len(full))
+	}
+	for i, f := range full {
+		f.Messages, f.Unseen, f.Deleted, f.Size, f.Recent = 0, 0, 0, 0, 0
+		if rows[i] != f {
+			t.Errorf("folder %d: %+v, want %+v", i, rows[i], f)
+		}
+	}
+}
