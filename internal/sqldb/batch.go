@@ -12,6 +12,9 @@ import (
 
 var errAbandoned = errors.New("sqldb: batch: abandoned by its caller")
 
+// errSolo rolls back a transaction whose one request failed.
+var errSolo = errors.New("sqldb: batch: the one request failed")
+
 // Batch runs fn in a write transaction shared with other concurrent callers
 // (group commit): one COMMIT, and so one fsync, serves everyone waiting.
 // Each fn runs inside its own SAVEPOINT, so one failing fn is rolled back
@@ -166,6 +169,15 @@ func (db *DB) runShared(reqs []*batchReq, lazy bool) {
 				errs[i] = fmt.Errorf("sqldb: batch: %w", err)
 				continue
 			}
+			if len(reqs) == 1 {
+				// Alone in the transaction: no savepoint needed, a
+				// failure rolls the whole of it back.
+				if err := r.fn(tx); err != nil {
+					errs[i] = err
+					return errSolo
+				}
+				return nil
+			}
 			if _, err := tx.Exec("SAVEPOINT batch_item"); err != nil {
 				return err
 			}
@@ -181,6 +193,9 @@ func (db *DB) runShared(reqs []*batchReq, lazy bool) {
 		}
 		return nil
 	})
+	if err == errSolo {
+		err = nil // errs[0] says why
+	}
 	for i, r := range reqs {
 		if err != nil {
 			r.done <- fmt.Errorf("sqldb: batch: %w", err)

@@ -112,3 +112,32 @@ func TestBatchLazyBroken(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBatchAloneFails: a request alone in its transaction (no savepoint)
+// that fails is rolled back and gets its own error, lazy or not; the
+// next one commits.
+func TestBatchAloneFails(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	for _, batch := range []func(context.Context, func(*sql.Tx) error) error{db.Batch, db.BatchLazy} {
+		err := batch(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if err != boom {
+			t.Fatalf("err = %v, want the request's own", err)
+		}
+		if n := count(t, db); n != 0 {
+			t.Fatalf("%d rows after a failed request", n)
+		}
+	}
+	if err := db.Batch(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (2)")
+		return err
+	}); err != nil || count(t, db) != 1 {
+		t.Fatalf("next request: %v, %d rows", err, count(t, db))
+	}
+}
