@@ -196,7 +196,13 @@ func (s *session) resolveURL(raw string) (*urlSource, error) {
 		return nil, fmt.Errorf("%w: %v", errBadURL, err)
 	}
 	if u.URLAuth != "" || u.Expire != "" {
-		return nil, fmt.Errorf("%w: URLAUTH is not offered", errBadURL)
+		// RFC 4467 5: a URLAUTH-authorized URL is good for whoever its
+		// access identifier admits, whatever the ACL.
+		owner, folder, err := s.authorizeURL(raw, u)
+		if err != nil {
+			return nil, err
+		}
+		return s.openURL(u, owner, folder)
 	}
 	if u.Server && (u.User != "" && !strings.EqualFold(u.User, s.mb.Username) || !s.ourHost(u.Host)) {
 		return nil, fmt.Errorf("%w: another server or user", errBadURL)

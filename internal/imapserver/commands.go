@@ -84,6 +84,9 @@ func init() {
 		"CANCELUPDATE": {selectedOnly, (*session).cmdCancelUpdate},
 		"GETMETADATA":  {authed, (*session).cmdGetMetadata},
 		"SETMETADATA":  {authed, (*session).cmdSetMetadata},
+		"GENURLAUTH":   {authed, (*session).cmdGenURLAuth},
+		"RESETKEY":     {authed, (*session).cmdResetKey},
+		"URLFETCH":     {authed, (*session).cmdURLFetch},
 	}
 }
 
@@ -179,7 +182,7 @@ func (s *session) capabilities() string {
 		"SPECIAL-USE", "CREATE-SPECIAL-USE", "BINARY", "CONDSTORE", "QRESYNC", "ESEARCH", "SEARCHRES",
 		"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "QUOTA", "QUOTA=RES-STORAGE",
 		"QUOTA=RES-MESSAGE", "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "UIDONLY", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
+		"ESORT", "PARTIAL", "PREVIEW", "MULTIAPPEND", "CATENATE", "URLAUTH", "UIDONLY", "SAVEDATE", "OBJECTID", "ACL", "RIGHTS=texk", "APPENDLIMIT="+strconv.FormatInt(s.appendLimit(), 10))
 	// RFC 5267 4, RFC 5465 (context.go, notify.go).
 	caps = append(caps, "CONTEXT=SEARCH", "CONTEXT=SORT", "NOTIFY")
 	// RFC 5464 (metadata.go).

@@ -3,8 +3,8 @@
 // use to sync: IDLE, MOVE, UIDPLUS, CONDSTORE/QRESYNC, ESEARCH and
 // SEARCHRES, LIST-EXTENDED/LIST-STATUS, SPECIAL-USE, QUOTA, NAMESPACE,
 // ENABLE, UNSELECT, ID, LITERAL+, SASL-IR, APPENDLIMIT, CATENATE
-// (catenate.go, with IMAP URLs parsed by imapurl), UIDONLY (uidonly.go),
-// OBJECTID (objectid.go), METADATA and METADATA-SERVER (metadata.go),
+// (catenate.go, with IMAP URLs parsed by imapurl), URLAUTH (urlauth.go),
+// UIDONLY (uidonly.go), OBJECTID (objectid.go), METADATA and METADATA-SERVER (metadata.go),
 // and NOTIFY and CONTEXT=SEARCH/SORT, which push notifications between
 // commands (notify.go, context.go, notifywait.go). It runs
 // STARTTLS on 143 or implicit TLS on 993, checks passwords through

@@ -48,6 +48,7 @@ func FuzzSession(f *testing.F) {
 		"a UNSELECT\r\nb ENABLE UIDONLY QRESYNC\r\nc SELECT INBOX (QRESYNC (1 1 1:3 (1 1)))\r\nd UID SORT (DATE) UTF-8 $\r\ne MOVE 1 Trash",
 		"a SETMETADATA INBOX (/private/comment {3+}\r\nabc /shared/vendor/x ~{2+}\r\n\x00\x01 /shared/y NIL)\r\nb GETMETADATA (MAXSIZE 2 DEPTH infinity) INBOX (/private /shared)\r\nc SETMETADATA \"\" (/private/a \"1\")\r\nd GETMETADATA \"\" /shared/admin\r\ne SETMETADATA INBOX (/private/big {70000}",
 		"a COMPRESS X-LZ4",
+		"a GENURLAUTH \"imap://alice%40example.org@127.0.0.1/INBOX/;UID=1/;SECTION=1;URLAUTH=anonymous\" INTERNAL\r\nb URLFETCH \"imap://alice%40example.org@127.0.0.1/INBOX/;UID=1;URLAUTH=authuser:internal:00112233445566778899aabbccddeeff\" x\r\nc RESETKEY INBOX INTERNAL\r\nd RESETKEY",
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT US-ASCII NOT SEEN\r\nc SEARCH RETURN (PARTIAL -5:-1) ALL",
 		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]) MessageExpunge FlagChange)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes (misc \"Other Users/bob@example.org/x\") (MailboxName))\r\nb APPEND INBOX {1+}\r\nx\r\nc IDLE\r\nDONE\r\nd NOTIFY NONE",
 		"a NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge SubscriptionChange AnnotationChange))\r\nb NOTIFY SET (inboxes NONE) (subscribed (MailboxName))\r\nc SUBSCRIBE INBOX",

@@ -123,8 +123,50 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		_ = u.Resolve(&URL{Mailbox: "INBOX", HasMailbox: true})
+		if a, ok := ParseAuthorization(s, u); ok && !strings.HasPrefix(s, a.Rump) {
+			t.Fatalf("rump %q is not a prefix of %q", a.Rump, s)
+		}
+		u.Expires()
 		if r := RespText(s); strings.ContainsAny(r, "]\r\n") {
 			t.Fatalf("RespText(%q) = %q", s, r)
 		}
 	})
+}
+
+func TestParseAuthorization(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Authorization
+		ok   bool
+	}{
+		{"imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred:internal:91354a473744909de610943775f92038",
+			Authorization{Access: "submit+fred", User: "fred", Mechanism: "INTERNAL", Token: "91354a473744909de610943775f92038",
+				Rump: "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred"}, true},
+		{"imap://joe@example.com/INBOX/;UID=1;EXPIRE=2026-12-03T18:00:00Z;URLAUTH=anonymous",
+			Authorization{Access: "anonymous", Rump: "imap://joe@example.com/INBOX/;UID=1;EXPIRE=2026-12-03T18:00:00Z;URLAUTH=anonymous"}, true},
+		{"imap://joe@h/INBOX/;UID=1;URLAUTH=User+bob%40example.org", Authorization{Access: "user+bob@example.org", User: "bob@example.org",
+			Rump: "imap://joe@h/INBOX/;UID=1;URLAUTH=User+bob%40example.org"}, true},
+		{"imap://joe@h/INBOX/;UID=1;URLAUTH=someone", Authorization{}, false},
+		{"imap://joe@h/INBOX/;UID=1;URLAUTH=authuser:internal:short", Authorization{}, false},
+		{"imap://joe@h/INBOX/;UID=1;URLAUTH=authuser:internal:91354a473744909de610943775f9203g", Authorization{}, false},
+		{"imap://joe@h/INBOX/;UID=1;URLAUTH=user+:internal:91354a473744909de610943775f92038", Authorization{}, false},
+		{"imap://joe@h/INBOX/;UID=1", Authorization{}, false},
+	} {
+		u, err := Parse(c.in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.in, err)
+		}
+		got, ok := ParseAuthorization(c.in, u)
+		if ok != c.ok || got != c.want {
+			t.Errorf("ParseAuthorization(%q) = %+v %v, want %+v %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	u, _ := Parse("imap://joe@h/INBOX/;UID=1;EXPIRE=2026-12-03T18:00:00+01:00;URLAUTH=anonymous")
+	if e, ok, err := u.Expires(); !ok || err != nil || e.UTC().Hour() != 17 {
+		t.Errorf("Expires: %v %v %v", e, ok, err)
+	}
+	u, _ = Parse("imap://joe@h/INBOX/;UID=1;EXPIRE=tomorrow;URLAUTH=anonymous")
+	if _, ok, err := u.Expires(); !ok || err == nil {
+		t.Errorf("Expires of a bad date: %v %v", ok, err)
+	}
 }

@@ -57,6 +57,9 @@ var handlers = map[string]handler{
 	"CANCELUPDATE": parseCancelUpdate,
 	"GETMETADATA":  parseGetMetadata,
 	"SETMETADATA":  parseSetMetadata,
+	"GENURLAUTH":   parseGenURLAuth,
+	"RESETKEY":     parseResetKey,
+	"URLFETCH":     parseURLFetch,
 }
 
 // AuthenticateArgs: AUTHENTICATE mechanism [initial-response] (RFC 4959).

@@ -3,7 +3,7 @@
 // IMAP4rev2 (RFC 9051) and IMAP4rev1 (RFC 3501) commands plus the extensions
 // the server offers (CONDSTORE/QRESYNC, LITERAL+, LIST-EXTENDED, LIST-STATUS,
 // ESEARCH, SEARCHRES, QUOTA, SPECIAL-USE, ID, ENABLE, UNSELECT, MOVE, UIDPLUS,
-// APPENDLIMIT, SASL-IR, NOTIFY, CONTEXT=SEARCH/SORT, CATENATE, OBJECTID,
+// APPENDLIMIT, SASL-IR, NOTIFY, CONTEXT=SEARCH/SORT, CATENATE, URLAUTH, OBJECTID,
 // METADATA), and nothing about mailboxes, sessions or state.
 //
 // Reading: Reader.ReadCommand returns one *Command whose Args field holds a

@@ -42,6 +42,7 @@ var fuzzSeeds = []string{
 	"a25 SETACL INBOX bob@x +lrs\r\na26 DELETEACL \"Shared/a b\" -anyone\r\na28 GETACL x\r\na29 LISTRIGHTS x {1}\r\ny\r\na30 MYRIGHTS INBOX\r\n",
 	"a31 APPEND Drafts (\\Draft) CATENATE (URL \"/Drafts;UIDVALIDITY=1/;UID=20/;section=HEADER\" TEXT {4}\r\n\r\n-- URL ;UID=2 TEXT ~{1+}\r\n\x00) {1}\r\nx\r\n",
 	"a32 APPEND INBOX CATENATE (URL {3+}\r\n/x/ TEXT {2}\r\nab)) CATENATE ()\r\na33 APPEND INBOX CATENATE (TEXT {9999999999+}\r\n",
+	"a34 GENURLAUTH \"imap://joe@example.com/INBOX/;uid=20;urlauth=anonymous\" INTERNAL x {1}\r\ny\r\na35 RESETKEY INBOX INTERNAL\r\na36 URLFETCH a {2+}\r\nbc\r\n",
 	"a20 THREAD REFERENCES US-ASCII (SINCE 1-Jan-2020 NOT DELETED)\r\na21 SEARCH RETURN (PARTIAL 1:5 COUNT) ALL\r\n",
 	"a31 NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]<0.9>) MessageExpunge)) (subtree (Lists {1}\r\nx) NONE)\r\na32 NOTIFY NONE\r\n",
 	"a33 NOTIFY SET (mailboxes misc (MailboxName QuotaChange)) (selected (MessageNew))\r\na34 CANCELUPDATE \"a1\" \"b\"\r\n",

@@ -25,7 +25,8 @@ const (
 // FETCH *FetchArgs; STORE *StoreArgs; COPY, MOVE *CopyArgs; EXPUNGE (UID
 // only) *ExpungeArgs; GETQUOTA *GetQuotaArgs; SETQUOTA *SetQuotaArgs;
 // GETMETADATA *GetMetadataArgs; SETMETADATA *SetMetadataArgs;
-// COMPRESS *CompressArgs.
+// COMPRESS *CompressArgs; GENURLAUTH *GenURLAuthArgs; RESETKEY
+// *ResetKeyArgs; URLFETCH *URLFetchArgs.
 // CAPABILITY, NOOP, LOGOUT, STARTTLS, NAMESPACE, IDLE, CLOSE, UNSELECT,
 // CHECK and plain EXPUNGE have nil Args.
 type Command struct {
