@@ -14,7 +14,8 @@ c = imaplib.IMAP4(sys.argv[1], int(sys.argv[2]))
 c.login(sys.argv[3], sys.argv[4])
 
 names = {}
-ID = re.compile(r"\b([FM][A-Za-z0-9_-]{20})\b")
+# Not \b: an id may end with "-", and "-)" has no word boundary.
+ID = re.compile(r"(?<![A-Za-z0-9_-])([FM][A-Za-z0-9_-]{20})(?![A-Za-z0-9_-])")
 
 
 def norm(v):
