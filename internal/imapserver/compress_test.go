@@ -353,7 +353,7 @@ func benchIdleHeap(b *testing.B, compress bool) {
 			conns = append(conns, c)
 			c.SetDeadline(time.Now().Add(time.Minute))
 			br := bufio.NewReaderSize(c, 512)
-			if _, err := br.ReadSlice('\n'); err != nil {
+			if _, err := br.ReadString('\n'); err != nil { // the greeting, of any length
 				b.Fatal(err)
 			}
 			rawCmd(b, c, br, "a", "LOGIN alice@example.org "+testPass)

@@ -52,14 +52,11 @@ func rawCmd(tb testing.TB, conn net.Conn, br *bufio.Reader, tag, cmd string) {
 		tb.Fatal(err)
 	}
 	for {
-		l, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			continue
-		}
+		l, err := br.ReadString('\n') // whole lines: a tagged OK may carry a long CAPABILITY
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if strings.HasPrefix(string(l), tag+" ") {
+		if strings.HasPrefix(l, tag+" ") {
 			if !strings.HasPrefix(string(l), tag+" OK") {
 				tb.Fatalf("%s: %s", cmd, l)
 			}
