@@ -52,6 +52,7 @@ func FuzzSession(f *testing.F) {
 		"a THREAD REFERENCES UTF-8 ALL\r\nb UID THREAD ORDEREDSUBJECT US-ASCII NOT SEEN\r\nc SEARCH RETURN (PARTIAL -5:-1) ALL",
 		"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (From)]) MessageExpunge FlagChange)) (subtree Lists (MessageNew MessageExpunge)) (mailboxes (misc \"Other Users/bob@example.org/x\") (MailboxName))\r\nb APPEND INBOX {1+}\r\nx\r\nc IDLE\r\nDONE\r\nd NOTIFY NONE",
 		"a NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge SubscriptionChange AnnotationChange))\r\nb NOTIFY SET (inboxes NONE) (subscribed (MailboxName))\r\nc SUBSCRIBE INBOX",
+		"a NOTIFY SET (personal (MailboxMetadataChange ServerMetadataChange)) (mailboxes \"Other Users/bob@example.org/x\" (MailboxMetadataChange))\r\nb SETMETADATA INBOX (/shared/comment \"x\" /private/y NIL)\r\nc SETMETADATA \"\" (/private/vendor/z {1+}\r\nz)\r\nd NOOP",
 		"a UID SEARCH RETURN (UPDATE (UID FLAGS) CONTEXT COUNT) UNSEEN\r\nb STORE 1:* +FLAGS (\\Seen)\r\nc SORT RETURN (UPDATE PARTIAL 1:2) (REVERSE SIZE) UTF-8 ALL\r\nd CANCELUPDATE \"a\" \"c\"\r\ne UID SEARCH RETURN (UPDATE) ALL\r\ne UID SEARCH RETURN (UPDATE) ALL",
 	}
 	for _, s := range seeds {

@@ -206,7 +206,7 @@ func (s *session) pollEvents() {
 }
 
 func (s *session) noteEvent(ev store.Event) {
-	if s.sel == nil || ev.Username != s.sel.at.owner.Username {
+	if s.sel == nil || ev.Username != s.sel.at.owner.Username || ev.Kind == store.EventMetadata {
 		return
 	}
 	if ev.Kind == store.EventResync || ev.Folder == s.sel.name {

@@ -32,7 +32,8 @@ const (
 
 // notifySupported are the events BADEVENT lists (RFC 5465 3.1: all the
 // server supports).
-var notifySupported = []string{"MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange"}
+var notifySupported = []string{"MessageNew", "MessageExpunge", "FlagChange", "MailboxName", "SubscriptionChange",
+	"MailboxMetadataChange", "ServerMetadataChange"}
 
 // selNotify is what the client wants of the selected mailbox (RFC 5465
 // 6.1).
@@ -50,6 +51,7 @@ type notifyFilter struct {
 	flags   bool     // FlagChange
 	mbName  bool     // MailboxName
 	subs    bool     // SubscriptionChange
+	meta    bool     // MailboxMetadataChange
 }
 
 // ownerWatch is the store watch of another mailbox.
@@ -80,6 +82,12 @@ type notifyState struct {
 	subsChanged bool
 	selPush     bool // the selected mailbox changed
 	overflow    bool
+	// serverMeta is ServerMetadataChange (any group: it names no
+	// mailbox, RFC 5465 5.10); meta the entries changed, by mailbox
+	// (mboxKey{} for the server), metaCount how many (notifymeta.go).
+	serverMeta bool
+	meta       map[mboxKey]map[string]bool
+	metaCount  int
 }
 
 func (n *notifyState) stop() {
@@ -125,9 +133,13 @@ func (s *session) cmdNotify(c *imapwire.Command) result {
 				f.mbName = true
 			case "SubscriptionChange":
 				f.subs = true
+			case "MailboxMetadataChange":
+				f.meta = true // RFC 5465 5.9
+			case "ServerMetadataChange":
+				n.serverMeta = true // RFC 5465 5.10
 			default:
-				// AnnotationChange (no ANNOTATE), the METADATA events
-				// and any extension: RFC 5465 3.1 BADEVENT.
+				// AnnotationChange (no ANNOTATE) and any extension:
+				// RFC 5465 3.1 BADEVENT.
 				if !slices.Contains(bad, ev.Name) {
 					bad = append(bad, ev.Name)
 				}
@@ -366,6 +378,10 @@ func (s *session) notifyNote(ev store.Event, fromSel bool) {
 		n.overflow = true
 		return
 	}
+	if ev.Kind == store.EventMetadata {
+		s.notifyMetaNote(ev, fromSel)
+		return
+	}
 	if m := s.sel; m != nil && ev.Username == m.at.owner.Username && ev.Folder == m.name {
 		// RFC 5465 5.1: flag changes only with FlagChange; they come
 		// along with the other changes anyway.
@@ -434,6 +450,9 @@ func (s *session) notifyFlush(expunge bool) {
 	if n.folders {
 		n.folders = false
 		s.notifyNames(n)
+	}
+	if len(n.meta) > 0 {
+		s.notifyMetadata(n)
 	}
 }
 
@@ -679,6 +698,7 @@ func (s *session) notifySelf(c *imapwire.Command) {
 		target = a.Mailbox
 	}
 	s.notifyDrain()
+	s.notifyMetaSelf(c)
 	if target != "" {
 		if name, ok := s.storeName(target); ok {
 			if p, err := s.locate(name, false); err == nil {

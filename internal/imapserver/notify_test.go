@@ -60,7 +60,7 @@ func TestNotifyImaplib(t *testing.T) {
 		"create_watched":        {`* LIST (\HasNoChildren) "." misc`},
 		"noop_after":            {"OK Noop completed."},
 		"own_append":            nil,
-		"badevent":              {"NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)] Unsupported NOTIFY events."},
+		"badevent":              {"NO [BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange MailboxMetadataChange ServerMetadataChange)] Unsupported NOTIFY events."},
 		"bad_pairing":           {"BAD MessageNew and MessageExpunge go together"},
 		"bad_selected":          {"BAD MailboxName can't be used with SELECTED"},
 		"delayed_set":           {"OK NOTIFY completed."},
@@ -332,4 +332,39 @@ func TestNotifySubscribed(t *testing.T) {
 	// Its own SUBSCRIBE is not echoed (RFC 5465 5).
 	a.expect("SUBSCRIBE Work", "OK Subscribe completed.")
 	a.quiet(t, 300*time.Millisecond)
+}
+
+// TestNotifyMetadataImaplib drives MailboxMetadataChange and
+// ServerMetadataChange (RFC 5465 5.9, 5.10) with three Python imaplib
+// connections: two of alice's, one of bob's, who shares a folder with
+// her. The responses carry entry names only (RFC 5464 4.4.2).
+func TestNotifyMetadataImaplib(t *testing.T) {
+	h := start(t, nil)
+	host, port, _ := strings.Cut(h.addr, ":")
+	res := runScript(t, "testdata/notify_metadata.py", host, port, "alice@example.org", "bob@example.org", testPass)
+	work := `"Other Users/bob@example.org/Work"`
+	want := map[string][]string{
+		"set":            {"OK NOTIFY completed."},
+		"shared":         {"* METADATA Notes /shared/comment"},
+		"private":        {"* METADATA Notes /private/comment"},
+		"several":        {"* METADATA Notes /private/todo /shared/comment"},
+		"server":         {`* METADATA "" /private/vendor/mailwarden/x`},
+		"other_user":     {"* METADATA " + work + " /shared/comment"},
+		"own":            {"OK Setmetadata completed."},
+		"after_own":      {"* METADATA Notes /shared/marker"},
+		"no_read":        nil,
+		"no_read_marker": {"* METADATA Notes /shared/marker"},
+		"set_other":      {"OK NOTIFY completed."},
+		"not_asked":      nil,
+	}
+	for k, w := range want {
+		if !slices.Equal(res[k], w) {
+			t.Errorf("%s:\ngot  %q\nwant %q", k, res[k], w)
+		}
+	}
+	for k := range res {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: not checked: %q", k, res[k])
+		}
+	}
 }

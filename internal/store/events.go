@@ -21,6 +21,10 @@ const (
 	// EventSubscription: the subscription of name Folder was added or
 	// removed (IMAP NOTIFY's SubscriptionChange, RFC 5465 5.5).
 	EventSubscription
+	// EventMetadata: METADATA entries of Folder ("" the server) changed
+	// (IMAP NOTIFY's MailboxMetadataChange and ServerMetadataChange,
+	// RFC 5465 5.9, 5.10); Meta says which.
+	EventMetadata
 )
 
 func (k EventKind) String() string {
@@ -37,6 +41,8 @@ func (k EventKind) String() string {
 		return "resync"
 	case EventSubscription:
 		return "subscription"
+	case EventMetadata:
+		return "metadata"
 	}
 	return "unknown"
 }
@@ -47,13 +53,25 @@ type Event struct {
 	Username, Folder string
 	Kind             EventKind
 	UIDs             []int64
-	ModSeq           int64 // the folder's HIGHESTMODSEQ after the change
+	ModSeq           int64       // the folder's HIGHESTMODSEQ after the change
+	Meta             *MetaChange // of EventMetadata
+}
+
+// MetaChange is what an EventMetadata changed: entries (names only, RFC
+// 5464 4.4.2) of Owner's folder Event.Folder, or of the server. Shared
+// entries go to the watchers of Owner, for everyone who may read the
+// folder; Private ones go to the watchers of the user whose entries
+// they are (Event.Username) and concern that user alone.
+type MetaChange struct {
+	Owner   string
+	Private bool
+	Entries []string
 }
 
 // watchBuffer is how many events a slow watcher may have pending before
 // it is told to resync instead. Every IMAP session has a watcher, idle
-// ones included, and the buffer is allocated whole (72 bytes an event):
-// 32 keeps it at 2.3 KB, and a resync costs the watcher one query.
+// ones included, and the buffer is allocated whole (80 bytes an event):
+// 32 keeps it at 2.5 KB, and a resync costs the watcher one query.
 const watchBuffer = 32
 
 type watcher struct {

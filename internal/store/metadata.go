@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -84,6 +85,13 @@ func (s *Store) metaFolder(ctx context.Context, q querier, owner Account, folder
 // the folder's owner for shared ones) with at most maxEntries in all, or
 // it fails with ErrMetaTooMany.
 func (s *Store) SetMetadata(ctx context.Context, owner Account, folder, viewer string, changes []MetaEntry, maxEntries int) error {
+	name := ""
+	if folder != "" {
+		var err error
+		if name, err = canonName(folder); err != nil {
+			return fmt.Errorf("store: set metadata of %q of %s: %w", folder, owner.Username, err)
+		}
+	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		if folder != "" {
@@ -130,7 +138,41 @@ func (s *Store) SetMetadata(ctx context.Context, owner Account, folder, viewer s
 	if err != nil {
 		return fmt.Errorf("store: set metadata of %q of %s: %w", folder, owner.Username, err)
 	}
+	s.publishMetadata(owner.Username, name, viewer, changes)
 	return nil
+}
+
+// publishMetadata tells the watchers concerned of committed changes
+// (RFC 5465 5.9, 5.10): the shared entries of a folder to the watchers
+// of its owner, the private ones to viewer's. The server's shared
+// entries are the administrator's and change only with the
+// configuration. Other processes learn nothing: mail_change has no
+// place for entry names.
+func (s *Store) publishMetadata(owner, folder, viewer string, changes []MetaEntry) {
+	var shared, private []string
+	for _, c := range changes {
+		switch {
+		case isPrivate(c.Name):
+			if !slices.Contains(private, c.Name) {
+				private = append(private, c.Name)
+			}
+		case folder != "":
+			if !slices.Contains(shared, c.Name) {
+				shared = append(shared, c.Name)
+			}
+		}
+	}
+	if len(shared) > 0 {
+		s.publish(Event{Username: owner, Folder: folder, Kind: EventMetadata,
+			Meta: &MetaChange{Owner: owner, Entries: shared}})
+	}
+	if len(private) > 0 {
+		if folder == "" {
+			owner = viewer
+		}
+		s.publish(Event{Username: viewer, Folder: folder, Kind: EventMetadata,
+			Meta: &MetaChange{Owner: owner, Private: true, Entries: private}})
+	}
 }
 
 // setEntry writes or removes one entry of folder id (or of the server).
