@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -68,5 +70,66 @@ func TestMetadataStore(t *testing.T) {
 	var n int
 	if err := s.db.Read.QueryRow(`SELECT COUNT(*) FROM imap_metadata`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("rows left: %d (%v), want alice's two on INBOX", n, err)
+	}
+}
+
+// TestMetadataEvents: SETMETADATA's changes reach the watchers
+// concerned (RFC 5465 5.9, 5.10): a folder's shared entries its owner's,
+// private entries (of a folder or of the server) their user's; a failed
+// change publishes nothing.
+func TestMetadataEvents(t *testing.T) {
+	s, _ := newTestStore(t)
+	ctx := context.Background()
+	alice, bob := Account{Username: "a@x.test", Maildir: "x.test/a/"}, Account{Username: "b@x.test", Maildir: "x.test/b/"}
+	for _, a := range []Account{alice, bob} {
+		if err := s.EnsureMailbox(ctx, a.Username, a.Maildir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aEv, stopA := s.Watch(alice.Username)
+	defer stopA()
+	bEv, stopB := s.Watch(bob.Username)
+	defer stopB()
+	e := func(name string) MetaEntry { return MetaEntry{Name: name, Value: []byte("v")} }
+	tests := []struct {
+		name           string
+		owner          Account
+		folder, viewer string
+		changes        []MetaEntry
+		alice, bob     []string // "owner folder private entries"
+	}{
+		{"shared and private of alice's folder by bob", alice, "INBOX", bob.Username,
+			[]MetaEntry{e("/shared/comment"), e("/private/comment"), {Name: "/shared/old", Remove: true}},
+			[]string{"a@x.test INBOX false [/shared/comment /shared/old]"},
+			[]string{"a@x.test INBOX true [/private/comment]"}},
+		{"private server entry", Account{}, "", bob.Username, []MetaEntry{e("/private/vendor/x")},
+			nil, []string{"b@x.test  true [/private/vendor/x]"}},
+		{"unknown folder", alice, "nope", alice.Username, []MetaEntry{e("/shared/comment")}, nil, nil},
+	}
+	drain := func(ch <-chan Event) []string {
+		var out []string
+		for {
+			select {
+			case ev := <-ch:
+				if ev.Kind != EventMetadata || ev.Meta == nil {
+					t.Fatalf("event %v %+v", ev.Kind, ev)
+				}
+				out = append(out, fmt.Sprintf("%s %s %v %v", ev.Meta.Owner, ev.Folder, ev.Meta.Private, ev.Meta.Entries))
+			default:
+				return out
+			}
+		}
+	}
+	for _, tc := range tests {
+		err := s.SetMetadata(ctx, tc.owner, tc.folder, tc.viewer, tc.changes, 0)
+		if (err != nil) != (tc.alice == nil && tc.bob == nil) {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := drain(aEv); !slices.Equal(got, tc.alice) {
+			t.Errorf("%s: alice's watch got %q, want %q", tc.name, got, tc.alice)
+		}
+		if got := drain(bEv); !slices.Equal(got, tc.bob) {
+			t.Errorf("%s: bob's watch got %q, want %q", tc.name, got, tc.bob)
+		}
 	}
 }
