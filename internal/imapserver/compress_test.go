@@ -117,6 +117,7 @@ func runCompressClient(t *testing.T, h *harness, flush string) map[string]any {
 type zclient struct {
 	t    testing.TB
 	conn net.Conn
+	bw   *bufio.Writer // the compressed burst, written at once
 	fw   *flate.Writer
 	zr   *bufio.Reader
 }
@@ -124,8 +125,12 @@ type zclient struct {
 func compressClient(t testing.TB, c *client) *zclient {
 	t.Helper()
 	c.expect("COMPRESS DEFLATE", "OK DEFLATE active")
-	fw, _ := flate.NewWriter(c.conn, flate.BestSpeed)
-	return &zclient{t: t, conn: c.conn, fw: fw, zr: bufio.NewReader(flate.NewReader(c.br))}
+	// compress/flate writes a flush in pieces; a server that has all it
+	// needs from the first (LOGOUT) may close before the last arrives,
+	// and the client's write then fails. A client writes a burst at once.
+	bw := bufio.NewWriterSize(c.conn, 64<<10)
+	fw, _ := flate.NewWriter(bw, flate.BestSpeed)
+	return &zclient{t: t, conn: c.conn, bw: bw, fw: fw, zr: bufio.NewReader(flate.NewReader(c.br))}
 }
 
 // send writes lines as one burst, sync-flushed.
@@ -135,6 +140,9 @@ func (z *zclient) send(lines ...string) {
 		fmt.Fprintf(z.fw, "%s\r\n", l)
 	}
 	if err := z.fw.Flush(); err != nil {
+		z.t.Fatal(err)
+	}
+	if err := z.bw.Flush(); err != nil {
 		z.t.Fatal(err)
 	}
 }
