@@ -10,32 +10,10 @@ import imaplib
 import json
 import sys
 
-
-class TCP(imaplib.IMAP4):
-    log = None
-
-    def _get_line(self):
-        line = super()._get_line()
-        if self.log is not None:
-            self.log.append(line.decode("utf-8", "replace"))
-        return line
+from logclient import connect
 
 
-class Stream(imaplib.IMAP4_stream):
-    log = None
-
-    def _get_line(self):
-        line = super()._get_line()
-        if self.log is not None:
-            self.log.append(line.decode("utf-8", "replace"))
-        return line
-
-
-if sys.argv[1] == "tcp":
-    c = TCP(sys.argv[2], int(sys.argv[3]))
-    c.login(sys.argv[4], sys.argv[5])
-else:
-    c = Stream(sys.argv[2])
+c = connect(sys.argv)
 
 out = {}
 
